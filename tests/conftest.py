@@ -1,0 +1,52 @@
+"""Shared test fixtures.
+
+Services and data that a test needs but the machine lacks make the test skip with a reason,
+except in CI (``ZOPED_REQUIRE_SERVICES=1``), where their absence fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", derandomize=True, max_examples=60, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=40, deadline=None)
+settings.load_profile("ci" if os.environ.get("ZOPED_REQUIRE_SERVICES") == "1" else "dev")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def services_required() -> bool:
+    return os.environ.get("ZOPED_REQUIRE_SERVICES") == "1"
+
+
+def missing(reason: str) -> None:
+    """Skip for a missing service or dataset, or fail when CI requires every service."""
+    if services_required():
+        pytest.fail(f"required by ZOPED_REQUIRE_SERVICES=1 but missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The public learner datasets (``ZOPED_DATA_DIR``, default ``../shared/data``)."""
+    path = Path(os.environ.get("ZOPED_DATA_DIR", REPO.parent / "shared" / "data"))
+    if not (path / "README.md").is_file():
+        missing(f"the shared learner datasets are not at {path} (set ZOPED_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL server for the store tests (``TEST_POSTGRES_URL``)."""
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        missing("TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
+    assert url is not None
+    return url
