@@ -1,0 +1,490 @@
+"""Learning content: activities, assessment items with pure grading, and project rubrics.
+
+Items and rubrics check themselves with ``problems()`` (every problem, with a location relative
+to the object, such as ``options[1].id``) and ``validate()`` (raise them). A
+:class:`~zoped.domain.course.Course` runs those checks for everything it holds, so content taken
+from a valid course is always valid; :func:`grade` and :func:`score` assume valid content and
+check only the response.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Self
+
+from zoped.domain.framework import slug_problems
+from zoped.errors import InvalidInput, Problem
+
+
+class Modality(StrEnum):
+    """How an activity is done; learners may prefer some."""
+
+    PRACTICE = "practice"
+    VIDEO = "video"
+    READING = "reading"
+    HANDS_ON = "hands-on"
+    PROJECT = "project"
+    DISCUSSION = "discussion"
+    GAME = "game"
+    SIMULATION = "simulation"
+
+
+class ItemType(StrEnum):
+    """The answer shape of an assessment item."""
+
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    NUMERIC = "numeric"
+    SHORT_TEXT = "short_text"
+    ORDERING = "ordering"
+
+
+CHOICE_TYPES = frozenset({ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE})
+OPTION_TYPES = CHOICE_TYPES | {ItemType.ORDERING}
+
+
+def _raise_if(problems: list[Problem], what: str) -> None:
+    if problems:
+        raise InvalidInput(f"invalid {what}", problems)
+
+
+def _unique_ids(ids: Sequence[str], location: str, what: str) -> list[Problem]:
+    problems: list[Problem] = []
+    first: dict[str, int] = {}
+    for index, value in enumerate(ids):
+        problems += slug_problems(value, f"{location}[{index}].id")
+        if value in first:
+            problems.append(
+                Problem(
+                    f"{location}[{index}].id",
+                    f"duplicate {what} id {value!r} (first at {location}[{first[value]}])",
+                )
+            )
+        else:
+            first[value] = index
+    return problems
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Something a learner does to learn: a reading, a video, a hands-on task, a project...
+
+    Attributes:
+        id: a slug, unique within its course.
+        title: what the learner sees in the menu.
+        modality: how it is done.
+        competencies: ids of the competencies it teaches (at least one).
+        interests: interest tags, matched against learners' interests.
+        minutes: the estimated time it takes (> 0).
+        body: Markdown text; ``body`` or ``link`` (or both) is required.
+        link: a URL to the material.
+        language: a BCP 47 tag, or None for the course language.
+        rubric_id: the rubric that scores it (project activities).
+    """
+
+    id: str
+    title: str
+    modality: Modality
+    competencies: tuple[str, ...]
+    minutes: int
+    interests: tuple[str, ...] = ()
+    body: str | None = None
+    link: str | None = None
+    language: str | None = None
+    rubric_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "competencies", tuple(self.competencies))
+        object.__setattr__(self, "interests", tuple(self.interests))
+
+    def problems(self) -> list[Problem]:
+        """Every problem with this activity on its own (references are checked by a course)."""
+        problems = slug_problems(self.id, "id")
+        if not self.title.strip():
+            problems.append(Problem("title", "must not be empty"))
+        if not self.competencies:
+            problems.append(Problem("competencies", "at least one competency is required"))
+        if self.minutes <= 0:
+            problems.append(Problem("minutes", f"must be > 0, not {self.minutes}"))
+        if not (self.body and self.body.strip()) and not (self.link and self.link.strip()):
+            problems.append(Problem("body", "an activity needs a body or a link"))
+        return problems
+
+    def validate(self) -> Self:
+        """Return self if valid. Raises: InvalidInput listing every problem."""
+        _raise_if(self.problems(), f"activity {self.id!r}")
+        return self
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a choice or ordering item, with the feedback shown when it is chosen."""
+
+    id: str
+    text: str
+    correct: bool = False
+    feedback: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """An assessment question. Which fields matter depends on ``type``.
+
+    Attributes:
+        id: a slug, unique within its course.
+        type: the answer shape.
+        stem: the question, Markdown.
+        competencies: ids of the competencies it gives evidence on; several = multi-skill.
+        options: for choice items (which are correct) and ordering items (the correct order).
+        answer: for numeric items, the expected number.
+        tolerance: for numeric items, the accepted absolute error (>= 0).
+        accepted: for short-text items, accepted answers (case and spacing are ignored).
+        hints: shown one at a time, in order.
+        explanation: shown after answering.
+        difficulty: optional author's estimate in [0, 1] (0 easy); models may refine it.
+        feedback_correct: feedback for a right answer to a non-choice item.
+        feedback_incorrect: feedback for a wrong answer to a non-choice item.
+    """
+
+    id: str
+    type: ItemType
+    stem: str
+    competencies: tuple[str, ...]
+    options: tuple[Option, ...] = ()
+    answer: float | None = None
+    tolerance: float = 0.0
+    accepted: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
+    explanation: str = ""
+    difficulty: float | None = None
+    feedback_correct: str = ""
+    feedback_incorrect: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("competencies", "options", "accepted", "hints"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    def problems(self) -> list[Problem]:
+        """Every problem with this item on its own (references are checked by a course)."""
+        problems = slug_problems(self.id, "id")
+        if not self.stem.strip():
+            problems.append(Problem("stem", "must not be empty"))
+        if not self.competencies:
+            problems.append(Problem("competencies", "at least one competency is required"))
+        if self.difficulty is not None and not 0.0 <= self.difficulty <= 1.0:
+            problems.append(Problem("difficulty", f"must be in [0, 1], not {self.difficulty}"))
+        kind = self.type
+        if kind in OPTION_TYPES:
+            problems += _unique_ids([o.id for o in self.options], "options", "option")
+            if len(self.options) < 2:
+                problems.append(Problem("options", f"a {kind} item needs at least two options"))
+        elif self.options:
+            problems.append(Problem("options", f"a {kind} item has no options"))
+        n_correct = sum(o.correct for o in self.options)
+        if kind is ItemType.SINGLE_CHOICE and n_correct != 1:
+            problems.append(
+                Problem(
+                    "options",
+                    f"a single_choice item needs exactly one correct option, not {n_correct}",
+                )
+            )
+        if kind is ItemType.MULTIPLE_CHOICE and n_correct < 1:
+            problems.append(
+                Problem("options", "a multiple_choice item needs at least one correct option")
+            )
+        if kind is ItemType.NUMERIC:
+            if self.answer is None or not math.isfinite(self.answer):
+                problems.append(Problem("answer", "a numeric item needs a finite answer"))
+            if not math.isfinite(self.tolerance) or self.tolerance < 0:
+                problems.append(Problem("tolerance", f"must be >= 0, not {self.tolerance}"))
+        elif self.answer is not None:
+            problems.append(Problem("answer", f"only numeric items have an answer, not {kind}"))
+        if kind is ItemType.SHORT_TEXT:
+            normalised = [normalise_text(a) for a in self.accepted]
+            if not any(normalised):
+                problems.append(
+                    Problem("accepted", "a short_text item needs at least one accepted answer")
+                )
+            for index, value in enumerate(normalised):
+                if not value:
+                    problems.append(Problem(f"accepted[{index}]", "must not be empty"))
+        elif self.accepted:
+            problems.append(Problem("accepted", f"only short_text items accept texts, not {kind}"))
+        return problems
+
+    def validate(self) -> Self:
+        """Return self if valid. Raises: InvalidInput listing every problem."""
+        _raise_if(self.problems(), f"item {self.id!r}")
+        return self
+
+    def option(self, option_id: str) -> Option:
+        """The option with this id.
+
+        Raises:
+            InvalidInput: when the item has no such option.
+        """
+        for candidate in self.options:
+            if candidate.id == option_id:
+                return candidate
+        raise InvalidInput(
+            "invalid response",
+            [Problem("response", f"item {self.id!r} has no option {option_id!r}")],
+        )
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The result of grading one response.
+
+    Attributes:
+        correct: whether the response is fully right (what knowledge tracing consumes).
+        score: partial credit in [0, 1]; 1.0 exactly when ``correct``.
+        feedback: text for the learner about this response.
+    """
+
+    correct: bool
+    score: float
+    feedback: str
+
+
+#: What a response may be, by item type: an option id; option ids; a number; a text; an order.
+Response = str | float | int | Sequence[str] | Collection[str]
+
+
+def normalise_text(text: str) -> str:
+    """Fold case, Unicode forms and all whitespace, so "One  Quarter" equals "one quarter".
+
+    Whitespace is removed entirely rather than collapsed, so "1 / 4" also matches "1/4".
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(folded.split())
+
+
+def _bad(item: Item, message: str) -> InvalidInput:
+    return InvalidInput("invalid response", [Problem("response", f"item {item.id!r}: {message}")])
+
+
+def _option_ids(item: Item, response: Response) -> list[str]:
+    if isinstance(response, str) or not isinstance(response, Collection):
+        raise _bad(item, "expected a list of option ids")
+    ids = list(response)
+    for value in ids:
+        if not isinstance(value, str):
+            raise _bad(item, f"option ids are strings, not {value!r}")
+        item.option(value)
+    if len(set(ids)) != len(ids):
+        raise _bad(item, "an option is listed twice")
+    return ids
+
+
+def _verdict(item: Item, correct: bool) -> str:
+    if correct:
+        return item.feedback_correct or "Correct."
+    return item.feedback_incorrect or "Not quite."
+
+
+def grade(item: Item, response: Response) -> Grade:
+    """Grade one response to a valid item; pure, no side effects.
+
+    Args:
+        item: the item answered.
+        response: by type: single_choice an option id; multiple_choice a collection of option
+            ids; numeric a number (or a string holding one); short_text a string; ordering
+            every option id, in the order given.
+
+    Returns:
+        The grade. Multiple choice earns partial credit ``(right picks - wrong picks) / number
+        of right options`` (at least 0); ordering earns the share of option pairs put in the
+        right relative order. Everything else is all or nothing.
+
+    Raises:
+        InvalidInput: for a malformed response: wrong shape, unknown or repeated option id, an
+            ordering that is not a permutation of the options, or a non-numeric number.
+    """
+    kind = item.type
+    if kind is ItemType.SINGLE_CHOICE:
+        if not isinstance(response, str):
+            raise _bad(item, "expected one option id")
+        chosen = item.option(response)
+        text = chosen.feedback or _verdict(item, chosen.correct)
+        return Grade(chosen.correct, 1.0 if chosen.correct else 0.0, text)
+
+    if kind is ItemType.MULTIPLE_CHOICE:
+        picked = set(_option_ids(item, response))
+        right = {o.id for o in item.options if o.correct}
+        correct = picked == right
+        earned = (len(picked & right) - len(picked - right)) / len(right)
+        # earned reaches 1 only when every right option and nothing else is picked.
+        score = 1.0 if correct else max(earned, 0.0)
+        notes = [o.feedback for o in item.options if o.id in picked and o.feedback]
+        return Grade(correct, score, " ".join(notes) or _verdict(item, correct))
+
+    if kind is ItemType.NUMERIC:
+        if isinstance(response, bool):
+            raise _bad(item, "expected a number")
+        if isinstance(response, str):
+            try:
+                value = float(response.strip().replace(",", "."))
+            except ValueError:
+                raise _bad(item, f"{response!r} is not a number") from None
+        elif isinstance(response, int | float):
+            value = float(response)
+        else:
+            raise _bad(item, "expected a number")
+        if not math.isfinite(value):
+            raise _bad(item, "expected a finite number")
+        assert item.answer is not None  # guaranteed for a valid numeric item
+        # A tiny relative slack keeps 0.1 + 0.2 from failing an exact (tolerance 0) answer.
+        slack = 1e-9 * max(1.0, abs(item.answer))
+        correct = abs(value - item.answer) <= item.tolerance + slack
+        return Grade(correct, 1.0 if correct else 0.0, _verdict(item, correct))
+
+    if kind is ItemType.SHORT_TEXT:
+        if not isinstance(response, str):
+            raise _bad(item, "expected a text")
+        given = normalise_text(response)
+        correct = any(given == normalise_text(a) for a in item.accepted)
+        return Grade(correct, 1.0 if correct else 0.0, _verdict(item, correct))
+
+    # ItemType.ORDERING
+    order = _option_ids(item, response)
+    if isinstance(response, set | frozenset):
+        raise _bad(item, "an ordering must be a sequence, not a set")
+    if len(order) != len(item.options):
+        raise _bad(item, "an ordering must list every option exactly once")
+    position = {o.id: i for i, o in enumerate(item.options)}
+    ranks = [position[oid] for oid in order]
+    pairs = len(ranks) * (len(ranks) - 1) // 2
+    in_order = sum(
+        1 for i in range(len(ranks)) for j in range(i + 1, len(ranks)) if ranks[i] < ranks[j]
+    )
+    correct = in_order == pairs
+    return Grade(correct, in_order / pairs if pairs else 1.0, _verdict(item, correct))
+
+
+@dataclass(frozen=True)
+class RubricLevel:
+    """One level of a rubric criterion, e.g. "Developing", 2 points."""
+
+    title: str
+    points: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of a rubric, mapped to the competencies it gives evidence on."""
+
+    id: str
+    title: str
+    competencies: tuple[str, ...]
+    levels: tuple[RubricLevel, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "competencies", tuple(self.competencies))
+        object.__setattr__(self, "levels", tuple(self.levels))
+
+    @property
+    def max_points(self) -> float:
+        """The points of the top level."""
+        return max((level.points for level in self.levels), default=0.0)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """A scoring guide for projects: criteria with levels and points."""
+
+    id: str
+    title: str
+    criteria: tuple[Criterion, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "criteria", tuple(self.criteria))
+
+    def problems(self) -> list[Problem]:
+        """Every problem with this rubric on its own (references are checked by a course)."""
+        problems = slug_problems(self.id, "id")
+        if not self.title.strip():
+            problems.append(Problem("title", "must not be empty"))
+        if not self.criteria:
+            problems.append(Problem("criteria", "a rubric needs at least one criterion"))
+        problems += _unique_ids([c.id for c in self.criteria], "criteria", "criterion")
+        for index, criterion in enumerate(self.criteria):
+            where = f"criteria[{index}]"
+            if not criterion.competencies:
+                problems.append(
+                    Problem(f"{where}.competencies", "at least one competency is required")
+                )
+            if len(criterion.levels) < 2:
+                problems.append(Problem(f"{where}.levels", "at least two levels are required"))
+            for position, level in enumerate(criterion.levels):
+                if not math.isfinite(level.points) or level.points < 0:
+                    problems.append(
+                        Problem(f"{where}.levels[{position}].points", "must be a number >= 0")
+                    )
+                elif position and level.points <= criterion.levels[position - 1].points:
+                    problems.append(
+                        Problem(
+                            f"{where}.levels[{position}].points",
+                            "points must increase strictly from level to level",
+                        )
+                    )
+            if criterion.levels and criterion.max_points <= 0:
+                problems.append(Problem(f"{where}.levels", "the top level needs points > 0"))
+        return problems
+
+    def validate(self) -> Self:
+        """Return self if valid. Raises: InvalidInput listing every problem."""
+        _raise_if(self.problems(), f"rubric {self.id!r}")
+        return self
+
+
+def score(rubric: Rubric, chosen_levels: Mapping[str, int | str]) -> dict[str, float]:
+    """Per-competency scores in [0, 1] from the levels a teacher chose.
+
+    Args:
+        rubric: a valid rubric.
+        chosen_levels: criterion id -> the chosen level, as its index (0 = lowest) or title.
+            Criteria left out are not scored (a teacher may score part of a project).
+
+    Returns:
+        For each competency of a scored criterion, the points earned over the points possible
+        across the scored criteria mapped to it (so criteria weigh by their top points).
+
+    Raises:
+        InvalidInput: for nothing chosen, an unknown criterion or an unknown level, all at once.
+    """
+    problems: list[Problem] = []
+    if not chosen_levels:
+        problems.append(Problem("levels", "choose a level for at least one criterion"))
+    by_id = {c.id: c for c in rubric.criteria}
+    earned: dict[str, float] = {}
+    possible: dict[str, float] = {}
+    for criterion_id, choice in chosen_levels.items():
+        criterion = by_id.get(criterion_id)
+        if criterion is None:
+            problems.append(
+                Problem(f"levels.{criterion_id}", f"rubric {rubric.id!r} has no such criterion")
+            )
+            continue
+        level: RubricLevel | None = None
+        if isinstance(choice, bool):
+            level = None
+        elif isinstance(choice, int):
+            if 0 <= choice < len(criterion.levels):
+                level = criterion.levels[choice]
+        else:
+            level = next((lv for lv in criterion.levels if lv.title == choice), None)
+        if level is None:
+            problems.append(Problem(f"levels.{criterion_id}", f"no level {choice!r}"))
+            continue
+        for competency in criterion.competencies:
+            earned[competency] = earned.get(competency, 0.0) + level.points
+            possible[competency] = possible.get(competency, 0.0) + criterion.max_points
+    if problems:
+        raise InvalidInput("invalid rubric scores", problems)
+    return {cid: min(1.0, max(0.0, earned[cid] / possible[cid])) for cid in earned}
