@@ -1,0 +1,369 @@
+"""Mastery levels per learner and competency, derived from the learner model and the evidence.
+
+Levels (see ``docs/pathways.md`` for the thresholds and why):
+
+======== ==================================================================================
+level    rule (defaults of :class:`MasteryConfig`)
+======== ==================================================================================
+0 not    no evidence yet
+started
+1 attem- at least one response
+pted
+2 famil- P(known) >= 0.50 with at least 2 responses
+iar
+3 profi- P(known) >= 0.80 with at least 3 responses
+cient
+4 maste- P(known) >= 0.95 with at least 4 responses, spread over >= 2 days **or** interleaved
+red      with other competencies >= 3 times (never one burst of massed practice); sticky until
+         recall fades
+5 review mastered, but the memory model's retrievability fell below 0.80; a correct answer
+due      restores mastered (and the memory model lengthens the interval), a wrong one lowers the
+         level to at most proficient
+======== ==================================================================================
+
+A competency unlocks when every direct prerequisite is at least proficient (review due counts:
+it was mastered and is only scheduled for a check). Teacher overrides, accepted prior-learning
+claims and self-assessments are events folded by :func:`apply_overrides`; a self-assessment is
+recorded and shown but never changes the level.
+
+:class:`MasteryTracker` keeps the evidence counters for many learners at once (numpy arrays of
+shape ``(learners, competencies)``), so the simulator updates 1,000 learners in one call; the
+services use it with one learner.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from zoped.engine.graph import BoolArray, CompetencyGraph
+from zoped.errors import InvalidInput, Problem
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+DAY_S = 86_400.0
+
+
+class MasteryLevel(IntEnum):
+    """One learner's level on one competency. Worded the same for every role."""
+
+    NOT_STARTED = 0
+    ATTEMPTED = 1
+    FAMILIAR = 2
+    PROFICIENT = 3
+    MASTERED = 4
+    REVIEW_DUE = 5
+
+    @property
+    def label(self) -> str:
+        """The plain-words name shown to learners, teachers and guardians alike."""
+        return self.name.lower().replace("_", " ")
+
+
+def at_least_proficient(levels: NDArray[np.int64]) -> BoolArray:
+    """True where a level counts as met for unlocking: proficient, mastered or review due."""
+    return np.asarray(levels) >= MasteryLevel.PROFICIENT
+
+
+@dataclass(frozen=True)
+class MasteryConfig:
+    """Thresholds that turn P(known) and evidence into levels. Validated on construction.
+
+    Raises:
+        InvalidInput: every bad value at once.
+    """
+
+    familiar_p: float = 0.50
+    proficient_p: float = 0.80
+    mastered_p: float = 0.95
+    min_attempts_familiar: int = 2
+    min_attempts_proficient: int = 3
+    min_attempts_mastered: int = 4
+    min_days_mastered: int = 2
+    min_interleaved_mastered: int = 3
+    review_retrievability: float = 0.80
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+        for name in ("familiar_p", "proficient_p", "mastered_p", "review_retrievability"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0.0 < value < 1.0):
+                problems.append(Problem(name, f"must be strictly between 0 and 1, got {value!r}"))
+        if not problems and not (self.familiar_p < self.proficient_p < self.mastered_p):
+            problems.append(Problem("mastered_p", "need familiar_p < proficient_p < mastered_p"))
+        counts = (
+            "min_attempts_familiar",
+            "min_attempts_proficient",
+            "min_attempts_mastered",
+            "min_days_mastered",
+            "min_interleaved_mastered",
+        )
+        for name in counts:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(Problem(name, f"must be an integer >= 1, got {value!r}"))
+        if not problems and not (
+            self.min_attempts_familiar <= self.min_attempts_proficient <= self.min_attempts_mastered
+        ):
+            problems.append(
+                Problem("min_attempts_mastered", "minimum evidence must not fall as levels rise")
+            )
+        if problems:
+            raise InvalidInput("invalid mastery configuration", problems)
+
+
+class MasteryTracker:
+    """Evidence counters and sticky mastery for ``n_learners`` x ``n_competencies``.
+
+    Call :meth:`record` with each batch of responses (in time order), then :meth:`refresh`
+    with the learner model's current P(known) (and the memory model's retrievability) to get
+    the levels. Arrays are public so callers can read them; only these two methods write them.
+    """
+
+    def __init__(
+        self, n_learners: int, n_competencies: int, config: MasteryConfig | None = None
+    ) -> None:
+        shape = (n_learners, n_competencies)
+        self.config = config or MasteryConfig()
+        self.attempts = np.zeros(shape, dtype=np.int64)
+        self.n_correct = np.zeros(shape, dtype=np.int64)
+        self.days = np.zeros(shape, dtype=np.int64)
+        self.interleaved = np.zeros(shape, dtype=np.int64)
+        self.last_day = np.full(shape, -1, dtype=np.int64)
+        self.mastered = np.zeros(shape, dtype=np.bool_)
+        self.level = np.zeros(shape, dtype=np.int64)
+        self.proficient_at_s = np.full(shape, np.nan)
+        self.mastered_at_s = np.full(shape, np.nan)
+        self.reviews_passed = np.zeros(shape, dtype=np.int64)
+        self.reviews_failed = np.zeros(shape, dtype=np.int64)
+        self._last_mask = np.zeros(shape, dtype=np.bool_)
+
+    def record(
+        self,
+        learners: IntArray,
+        competencies: BoolArray,
+        correct: NDArray[np.bool_],
+        now_s: FloatArray | float,
+    ) -> None:
+        """Count one response per row, as evidence for every competency of its item.
+
+        Args:
+            learners: learner code per row; each learner at most once per call.
+            competencies: ``(rows, n_competencies)`` mask of the item's competencies (a
+                multi-skill item is evidence for each of them, never averaged away).
+            correct: whether each response was right.
+            now_s: time of each response (seconds), or one time for all rows.
+        """
+        learners = np.asarray(learners, dtype=np.int64)
+        mask = np.asarray(competencies, dtype=np.bool_)
+        ok = np.asarray(correct, dtype=np.bool_)
+        day = np.floor(np.broadcast_to(np.asarray(now_s, dtype=np.float64), learners.shape) / DAY_S)
+        day_b = np.broadcast_to(day.astype(np.int64)[:, None], mask.shape)
+        # A review is an answer on a competency that is due; a wrong one ends its mastery.
+        due = self.level[learners] == MasteryLevel.REVIEW_DUE
+        failed = mask & due & ~ok[:, None]
+        passed = mask & due & ok[:, None]
+        self.reviews_failed[learners] += failed
+        self.reviews_passed[learners] += passed
+        self.mastered[learners] &= ~failed
+        self.attempts[learners] += mask
+        self.n_correct[learners] += mask & ok[:, None]
+        new_day = mask & (self.last_day[learners] != day_b)
+        self.days[learners] += new_day
+        self.last_day[learners] = np.where(mask, day_b, self.last_day[learners])
+        # Interleaved: the learner's previous response was on other competencies.
+        last = self._last_mask[learners]
+        switched = mask & ~last & last.any(axis=1, keepdims=True)
+        self.interleaved[learners] += switched
+        self._last_mask[learners] = mask
+
+    def refresh(
+        self,
+        p_known: FloatArray,
+        retrievability: FloatArray | None = None,
+        now_s: float | FloatArray = 0.0,
+    ) -> NDArray[np.int64]:
+        """Derive every level from P(known), the evidence and recall; returns ``self.level``.
+
+        Args:
+            p_known: ``(learners, competencies)`` from the knowledge-tracing model.
+            retrievability: same shape, from the memory model (None: no forgetting known).
+            now_s: the time, stored as when a level was first reached.
+        """
+        cfg = self.config
+        p = np.asarray(p_known, dtype=np.float64)
+        a = self.attempts
+        spread = (self.days >= cfg.min_days_mastered) | (
+            self.interleaved >= cfg.min_interleaved_mastered
+        )
+        base = np.where(a > 0, MasteryLevel.ATTEMPTED, MasteryLevel.NOT_STARTED)
+        base = np.where(
+            (p >= cfg.familiar_p) & (a >= cfg.min_attempts_familiar), MasteryLevel.FAMILIAR, base
+        )
+        proficient = (p >= cfg.proficient_p) & (a >= cfg.min_attempts_proficient)
+        base = np.where(proficient, MasteryLevel.PROFICIENT, base)
+        eligible = (p >= cfg.mastered_p) & (a >= cfg.min_attempts_mastered) & spread
+        now = np.broadcast_to(np.asarray(now_s, dtype=np.float64), p.shape)
+        newly = eligible & ~self.mastered
+        self.mastered_at_s = np.where(newly, now, self.mastered_at_s)
+        self.mastered |= eligible
+        reached_prof = (proficient | self.mastered) & np.isnan(self.proficient_at_s)
+        self.proficient_at_s = np.where(reached_prof, now, self.proficient_at_s)
+        recall = np.ones_like(p) if retrievability is None else np.asarray(retrievability)
+        level = np.where(
+            self.mastered,
+            np.where(
+                recall >= cfg.review_retrievability,
+                MasteryLevel.MASTERED,
+                MasteryLevel.REVIEW_DUE,
+            ),
+            # Lost mastery (a failed review) caps the level at proficient until re-earned.
+            np.minimum(base, MasteryLevel.PROFICIENT),
+        )
+        self.level = level.astype(np.int64)
+        return self.level
+
+
+# --- Overrides, claims and self-assessments ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverrideEvent:
+    """A teacher sets a level by hand: who, when and why. Undone by an :class:`UndoEvent`."""
+
+    event_id: str
+    competency: str
+    level: MasteryLevel
+    actor: str
+    at_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class UndoEvent:
+    """Withdraws an earlier override or accepted claim (by its event id)."""
+
+    event_id: str
+    undoes: str
+    actor: str
+    at_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PriorLearningClaim:
+    """Prior or informal learning the learner claims; evidence only once a teacher accepts it."""
+
+    event_id: str
+    competency: str
+    level: MasteryLevel
+    description: str
+    accepted_by: str | None = None
+    accepted_at_s: float | None = None
+
+
+@dataclass(frozen=True)
+class SelfAssessmentEvent:
+    """What the learner thinks of their own level: recorded and shown, never decisive."""
+
+    event_id: str
+    competency: str
+    level: MasteryLevel
+    at_s: float
+
+
+MasteryEvent = OverrideEvent | UndoEvent | PriorLearningClaim | SelfAssessmentEvent
+
+
+@dataclass(frozen=True)
+class CompetencyStatus:
+    """One competency's level for one learner, with the evidence a reader needs."""
+
+    competency: str
+    level: MasteryLevel
+    derived_level: MasteryLevel
+    override: OverrideEvent | None = None
+    self_assessed: MasteryLevel | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _event_time(event: MasteryEvent) -> float:
+    if isinstance(event, PriorLearningClaim):
+        return math.inf if event.accepted_at_s is None else event.accepted_at_s
+    return event.at_s
+
+
+def apply_overrides(
+    graph: CompetencyGraph,
+    derived: Sequence[int] | NDArray[np.int64],
+    events: Sequence[MasteryEvent],
+) -> list[CompetencyStatus]:
+    """Fold overrides, undos, accepted claims and self-assessments over derived levels.
+
+    The latest active override (or accepted claim) of a competency sets its level; undoing it
+    brings back the one before, or the derived level. A self-assessment is kept for display and
+    never changes the level, so it can never alone make a competency mastered.
+
+    Raises:
+        InvalidInput: an event names an unknown competency, or an undo names no known event.
+    """
+    problems: list[Problem] = []
+    active: dict[str, list[OverrideEvent]] = {}
+    self_assessed: dict[str, MasteryLevel] = {}
+    known_ids: set[str] = set()
+    for i, event in enumerate(sorted(events, key=_event_time)):
+        if not isinstance(event, UndoEvent) and event.competency not in graph.ids:
+            problems.append(Problem(f"events[{i}].competency", f"unknown {event.competency!r}"))
+            continue
+        if isinstance(event, SelfAssessmentEvent):
+            self_assessed[event.competency] = event.level
+        elif isinstance(event, PriorLearningClaim):
+            if event.accepted_by is None or event.accepted_at_s is None:
+                continue  # Not yet accepted: a claim, not evidence.
+            as_override = OverrideEvent(
+                event.event_id,
+                event.competency,
+                event.level,
+                event.accepted_by,
+                event.accepted_at_s,
+                f"accepted prior learning: {event.description}",
+            )
+            active.setdefault(event.competency, []).append(as_override)
+            known_ids.add(event.event_id)
+        elif isinstance(event, OverrideEvent):
+            active.setdefault(event.competency, []).append(event)
+            known_ids.add(event.event_id)
+        else:
+            if event.undoes not in known_ids:
+                problems.append(Problem(f"events[{i}].undoes", f"no override {event.undoes!r}"))
+                continue
+            for stack in active.values():
+                stack[:] = [o for o in stack if o.event_id != event.undoes]
+    if problems:
+        raise InvalidInput("invalid mastery events", problems)
+    out: list[CompetencyStatus] = []
+    for code, cid in enumerate(graph.ids):
+        base = MasteryLevel(int(derived[code]))
+        stack = active.get(cid, [])
+        top = stack[-1] if stack else None
+        notes: list[str] = []
+        if top is not None:
+            notes.append(f"set to {top.level.label} by {top.actor}: {top.reason}")
+        if cid in self_assessed:
+            notes.append(f"learner's own view: {self_assessed[cid].label}")
+        out.append(
+            CompetencyStatus(
+                competency=cid,
+                level=top.level if top is not None else base,
+                derived_level=base,
+                override=top,
+                self_assessed=self_assessed.get(cid),
+                notes=tuple(notes),
+            )
+        )
+    return out

@@ -1,0 +1,441 @@
+"""The recommender: a short menu of good next activities, each with a reason in plain words.
+
+Candidates come from four sources: the ready-to-learn frontier (every competency of the activity
+unlocked, at least one not yet mastered), reviews that are due, the learner's plan goals and the
+activities they left unfinished. A candidate whose competencies are not all unlocked is never
+considered, so the menu can never offer a locked competency.
+
+Each candidate gets a score, a weighted sum of parts in [0, 1] (weights in
+:class:`RecommenderConfig`)::
+
+    difficulty   1 inside the desirable-difficulty band of predicted success (0.70-0.85),
+                 falling linearly to 0 at ``band_tolerance`` outside it
+    goal         1 if it teaches a plan goal, 0.5 if it teaches a step towards one
+    interest     1 if it shares an interest tag with the learner
+    modality     1 if its modality is one the learner prefers
+    variety      1 minus the share of the learner's recent choices with the same modality and
+                 the same competencies (no echo chamber)
+    review       1 if it covers a review that is due
+    unfinished   1 if the learner started it
+
+The menu is built greedily: the best candidate first, then each next slot goes to the best
+remaining candidate after a penalty for repeating a modality or competency already on the menu;
+the last slot is kept for a second modality when the menu has only one and the content allows.
+Ties are broken by a permutation drawn from ``seed``, so the same state and seed give the same
+menu. :func:`score_parts` is the vectorised core, shared with the simulator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from zoped.domain.content import Activity
+from zoped.engine.graph import CompetencyGraph
+from zoped.engine.mastery import MasteryLevel, at_least_proficient
+from zoped.errors import InvalidInput, Problem
+
+FloatArray = NDArray[np.float64]
+PARTS = ("difficulty", "goal", "interest", "modality", "variety", "review", "unfinished")
+
+
+@dataclass(frozen=True)
+class RecommenderConfig:
+    """Weights and the desirable-difficulty band. Validated on construction.
+
+    Raises:
+        InvalidInput: every bad value at once.
+    """
+
+    band_low: float = 0.70
+    band_high: float = 0.85
+    band_tolerance: float = 0.35
+    w_difficulty: float = 1.0
+    w_goal: float = 0.6
+    w_interest: float = 0.3
+    w_modality: float = 0.3
+    w_variety: float = 0.3
+    w_review: float = 0.8
+    w_unfinished: float = 0.4
+    repeat_penalty: float = 0.3
+    k: int = 4
+    recent_window: int = 6
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+        for name in ("band_low", "band_high"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0.0 < value < 1.0):
+                problems.append(Problem(name, f"must be strictly between 0 and 1, got {value!r}"))
+        if not problems and self.band_low > self.band_high:
+            problems.append(Problem("band_high", "must be at least band_low"))
+        if not (self.band_tolerance > 0):
+            problems.append(Problem("band_tolerance", "must be > 0"))
+        for name in ("w_" + part for part in PARTS):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                problems.append(Problem(name, f"must be a finite weight >= 0, got {value!r}"))
+        if not self.repeat_penalty >= 0:
+            problems.append(Problem("repeat_penalty", "must be >= 0"))
+        if not (isinstance(self.k, int) and self.k >= 1):
+            problems.append(Problem("k", f"must be an integer >= 1, got {self.k!r}"))
+        if not (isinstance(self.recent_window, int) and self.recent_window >= 0):
+            problems.append(Problem("recent_window", "must be an integer >= 0"))
+        if problems:
+            raise InvalidInput("invalid recommender configuration", problems)
+
+    def weights(self) -> FloatArray:
+        """The weights in the order of :data:`PARTS`."""
+        return np.array([getattr(self, "w_" + part) for part in PARTS], dtype=np.float64)
+
+
+def difficulty_score(p_success: FloatArray, config: RecommenderConfig) -> FloatArray:
+    """1 inside the band, falling linearly to 0 at ``band_tolerance`` outside it."""
+    p = np.asarray(p_success, dtype=np.float64)
+    distance = np.maximum(config.band_low - p, 0.0) + np.maximum(p - config.band_high, 0.0)
+    return np.clip(1.0 - distance / config.band_tolerance, 0.0, 1.0)
+
+
+def score_parts(
+    p_success: FloatArray,
+    *,
+    goal: FloatArray,
+    interest: FloatArray,
+    modality: FloatArray,
+    variety: FloatArray,
+    review: FloatArray,
+    unfinished: FloatArray,
+    config: RecommenderConfig,
+) -> tuple[FloatArray, FloatArray]:
+    """Score candidates (any shape, e.g. ``(learners, candidates)``).
+
+    Returns:
+        ``(total, parts)`` where ``parts[..., j]`` is the part named ``PARTS[j]`` in [0, 1] and
+        ``total`` is their weighted sum.
+    """
+    parts = np.stack(
+        np.broadcast_arrays(
+            difficulty_score(p_success, config),
+            goal,
+            interest,
+            modality,
+            variety,
+            review,
+            unfinished,
+        ),
+        axis=-1,
+    ).astype(np.float64)
+    return parts @ config.weights(), parts
+
+
+@dataclass(frozen=True)
+class LearnerSnapshot:
+    """What the recommender may know of one learner (never any hidden truth).
+
+    Attributes:
+        levels: mastery level per competency code.
+        p_known: P(known) per competency code.
+        p_correct: predicted P(correct) on the next item of each competency.
+        retrievability: predicted recall per competency (1 where unknown).
+        reached_at_s: when each competency first reached proficient (NaN if never).
+        goals: competency codes on the learner's plan.
+        interests: the learner's interest tags.
+        preferred_modalities: modalities the learner likes.
+        recent_activities: ids of the learner's latest activities, most recent last.
+        unfinished: ids of activities the learner started and did not finish.
+    """
+
+    levels: NDArray[np.int64]
+    p_known: FloatArray
+    p_correct: FloatArray
+    retrievability: FloatArray | None = None
+    reached_at_s: FloatArray | None = None
+    goals: frozenset[int] = frozenset()
+    interests: frozenset[str] = frozenset()
+    preferred_modalities: frozenset[str] = frozenset()
+    recent_activities: tuple[str, ...] = ()
+    unfinished: frozenset[str] = frozenset()
+
+
+@dataclass
+class ScoredCandidate:
+    """One candidate in a decision record: plain values, JSON-ready."""
+
+    activity_id: str
+    competencies: list[str]
+    sources: list[str]
+    p_success: float
+    score: float
+    parts: dict[str, float]
+
+
+@dataclass
+class MenuOption:
+    """One option on the learner's menu."""
+
+    activity_id: str
+    title: str
+    modality: str
+    competencies: list[str]
+    reason: str
+    score: float
+    p_success: float
+
+
+@dataclass
+class RecommendationDecision:
+    """The record of one recommendation, to log and to evaluate policies offline."""
+
+    learner_id: str
+    seed: int
+    now_s: float
+    config: dict[str, Any]
+    candidates: list[ScoredCandidate]
+    chosen: list[str]
+    options: list[MenuOption] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form (``json.dumps`` works on it)."""
+        return asdict(self)
+
+
+def _when(at_s: float, now_s: float) -> str:
+    """'on Monday' within a week of now, else 'on 3 March 2025' (UTC)."""
+    moment = datetime.fromtimestamp(at_s, tz=UTC)
+    if 0 <= now_s - at_s < 7 * 86_400:
+        return f"on {moment:%A}"
+    return f"on {moment.day} {moment:%B %Y}"
+
+
+def _reason(
+    graph: CompetencyGraph,
+    activity: Activity,
+    codes: list[int],
+    sources: list[str],
+    p_success: float,
+    learner: LearnerSnapshot,
+    config: RecommenderConfig,
+    now_s: float,
+) -> str:
+    """A plain-words reason with the numbers behind it."""
+    target = codes[0]
+    title = graph.titles[target]
+    sentences: list[str] = []
+    if "review" in sources:
+        due = [c for c in codes if learner.levels[c] == MasteryLevel.REVIEW_DUE]
+        c = due[0] if due else target
+        recall = 1.0 if learner.retrievability is None else float(learner.retrievability[c])
+        sentences.append(
+            f"Time to review {graph.titles[c]}: you mastered it, and your predicted recall "
+            f"has fallen to {recall:.0%}."
+        )
+    else:
+        pre = graph.prerequisites_of(target)
+        reached = learner.reached_at_s
+        if pre.size and reached is not None and np.isfinite(reached[pre]).any():
+            latest = int(pre[np.nanargmax(np.where(np.isfinite(reached[pre]), reached[pre], -1))])
+            level = MasteryLevel(int(learner.levels[latest])).label
+            sentences.append(
+                f"You are ready: you reached {level} on {graph.titles[latest]} "
+                f"{_when(float(reached[latest]), now_s)} (P(known) {learner.p_known[latest]:.2f})."
+            )
+        elif pre.size:
+            sentences.append(
+                f"You are ready: you are at least proficient on every step before {title}."
+            )
+        elif learner.levels[target] >= MasteryLevel.ATTEMPTED:
+            sentences.append(
+                f"Keep going on {title}: P(known) {learner.p_known[target]:.2f}, not mastered yet."
+            )
+        else:
+            sentences.append(f"A good place to start: {title} needs nothing before it.")
+    band = f"{config.band_low:.0%}-{config.band_high:.0%}"
+    if config.band_low <= p_success <= config.band_high:
+        sentences.append(f"Predicted success {p_success:.0%}, in your challenge zone ({band}).")
+    elif p_success > config.band_high:
+        sentences.append(f"Predicted success {p_success:.0%}: a confident step.")
+    else:
+        sentences.append(f"Predicted success {p_success:.0%}: a stretch, with support.")
+    if "goal" in sources:
+        sentences.append("It is on your plan.")
+    shared = sorted(set(activity.interests) & learner.interests)
+    if shared:
+        sentences.append(f"It matches your interest in {', '.join(shared)}.")
+    if "unfinished" in sources:
+        sentences.append("You started it: finish it.")
+    return " ".join(sentences)
+
+
+def recommend_next(
+    graph: CompetencyGraph,
+    activities: Sequence[Activity],
+    learner: LearnerSnapshot,
+    *,
+    k: int | None = None,
+    config: RecommenderConfig | None = None,
+    seed: int = 0,
+    now_s: float = 0.0,
+    learner_id: str = "",
+) -> RecommendationDecision:
+    """Choose a menu of up to ``k`` activities for one learner, and record why.
+
+    Args:
+        graph: the competency graph the levels refer to.
+        activities: the course's activities (their competencies must be in the graph).
+        learner: the learner's state as zoped models it.
+        k: menu size (default ``config.k``).
+        config: weights and band.
+        seed: breaks ties; the same state and seed give the same menu.
+        now_s: the time, for wording reasons ("on Monday").
+        learner_id: copied into the record.
+
+    Raises:
+        InvalidInput: an activity names a competency that is not in the graph, or bad shapes.
+    """
+    cfg = config or RecommenderConfig()
+    size = cfg.k if k is None else k
+    if size < 1:
+        raise InvalidInput("bad menu size", [Problem("k", f"must be >= 1, got {size}")])
+    n = graph.n
+    levels = np.asarray(learner.levels, dtype=np.int64)
+    if levels.shape != (n,) or learner.p_correct.shape != (n,) or learner.p_known.shape != (n,):
+        raise InvalidInput(
+            "learner snapshot does not match the graph", [Problem("levels", "shape")]
+        )
+    unlocked = graph.unlocked(at_least_proficient(levels))
+    due = levels == MasteryLevel.REVIEW_DUE
+    open_ = unlocked & ((levels < MasteryLevel.MASTERED) | due)
+    goal_ancestors = np.zeros(n, dtype=np.bool_)
+    for g in learner.goals:
+        goal_ancestors |= graph.ancestors[g]
+    recent = learner.recent_activities[-cfg.recent_window :] if cfg.recent_window else ()
+    by_id = {a.id: a for a in activities}
+    recent_modalities = [str(by_id[r].modality) for r in recent if r in by_id]
+    recent_comps = [set(by_id[r].competencies) for r in recent if r in by_id]
+
+    rows: list[tuple[Activity, list[int], list[str]]] = []
+    problems: list[Problem] = []
+    for i, activity in enumerate(activities):
+        missing = [c for c in activity.competencies if c not in graph.ids]
+        if missing:
+            problems.append(Problem(f"activities[{i}].competencies", f"unknown {missing}"))
+            continue
+        codes = [graph.code(c) for c in activity.competencies]
+        if not all(unlocked[c] for c in codes):
+            continue  # never offer a locked competency
+        targets = [c for c in codes if open_[c]]
+        if not targets:
+            continue  # everything it teaches is mastered and not due
+        sources = ["frontier"]
+        if any(due[c] for c in targets):
+            sources = ["review"]
+        if any(c in learner.goals or goal_ancestors[c] for c in targets):
+            sources.append("goal")
+        if activity.id in learner.unfinished:
+            sources.append("unfinished")
+        # Due reviews and unmastered targets first, so the reason talks about what matters.
+        targets.sort(key=lambda c: (not due[c], levels[c] >= MasteryLevel.MASTERED))
+        rows.append((activity, targets, sources))
+    if problems:
+        raise InvalidInput("activities do not match the graph", problems)
+    if not rows:
+        return RecommendationDecision(learner_id, seed, now_s, asdict(cfg), [], [], [])
+
+    m = len(rows)
+    p_success = np.array(
+        [
+            float(np.prod(learner.p_correct[[graph.code(c) for c in a.competencies]]))
+            for a, _, _ in rows
+        ]
+    )
+    goal = np.array(
+        [
+            1.0 if any(c in learner.goals for c in t) else 0.5 if "goal" in s else 0.0
+            for _, t, s in rows
+        ]
+    )
+    interest = np.array([1.0 if set(a.interests) & learner.interests else 0.0 for a, _, _ in rows])
+    modality = np.array(
+        [1.0 if str(a.modality) in learner.preferred_modalities else 0.0 for a, _, _ in rows]
+    )
+    variety = np.ones(m)
+    if recent:
+        for j, (a, _, _) in enumerate(rows):
+            same_mod = sum(mod == str(a.modality) for mod in recent_modalities) / len(recent)
+            same_comp = sum(bool(rc & set(a.competencies)) for rc in recent_comps) / len(recent)
+            variety[j] = 1.0 - 0.5 * same_mod - 0.5 * same_comp
+    review = np.array([1.0 if "review" in s else 0.0 for _, _, s in rows])
+    unfinished = np.array([1.0 if "unfinished" in s else 0.0 for _, _, s in rows])
+    total, parts = score_parts(
+        p_success,
+        goal=goal,
+        interest=interest,
+        modality=modality,
+        variety=variety,
+        review=review,
+        unfinished=unfinished,
+        config=cfg,
+    )
+    # Seeded tie-break: a permutation, then a stable sort by score.
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(m)
+    ranked = [int(j) for j in perm[np.argsort(-total[perm], kind="stable")]]
+
+    chosen: list[int] = []
+    while ranked and len(chosen) < size:
+        mods = {str(rows[j][0].modality) for j in chosen}
+        last_slot = len(chosen) == size - 1
+        pool = ranked
+        if chosen and last_slot and len(mods) < 2:
+            other = [j for j in ranked if str(rows[j][0].modality) not in mods]
+            pool = other or ranked
+
+        def adjusted(j: int, mods: set[str] = mods) -> float:
+            taken = {c for i in chosen for c in rows[i][1]}
+            repeat = (str(rows[j][0].modality) in mods) + bool(taken & set(rows[j][1]))
+            return float(total[j]) - cfg.repeat_penalty * repeat
+
+        best = pool[0] if not chosen else max(pool, key=lambda j: (adjusted(j), -pool.index(j)))
+        chosen.append(best)
+        ranked.remove(best)
+
+    candidates = [
+        ScoredCandidate(
+            activity_id=a.id,
+            competencies=[graph.ids[c] for c in t],
+            sources=s,
+            p_success=float(p_success[j]),
+            score=float(total[j]),
+            parts={name: float(parts[j, i]) for i, name in enumerate(PARTS)},
+        )
+        for j, (a, t, s) in enumerate(rows)
+    ]
+    options = [
+        MenuOption(
+            activity_id=rows[j][0].id,
+            title=rows[j][0].title,
+            modality=str(rows[j][0].modality),
+            competencies=[graph.ids[c] for c in rows[j][1]],
+            reason=_reason(
+                graph, rows[j][0], rows[j][1], rows[j][2], float(p_success[j]), learner, cfg, now_s
+            ),
+            score=float(total[j]),
+            p_success=float(p_success[j]),
+        )
+        for j in chosen
+    ]
+    return RecommendationDecision(
+        learner_id=learner_id,
+        seed=seed,
+        now_s=now_s,
+        config=asdict(cfg),
+        candidates=candidates,
+        chosen=[o.activity_id for o in options],
+        options=options,
+    )
