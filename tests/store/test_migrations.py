@@ -1,0 +1,66 @@
+"""Migrations: an empty database reaches head, and head matches the table metadata."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select
+
+from zoped.store.db import alembic_config, make_engine, upgrade
+from zoped.store.tables import metadata, schools
+
+
+def test_upgrade_brings_an_empty_database_to_head_with_no_diff(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            assert set(metadata.tables) <= set(inspect(connection).get_table_names())
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, metadata)
+            assert diff == []
+            script = ScriptDirectory.from_config(alembic_config())
+            assert context.get_current_revision() == script.get_current_head()
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_twice_is_harmless(db_url: str) -> None:
+    upgrade(db_url)
+    upgrade(db_url)
+
+
+def test_sqlite_database_is_created_with_wal_and_foreign_keys(tmp_path) -> None:
+    path = tmp_path / "new" / "folder" / "zoped.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    assert path.is_file()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_timestamps_read_back_aware_in_utc(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    paris = timezone(timedelta(hours=2))
+    written = datetime(2026, 3, 29, 9, 30, 15, 123456, tzinfo=paris)
+    try:
+        with engine.begin() as connection:
+            connection.execute(schools.insert().values(id="s", name="S", created_at=written))
+        with engine.connect() as connection:
+            read = connection.execute(select(schools.c.created_at)).scalar_one()
+    finally:
+        engine.dispose()
+    assert read == written
+    assert read.tzinfo is not None
+    assert read.utcoffset() == timedelta(0)
+    assert read.hour == 7
+    assert read.tzinfo == UTC

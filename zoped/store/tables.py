@@ -1,0 +1,360 @@
+"""The database schema as SQLAlchemy Core tables: the one place the schema is declared.
+
+Migrations under ``alembic/versions`` must produce exactly this metadata; a test compares them
+with Alembic's autogenerate. Rows become domain objects only in :mod:`zoped.store.mappers`.
+
+Conventions:
+
+* Ids of people, content and courses are strings chosen by the importer (slugs or uuids as
+  text); ids of events and other records written by the system are UUIDs.
+* Every timestamp is a :class:`~zoped.store.types.UtcDateTime`.
+* Structured content lives in JSON columns whose document carries its schema version under
+  the key ``"_v"`` (see :mod:`zoped.store.jsondocs`), so that old rows can be upgraded when read.
+* ``evidence_events`` and ``audit_log`` are append-only: the repositories offer no update path.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from zoped.store.types import UtcDateTime, json_type
+
+# Named constraints make migrations reproducible and let SQLite batch migrations find them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = 64  # length of string ids: slugs, usernames as ids, uuids as text
+TITLE = 300
+
+# --- people -------------------------------------------------------------------------------
+
+schools = Table(
+    "schools",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(TITLE), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("username", String(ID), nullable=False),
+    Column("display_name", String(TITLE), nullable=False),
+    # Filled in by authentication; a user rostered by import may not have signed in yet.
+    Column("password_hash", String(255), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("school_id", "username"),
+    CheckConstraint("role IN ('learner', 'guardian', 'teacher', 'admin')", name="role"),
+)
+
+classes = Table(
+    "classes",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(TITLE), nullable=False),
+    Column("course_id", ForeignKey("courses.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+class_teachers = Table(
+    "class_teachers",
+    metadata,
+    Column("class_id", ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
+    Column("teacher_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("class_id", ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("enrolled_at", UtcDateTime(), nullable=False),
+)
+
+guardian_links = Table(
+    "guardian_links",
+    metadata,
+    Column("guardian_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+learner_profiles = Table(
+    "learner_profiles",
+    metadata,
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # Interests, preferred modalities, accessibility needs, prior-learning claims, goals.
+    Column("details", json_type(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# --- content ------------------------------------------------------------------------------
+
+courses = Table(
+    "courses",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("title", String(TITLE), nullable=False),
+    Column("description", Text(), nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("grade_band", String(32), nullable=True),
+    Column("format_version", Integer(), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    Column("imported_by", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+)
+
+# Competency, activity, item and rubric ids are unique across the database (not only within a
+# course) so that an evidence event's item or competency id names one thing.
+competencies = Table(
+    "competencies",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer(), nullable=False),
+    Column("title", String(TITLE), nullable=False),
+    Column("description", Text(), nullable=False),
+    # No foreign key: a parent may come later in the file, and the domain checks the tree.
+    Column("parent_id", String(ID), nullable=True),
+    Column("standard_code", String(ID), nullable=True),
+    Column("grade_band", String(32), nullable=True),
+)
+
+competency_prerequisites = Table(
+    "competency_prerequisites",
+    metadata,
+    Column("competency_id", ForeignKey("competencies.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "prerequisite_id",
+        ForeignKey("competencies.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+rubrics = Table(
+    "rubrics",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer(), nullable=False),
+    Column("title", String(TITLE), nullable=False),
+    # Criteria with their competencies and levels.
+    Column("content", json_type(), nullable=False),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer(), nullable=False),
+    Column("title", String(TITLE), nullable=False),
+    Column("modality", String(32), nullable=False),
+    Column("rubric_id", ForeignKey("rubrics.id", ondelete="SET NULL"), nullable=True),
+    # Body, link, minutes, interests, language and anything else the format adds.
+    Column("content", json_type(), nullable=False),
+)
+
+activity_competencies = Table(
+    "activity_competencies",
+    metadata,
+    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "competency_id",
+        ForeignKey("competencies.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("position", Integer(), nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer(), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("difficulty", Float(), nullable=True),
+    # Stem, hints, explanation and the answer shape of the kind (options, answer, accepted…).
+    Column("content", json_type(), nullable=False),
+)
+
+item_competencies = Table(
+    "item_competencies",
+    metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "competency_id",
+        ForeignKey("competencies.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("position", Integer(), nullable=False),
+)
+
+# --- evidence -----------------------------------------------------------------------------
+
+# Append-only. Item, activity and competency ids are not foreign keys: the log is the source
+# of truth and must survive a course re-import that drops an item.
+evidence_events = Table(
+    "evidence_events",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("item_id", String(ID), nullable=True),
+    Column("activity_id", String(ID), nullable=True),
+    Column("competency_ids", json_type(), nullable=False),
+    Column("correct", Boolean(), nullable=True),
+    Column("score", Float(), nullable=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("duration_s", Float(), nullable=True),
+    Column("hints_used", Integer(), nullable=True),
+    Column("source", String(64), nullable=False),
+    Column("actor_id", String(ID), nullable=True),
+    Column("note", Text(), nullable=True),
+    Column("payload", json_type(), nullable=False),
+    Column("supersedes", Uuid(), nullable=True),
+    # The domain's content fingerprint: equal fingerprints = the same event submitted again.
+    Column("fingerprint", String(128), nullable=False),
+    Index("ix_evidence_events_learner_occurred", "learner_id", "occurred_at"),
+)
+
+# --- plans and reflection -----------------------------------------------------------------
+
+learning_plans = Table(
+    "learning_plans",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # Incremented on every save; a write carrying an older version is refused (Conflict).
+    Column("version", Integer(), nullable=False),
+    Column("content", json_type(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(ID), nullable=True),
+)
+
+learning_plan_versions = Table(
+    "learning_plan_versions",
+    metadata,
+    Column("plan_id", ForeignKey("learning_plans.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer(), primary_key=True),
+    Column("content", json_type(), nullable=False),
+    Column("saved_at", UtcDateTime(), nullable=False),
+    Column("saved_by", String(ID), nullable=True),
+)
+
+plan_comments = Table(
+    "plan_comments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("plan_id", ForeignKey("learning_plans.id", ondelete="CASCADE"), nullable=False),
+    Column("author_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_plan_comments_plan_created", "plan_id", "created_at"),
+)
+
+log_entries = Table(
+    "log_entries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("content", json_type(), nullable=False),
+    Index("ix_log_entries_learner_created", "learner_id", "created_at"),
+)
+
+# --- engine decisions and sessions --------------------------------------------------------
+
+recommendation_decisions = Table(
+    "recommendation_decisions",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+    Column("policy", String(ID), nullable=False),
+    # Every candidate with its score components, and the menu shown; for offline evaluation.
+    Column("candidates", json_type(), nullable=False),
+    Column("chosen_id", String(ID), nullable=True),
+    Index("ix_recommendation_decisions_learner_decided", "learner_id", "decided_at"),
+)
+
+placement_sessions = Table(
+    "placement_sessions",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    # The engine's resumable state: beliefs, asked items, stopping statistics.
+    Column("state", json_type(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("assigned_by", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), nullable=True),
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("class_id", ForeignKey("classes.id", ondelete="CASCADE"), nullable=True, index=True),
+    # A small group within a class (list of learner ids); None when the target is a class or one
+    # learner.
+    Column("group_learner_ids", json_type(), nullable=True),
+    Column("assigned_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=True),
+    Column("note", Text(), nullable=True),
+    CheckConstraint("(activity_id IS NULL) <> (item_id IS NULL)", name="one_activity_or_item"),
+    CheckConstraint("(learner_id IS NOT NULL) OR (class_id IS NOT NULL)", name="has_target"),
+)
+
+# --- audit --------------------------------------------------------------------------------
+
+# Append-only: who did what to which subject, and when. No foreign keys, so an erasure of a
+# user does not erase the record that the erasure happened.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor_id", String(ID), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", String(ID), nullable=True),
+    Column("details", json_type(), nullable=False),
+    Index("ix_audit_log_subject", "subject_type", "subject_id"),
+    Index("ix_audit_log_at", "at"),
+)
