@@ -1,0 +1,252 @@
+"""numba kernels for :mod:`zoped.engine.bkt`: Baum-Welch over many small HMMs, and the filter.
+
+Parameters travel as a float64 array whose last axis is :data:`PRIOR`, :data:`LEARN`,
+:data:`GUESS`, :data:`SLIP`, :data:`FORGET`. Observations are int8 0/1.
+
+Profiling the pure-numpy version showed the time goes into the per-step recursion of thousands
+of short sequences, which numpy cannot vectorise along time; a compiled loop over the
+(learner, skill) sequences removes the Python overhead and keeps every sequence in cache. The
+whole EM loop of one (restart, skill) pair runs inside one call, so each pair stops on its own
+convergence test and no per-iteration Python round trip is paid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+PRIOR, LEARN, GUESS, SLIP, FORGET = 0, 1, 2, 3, 4
+N_PARAMS = 5
+
+# Keeps every probability away from 0 and 1 so that logs and divisions stay finite.
+_EPS = 1e-6
+
+
+@numba.njit(cache=True, inline="always")
+def _posterior_known(p: float, correct: int, guess: float, slip: float) -> float:
+    """P(known | this answer) from P(known) before it (Bayes' rule for one observation)."""
+    if correct:
+        num = p * (1.0 - slip)
+        den = num + (1.0 - p) * guess
+    else:
+        num = p * slip
+        den = num + (1.0 - p) * (1.0 - guess)
+    return num / den
+
+
+@numba.njit(cache=True)
+def _em_one(
+    correct: NDArray[np.int8],
+    seq_ptr: NDArray[np.int64],
+    first_seq: int,
+    last_seq: int,
+    theta: NDArray[np.float64],
+    max_iter: int,
+    tol: float,
+    forgetting: bool,
+    max_guess: float,
+    max_slip: float,
+    filt: NDArray[np.float64],
+) -> tuple[float, int]:
+    """Baum-Welch for one skill from start values ``theta`` (updated in place).
+
+    Returns the log-likelihood of the final ``theta`` and the number of E-steps done. ``tol``
+    is on the change of the mean log-likelihood per observation, so it means the same for a
+    skill with 100 answers and one with 100,000.
+    """
+    n_obs = seq_ptr[last_seq] - seq_ptr[first_seq]
+    n_seq = last_seq - first_seq
+    prev_ll = -np.inf
+    ll = -np.inf
+    it = 0
+    while it < max_iter:
+        it += 1
+        prior = theta[PRIOR]
+        learn = theta[LEARN]
+        guess = theta[GUESS]
+        slip = theta[SLIP]
+        forget = theta[FORGET]
+        ll = 0.0
+        s_prior = 0.0
+        s_learn_num = 0.0
+        s_learn_den = 0.0
+        s_forget_num = 0.0
+        s_forget_den = 0.0
+        s_guess_num = 0.0
+        s_guess_den = 0.0
+        s_slip_num = 0.0
+        s_slip_den = 0.0
+        for q in range(first_seq, last_seq):
+            a = seq_ptr[q]
+            n = seq_ptr[q + 1] - a
+            # Forward pass: filtered P(known at t | answers up to t), scaled so no underflow.
+            p = prior
+            for t in range(n):
+                c = correct[a + t]
+                if c:
+                    num = p * (1.0 - slip)
+                    den = num + (1.0 - p) * guess
+                else:
+                    num = p * slip
+                    den = num + (1.0 - p) * (1.0 - guess)
+                ll += math.log(den)
+                k = num / den
+                filt[t] = k
+                p = k * (1.0 - forget) + (1.0 - k) * learn
+            # Backward pass on filtered posteriors (the two-state form of the RTS smoother):
+            # P(K_t=i, K_t+1=j | all) = filt_t(i) A(i, j) smooth_t+1(j) / pred_t+1(j).
+            gk = filt[n - 1]
+            c = correct[a + n - 1]
+            s_guess_num += (1.0 - gk) * c
+            s_guess_den += 1.0 - gk
+            s_slip_num += gk * (1 - c)
+            s_slip_den += gk
+            for t in range(n - 2, -1, -1):
+                fk = filt[t]
+                pred_k = fk * (1.0 - forget) + (1.0 - fk) * learn
+                # A filtered P(known) that rounded to exactly 0 or 1 makes a ratio 0/0; its
+                # joint terms are then 0 anyway.
+                rk = gk / pred_k if pred_k > 0.0 else 0.0
+                ru = (1.0 - gk) / (1.0 - pred_k) if pred_k < 1.0 else 0.0
+                x_uk = (1.0 - fk) * learn * rk
+                x_uu = (1.0 - fk) * (1.0 - learn) * ru
+                x_kk = fk * (1.0 - forget) * rk
+                x_ku = fk * forget * ru
+                gk = x_kk + x_ku
+                gu = x_uk + x_uu
+                s_learn_num += x_uk
+                s_learn_den += gu
+                s_forget_num += x_ku
+                s_forget_den += gk
+                c = correct[a + t]
+                s_guess_num += gu * c
+                s_guess_den += gu
+                s_slip_num += gk * (1 - c)
+                s_slip_den += gk
+            s_prior += gk
+        if abs(ll - prev_ll) < tol * n_obs:
+            break
+        prev_ll = ll
+        # M-step, then the bounds that keep the solution identifiable (see the module docs of
+        # zoped.engine.bkt): guess and slip capped, everything kept inside (0, 1).
+        theta[PRIOR] = min(max(s_prior / n_seq, _EPS), 1.0 - _EPS)
+        if s_learn_den > 0.0:
+            theta[LEARN] = min(max(s_learn_num / s_learn_den, _EPS), 1.0 - _EPS)
+        if s_guess_den > 0.0:
+            theta[GUESS] = min(max(s_guess_num / s_guess_den, _EPS), max_guess)
+        if s_slip_den > 0.0:
+            theta[SLIP] = min(max(s_slip_num / s_slip_den, _EPS), max_slip)
+        if forgetting and s_forget_den > 0.0:
+            theta[FORGET] = min(max(s_forget_num / s_forget_den, _EPS), 1.0 - theta[LEARN])
+    return ll, it
+
+
+@numba.njit(cache=True, parallel=True)
+def em_fit(
+    correct: NDArray[np.int8],
+    seq_ptr: NDArray[np.int64],
+    skill_seq_ptr: NDArray[np.int64],
+    jobs: NDArray[np.int64],
+    theta: NDArray[np.float64],
+    max_iter: int,
+    tol: float,
+    forgetting: bool,
+    max_guess: float,
+    max_slip: float,
+    max_len: int,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Run EM for every (restart, skill) pair in ``jobs`` (shape (n_jobs, 2)).
+
+    Args:
+        correct: answers, grouped into sequences by ``seq_ptr`` and sequences by skill.
+        seq_ptr: start of each (learner, skill) sequence, plus the end.
+        skill_seq_ptr: first sequence of each skill, plus the end.
+        jobs: (restart, skill) pairs, largest skills first so the threads finish together.
+        theta: start values, shape (n_restarts, n_skills, N_PARAMS); fitted in place.
+        max_len: the longest sequence (workspace size).
+
+    Returns:
+        The log-likelihood and the number of E-steps per (restart, skill).
+    """
+    n_restarts, n_skills = theta.shape[0], theta.shape[1]
+    loglik = np.full((n_restarts, n_skills), -np.inf)
+    n_iter = np.zeros((n_restarts, n_skills), dtype=np.int64)
+    for j in numba.prange(jobs.shape[0]):
+        r = jobs[j, 0]
+        k = jobs[j, 1]
+        filt = np.empty(max(max_len, 1), dtype=np.float64)
+        ll, it = _em_one(
+            correct,
+            seq_ptr,
+            skill_seq_ptr[k],
+            skill_seq_ptr[k + 1],
+            theta[r, k],
+            max_iter,
+            tol,
+            forgetting,
+            max_guess,
+            max_slip,
+            filt,
+        )
+        loglik[r, k] = ll
+        n_iter[r, k] = it
+    return loglik, n_iter
+
+
+@numba.njit(cache=True)
+def forward_filter(
+    learner: NDArray[np.int64],
+    skill_ptr: NDArray[np.int64],
+    skill_idx: NDArray[np.int64],
+    correct: NDArray[np.int8],
+    theta: NDArray[np.float64],
+    product: bool,
+    final: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """P(correct) of each row from the same learner's earlier rows; the online update, batched.
+
+    Rows must be grouped by learner. A row with several skills predicts the product (or the
+    mean) of its skills' P(correct), then updates each of its skills with the row's answer.
+    ``final`` (n_learners, n_skills), if not empty, receives each learner's P(known) after
+    their last row (skills never seen keep the prior written there by the caller).
+
+    The arithmetic is written exactly as in ``BKT.update`` and ``BKT.predict_one``, in the
+    same order, so replaying events online gives the same floats.
+    """
+    n = correct.shape[0]
+    n_skills = theta.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    p_known = np.empty(n_skills, dtype=np.float64)
+    # stamp[k] == current learner marks skills this learner has touched: no O(skills) reset.
+    stamp = np.full(n_skills, -1, dtype=np.int64)
+    keep_final = final.shape[0] > 0
+    for r in range(n):
+        who = learner[r]
+        a = skill_ptr[r]
+        b = skill_ptr[r + 1]
+        acc = 1.0 if product else 0.0
+        for i in range(a, b):
+            k = skill_idx[i]
+            if stamp[k] != who:
+                stamp[k] = who
+                p_known[k] = theta[k, PRIOR]
+            p = p_known[k]
+            pc = p * (1.0 - theta[k, SLIP]) + (1.0 - p) * theta[k, GUESS]
+            acc = acc * pc if product else acc + pc
+        if b == a:
+            out[r] = np.nan
+        elif product:
+            out[r] = acc
+        else:
+            out[r] = acc / (b - a)
+        c = correct[r]
+        for i in range(a, b):
+            k = skill_idx[i]
+            post = _posterior_known(p_known[k], c, theta[k, GUESS], theta[k, SLIP])
+            p_known[k] = post * (1.0 - theta[k, FORGET]) + (1.0 - post) * theta[k, LEARN]
+            if keep_final:
+                final[who, k] = p_known[k]
+    return out
