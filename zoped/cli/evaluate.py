@@ -1,10 +1,157 @@
-"""CLI commands: evaluate."""
+"""CLI command ``zoped eval``: fit a learner model on a log file and score it on held-out learners.
+
+Example::
+
+    zoped eval --data interactions.csv.gz \\
+        --columns learner=user_id,skill=skill_id,item=item_id,correct=correct,order=seq_idx \\
+        --model bkt --split learner:0.2 --seed 0 --json
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from zoped.engine.base import InteractionLog
+from zoped.engine.evaluate import EvalReport, evaluate
+from zoped.engine.logs import load_log, load_logs, parse_columns
+from zoped.engine.registry import available_models, make_model, parse_params
+from zoped.engine.split import parse_split, read_split_file, split_by_ids, split_by_learner
+from zoped.errors import InvalidInput, Problem
+
+console = Console()
+
+
+def prepare_split(
+    data: Path,
+    columns: str,
+    *,
+    skill_sep: str | None = None,
+    split: str = "learner:0.2",
+    split_file: Path | None = None,
+    test_data: Path | None = None,
+    seed: int = 0,
+) -> tuple[InteractionLog, InteractionLog, str]:
+    """Load the data and split it as the options say; also return the protocol in words.
+
+    Raises:
+        InvalidInput: conflicting options, or any problem reading the data or the split.
+    """
+    colmap = parse_columns(columns)
+    if test_data is not None and split_file is not None:
+        raise InvalidInput(
+            "conflicting options",
+            [Problem("--test-data", "give either --test-data or --split-file, not both")],
+        )
+    if test_data is not None:
+        train, test = load_logs([data, test_data], colmap, skill_sep)
+        return train, test, f"train file {data.name}, test file {test_data.name}"
+    log = load_log(data, colmap, skill_sep)
+    if split_file is not None:
+        ids = read_split_file(split_file, colmap.learner)
+        train, test = split_by_ids(log, ids)
+        return train, test, f"test learners listed in {split_file.name}"
+    fraction = parse_split(split).test_fraction
+    train, test = split_by_learner(log, fraction, np.random.default_rng(seed))
+    return train, test, f"learner:{fraction} seed {seed}"
+
+
+def _print_models() -> None:
+    table = Table(title="learner models")
+    table.add_column("name")
+    table.add_column("class")
+    table.add_column("available")
+    for entry in available_models():
+        table.add_row(entry.name, entry.target, "yes" if entry.available else f"no: {entry.reason}")
+    console.print(table)
+
+
+def _print_report(report: EvalReport, protocol: str, data: Path) -> None:
+    table = Table(title=f"{report.model} on {data.name} ({protocol})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.to_dict().items():
+        if key == "model":
+            continue
+        shown = "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else value
+        table.add_row(key, str(shown))
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
-    del app
+    """Add the ``eval`` command."""
+
+    @app.command("eval")
+    def eval_command(
+        data: Path | None = typer.Option(
+            None, "--data", help="Log file: CSV/TSV (plain or gzipped) or Parquet."
+        ),
+        columns: str | None = typer.Option(
+            None,
+            "--columns",
+            help="Column map, e.g. learner=user_id,skill=skill_id,correct=correct,order=order_id.",
+        ),
+        model: str | None = typer.Option(None, "--model", help="Model name (see --list-models)."),
+        skill_sep: str | None = typer.Option(
+            None, "--skill-sep", help="Separator of several skills in one cell, e.g. '~~'."
+        ),
+        split: str = typer.Option(
+            "learner:0.2", "--split", help="Random split by learner: learner:<test fraction>."
+        ),
+        split_file: Path | None = typer.Option(
+            None, "--split-file", help="File listing the test learners (one id per line or CSV)."
+        ),
+        test_data: Path | None = typer.Option(
+            None, "--test-data", help="A separate test log file (same columns as --data)."
+        ),
+        seed: int = typer.Option(0, "--seed", help="Seed of the split and of the model."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        param: list[str] = typer.Option(
+            [], "--param", help="Model hyperparameter key=value (repeatable)."
+        ),
+        list_models: bool = typer.Option(
+            False, "--list-models", help="List the models and whether they are available."
+        ),
+    ) -> None:
+        """Fit a learner model and score next-response predictions on held-out learners."""
+        if list_models:
+            if as_json:
+                typer.echo(json.dumps([vars(m) for m in available_models()]))
+            else:
+                _print_models()
+            return
+        problems = [
+            Problem(f"--{name}", "is required")
+            for name, value in (("data", data), ("columns", columns), ("model", model))
+            if value is None
+        ]
+        if problems:
+            raise InvalidInput("missing options", problems)
+        assert data is not None
+        assert columns is not None
+        assert model is not None
+        params = parse_params(param)
+        learner_model = make_model(model, params, seed=seed)
+        train, test, protocol = prepare_split(
+            data,
+            columns,
+            skill_sep=skill_sep,
+            split=split,
+            split_file=split_file,
+            test_data=test_data,
+            seed=seed,
+        )
+        report = evaluate(learner_model, train, test)
+        if as_json:
+            out: dict[str, Any] = report.to_dict()
+            out["model"] = model
+            out.update(data=data.name, protocol=protocol, seed=seed, params=params)
+            typer.echo(json.dumps(out))
+        else:
+            _print_report(report, protocol, data)
