@@ -185,6 +185,12 @@ class Item:
         elif self.options:
             problems.append(Problem("options", f"a {kind} item has no options"))
         n_correct = sum(o.correct for o in self.options)
+        if kind is ItemType.ORDERING and n_correct:
+            problems.append(
+                Problem(
+                    "options", "ordering options are not marked correct: their order is the answer"
+                )
+            )
         if kind is ItemType.SINGLE_CHOICE and n_correct != 1:
             problems.append(
                 Problem(
@@ -201,8 +207,11 @@ class Item:
                 problems.append(Problem("answer", "a numeric item needs a finite answer"))
             if not math.isfinite(self.tolerance) or self.tolerance < 0:
                 problems.append(Problem("tolerance", f"must be >= 0, not {self.tolerance}"))
-        elif self.answer is not None:
-            problems.append(Problem("answer", f"only numeric items have an answer, not {kind}"))
+        else:
+            if self.answer is not None:
+                problems.append(Problem("answer", f"only numeric items have an answer, not {kind}"))
+            if self.tolerance != 0:
+                problems.append(Problem("tolerance", "only numeric items have a tolerance"))
         if kind is ItemType.SHORT_TEXT:
             normalised = [normalise_text(a) for a in self.accepted]
             if not any(normalised):
