@@ -63,12 +63,15 @@ users = Table(
     Column("id", String(ID), primary_key=True),
     Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), nullable=False),
     Column("role", String(16), nullable=False),
-    Column("username", String(ID), nullable=False),
     Column("display_name", String(TITLE), nullable=False),
+    # A user signs in with either; each is unique within the school (NULLs do not collide).
+    Column("username", String(ID), nullable=True),
+    Column("email", String(320), nullable=True),
     # Filled in by authentication; a user rostered by import may not have signed in yet.
     Column("password_hash", String(255), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("school_id", "username"),
+    UniqueConstraint("school_id", "email"),
     CheckConstraint("role IN ('learner', 'guardian', 'teacher', 'admin')", name="role"),
 )
 
@@ -78,7 +81,6 @@ classes = Table(
     Column("id", String(ID), primary_key=True),
     Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("name", String(TITLE), nullable=False),
-    Column("course_id", ForeignKey("courses.id", ondelete="SET NULL"), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -87,6 +89,8 @@ class_teachers = Table(
     metadata,
     Column("class_id", ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
     Column("teacher_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # Keeps the teachers in the order they were given.
+    Column("position", Integer(), nullable=False),
 )
 
 enrollments = Table(
@@ -109,7 +113,8 @@ learner_profiles = Table(
     "learner_profiles",
     metadata,
     Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    # Interests, preferred modalities, accessibility needs, prior-learning claims, goals.
+    # Display name, interests, preferred modalities, goals, strengths, needs, accessibility,
+    # languages and prior-learning claims.
     Column("details", json_type(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -124,7 +129,6 @@ courses = Table(
     Column("description", Text(), nullable=False),
     Column("language", String(35), nullable=False),
     Column("grade_band", String(32), nullable=True),
-    Column("format_version", Integer(), nullable=False),
     Column("imported_at", UtcDateTime(), nullable=False),
     Column("imported_by", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
 )
@@ -155,6 +159,8 @@ competency_prerequisites = Table(
         primary_key=True,
         index=True,
     ),
+    # Keeps the prerequisites in the order the course lists them.
+    Column("position", Integer(), nullable=False),
 )
 
 rubrics = Table(
@@ -237,10 +243,10 @@ evidence_events = Table(
     Column("occurred_at", UtcDateTime(), nullable=False),
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("duration_s", Float(), nullable=True),
-    Column("hints_used", Integer(), nullable=True),
-    Column("source", String(64), nullable=False),
+    Column("hints_used", Integer(), nullable=False),
+    Column("source", String(32), nullable=False),
     Column("actor_id", String(ID), nullable=True),
-    Column("note", Text(), nullable=True),
+    Column("note", Text(), nullable=False),
     Column("payload", json_type(), nullable=False),
     Column("supersedes", Uuid(), nullable=True),
     # The domain's content fingerprint: equal fingerprints = the same event submitted again.
@@ -257,8 +263,9 @@ learning_plans = Table(
     Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     # Incremented on every save; a write carrying an older version is refused (Conflict).
     Column("version", Integer(), nullable=False),
+    # Goals, strategies, resources and how mastery will be shown.
     Column("content", json_type(), nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=True),
     Column("updated_by", String(ID), nullable=True),
 )
 
@@ -280,6 +287,8 @@ plan_comments = Table(
     Column("author_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("body", Text(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # The plan version the comment was written against.
+    Column("plan_version", Integer(), nullable=False),
     Index("ix_plan_comments_plan_created", "plan_id", "created_at"),
 )
 
@@ -289,7 +298,11 @@ log_entries = Table(
     Column("id", String(ID), primary_key=True),
     Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("content", json_type(), nullable=False),
+    Column("body", Text(), nullable=False),
+    # Private to the learner unless shared with their teachers.
+    Column("shared", Boolean(), nullable=False),
+    Column("activity_id", String(ID), nullable=True),
+    Column("competency_ids", json_type(), nullable=False),
     Index("ix_log_entries_learner_created", "learner_id", "created_at"),
 )
 

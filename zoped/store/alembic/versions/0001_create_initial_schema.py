@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Created: 2026-12-01 05:48:12.590007+00:00
+Created: 2026-12-01 05:51:24.413297+00:00
 """
 
 from __future__ import annotations
@@ -47,12 +47,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schools")),
     )
     op.create_table(
+        "classes",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("school_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_classes_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_classes")),
+    )
+    op.create_index(op.f("ix_classes_school_id"), "classes", ["school_id"], unique=False)
+    op.create_table(
         "users",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("school_id", sa.String(length=64), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("display_name", sa.String(length=300), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
@@ -65,7 +81,27 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("school_id", "email", name=op.f("uq_users_school_id_email")),
         sa.UniqueConstraint("school_id", "username", name=op.f("uq_users_school_id_username")),
+    )
+    op.create_table(
+        "class_teachers",
+        sa.Column("class_id", sa.String(length=64), nullable=False),
+        sa.Column("teacher_id", sa.String(length=64), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["class_id"],
+            ["classes.id"],
+            name=op.f("fk_class_teachers_class_id_classes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["teacher_id"],
+            ["users.id"],
+            name=op.f("fk_class_teachers_teacher_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("class_id", "teacher_id", name=op.f("pk_class_teachers")),
     )
     op.create_table(
         "courses",
@@ -74,7 +110,6 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("language", sa.String(length=35), nullable=False),
         sa.Column("grade_band", sa.String(length=32), nullable=True),
-        sa.Column("format_version", sa.Integer(), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("imported_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -84,6 +119,25 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_courses")),
+    )
+    op.create_table(
+        "enrollments",
+        sa.Column("class_id", sa.String(length=64), nullable=False),
+        sa.Column("learner_id", sa.String(length=64), nullable=False),
+        sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["class_id"],
+            ["classes.id"],
+            name=op.f("fk_enrollments_class_id_classes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["learner_id"],
+            ["users.id"],
+            name=op.f("fk_enrollments_learner_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("class_id", "learner_id", name=op.f("pk_enrollments")),
     )
     op.create_table(
         "evidence_events",
@@ -98,10 +152,10 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("duration_s", sa.Float(), nullable=True),
-        sa.Column("hints_used", sa.Integer(), nullable=True),
-        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("hints_used", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("actor_id", sa.String(length=64), nullable=True),
-        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
         sa.Column("payload", JSON_DOC, nullable=False),
         sa.Column("supersedes", sa.Uuid(), nullable=True),
         sa.Column("fingerprint", sa.String(length=128), nullable=False),
@@ -157,7 +211,7 @@ def upgrade() -> None:
         sa.Column("learner_id", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("content", JSON_DOC, nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["learner_id"],
@@ -175,7 +229,10 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("learner_id", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("content", JSON_DOC, nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False),
+        sa.Column("activity_id", sa.String(length=64), nullable=True),
+        sa.Column("competency_ids", JSON_DOC, nullable=False),
         sa.ForeignKeyConstraint(
             ["learner_id"],
             ["users.id"],
@@ -209,28 +266,6 @@ def upgrade() -> None:
         ["learner_id", "decided_at"],
         unique=False,
     )
-    op.create_table(
-        "classes",
-        sa.Column("id", sa.String(length=64), nullable=False),
-        sa.Column("school_id", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=300), nullable=False),
-        sa.Column("course_id", sa.String(length=64), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["course_id"],
-            ["courses.id"],
-            name=op.f("fk_classes_course_id_courses"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_classes_school_id_schools"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_classes")),
-    )
-    op.create_index(op.f("ix_classes_school_id"), "classes", ["school_id"], unique=False)
     op.create_table(
         "competencies",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -316,6 +351,7 @@ def upgrade() -> None:
         sa.Column("author_id", sa.String(length=64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("plan_version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["users.id"],
@@ -374,27 +410,10 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_activities_course_id"), "activities", ["course_id"], unique=False)
     op.create_table(
-        "class_teachers",
-        sa.Column("class_id", sa.String(length=64), nullable=False),
-        sa.Column("teacher_id", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["class_id"],
-            ["classes.id"],
-            name=op.f("fk_class_teachers_class_id_classes"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["teacher_id"],
-            ["users.id"],
-            name=op.f("fk_class_teachers_teacher_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("class_id", "teacher_id", name=op.f("pk_class_teachers")),
-    )
-    op.create_table(
         "competency_prerequisites",
         sa.Column("competency_id", sa.String(length=64), nullable=False),
         sa.Column("prerequisite_id", sa.String(length=64), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["competency_id"],
             ["competencies.id"],
@@ -416,25 +435,6 @@ def upgrade() -> None:
         "competency_prerequisites",
         ["prerequisite_id"],
         unique=False,
-    )
-    op.create_table(
-        "enrollments",
-        sa.Column("class_id", sa.String(length=64), nullable=False),
-        sa.Column("learner_id", sa.String(length=64), nullable=False),
-        sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["class_id"],
-            ["classes.id"],
-            name=op.f("fk_enrollments_class_id_classes"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["learner_id"],
-            ["users.id"],
-            name=op.f("fk_enrollments_learner_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("class_id", "learner_id", name=op.f("pk_enrollments")),
     )
     op.create_table(
         "item_competencies",
@@ -552,12 +552,10 @@ def downgrade() -> None:
     op.drop_table("activity_competencies")
     op.drop_index(op.f("ix_item_competencies_competency_id"), table_name="item_competencies")
     op.drop_table("item_competencies")
-    op.drop_table("enrollments")
     op.drop_index(
         op.f("ix_competency_prerequisites_prerequisite_id"), table_name="competency_prerequisites"
     )
     op.drop_table("competency_prerequisites")
-    op.drop_table("class_teachers")
     op.drop_index(op.f("ix_activities_course_id"), table_name="activities")
     op.drop_table("activities")
     op.drop_index(op.f("ix_rubrics_course_id"), table_name="rubrics")
@@ -571,8 +569,6 @@ def downgrade() -> None:
     op.drop_table("items")
     op.drop_index(op.f("ix_competencies_course_id"), table_name="competencies")
     op.drop_table("competencies")
-    op.drop_index(op.f("ix_classes_school_id"), table_name="classes")
-    op.drop_table("classes")
     op.drop_index(
         "ix_recommendation_decisions_learner_decided", table_name="recommendation_decisions"
     )
@@ -585,8 +581,12 @@ def downgrade() -> None:
     op.drop_table("guardian_links")
     op.drop_index("ix_evidence_events_learner_occurred", table_name="evidence_events")
     op.drop_table("evidence_events")
+    op.drop_table("enrollments")
     op.drop_table("courses")
+    op.drop_table("class_teachers")
     op.drop_table("users")
+    op.drop_index(op.f("ix_classes_school_id"), table_name="classes")
+    op.drop_table("classes")
     op.drop_table("schools")
     op.drop_index("ix_audit_log_subject", table_name="audit_log")
     op.drop_index("ix_audit_log_at", table_name="audit_log")
