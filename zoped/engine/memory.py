@@ -1,0 +1,586 @@
+"""Memory: a forgetting curve per learner x skill, for predicting recall and scheduling reviews.
+
+Each skill a learner has met carries a *stability* ``S`` (days) and the time of its last review.
+Its *retrievability*, the probability of recalling it ``t`` days after that review, follows a
+power forgetting curve (the curve of FSRS v4)::
+
+    R(t, S) = (1 + t / (9 S)) ** -1          so R(S, S) = 0.9: S is the 90 % interval
+
+We chose the power curve over half-life regression's exponential ``2 ** (-t / h)`` because our
+parameters are global: pooled over learners whose memories decay at different rates, a mixture of
+exponentials is itself a power law (Wixted & Ebbesen 1997), and on the timestamped KDD Cup data
+the power curve has the higher held-out likelihood (``docs/memory.md``). The exponential curve
+``R = 0.9 ** (t / S)`` (same meaning of ``S``) is kept as ``curve="exponential"`` for comparison.
+
+A review updates stability (FSRS-style, without the per-item difficulty)::
+
+    first review      S = s0_success  or  s0_fail              (s0_success >= s0_fail)
+    success           S' = S * (1 + growth * S**-growth_decay * (exp(spacing * (1 - R)) - 1))
+    failure (lapse)   S' = min(S, lapse_scale * S**lapse_exponent)
+
+A success never lowers stability and grows it more when ``R`` was low (the spacing effect); a
+lapse never raises it. P(correct) of a row is the weakest of its skills' predictions, where a
+skill met before predicts ``p_floor + (1 - p_floor) * (1 - p_slip) * R`` and a new one
+predicts ``p_new``. The slip keeps P below 1 even for a review seconds after the last one.
+
+Time is always passed in as seconds; nothing here reads a clock. A log without timestamps falls
+back to *row order as time*: the i-th row of a learner happens at ``i * order_step_s`` seconds
+(the fitted parameters then describe forgetting per row, not per day), and the model remembers
+that it was fitted that way (``time_source == "order"``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+from numba import njit
+from scipy.optimize import minimize
+
+from zoped.engine.base import FloatArray, Interaction, InteractionLog
+from zoped.errors import DidNotConverge, InvalidInput, NotFitted, Problem
+
+SECONDS_PER_DAY = 86_400.0
+# Stability is clamped to [~0.09 s, 100 years] so that the power and log terms stay finite.
+MIN_STABILITY_DAYS = 1e-6
+MAX_STABILITY_DAYS = 36_500.0
+_FORMAT_VERSION = 1
+_EPS = 1e-9
+
+Curve = Literal["power", "exponential"]
+TimeSource = Literal["timestamp", "order"]
+_CURVE_CODE: dict[str, int] = {"power": 0, "exponential": 1}
+
+
+@dataclass(frozen=True)
+class MemoryParameters:
+    """The global parameters of the memory model (see the module docstring for the equations).
+
+    Attributes:
+        p_new: P(correct) on the first encounter of a skill (nothing to recall yet).
+        p_floor: P(correct) when the skill is forgotten (guessing, reconstruction).
+        p_slip: P(error) despite a perfect recall (R = 1).
+        s0_fail_days: stability after a failed first review.
+        s0_success_days: stability after a passed first review (at least ``s0_fail_days``).
+        growth: scale of the stability increase after a success.
+        growth_decay: how much less large stabilities grow (0 = no damping).
+        spacing: how strongly a low retrievability at review boosts the growth.
+        lapse_scale: post-lapse stability scale.
+        lapse_exponent: how much of the old stability survives a lapse.
+    """
+
+    p_new: float = 0.7
+    p_floor: float = 0.2
+    p_slip: float = 0.05
+    s0_fail_days: float = 0.01
+    s0_success_days: float = 1.0
+    growth: float = 3.0
+    growth_decay: float = 0.2
+    spacing: float = 1.0
+    lapse_scale: float = 0.3
+    lapse_exponent: float = 0.5
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise InvalidInput listing every bad value at once."""
+        problems: list[Problem] = []
+        for name in ("p_new", "p_floor", "p_slip"):
+            value = getattr(self, name)
+            if not 0.0 < value < 1.0:
+                problems.append(Problem(name, f"must be in (0, 1), got {value}"))
+        for name in ("s0_fail_days", "s0_success_days", "growth", "spacing", "lapse_scale"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0.0):
+                problems.append(Problem(name, f"must be a positive number, got {value}"))
+        for name in ("growth_decay", "lapse_exponent"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                problems.append(Problem(name, f"must be >= 0, got {value}"))
+        if self.s0_success_days < self.s0_fail_days:
+            problems.append(
+                Problem("s0_success_days", "must be >= s0_fail_days (a pass never hurts memory)")
+            )
+        if problems:
+            raise InvalidInput("invalid memory parameters", problems)
+
+    def as_array(self) -> FloatArray:
+        """The parameters in field order, as the compiled kernels take them."""
+        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MemoryParameters:
+        """Build from a JSON mapping, reporting unknown or missing names together."""
+        names = {f.name for f in fields(cls)}
+        problems = [Problem(k, "unknown parameter") for k in data if k not in names]
+        problems += [Problem(k, "missing") for k in sorted(names - set(data))]
+        if problems:
+            raise InvalidInput("invalid memory parameters", problems)
+        return cls(**{k: float(v) for k, v in data.items()})
+
+
+# Positions in MemoryParameters.as_array(), shared by the kernels below.
+(
+    _P_NEW,
+    _P_FLOOR,
+    _P_SLIP,
+    _S0_FAIL,
+    _S0_SUCCESS,
+    _GROWTH,
+    _DECAY,
+    _SPACING,
+    _LAPSE,
+    _LAPSE_EXP,
+) = range(10)
+
+
+@njit(cache=True)
+def _retrievability(elapsed_s: float, stability_days: float, curve: int) -> float:
+    """R after ``elapsed_s`` seconds at stability ``stability_days``; 1 when no time passed."""
+    if elapsed_s <= 0.0:
+        return 1.0
+    t_days = elapsed_s / SECONDS_PER_DAY
+    if curve == 0:
+        return 1.0 / (1.0 + t_days / (9.0 * stability_days))
+    return float(0.9 ** (t_days / stability_days))
+
+
+@njit(cache=True)
+def _stability_after(
+    stability_days: float, r: float, correct: bool, first: bool, p: FloatArray
+) -> float:
+    """Stability after one review with outcome ``correct`` at retrievability ``r``."""
+    if first:
+        s = p[_S0_SUCCESS] if correct else p[_S0_FAIL]
+    elif correct:
+        boost = math.exp(p[_SPACING] * (1.0 - r)) - 1.0
+        s = stability_days * (1.0 + p[_GROWTH] * stability_days ** (-p[_DECAY]) * boost)
+    else:
+        s = min(stability_days, p[_LAPSE] * stability_days ** p[_LAPSE_EXP])
+    return float(min(max(s, MIN_STABILITY_DAYS), MAX_STABILITY_DAYS))
+
+
+@njit(cache=True)
+def _p_skill(seen: bool, r: float, p: FloatArray) -> float:
+    """P(correct) from one skill: p_new if unseen, else floor + (1 - floor)(1 - slip) R."""
+    if not seen:
+        return float(p[_P_NEW])
+    return float(p[_P_FLOOR] + (1.0 - p[_P_FLOOR]) * (1.0 - p[_P_SLIP]) * r)
+
+
+@njit(cache=True)
+def _replay(
+    learner: np.ndarray,
+    skill_ptr: np.ndarray,
+    skill_idx: np.ndarray,
+    correct: np.ndarray,
+    time_s: np.ndarray,
+    n_skills: int,
+    p: FloatArray,
+    curve: int,
+) -> FloatArray:
+    """P(correct) of every row from earlier rows of the same learner (the batch fold)."""
+    n = learner.shape[0]
+    out = np.empty(n)
+    stab = np.zeros(n_skills)
+    last = np.zeros(n_skills)
+    # owner[k] = learner whose memory of skill k the arrays hold: no reset between learners.
+    owner = np.full(n_skills, -1, dtype=np.int64)
+    for row in range(n):
+        who = learner[row]
+        now = time_s[row]
+        lo = skill_ptr[row]
+        hi = skill_ptr[row + 1]
+        prob = p[_P_NEW] if hi == lo else 1.0
+        for j in range(lo, hi):
+            k = skill_idx[j]
+            seen = owner[k] == who
+            r = _retrievability(now - last[k], stab[k], curve) if seen else 0.0
+            prob = min(prob, _p_skill(seen, r, p))
+        out[row] = prob
+        ok = correct[row] == 1
+        for j in range(lo, hi):
+            k = skill_idx[j]
+            seen = owner[k] == who
+            r = _retrievability(now - last[k], stab[k], curve) if seen else 0.0
+            stab[k] = _stability_after(stab[k], r, ok, not seen, p)
+            last[k] = now
+            owner[k] = who
+    return out
+
+
+@dataclass(slots=True)
+class SkillMemoryState:
+    """What one learner remembers of one skill."""
+
+    stability_days: float
+    last_review_s: float
+    reviews: int = 1
+    lapses: int = 0
+
+
+@dataclass(slots=True)
+class MemoryState:
+    """One learner's memory: per skill code, its stability and last review.
+
+    ``n_events`` counts the events seen; it is the clock when the model runs on row order.
+    ``update`` changes the state in place (O(skills of the event)) and returns it.
+    """
+
+    skills: dict[int, SkillMemoryState] = field(default_factory=dict)
+    n_events: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (skill codes become strings)."""
+        return {
+            "n_events": self.n_events,
+            "skills": {str(k): asdict(v) for k, v in self.skills.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MemoryState:
+        """Inverse of :meth:`to_dict`."""
+        skills = {int(k): SkillMemoryState(**v) for k, v in data["skills"].items()}
+        return cls(skills=skills, n_events=int(data["n_events"]))
+
+
+def _neg_log_likelihood(p_correct: FloatArray, correct: np.ndarray) -> float:
+    p = np.clip(p_correct, _EPS, 1.0 - _EPS)
+    y = correct.astype(np.float64)
+    return float(-np.sum(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
+
+
+def _logit(x: float) -> float:
+    return math.log(x / (1.0 - x))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+# The optimiser works on an unconstrained-ish vector with box bounds: logits for probabilities,
+# logs for scales, and log(s0_success / s0_fail) >= 0 so that a pass never starts below a fail.
+_BOUNDS: list[tuple[float, float]] = [
+    (-6.0, 6.0),  # logit p_new
+    (-8.0, 4.0),  # logit p_floor
+    (-10.0, 2.0),  # logit p_slip
+    (math.log(MIN_STABILITY_DAYS), math.log(3650.0)),  # log s0_fail_days
+    (0.0, 20.0),  # log(s0_success_days / s0_fail_days)
+    (-10.0, 6.0),  # log growth
+    (0.0, 1.5),  # growth_decay
+    (-5.0, 3.0),  # log spacing
+    (-12.0, 3.0),  # log lapse_scale
+    (0.0, 1.5),  # lapse_exponent
+]
+
+
+def _to_vector(p: MemoryParameters) -> FloatArray:
+    v = np.array(
+        [
+            _logit(p.p_new),
+            _logit(p.p_floor),
+            _logit(p.p_slip),
+            math.log(p.s0_fail_days),
+            math.log(p.s0_success_days / p.s0_fail_days),
+            math.log(p.growth),
+            p.growth_decay,
+            math.log(p.spacing),
+            math.log(p.lapse_scale),
+            p.lapse_exponent,
+        ]
+    )
+    lo = np.array([b[0] for b in _BOUNDS])
+    hi = np.array([b[1] for b in _BOUNDS])
+    clipped: FloatArray = np.clip(v, lo, hi)
+    return clipped
+
+
+def _from_vector(v: FloatArray) -> MemoryParameters:
+    return MemoryParameters(
+        p_new=_sigmoid(v[0]),
+        p_floor=_sigmoid(v[1]),
+        p_slip=_sigmoid(v[2]),
+        s0_fail_days=math.exp(v[3]),
+        s0_success_days=math.exp(v[3] + v[4]),
+        growth=math.exp(v[5]),
+        growth_decay=float(v[6]),
+        spacing=math.exp(v[7]),
+        lapse_scale=math.exp(v[8]),
+        lapse_exponent=float(v[9]),
+    )
+
+
+class MemoryModel:
+    """Forgetting-curve learner model (name ``"memory"``) with a review-scheduling API.
+
+    Args:
+        parameters: fixed parameters; when given the model is usable without ``fit``.
+        curve: ``"power"`` (default, FSRS v4) or ``"exponential"`` (half-life style).
+        order_step_s: seconds between two rows when the log has no timestamps.
+        max_iter: optimiser iterations for ``fit``.
+    """
+
+    name = "memory"
+
+    def __init__(
+        self,
+        parameters: MemoryParameters | None = None,
+        *,
+        curve: Curve = "power",
+        order_step_s: float = 60.0,
+        max_iter: int = 200,
+    ) -> None:
+        problems: list[Problem] = []
+        if curve not in _CURVE_CODE:
+            problems.append(Problem("curve", f"must be 'power' or 'exponential', got {curve!r}"))
+        if not (math.isfinite(order_step_s) and order_step_s > 0):
+            problems.append(Problem("order_step_s", "must be a positive number of seconds"))
+        if max_iter < 1:
+            problems.append(Problem("max_iter", "must be at least 1"))
+        if problems:
+            raise InvalidInput("invalid memory model options", problems)
+        self.parameters = parameters
+        self.curve: Curve = curve
+        self.order_step_s = float(order_step_s)
+        self.max_iter = max_iter
+        self.time_source: TimeSource = "timestamp"
+        self.fit_summary: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- batch
+
+    def _params(self) -> MemoryParameters:
+        if self.parameters is None:
+            raise NotFitted("the memory model has no parameters: call fit() or load() first")
+        return self.parameters
+
+    def _row_times_s(self, log: InteractionLog) -> FloatArray:
+        """Seconds per row: the timestamps, or the row's position in its learner's sequence."""
+        if self.time_source == "timestamp":
+            if log.timestamp_s is None:
+                raise InvalidInput(
+                    "this memory model was fitted on timestamps",
+                    [Problem("timestamp_s", "the log has no timestamps")],
+                )
+            return np.asarray(log.timestamp_s, dtype=np.float64)
+        bounds = log.learner_bounds()
+        position = np.arange(len(log)) - np.repeat(bounds[:-1], np.diff(bounds))
+        return position.astype(np.float64) * self.order_step_s
+
+    def _run(self, log: InteractionLog, params: MemoryParameters) -> FloatArray:
+        out: FloatArray = _replay(
+            np.ascontiguousarray(log.learner, dtype=np.int64),
+            np.ascontiguousarray(log.skill_ptr, dtype=np.int64),
+            np.ascontiguousarray(log.skill_idx, dtype=np.int64),
+            np.ascontiguousarray(log.correct, dtype=np.int8),
+            self._row_times_s(log),
+            max(log.n_skills, int(log.skill_idx.max(initial=-1)) + 1),
+            params.as_array(),
+            _CURVE_CODE[self.curve],
+        )
+        return out
+
+    def fit(self, log: InteractionLog) -> Self:
+        """Fit the global parameters by maximum likelihood of the observed outcomes.
+
+        Uses the log's timestamps when it has them, otherwise row order (``time_source``).
+
+        Raises:
+            InvalidInput: the log is empty or inconsistent.
+            DidNotConverge: the optimiser ended on a non-finite likelihood.
+        """
+        log.validate()
+        if len(log) == 0:
+            raise InvalidInput("cannot fit on an empty log", [Problem("log", "has no rows")])
+        self.time_source = "timestamp" if log.timestamp_s is not None else "order"
+        start = self.parameters or MemoryParameters()
+        y = np.asarray(log.correct)
+
+        def objective(v: FloatArray) -> float:
+            return _neg_log_likelihood(self._run(log, _from_vector(v)), y)
+
+        x0 = _to_vector(start)
+        initial = objective(x0)
+        result = minimize(
+            objective,
+            x0,
+            method="L-BFGS-B",
+            bounds=_BOUNDS,
+            # A coarser finite-difference step than the default copes with the min() and clamps.
+            options={"maxiter": self.max_iter, "eps": 1e-6},
+        )
+        if not math.isfinite(float(result.fun)):
+            raise DidNotConverge(f"memory fit ended on a non-finite likelihood: {result.message}")
+        best = result.x if result.fun <= initial else x0
+        self.parameters = _from_vector(best)
+        self.fit_summary = {
+            "rows": len(log),
+            "neg_log_likelihood": float(min(result.fun, initial)),
+            "iterations": int(result.nit),
+            "converged": bool(result.success),
+            "message": str(result.message),
+            "time_source": self.time_source,
+        }
+        return self
+
+    def predict_proba(self, log: InteractionLog) -> FloatArray:
+        """P(correct) per row, from earlier rows of the same learner only."""
+        log.validate()
+        return self._run(log, self._params())
+
+    # ---------------------------------------------------------------- online
+
+    def new_state(self) -> MemoryState:
+        """An empty memory: no skill met yet."""
+        return MemoryState()
+
+    def _event_time_s(self, state: MemoryState, event: Interaction) -> float:
+        if self.time_source == "order":
+            return state.n_events * self.order_step_s
+        if event.timestamp_s is None:
+            raise InvalidInput(
+                "this memory model runs on timestamps",
+                [Problem("timestamp_s", "the event has no timestamp")],
+            )
+        return float(event.timestamp_s)
+
+    def predict_one(self, state: MemoryState, event: Interaction) -> float:
+        """P(correct) of ``event`` given the state before it."""
+        p = self._params().as_array()
+        if not event.skills:
+            return float(p[_P_NEW])
+        now = self._event_time_s(state, event)
+        curve = _CURVE_CODE[self.curve]
+        prob = 1.0
+        for k in event.skills:
+            mem = state.skills.get(k)
+            if mem is None:
+                prob = min(prob, _p_skill(False, 0.0, p))
+            else:
+                r = _retrievability(now - mem.last_review_s, mem.stability_days, curve)
+                prob = min(prob, _p_skill(True, r, p))
+        return prob
+
+    def update(self, state: MemoryState, event: Interaction) -> MemoryState:
+        """Apply one review to each of the event's skills (in place) and return the state."""
+        p = self._params().as_array()
+        now = self._event_time_s(state, event)
+        curve = _CURVE_CODE[self.curve]
+        for k in event.skills:
+            mem = state.skills.get(k)
+            if mem is None:
+                s = _stability_after(0.0, 0.0, event.correct, True, p)
+                state.skills[k] = SkillMemoryState(s, now, 1, 0 if event.correct else 1)
+                continue
+            r = _retrievability(now - mem.last_review_s, mem.stability_days, curve)
+            mem.stability_days = _stability_after(mem.stability_days, r, event.correct, False, p)
+            mem.last_review_s = now
+            mem.reviews += 1
+            mem.lapses += 0 if event.correct else 1
+        state.n_events += 1
+        return state
+
+    # ------------------------------------------------------------ scheduling
+
+    def retrievability(self, state: MemoryState, skill: int, now_s: float) -> float:
+        """P(recall) of ``skill`` at ``now_s`` (seconds); 0 for a skill never reviewed."""
+        mem = state.skills.get(skill)
+        if mem is None:
+            return 0.0
+        return float(
+            _retrievability(now_s - mem.last_review_s, mem.stability_days, _CURVE_CODE[self.curve])
+        )
+
+    def stability(self, state: MemoryState, skill: int) -> float:
+        """Stability of ``skill`` in days (the 90 % recall interval); 0 if never reviewed."""
+        mem = state.skills.get(skill)
+        return 0.0 if mem is None else mem.stability_days
+
+    def next_review_s(self, state: MemoryState, skill: int, target_retention: float = 0.9) -> float:
+        """The time (seconds) at which the recall of ``skill`` falls to ``target_retention``.
+
+        Raises:
+            InvalidInput: the target is not in (0, 1), or the skill was never reviewed.
+        """
+        if not 0.0 < target_retention < 1.0:
+            raise InvalidInput(
+                "bad target retention",
+                [Problem("target_retention", f"must be in (0, 1), got {target_retention}")],
+            )
+        mem = state.skills.get(skill)
+        if mem is None:
+            raise InvalidInput(
+                "no review to schedule", [Problem("skill", f"{skill} was never reviewed")]
+            )
+        return mem.last_review_s + _interval_days(
+            mem.stability_days, target_retention, self.curve
+        ) * (SECONDS_PER_DAY)
+
+    def due_skills(self, state: MemoryState, now_s: float, threshold: float = 0.9) -> list[int]:
+        """Skills whose recall at ``now_s`` is below ``threshold``, the most forgotten first."""
+        curve = _CURVE_CODE[self.curve]
+        scored = [
+            (_retrievability(now_s - m.last_review_s, m.stability_days, curve), k)
+            for k, m in state.skills.items()
+        ]
+        return [k for r, k in sorted(scored) if r < threshold]
+
+    # ----------------------------------------------------------- persistence
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description of the fitted model."""
+        return {
+            "model": self.name,
+            "format_version": _FORMAT_VERSION,
+            "parameters": asdict(self._params()),
+            "curve": self.curve,
+            "order_step_s": self.order_step_s,
+            "time_source": self.time_source,
+            "fit_summary": self.fit_summary,
+        }
+
+    def save(self, path: Path) -> None:
+        """Write the fitted model as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            InvalidInput: the file is not a memory model of a known format version.
+        """
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInput("cannot read memory model", [Problem(str(path), str(exc))]) from exc
+        if data.get("model") != cls.name or data.get("format_version") != _FORMAT_VERSION:
+            raise InvalidInput(
+                "not a memory model file",
+                [
+                    Problem(
+                        str(path),
+                        f"model={data.get('model')!r}, "
+                        f"format_version={data.get('format_version')!r}",
+                    )
+                ],
+            )
+        model = cls(
+            MemoryParameters.from_dict(data["parameters"]),
+            curve=data["curve"],
+            order_step_s=float(data["order_step_s"]),
+        )
+        model.time_source = data["time_source"]
+        model.fit_summary = dict(data.get("fit_summary", {}))
+        return model
+
+
+def _interval_days(stability_days: float, target: float, curve: Curve) -> float:
+    """Days after a review at which R falls to ``target`` (inverse of the forgetting curve)."""
+    if curve == "power":
+        return 9.0 * stability_days * (1.0 / target - 1.0)
+    return stability_days * math.log(target) / math.log(0.9)
