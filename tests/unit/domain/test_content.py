@@ -1,0 +1,213 @@
+"""Grading each item kind, item rules, and rubric scoring."""
+
+from __future__ import annotations
+
+import pytest
+
+from zoped.domain.content import (
+    Activity,
+    Criterion,
+    Item,
+    ItemType,
+    Modality,
+    Option,
+    Rubric,
+    RubricLevel,
+    grade,
+    normalise_text,
+    score,
+)
+from zoped.errors import InvalidInput
+
+
+def choice(kind: ItemType, *correct: str, ids: str = "abc") -> Item:
+    return Item(
+        id="q1",
+        type=kind,
+        stem="Pick",
+        competencies=("c",),
+        options=tuple(
+            Option(id=i, text=i.upper(), correct=i in correct, feedback=f"fb-{i}") for i in ids
+        ),
+    )
+
+
+def test_single_choice_uses_option_feedback() -> None:
+    item = choice(ItemType.SINGLE_CHOICE, "b")
+    assert grade(item, "b") == grade(item, "b")
+    right, wrong = grade(item, "b"), grade(item, "a")
+    assert (right.correct, right.score, right.feedback) == (True, 1.0, "fb-b")
+    assert (wrong.correct, wrong.score, wrong.feedback) == (False, 0.0, "fb-a")
+
+
+@pytest.mark.parametrize(
+    ("picked", "correct", "credit"),
+    [({"a", "b"}, True, 1.0), ({"a"}, False, 0.5), ({"a", "c"}, False, 0.0), ({"c"}, False, 0.0)],
+)
+def test_multiple_choice_partial_credit(picked: set[str], correct: bool, credit: float) -> None:
+    result = grade(choice(ItemType.MULTIPLE_CHOICE, "a", "b"), picked)
+    assert (result.correct, result.score) == (correct, credit)
+
+
+def test_numeric_tolerance_and_strings() -> None:
+    item = Item(
+        id="n",
+        type=ItemType.NUMERIC,
+        stem="1/4?",
+        competencies=("c",),
+        answer=0.25,
+        tolerance=0.01,
+        feedback_correct="Yes",
+        feedback_incorrect="No",
+    )
+    assert grade(item, 0.255).correct
+    assert grade(item, " 0,25 ").correct
+    assert grade(item, "0.3") == grade(item, 0.3)
+    assert grade(item, 0.3).feedback == "No"
+    exact = Item(id="e", type=ItemType.NUMERIC, stem="?", competencies=("c",), answer=0.3)
+    assert grade(exact, 0.1 + 0.2).correct  # float noise is not a wrong answer
+
+
+def test_short_text_ignores_case_and_spacing() -> None:
+    item = Item(
+        id="s",
+        type=ItemType.SHORT_TEXT,
+        stem="?",
+        competencies=("c",),
+        accepted=("1/4", "one quarter"),
+    )
+    assert grade(item, " ONE   Quarter ").correct
+    assert grade(item, "1 / 4").correct
+    assert not grade(item, "1/3").correct
+    assert normalise_text("Ｏｎｅ") == "one"  # full-width letters fold too
+
+
+def test_ordering_gives_pairwise_credit() -> None:
+    item = choice(ItemType.ORDERING, ids="abcd")
+    assert grade(item, ["a", "b", "c", "d"]).correct
+    swapped = grade(item, ["b", "a", "c", "d"])
+    assert not swapped.correct
+    assert swapped.score == pytest.approx(5 / 6)
+    assert grade(item, ["d", "c", "b", "a"]).score == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "response"),
+    [
+        (ItemType.SINGLE_CHOICE, "z"),
+        (ItemType.SINGLE_CHOICE, ["a"]),
+        (ItemType.MULTIPLE_CHOICE, "a"),
+        (ItemType.MULTIPLE_CHOICE, ["a", "a"]),
+        (ItemType.MULTIPLE_CHOICE, ["a", "zz"]),
+        (ItemType.ORDERING, ["a", "b"]),
+        (ItemType.ORDERING, {"a", "b", "c"}),
+        (ItemType.ORDERING, ["a", "b", "b"]),
+    ],
+)
+def test_malformed_responses_are_refused(kind: ItemType, response: object) -> None:
+    item = choice(kind, "a") if kind is not ItemType.ORDERING else choice(kind)
+    with pytest.raises(InvalidInput):
+        grade(item, response)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("response", ["abc", True, float("nan"), None])
+def test_malformed_numbers_are_refused(response: object) -> None:
+    item = Item(id="n", type=ItemType.NUMERIC, stem="?", competencies=("c",), answer=1.0)
+    with pytest.raises(InvalidInput):
+        grade(item, response)  # type: ignore[arg-type]
+
+
+def test_item_rules_report_every_problem() -> None:
+    bad = Item(
+        id="Q 1",
+        type=ItemType.SINGLE_CHOICE,
+        stem=" ",
+        competencies=(),
+        options=(Option("a", "A", correct=True), Option("a", "B", correct=True)),
+        difficulty=2.0,
+    )
+    assert {p.location for p in bad.problems()} == {
+        "id",
+        "stem",
+        "competencies",
+        "difficulty",
+        "options[1].id",
+        "options",
+    }
+    with pytest.raises(InvalidInput):
+        bad.validate()
+
+
+@pytest.mark.parametrize(
+    ("item", "location"),
+    [
+        (choice(ItemType.MULTIPLE_CHOICE), "options"),
+        (choice(ItemType.ORDERING, ids="a"), "options"),
+        (choice(ItemType.ORDERING, "a"), "options"),
+        (Item(id="s", type=ItemType.SHORT_TEXT, stem="?", competencies=("c",)), "accepted"),
+        (Item(id="n", type=ItemType.NUMERIC, stem="?", competencies=("c",)), "answer"),
+        (
+            Item(
+                id="n", type=ItemType.NUMERIC, stem="?", competencies=("c",), answer=1, tolerance=-1
+            ),
+            "tolerance",
+        ),
+        (
+            Item(id="n", type=ItemType.NUMERIC, stem="?", competencies=("c",), answer=float("inf")),
+            "answer",
+        ),
+    ],
+)
+def test_answer_rules(item: Item, location: str) -> None:
+    assert location in {p.location for p in item.problems()}
+
+
+def test_activity_needs_body_or_link_and_positive_minutes() -> None:
+    activity = Activity(id="a", title="A", modality=Modality.HANDS_ON, competencies=(), minutes=0)
+    assert {p.location for p in activity.problems()} == {"competencies", "minutes", "body"}
+    assert Modality("hands-on") is Modality.HANDS_ON
+
+
+@pytest.fixture
+def rubric() -> Rubric:
+    levels = (RubricLevel("Beginning", 1), RubricLevel("Developing", 2), RubricLevel("Secure", 4))
+    return Rubric(
+        id="r",
+        title="Recipe",
+        criteria=(
+            Criterion("accuracy", "Accurate", ("ratio",), levels),
+            Criterion("explain", "Explains", ("ratio", "comm"), levels[:2]),
+        ),
+    )
+
+
+def test_rubric_score_weighs_criteria_by_points(rubric: Rubric) -> None:
+    assert rubric.problems() == []
+    scores = score(rubric, {"accuracy": 2, "explain": "Beginning"})
+    assert scores == {"ratio": pytest.approx((4 + 1) / (4 + 2)), "comm": pytest.approx(0.5)}
+    assert score(rubric, {"accuracy": "Secure"}) == {"ratio": 1.0}
+
+
+def test_rubric_score_refuses_unknown_criteria_and_levels(rubric: Rubric) -> None:
+    with pytest.raises(InvalidInput) as error:
+        score(rubric, {"nope": 0, "accuracy": 9, "explain": "Expert"})
+    assert len(error.value.problems) == 3
+    with pytest.raises(InvalidInput):
+        score(rubric, {})
+
+
+def test_rubric_rules() -> None:
+    bad = Rubric(
+        id="r",
+        title="R",
+        criteria=(
+            Criterion("c", "C", (), (RubricLevel("x", 2), RubricLevel("y", 2))),
+            Criterion("c", "D", ("k",), (RubricLevel("only", 0),)),
+        ),
+    )
+    assert {p.location for p in bad.problems()} == {
+        "criteria[0].competencies",
+        "criteria[0].levels[1].points",
+        "criteria[1].id",
+        "criteria[1].levels",
+    }
