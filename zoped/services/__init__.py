@@ -1,0 +1,33 @@
+"""Use cases: one function per thing a user does.
+
+Every service takes the session as a keyword, checks who may act, writes through the
+repositories, appends to the audit log and commits. Nothing is written when it fails: the
+transaction is rolled back and the error propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit what the block wrote, or roll all of it back if the block raises.
+
+    Services own the transaction; repositories only flush.
+    """
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def utc_now(now: datetime | None = None) -> datetime:
+    """``now`` if given (tests and replays pass their clock), else the current UTC time."""
+    return now if now is not None else datetime.now(UTC)

@@ -1,0 +1,109 @@
+"""Evidence use cases: record an event idempotently, list a learner's events.
+
+The event id is chosen by the client, so a retry after a lost response is recognised: the
+same id with the same content is a no-op, the same id with other content is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from zoped.domain.evidence import EvidenceEvent, EvidenceKind
+from zoped.errors import Conflict, NotFound
+from zoped.services import transaction
+from zoped.store.repositories import EvidenceRepository
+
+
+class RecordStatus(StrEnum):
+    """What :func:`record_evidence` did."""
+
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """The outcome of recording an event.
+
+    Attributes:
+        status: ``recorded`` for a new event, ``duplicate`` for a resubmission.
+        event: the stored event (for a duplicate, the first submission, with its
+            ``recorded_at``).
+    """
+
+    status: RecordStatus
+    event: EvidenceEvent
+
+
+def _compare(stored: tuple[EvidenceEvent, str], event: EvidenceEvent) -> RecordResult:
+    stored_event, fingerprint = stored
+    if fingerprint != event.content_fingerprint():
+        raise Conflict(
+            f"event {event.id} was already recorded with different content; "
+            "send a new event (it may supersede the old one) instead of reusing its id"
+        )
+    return RecordResult(RecordStatus.DUPLICATE, stored_event)
+
+
+def record_evidence(session: Session, *, event: EvidenceEvent) -> RecordResult:
+    """Append an event to the log, idempotently by its id.
+
+    Args:
+        session: the session; this function commits or rolls back.
+        event: a valid event (the domain validated it when it was built).
+
+    Returns:
+        ``recorded`` with the event, or ``duplicate`` with the stored one when an event with
+        this id and the same content is already in the log.
+
+    Raises:
+        Conflict: when the id is taken by an event with different content; nothing changes.
+        NotFound: when the learner does not exist.
+    """
+    repo = EvidenceRepository(session)
+    try:
+        with transaction(session):
+            stored = repo.get(event.id)
+            if stored is not None:
+                return _compare(stored, event)
+            repo.add(event)
+        return RecordResult(RecordStatus.RECORDED, event)
+    except IntegrityError as error:
+        # A concurrent submission of the same id won the race between our read and our insert
+        # (the transaction is rolled back by now). Judge against what it stored.
+        with transaction(session):
+            stored = repo.get(event.id)
+        if stored is None:
+            # Not a duplicate id: the one other constraint is the learner's foreign key.
+            raise NotFound(f"no learner {event.learner_id!r}") from error
+        return _compare(stored, event)
+
+
+def list_evidence(
+    session: Session,
+    *,
+    learner_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kinds: Iterable[EvidenceKind] | None = None,
+    limit: int | None = None,
+) -> list[EvidenceEvent]:
+    """A learner's events in the order they occurred.
+
+    Args:
+        session: the session (read only).
+        learner_id: whose events.
+        since: only events that occurred at or after this instant.
+        until: only events that occurred before this instant.
+        kinds: only these kinds.
+        limit: at most this many (the earliest).
+    """
+    return EvidenceRepository(session).list_for_learner(
+        learner_id, since=since, until=until, kinds=kinds, limit=limit
+    )
