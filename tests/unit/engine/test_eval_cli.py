@@ -1,0 +1,212 @@
+"""``zoped eval`` end to end: a real fixture from the shared data, and a CSV never seen before."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from zoped.cli import app, main
+from zoped.engine.registry import available_models
+from zoped.errors import InvalidInput
+
+from ...conftest import REPO
+
+KEYS = {"model", "auc", "rmse", "logloss", "accuracy", "ece", "fit_s", "predict_s", "peak_mb",
+        "n_train", "n_test"}  # fmt: skip
+FIXTURE_COLUMNS = "learner=user_id,skill=skill_id,item=item_id,correct=correct,order=seq_idx"
+runner = CliRunner()
+
+
+def run_json(args):
+    result = runner.invoke(app, ["eval", *args, "--json"])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # exactly one JSON object, nothing else
+
+
+@pytest.fixture(scope="module")
+def fixture_files(shared_data, tmp_path_factory):
+    spec = importlib.util.spec_from_file_location(
+        "make_fixtures", REPO / "scripts" / "make_fixtures.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_fixture(shared_data, tmp_path_factory.mktemp("fixture"))
+
+
+def available(name):
+    return any(m.name == name and m.available for m in available_models())
+
+
+def test_list_models():
+    result = runner.invoke(app, ["eval", "--list-models", "--json"])
+    assert result.exit_code == 0
+    models = {m["name"]: m for m in json.loads(result.stdout)}
+    assert models["skillrate"]["available"] is True
+    assert {"bkt", "elo", "irt", "irt2pl", "lr", "das3h", "dkt", "sakt"} <= set(models)
+    for entry in models.values():
+        assert entry["available"] or entry["reason"]
+    table = runner.invoke(app, ["eval", "--list-models"])
+    assert "skillrate" in table.stdout
+
+
+@pytest.mark.data
+def test_baseline_on_real_fixture_with_split_file(fixture_files):
+    out = run_json(
+        ["--data", str(fixture_files["data"]), "--columns", FIXTURE_COLUMNS,
+         "--model", "skillrate", "--split-file", str(fixture_files["split_file"])]
+    )  # fmt: skip
+    assert set(out) >= KEYS
+    assert out["model"] == "skillrate"
+    assert out["auc"] > 0.6
+    assert 0 < out["rmse"] < 0.5
+    assert out["n_train"] + out["n_test"] == 4333
+    assert out["n_test_learners"] == len(fixture_files["split_file"].read_text().split())
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("model", ["bkt", "elo", "irt", "lr"])
+def test_written_models_beat_chance_on_real_fixture(fixture_files, model):
+    if not available(model):
+        pytest.skip(f"model {model} is not written or does not import yet")
+    out = run_json(
+        ["--data", str(fixture_files["data"]), "--columns", FIXTURE_COLUMNS,
+         "--model", model, "--split", "learner:0.25", "--seed", "3"]
+    )  # fmt: skip
+    assert set(out) >= KEYS
+    assert out["auc"] > 0.6, out
+
+
+def write_unseen_csv(path, n_learners=150, seed=0):
+    """Tab-separated, odd column names, true/false outcomes, ISO times, two-skill cells."""
+    rng = np.random.default_rng(seed)
+    easiness = np.array([1.5, 0.5, 0.0, -0.7, -1.5])
+    lines = ["Pupil #\tCompetency (code)\tGot it?\tWhen"]
+    for pupil in range(n_learners):
+        ability = rng.normal()
+        for k in range(20):
+            skills = rng.choice(5, size=rng.integers(1, 3), replace=False)
+            p = 1 / (1 + np.exp(-(ability + easiness[skills].mean() + 0.05 * k)))
+            ok = "TRUE" if rng.random() < p else "false"
+            cell = "|".join(f"C{s}" for s in skills)
+            minute = 20 - k  # written in reverse time: the loader must sort by time
+            lines.append(f"p-{pupil}\t{cell}\t{ok}\t2024-03-01T10:{minute:02d}:00+00:00")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_unseen_csv_with_unusual_columns(tmp_path):
+    path = write_unseen_csv(tmp_path / "pupils.tsv")
+    out = run_json(
+        ["--data", str(path), "--skill-sep", "|",
+         "--columns", "learner=Pupil #,skill=Competency (code),correct=Got it?,timestamp=When",
+         "--model", "skillrate", "--param", "skill_smoothing=5"]
+    )  # fmt: skip
+    assert out["n_train"] + out["n_test"] == 150 * 20
+    assert out["n_test_learners"] == 30
+    assert out["params"] == {"skill_smoothing": "5"}
+    assert out["auc"] > 0.65
+
+
+def test_separate_test_file(tmp_path):
+    train = write_unseen_csv(tmp_path / "train.tsv", n_learners=80, seed=1)
+    test = write_unseen_csv(tmp_path / "test.tsv", n_learners=20, seed=2)
+    test.write_text(test.read_text().replace("p-", "q-"), encoding="utf-8")
+    out = run_json(
+        ["--data", str(train), "--test-data", str(test), "--skill-sep", "|",
+         "--columns", "learner=Pupil #,skill=Competency (code),correct=Got it?",
+         "--model", "skillrate"]
+    )  # fmt: skip
+    assert (out["n_train"], out["n_test"]) == (1600, 400)
+    assert out["protocol"] == "train file train.tsv, test file test.tsv"
+
+
+def test_table_output(tmp_path):
+    path = write_unseen_csv(tmp_path / "pupils.tsv", n_learners=30)
+    result = runner.invoke(
+        app,
+        ["eval", "--data", str(path), "--model", "skillrate",
+         "--columns", "learner=Pupil #,skill=Competency (code),correct=Got it?"],
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert "auc" in result.stdout
+    assert "n_test" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--model", "skillrate"], "--data: is required"),
+        (
+            ["--model", "nope", "--data", "x", "--columns", "learner=a,skill=b,correct=c"],
+            "unknown model 'nope'",
+        ),
+        (
+            [
+                "--model",
+                "skillrate",
+                "--param",
+                "bogus=1",
+                "--data",
+                "x",
+                "--columns",
+                "learner=a,skill=b,correct=c",
+            ],
+            "unknown for skillrate",
+        ),
+        (
+            [
+                "--model",
+                "skillrate",
+                "--data",
+                "DATA",
+                "--columns",
+                "learner=who,skill=b,correct=c",
+            ],
+            "no such column",
+        ),
+        (
+            [
+                "--model",
+                "skillrate",
+                "--data",
+                "DATA",
+                "--split",
+                "learner:2",
+                "--columns",
+                "learner=Pupil #,skill=Competency (code),correct=Got it?",
+            ],
+            "strictly between 0 and 1",
+        ),
+    ],
+)
+def test_user_errors_are_invalid_input(tmp_path, args, needle):
+    data = write_unseen_csv(tmp_path / "d.tsv", n_learners=5)
+    args = [str(data) if a == "DATA" else a for a in args]
+    result = runner.invoke(app, ["eval", *args])
+    assert isinstance(result.exception, InvalidInput)
+    assert needle in str(result.exception)
+
+
+def test_main_prints_one_clear_line_and_exits_2(tmp_path, monkeypatch, capsys):
+    data = write_unseen_csv(tmp_path / "d.tsv", n_learners=5)
+    monkeypatch.setattr(
+        sys, "argv",
+        ["zoped", "eval", "--data", str(data), "--model", "skillrate",
+         "--columns", "learner=Pupil,skill=Competency (code),correct=Got it?"],
+    )  # fmt: skip
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[0].startswith("error: the column mapping names columns")
+    assert "'Pupil #'" in err
