@@ -141,7 +141,23 @@ class MasteryTracker:
         self.mastered_at_s = np.full(shape, np.nan)
         self.reviews_passed = np.zeros(shape, dtype=np.int64)
         self.reviews_failed = np.zeros(shape, dtype=np.int64)
+        self.floor = np.zeros(shape, dtype=np.int64)
         self._last_mask = np.zeros(shape, dtype=np.bool_)
+
+    def place(self, learner: int, levels: NDArray[np.int64], now_s: float) -> None:
+        """Take a placement result as evidence for one learner.
+
+        A competency placed as mastered is mastered (the diagnostic mixes competencies, which
+        meets the spread rule); a lower placed level is a floor that holds until a wrong answer
+        on that competency.
+        """
+        levels = np.asarray(levels, dtype=np.int64)
+        placed = levels == MasteryLevel.MASTERED
+        self.mastered[learner] |= placed
+        self.mastered_at_s[learner] = np.where(placed, now_s, self.mastered_at_s[learner])
+        self.floor[learner] = np.where(placed, 0, np.minimum(levels, MasteryLevel.PROFICIENT))
+        reached = (levels >= MasteryLevel.PROFICIENT) & np.isnan(self.proficient_at_s[learner])
+        self.proficient_at_s[learner] = np.where(reached, now_s, self.proficient_at_s[learner])
 
     def record(
         self,
@@ -171,6 +187,7 @@ class MasteryTracker:
         self.reviews_failed[learners] += failed
         self.reviews_passed[learners] += passed
         self.mastered[learners] &= ~failed
+        self.floor[learners] = np.where(mask & ~ok[:, None], 0, self.floor[learners])
         self.attempts[learners] += mask
         self.n_correct[learners] += mask & ok[:, None]
         new_day = mask & (self.last_day[learners] != day_b)
@@ -223,7 +240,7 @@ class MasteryTracker:
                 MasteryLevel.REVIEW_DUE,
             ),
             # Lost mastery (a failed review) caps the level at proficient until re-earned.
-            np.minimum(base, MasteryLevel.PROFICIENT),
+            np.minimum(np.maximum(base, self.floor), MasteryLevel.PROFICIENT),
         )
         self.level = level.astype(np.int64)
         return self.level

@@ -1,0 +1,136 @@
+"""Scores against the hidden truth, aggregated over seeds with 95 % confidence intervals.
+
+Per run (one policy, family and seed):
+
+``median_items_to_mastery``  median over learners of the items (diagnostic included) used when
+                             every competency was first truly mastered at once; learners who
+                             never got there count as infinite, so the median is null when
+                             half of them never did.
+``mastery_rate``             share of learners who got there within the budget.
+``retention``                mean true recall (P(solving a typical item)) at the end.
+``delayed_retention``        the same, 30 days later without practice.
+``over_practice``            share of practice items on a competency already truly mastered.
+``premature_advancement``    share of practice items on a competency with a prerequisite not
+                             truly mastered.
+
+Across runs: the mean and a Student-t 95 % interval over seeds (families reported apart and
+pooled).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+METRICS = (
+    "median_items_to_mastery",
+    "mastery_rate",
+    "retention",
+    "delayed_retention",
+    "over_practice",
+    "premature_advancement",
+)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Per-learner results of one policy on one population."""
+
+    items_to_mastery: FloatArray
+    over_practice: FloatArray
+    premature: FloatArray
+    retention: FloatArray
+    delayed_retention: FloatArray
+    diagnostic_items: IntArray
+
+    def scores(self) -> dict[str, float]:
+        """The run's metrics (``nan`` for a median that was never reached)."""
+        reached = np.where(np.isnan(self.items_to_mastery), np.inf, self.items_to_mastery)
+        median = float(np.median(reached))
+        return {
+            "median_items_to_mastery": median if math.isfinite(median) else math.nan,
+            "mastery_rate": float(np.isfinite(reached).mean()),
+            "retention": float(self.retention.mean()),
+            "delayed_retention": float(self.delayed_retention.mean()),
+            "over_practice": float(self.over_practice.mean()),
+            "premature_advancement": float(self.premature.mean()),
+        }
+
+
+def mean_ci(values: list[float]) -> tuple[float | None, list[float | None]]:
+    """Mean and Student-t 95 % interval; None where any value is missing (nan)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0 or np.isnan(arr).any():
+        return None, [None, None]
+    mean = float(arr.mean())
+    if arr.size < 2:
+        return round(mean, 4), [None, None]
+    half = float(stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size))
+    return round(mean, 4), [round(mean - half, 4), round(mean + half, 4)]
+
+
+def _block(runs: list[dict[str, float]], names: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    ci: dict[str, list[float | None]] = {}
+    for name in names:
+        out[name], ci[name] = mean_ci([r[name] for r in runs])
+    out["ci95"] = ci
+    out["runs"] = len(runs)
+    return out
+
+
+def summarise(
+    outcomes: dict[str, dict[str, list[RunOutcome]]],
+    placement: dict[str, list[tuple[FloatArray, IntArray]]],
+    budget: int,
+) -> dict[str, Any]:
+    """The report: every policy pooled and by family, savings against linear, placement."""
+    policies: dict[str, Any] = {}
+    for name, by_family in outcomes.items():
+        pooled: list[dict[str, float]] = []
+        fams: dict[str, Any] = {}
+        for family, runs in by_family.items():
+            scores = [r.scores() for r in runs]
+            pooled += scores
+            fams[family] = _block(scores, METRICS)
+        policies[name] = {**_block(pooled, METRICS), "by_family": fams}
+    savings: dict[str, Any] = {}
+    if "zoped" in outcomes and "linear" in outcomes:
+        per_run: list[float] = []
+        saved_by_family: dict[str, Any] = {}
+        for family, zoped_runs in outcomes["zoped"].items():
+            fam: list[float] = []
+            for z, lin in zip(zoped_runs, outcomes["linear"][family], strict=True):
+                zm = z.scores()["median_items_to_mastery"]
+                lm = lin.scores()["median_items_to_mastery"]
+                fam.append(1.0 - zm / lm if lm > 0 else math.nan)
+            per_run += fam
+            mean, ci = mean_ci(fam)
+            saved_by_family[family] = {"mean": mean, "ci95": ci}
+        mean, ci = mean_ci(per_run)
+        savings = {"mean": mean, "ci95": ci, "by_family": saved_by_family}
+    place_runs: list[dict[str, float]] = []
+    place_fams: dict[str, Any] = {}
+    for family, placed in placement.items():
+        place_scores = [
+            {"median_questions": float(np.median(q)), "accuracy": float(a.mean())}
+            for a, q in placed
+        ]
+        place_runs += place_scores
+        place_fams[family] = _block(place_scores, ("median_questions", "accuracy"))
+    return {
+        "policies": policies,
+        "savings_vs_linear": savings,
+        "placement": {
+            **_block(place_runs, ("median_questions", "accuracy")),
+            "by_family": place_fams,
+        },
+        "budget": budget,
+    }

@@ -1,0 +1,287 @@
+"""The simulation protocol: fit on one population, tune the baseline, compare on another.
+
+For every (family, seed):
+
+1. A *calibration* population (its own seed) works through an untuned linear curriculum; zoped's
+   BKT and memory model are fitted (EM / maximum likelihood) on that log of answers only.
+2. The linear curriculum's practice count per competency is tuned on copies of the calibration
+   population, against the hidden truth (generous to the baseline): for each competency in
+   order, the ``q``-quantile of the items its learners needed to truly master it, for ``q`` in
+   a grid; the ``q`` with the smallest median items to full mastery wins.
+3. A fresh *evaluation* population is drawn; every policy runs on its own deep copy (the same
+   learners for each policy), with the same budget of items per learner, diagnostic questions
+   included.
+
+Scores come from the hidden truth only (see :mod:`zoped.engine.simulation.metrics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from zoped.engine.base import InteractionLog
+from zoped.engine.bkt import BKT
+from zoped.engine.memory import MemoryModel
+from zoped.engine.simulation.course import DAY_S, SimCourse
+from zoped.engine.simulation.learners import FAMILIES, HiddenLearners
+from zoped.engine.simulation.metrics import RunOutcome, summarise
+from zoped.engine.simulation.policies import (
+    LinearPolicy,
+    OraclePolicy,
+    Policy,
+    RandomPolicy,
+    ZopedPolicy,
+)
+from zoped.errors import InvalidInput, Problem
+
+IntArray = NDArray[np.int64]
+POLICIES = ("zoped", "linear", "random", "oracle")
+DELAY_DAYS = 30.0
+TUNING_QUANTILES = (0.6, 0.75, 0.9)
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate. Validated on construction.
+
+    Raises:
+        InvalidInput: every bad value at once.
+    """
+
+    n_learners: int = 200
+    budget: int = 400
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    families: tuple[str, ...] = ("strength", "stage")
+    calibration_count: int = 8
+    max_block: int = 40
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+        if self.n_learners < 2:
+            problems.append(Problem("learners", "must be at least 2"))
+        if self.budget < 1:
+            problems.append(Problem("budget", "must be at least 1"))
+        if not self.seeds:
+            problems.append(Problem("seeds", "need at least one seed"))
+        unknown = [f for f in self.families if f not in FAMILIES]
+        if unknown or not self.families:
+            problems.append(Problem("families", f"choose from {sorted(FAMILIES)}, got {unknown}"))
+        if self.calibration_count < 1 or self.max_block < 1:
+            problems.append(Problem("calibration_count", "counts must be >= 1"))
+        if problems:
+            raise InvalidInput("invalid simulation settings", problems)
+
+
+def run_policy(
+    course: SimCourse,
+    population: HiddenLearners,
+    policy: Policy,
+    budget: int,
+    rng: np.random.Generator,
+    log: list[tuple[IntArray, IntArray, NDArray[np.bool_], float]] | None = None,
+) -> RunOutcome:
+    """Run one policy on one population for ``budget`` items per learner (diagnostic included).
+
+    Args:
+        log: when given, each step's (learners, items, correct, time) is appended (for fitting).
+    """
+    n = population.n_learners
+    policy.start(population, rng, 0.0)
+    used = policy.diagnostic_items.copy()
+    reached = np.full(n, np.nan)
+    over = np.zeros(n, dtype=np.int64)
+    premature = np.zeros(n, dtype=np.int64)
+    practice = np.zeros(n, dtype=np.int64)
+    g = course.graph
+    # Practice starts on the day after placement, so both happen at school times.
+    offset = course.time_of(course.items_per_day) if used.any() else 0.0
+    now = offset
+    for step in range(budget):
+        now = offset + course.time_of(step)
+        truth = population.truly_mastered(now)
+        all_done = truth.all(axis=1) & np.isnan(reached)
+        reached[all_done] = used[all_done]
+        active = used < budget
+        if not active.any():
+            break
+        choice = policy.choose(now, rng)
+        items = course.pick_items(choice, rng)
+        rows = np.arange(n)
+        over += active & truth[rows, choice]
+        premature += active & (g.prereq[choice] & ~truth).any(axis=1)
+        correct = population.respond(items, now, rng, active=active)
+        policy.observe(items, correct, active, now)
+        if log is not None:
+            who = np.flatnonzero(active)
+            log.append((who, items[who], correct[who], now))
+        used += active
+        practice += active
+    end = now + course.item_gap_s
+    truth = population.truly_mastered(end)
+    last = truth.all(axis=1) & np.isnan(reached)
+    reached[last] = used[last]
+    recall = population.true_p(end).mean(axis=1)
+    later = end + DELAY_DAYS * DAY_S
+    population.advance(later, rng)
+    delayed = population.true_p(later).mean(axis=1)
+    return RunOutcome(
+        items_to_mastery=reached,
+        over_practice=over / np.maximum(practice, 1),
+        premature=premature / np.maximum(practice, 1),
+        retention=recall,
+        delayed_retention=delayed,
+        diagnostic_items=policy.diagnostic_items.copy(),
+    )
+
+
+def _build_log(
+    course: SimCourse, n_learners: int, steps: list[tuple[IntArray, IntArray, Any, float]]
+) -> InteractionLog:
+    """Columnar log, sorted by learner then time, with each item's competencies as skills."""
+    learner = np.concatenate([s[0] for s in steps])
+    item = np.concatenate([s[1] for s in steps])
+    correct = np.concatenate([s[2] for s in steps]).astype(np.int8)
+    time_s = np.concatenate([np.full(s[0].size, s[3]) for s in steps])
+    order = np.lexsort((time_s, learner))
+    learner, item, correct, time_s = learner[order], item[order], correct[order], time_s[order]
+    mask = course.item_skills[item]
+    counts = mask.sum(axis=1)
+    ptr = np.zeros(item.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return InteractionLog(
+        learner=learner.astype(np.int64),
+        item=item.astype(np.int64),
+        skill_ptr=ptr,
+        skill_idx=np.nonzero(mask)[1].astype(np.int64),
+        correct=correct,
+        order=time_s,
+        learner_ids=np.arange(n_learners),
+        skill_ids=np.array(course.graph.ids, dtype=object),
+        item_ids=np.array(course.item_ids, dtype=object),
+        timestamp_s=time_s,
+    )
+
+
+def fit_models(
+    course: SimCourse, population: HiddenLearners, config: SimulationConfig, seed: int
+) -> tuple[BKT, MemoryModel]:
+    """Fit zoped's models on the answers of a calibration population (never its hidden state)."""
+    counts = np.full(course.graph.n, config.calibration_count, dtype=np.int64)
+    steps: list[tuple[IntArray, IntArray, Any, float]] = []
+    policy = LinearPolicy(course, population.n_learners, counts)
+    run_policy(course, population, policy, config.budget, np.random.default_rng(seed), steps)
+    log = _build_log(course, population.n_learners, steps)
+    bkt = BKT(n_restarts=3, seed=seed).fit(log)
+    memory = MemoryModel(max_iter=60).fit(log)
+    return bkt, memory
+
+
+def tune_linear(
+    course: SimCourse, population: HiddenLearners, config: SimulationConfig, seed: int
+) -> IntArray:
+    """Practice count per competency for the linear curriculum, tuned against the truth."""
+    g = course.graph
+    best: tuple[float, float, IntArray] | None = None
+    for q in TUNING_QUANTILES:
+        rng = np.random.default_rng(seed)
+        pop = population.copy()
+        counts = np.zeros(g.n, dtype=np.int64)
+        step = 0
+        for c in g.order:
+            # Measure on a copy how many items of c each learner needs, then replay for real.
+            probe = pop.copy()
+            needed = np.full(pop.n_learners, config.max_block, dtype=np.float64)
+            probe_rng = np.random.default_rng([seed, int(c)])
+            for j in range(config.max_block):
+                now = course.time_of(step + j)
+                done = probe.truly_mastered(now)[:, c] & (needed == config.max_block)
+                needed[done] = j
+                items = course.pick_items(np.full(pop.n_learners, c), probe_rng)
+                probe.respond(items, now, probe_rng)
+            counts[c] = max(1, int(np.ceil(np.quantile(needed, q))))
+            for j in range(int(counts[c])):
+                items = course.pick_items(np.full(pop.n_learners, c), rng)
+                pop.respond(items, course.time_of(step + j), rng)
+            step += int(counts[c])
+        outcome = run_policy(
+            course,
+            population.copy(),
+            LinearPolicy(course, population.n_learners, counts),
+            config.budget,
+            np.random.default_rng(seed),
+        )
+        reached = np.where(np.isnan(outcome.items_to_mastery), np.inf, outcome.items_to_mastery)
+        key = (float(np.median(reached)), -float(np.isfinite(reached).mean()), counts)
+        if best is None or key[:2] < best[:2]:
+            best = key
+    assert best is not None
+    return best[2]
+
+
+def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
+    """Compare every policy under every family and seed; returns the JSON-ready report."""
+    outcomes: dict[str, dict[str, list[RunOutcome]]] = {
+        p: {f: [] for f in config.families} for p in POLICIES
+    }
+    placement: dict[str, list[tuple[NDArray[np.float64], IntArray]]] = {
+        f: [] for f in config.families
+    }
+    linear_counts: dict[str, list[list[int]]] = {f: [] for f in config.families}
+    for f_index, family in enumerate(config.families):
+        cls = FAMILIES[family]
+        for seed in config.seeds:
+            calib_rng = np.random.default_rng([seed, f_index, 1])
+            calibration = cls(course, config.n_learners, calib_rng)
+            bkt, memory = fit_models(course, calibration.copy(), config, seed)
+            counts = tune_linear(course, calibration, config, seed)
+            linear_counts[family].append(counts.tolist())
+            population = cls(course, config.n_learners, np.random.default_rng([seed, f_index, 2]))
+            for name in POLICIES:
+                pop = population.copy()
+                policy: Policy
+                if name == "zoped":
+                    policy = ZopedPolicy(course, config.n_learners, bkt, memory)
+                elif name == "random":
+                    policy = RandomPolicy(course, config.n_learners, bkt, memory)
+                elif name == "linear":
+                    policy = LinearPolicy(course, config.n_learners, counts)
+                else:
+                    policy = OraclePolicy(course, config.n_learners, pop)
+                rng = np.random.default_rng([seed, f_index, 3])
+                outcome = run_policy(course, pop, policy, config.budget, rng)
+                outcomes[name][family].append(outcome)
+                if isinstance(policy, ZopedPolicy) and policy.placement_agreement is not None:
+                    placement[family].append(
+                        (policy.placement_agreement, policy.diagnostic_items.copy())
+                    )
+    report = summarise(outcomes, placement, config.budget)
+    report["settings"] = {
+        "learners": config.n_learners,
+        "budget": config.budget,
+        "seeds": list(config.seeds),
+        "families": list(config.families),
+        "competencies": course.graph.n,
+        "items": len(course.item_ids),
+        "linear_counts": linear_counts,
+    }
+    return report
+
+
+def simulate_families(
+    course: SimCourse,
+    *,
+    n_learners: int,
+    budget: int,
+    seeds: Sequence[int],
+    families: Sequence[str] = ("strength", "stage"),
+) -> dict[str, Any]:
+    """Convenience wrapper over :func:`simulate` with plain arguments."""
+    config = SimulationConfig(
+        n_learners=n_learners, budget=budget, seeds=tuple(seeds), families=tuple(families)
+    )
+    return simulate(course, config)
