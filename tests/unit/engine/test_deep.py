@@ -1,0 +1,158 @@
+"""DKT and SAKT: learn a synthetic skill structure, stay causal, replay == batch, save/load."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zoped.engine.base import Interaction, InteractionLog, LearnerModel
+from zoped.errors import InvalidInput, NotFitted
+
+torch = pytest.importorskip("torch")
+
+from zoped.engine.deep.dkt import DKT  # noqa: E402
+from zoped.engine.deep.sakt import SAKT  # noqa: E402
+
+
+def synthetic_log(n_learners: int, length: int, seed: int) -> InteractionLog:
+    """Each learner has a hidden ability per skill; skill 1 and 3 rows also carry skill 0.
+
+    Outcomes depend on the learner, so the history predicts the future well above chance.
+    """
+    rng = np.random.default_rng(seed)
+    n_skills = 4
+    learner, ptr, idx, correct = [], [0], [], []
+    for u in range(n_learners):
+        ability = rng.normal(0, 1.5, size=n_skills)
+        for _ in range(length):
+            k = int(rng.integers(n_skills))
+            skills = [k, 0] if k in (1, 3) else [k]
+            p = 1 / (1 + np.exp(-ability[skills].mean()))
+            learner.append(u)
+            idx.extend(skills)
+            ptr.append(len(idx))
+            correct.append(int(rng.random() < p))
+    n = len(learner)
+    return InteractionLog(
+        learner=np.array(learner, dtype=np.int64),
+        item=np.full(n, -1, dtype=np.int64),
+        skill_ptr=np.array(ptr, dtype=np.int64),
+        skill_idx=np.array(idx, dtype=np.int64),
+        correct=np.array(correct, dtype=np.int8),
+        order=np.arange(n, dtype=np.float64),
+        learner_ids=np.arange(n_learners),
+        skill_ids=np.arange(n_skills),
+        item_ids=np.array([]),
+    )
+
+
+def auc(y: np.ndarray, p: np.ndarray) -> float:
+    order = np.argsort(p, kind="stable")
+    ranks = np.empty(len(p))
+    ranks[order] = np.arange(1, len(p) + 1)
+    n1 = y.sum()
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * (len(y) - n1)))
+
+
+def replay(model: DKT | SAKT, log: InteractionLog) -> np.ndarray:
+    out = np.empty(len(log))
+    bounds = log.learner_bounds()
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        state = model.new_state()
+        for r in range(a, b):
+            skills = tuple(int(k) for k in log.skill_idx[log.skill_ptr[r] : log.skill_ptr[r + 1]])
+            event = Interaction(skills, bool(log.correct[r]))
+            out[r] = model.predict_one(state, event)
+            model.update(state, event)
+    return out
+
+
+@pytest.fixture(scope="module")
+def logs() -> tuple[InteractionLog, InteractionLog]:
+    return synthetic_log(160, 60, seed=1), synthetic_log(40, 60, seed=2)
+
+
+def make(cls: type[DKT] | type[SAKT]) -> DKT | SAKT:
+    # A window shorter than the sequences exercises carried state (DKT) and sliding keys (SAKT).
+    return cls(hidden=32, window=25, epochs=6, batch_size=16, lr=5e-3, seed=0, device="cpu")
+
+
+@pytest.fixture(scope="module", params=[DKT, SAKT], ids=["dkt", "sakt"])
+def fitted(request: pytest.FixtureRequest, logs: tuple[InteractionLog, InteractionLog]) -> DKT | SAKT:
+    return make(request.param).fit(logs[0])
+
+
+def test_follows_the_protocol(fitted: DKT | SAKT) -> None:
+    assert isinstance(fitted, LearnerModel)
+    assert fitted.name in ("dkt", "sakt")
+
+
+def test_beats_chance_clearly_on_held_out_learners(
+    fitted: DKT | SAKT, logs: tuple[InteractionLog, InteractionLog]
+) -> None:
+    test = logs[1]
+    p = fitted.predict_proba(test)
+    assert np.all((p > 0) & (p < 1))
+    assert auc(test.correct.astype(int), p) > 0.68
+    losses = fitted.fit_summary["train_loss"]
+    assert losses[-1] < losses[0]
+
+
+def test_prediction_is_causal(fitted: DKT | SAKT, logs: tuple[InteractionLog, InteractionLog]) -> None:
+    """Flipping the outcome of row r changes no prediction at or before r."""
+    test = logs[1].take_learners(np.array([0]))
+    before = fitted.predict_proba(test)
+    flipped = np.array(test.correct, copy=True)
+    flipped[20] = 1 - flipped[20]
+    changed = InteractionLog(**{**test.__dict__, "correct": flipped})
+    after = fitted.predict_proba(changed)
+    np.testing.assert_array_equal(before[:21], after[:21])
+    assert not np.allclose(before[21:], after[21:])
+
+
+def test_replay_equals_batch(fitted: DKT | SAKT, logs: tuple[InteractionLog, InteractionLog]) -> None:
+    test = logs[1].take_learners(np.arange(3))
+    np.testing.assert_allclose(replay(fitted, test), fitted.predict_proba(test), atol=1e-5)
+
+
+def test_same_seed_gives_same_model(logs: tuple[InteractionLog, InteractionLog]) -> None:
+    small = logs[0].take_learners(np.arange(20))
+    a = DKT(hidden=8, window=25, epochs=1, seed=3, device="cpu").fit(small)
+    b = DKT(hidden=8, window=25, epochs=1, seed=3, device="cpu").fit(small)
+    np.testing.assert_array_equal(a.predict_proba(small), b.predict_proba(small))
+
+
+def test_save_load_round_trip(
+    fitted: DKT | SAKT, logs: tuple[InteractionLog, InteractionLog], tmp_path: Path
+) -> None:
+    path = tmp_path / "model.npz"
+    fitted.save(path)
+    again = type(fitted).load(path, device="cpu")
+    test = logs[1].take_learners(np.arange(5))
+    np.testing.assert_allclose(again.predict_proba(test), fitted.predict_proba(test), atol=1e-6)
+    other = SAKT if isinstance(fitted, DKT) else DKT
+    with pytest.raises(InvalidInput, match="not a"):
+        other.load(path)
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(InvalidInput, match="cannot read"):
+        type(fitted).load(tmp_path / "junk.npz")
+
+
+def test_errors_before_fit_and_on_bad_options(logs: tuple[InteractionLog, InteractionLog]) -> None:
+    with pytest.raises(NotFitted):
+        DKT().predict_proba(logs[1])
+    with pytest.raises(InvalidInput) as info:
+        SAKT(hidden=0, lr=-1.0, dropout=1.0)
+    assert {p.location for p in info.value.problems} == {"hidden", "lr", "dropout"}
+
+
+def test_modules_import_without_loading_torch() -> None:
+    code = (
+        "import sys; import zoped.engine.deep.dkt, zoped.engine.deep.sakt; "
+        "assert 'torch' not in sys.modules, 'torch imported eagerly'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,5 @@
+"""Optional deep learner models (extra ``[deep]``, PyTorch): :class:`~.dkt.DKT`, :class:`~.sakt.SAKT`.
+
+Nothing here imports torch at import time; building or loading a model does, and says how to
+install it (``pip install 'zoped[deep]'``) when it is missing.
+"""
