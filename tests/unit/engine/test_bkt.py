@@ -62,7 +62,7 @@ def test_new_learner_starts_again_from_the_prior():
 
 def test_multi_skill_row_updates_every_skill_and_can_be_mastered():
     params = BKTParams(prior=[0.1, 0.3], learn=[0.1, 0.2], guess=[0.2, 0.25], slip=[0.1, 0.05])
-    model = BKT.from_params(params, np.array(["add", "carry"]))
+    model = BKT.from_params(params, np.array(["add", "carry"]), combine="product")
     state = model.new_state()
     both = Interaction(skills=(0, 1), correct=True)
     first = model.predict_one(state, both)
@@ -81,7 +81,7 @@ def test_multi_skill_row_updates_every_skill_and_can_be_mastered():
 
 def test_mean_combination_is_the_average_of_the_skills():
     params = BKTParams(prior=[0.1, 0.3], learn=[0.1, 0.2], guess=[0.2, 0.25], slip=[0.1, 0.05])
-    model = BKT.from_params(params, np.array(["a", "b"]), combine="mean")
+    model = BKT.from_params(params, np.array(["a", "b"]))  # mean is the default
     p = model.predict_one(model.new_state(), Interaction(skills=(0, 1), correct=True))
     assert p == pytest.approx(((0.1 * 0.9 + 0.9 * 0.2) + (0.3 * 0.95 + 0.7 * 0.25)) / 2)
 
@@ -194,7 +194,7 @@ def test_predict_maps_a_log_with_another_vocabulary_by_skill_name():
 
 def test_save_and_load_round_trip_as_json(tmp_path: Path):
     log = simulate(ONE_SKILL, 200, 5, np.random.default_rng(1))
-    model = BKT(n_restarts=2, combine="mean", forgetting=True).fit(log)
+    model = BKT(n_restarts=2, combine="product", forgetting=True).fit(log)
     path = tmp_path / "bkt.json"
     model.save(path)
     doc = json.loads(path.read_text())
