@@ -56,3 +56,22 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session on the test database; the code under test commits or rolls back."""
     with session_factory(engine)() as session:
         yield session
+
+
+@pytest.fixture
+def roster(session: Session) -> Session:
+    """The session, with school-1 holding learner-1, learner-2, teacher-1 and admin-1."""
+    from tests import factories as f
+    from zoped.domain import Role
+    from zoped.services.roster import create_school, create_user
+
+    create_school(session, school=f.school(), now=f.T0)
+    for role, uid in [
+        (Role.LEARNER, "learner-1"),
+        (Role.LEARNER, "learner-2"),
+        (Role.TEACHER, "teacher-1"),
+        (Role.ADMIN, "admin-1"),
+        (Role.GUARDIAN, "guardian-1"),
+    ]:
+        create_user(session, user=f.user(role, id=uid), now=f.T0)
+    return session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -33,7 +34,7 @@ def test_upgrade_twice_is_harmless(db_url: str) -> None:
     upgrade(db_url)
 
 
-def test_sqlite_database_is_created_with_wal_and_foreign_keys(tmp_path) -> None:
+def test_sqlite_database_is_created_with_wal_and_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "new" / "folder" / "zoped.db"
     url = f"sqlite:///{path}"
     upgrade(url)
