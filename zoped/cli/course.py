@@ -98,7 +98,10 @@ def import_course(
             database.dispose()
     except ZopedError as error:
         _fail(error)
-    typer.echo(f"imported {course.id!r}: {summary(course)}" + (f" ({result})" if result else ""))
+    # The service returns a summary with ``created``: False when an existing course was replaced.
+    created = getattr(result, "created", True)
+    verb = "imported" if created else "replaced"
+    typer.echo(f"{verb} course {course.id!r}: {summary(course)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -90,8 +90,12 @@ def _node_lines(
             key = str(key_node.value)
             child = (*path, key)
             if key in seen:
+                line = key_node.start_mark.line + 1
                 problems.append(
-                    Problem(_location(child), f"the key {key!r} appears twice in this mapping")
+                    Problem(
+                        f"{_location(child)} (line {line})",
+                        f"the key {key!r} appears twice in this mapping",
+                    )
                 )
             seen.add(key)
             _node_lines(value_node, child, lines, problems)
@@ -401,9 +405,9 @@ def load_course_file(path: str | Path) -> Course:
     try:
         course = parse_course(data, str(file))
     except InvalidInput as error:
-        raise InvalidInput(error.message, _with_lines(problems + error.problems, lines)) from None
-    if problems:
-        raise InvalidInput(f"{file}: invalid course file", _with_lines(problems, lines))
+        raise InvalidInput(error.message, problems + _with_lines(error.problems, lines)) from None
+    if problems:  # duplicate keys only, which carry their own line
+        raise InvalidInput(f"{file}: invalid course file", problems)
     return course
 
 

@@ -1,0 +1,103 @@
+"""``zoped validate course`` and ``zoped import course`` through Typer's test runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from tests.unit.domain.test_course_file import VALID_YAML
+from zoped.cli import course as course_cli
+
+runner = CliRunner()
+# Only this module's commands, so these tests do not depend on the other command groups.
+app = typer.Typer()
+course_cli.register(app)
+
+BROKEN_YAML = (
+    VALID_YAML.replace(
+        "{id: frac.unit, title: Unit fractions, parent: frac}",
+        "{id: frac.unit, title: Unit fractions, parent: frac, prerequisites: [frac.add]}",
+    )
+    .replace(
+        "competencies: [frac.unit]\n    minutes: 15", "competencies: [frac.ghost]\n    minutes: 15"
+    )
+    .replace('{id: b, text: "1/3", correct: false}', '{id: b, text: "1/3", correct: true}')
+)
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    def _write(text: str) -> Path:
+        path = tmp_path / "course.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return _write
+
+
+def test_validate_a_valid_file(write) -> None:
+    result = runner.invoke(app, ["validate", "course", str(write(VALID_YAML))])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "ok: 3 competencies, 2 activities, 5 items, 1 rubrics"
+
+
+def test_validate_lists_every_problem_and_exits_2(write) -> None:
+    result = runner.invoke(app, ["validate", "course", str(write(BROKEN_YAML))])
+    assert result.exit_code == 2
+    output = result.output
+    assert "invalid course file" in output
+    assert (
+        "competencies[1].prerequisites (line 9): 'frac.unit' is on a prerequisite cycle" in output
+    )
+    assert (
+        "competencies[2].prerequisites (line 10): 'frac.add' is on a prerequisite cycle" in output
+    )
+    assert "activities[0].competencies[0] (line 15): unknown competency 'frac.ghost'" in output
+    assert (
+        "items[0].options (line 31): a single_choice item needs exactly one correct option"
+        in output
+    )
+    assert output.count("\n  - ") == 4
+
+
+def test_validate_a_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", "course", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "cannot read the course file" in result.output
+
+
+def test_import_refuses_an_invalid_file_before_touching_a_database(
+    write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    called = []
+    monkeypatch.setattr(course_cli, "_import_service", lambda: called.append(1))
+    db = tmp_path / "x.db"
+    result = runner.invoke(
+        app, ["import", "course", str(write(BROKEN_YAML)), "--db", f"sqlite:///{db}"]
+    )
+    assert result.exit_code == 2
+    assert "unknown competency 'frac.ghost'" in result.output
+    assert called == []
+    assert not db.exists()
+
+
+def test_import_without_the_service_fails_clearly(write, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(course_cli, "_import_service", lambda: None)
+    result = runner.invoke(app, ["import", "course", str(write(VALID_YAML))])
+    assert result.exit_code == 2
+    assert "zoped.services.courses.import_course" in result.output
+    assert "nothing was written" in result.output
+
+
+def test_import_writes_through_the_service_and_replaces_on_reimport(write, tmp_path: Path) -> None:
+    pytest.importorskip("zoped.services.courses", reason="the course service is not written yet")
+    path, url = write(VALID_YAML), f"sqlite:///{tmp_path / 'school.db'}"
+    first = runner.invoke(app, ["import", "course", str(path), "--db", url])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("imported course 'fractions': 3 competencies")
+    again = runner.invoke(app, ["import", "course", str(path), "--db", url])
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith("replaced course 'fractions'")
