@@ -11,9 +11,11 @@ the same learner".
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
@@ -22,6 +24,13 @@ from zoped.engine.base import FloatArray, IntArray, InteractionLog
 from zoped.errors import InvalidInput, NotFitted, Problem
 
 FORMAT_VERSION = 1
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def jit(fn: _F) -> _F:
+    """numba.njit (cached on disk), typed so callers keep the Python signature."""
+    return cast(_F, numba.njit(cache=True)(fn))
 
 
 def sigmoid(z: FloatArray) -> FloatArray:
