@@ -1,0 +1,1 @@
+"""Course content shipped with zoped: the demo course files (YAML, course format version 1)."""
