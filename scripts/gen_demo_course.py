@@ -155,7 +155,7 @@ def words(n: int, d: int) -> list[str]:
         out.append(f"{NUM_WORDS[n]} {noun}")
         out.append(f"{NUM_WORDS[n]}-{noun}")
         if n == 1:
-            out.append(f"a {noun}")
+            out.append(f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}")
     return out
 
 
@@ -187,6 +187,11 @@ def plural(d: int) -> str:
 def money(x: Fraction | int) -> str:
     """Write an amount of money with two decimals (``2.50``)."""
     return f"{float(x):.2f}"
+
+
+def pl(n: int, word: str) -> str:
+    """``n`` and a noun with a plural ``s`` when ``n`` is not one (``1 group``, ``3 groups``)."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def cups(x: Fraction | int) -> str:
@@ -392,7 +397,8 @@ def g_equal_parts(r: Random, k: int) -> Item:
         )
     if v == 2:
         word = ordinal(n)
-        acc = [word, f"one {word}", f"a {word}", f"1/{n}"]
+        art = "an" if word[0] in "aeiou" else "a"
+        acc = [word, f"one {word}", f"{art} {word}", f"1/{n}"]
         if n == 4:
             acc += ["fourth", "one fourth", "a fourth"]
         return short(
@@ -685,7 +691,7 @@ def g_mixed_numbers(r: Random, k: int) -> Item:
         return short(
             f"Write {q} {rem}/{d} as an improper fraction (a top-heavy fraction).",
             [f"{top}/{d}"],
-            h=(f"Each whole is {d}/{d}.", f"{q} wholes are {q * d}/{d}; add {rem}/{d}."),
+            h=(f"Each whole is {d}/{d}.", f"{pl(q, 'whole')} make {q * d}/{d}; add {rem}/{d}."),
             ex=f"{q} × {d} + {rem} = {top}, so {q} {rem}/{d} = {top}/{d}.",
             d=0.05,
         )
@@ -799,8 +805,12 @@ def g_fraction_of_set(r: Random, k: int) -> Item:
             f"{name} has {n} {thing} and gives away {a}/{b} of them. How many {thing} is that?",
             part,
             ok=f"Yes: 1/{b} of {n} is {n // b}, so {a}/{b} is {part}.",
-            no=f"First find 1/{b} of {n} by sharing into {b} equal groups, then take {a} groups.",
-            h=(f"Share {n} into {b} equal groups.", f"One group is {n // b}; take {a} groups."),
+            no=f"First find 1/{b} of {n} by sharing into {b} equal groups, then take "
+            f"{pl(a, 'group')}.",
+            h=(
+                f"Share {n} into {b} equal groups.",
+                f"One group is {n // b}; take {pl(a, 'group')}.",
+            ),
             ex=f"{n} ÷ {b} = {n // b}; {a} × {n // b} = {part}.",
             d=0.0,
         )
@@ -2638,7 +2648,7 @@ def g_scale_recipe(r: Random, k: int) -> Item:
                 f"How many times bigger is the group? {t} ÷ {s}.",
                 f"Multiply {fs(amount)} by {fs(factor)}.",
             ),
-            ex=f"{fs(amount)} × {t}/{s} = {ms(need)} cups.",
+            ex=f"{fs(amount)} × {t}/{s} = {cups(need)}.",
             d=0.1,
             also=["ops.multiply-fractions"],
         )
