@@ -198,6 +198,9 @@ class MasteryTracker:
         switched = mask & ~last & last.any(axis=1, keepdims=True)
         self.interleaved[learners] += switched
         self._last_mask[learners] = mask
+        # A failed review needs fresh spread evidence before mastery can return.
+        self.days[learners] = np.where(failed, 1, self.days[learners])
+        self.interleaved[learners] = np.where(failed, 0, self.interleaved[learners])
 
     def refresh(
         self,

@@ -214,7 +214,7 @@ class StageLearners(HiddenLearners):
 
     def advance(self, now_s: float, rng: np.random.Generator) -> None:
         """Stages decay with a power-law hazard in the time since the last practice."""
-        if now_s <= float(self.checked_s.max(initial=now_s)):
+        if now_s <= float(self.checked_s.max()):
             return
         tau = np.where(self.stage >= 3, 8.0, 1.0) * self.tau_days[:, None]
         before = self._survival(self.checked_s - self.last_s, tau)

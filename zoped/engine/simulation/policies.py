@@ -189,6 +189,12 @@ class ZopedPolicy(ModelledPolicy):
         n = self.course.graph.n
         recent = (self.history[:, :, None] == np.arange(n)[None, None, :]).mean(axis=1)
         zeros = np.zeros_like(due)
+        # Secure today but not yet shown over time: more practice now is massed practice, so
+        # it waits (the variety part, at full weight) for another day or other competencies.
+        waiting = (self.tracker.level == MasteryLevel.PROFICIENT) & (
+            self.p_known >= self.tracker.config.mastered_p
+        )
+        recent = np.maximum(recent, np.where(waiting, 2.0, 0.0))
         total, _ = score_parts(
             self.p_correct(),
             goal=zeros,

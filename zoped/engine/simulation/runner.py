@@ -59,6 +59,7 @@ class SimulationConfig:
     families: tuple[str, ...] = ("strength", "stage")
     calibration_count: int = 8
     max_block: int = 40
+    memory_max_iter: int = 60
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -71,7 +72,7 @@ class SimulationConfig:
         unknown = [f for f in self.families if f not in FAMILIES]
         if unknown or not self.families:
             problems.append(Problem("families", f"choose from {sorted(FAMILIES)}, got {unknown}"))
-        if self.calibration_count < 1 or self.max_block < 1:
+        if self.calibration_count < 1 or self.max_block < 1 or self.memory_max_iter < 1:
             problems.append(Problem("calibration_count", "counts must be >= 1"))
         if problems:
             raise InvalidInput("invalid simulation settings", problems)
@@ -177,7 +178,7 @@ def fit_models(
     run_policy(course, population, policy, config.budget, np.random.default_rng(seed), steps)
     log = _build_log(course, population.n_learners, steps)
     bkt = BKT(n_restarts=3, seed=seed).fit(log)
-    memory = MemoryModel(max_iter=60).fit(log)
+    memory = MemoryModel(max_iter=config.memory_max_iter).fit(log)
     return bkt, memory
 
 

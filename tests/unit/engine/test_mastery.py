@@ -1,0 +1,112 @@
+"""Mastery levels: thresholds, the spread rule, retention and overrides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zoped.domain.framework import Competency
+from zoped.engine.graph import CompetencyGraph
+from zoped.engine.mastery import (
+    MasteryConfig,
+    MasteryLevel,
+    MasteryTracker,
+    OverrideEvent,
+    PriorLearningClaim,
+    SelfAssessmentEvent,
+    UndoEvent,
+    apply_overrides,
+)
+from zoped.errors import InvalidInput
+
+DAY = 86_400.0
+
+
+def _graph() -> CompetencyGraph:
+    return CompetencyGraph.from_competencies(
+        [Competency("a", "A"), Competency("b", "B", prerequisites=("a",))]
+    )
+
+
+def _answer(tracker: MasteryTracker, comp: int, correct: bool, t: float) -> None:
+    mask = np.zeros((1, 2), dtype=bool)
+    mask[0, comp] = True
+    tracker.record(np.array([0]), mask, np.array([correct]), t)
+
+
+def test_config_reports_every_bad_value() -> None:
+    with pytest.raises(InvalidInput) as err:
+        MasteryConfig(familiar_p=1.5, min_attempts_mastered=0, review_retrievability=0)
+    locations = {p.location for p in err.value.problems}
+    assert {"familiar_p", "min_attempts_mastered", "review_retrievability"} <= locations
+
+
+def test_massed_practice_never_reaches_mastered() -> None:
+    tracker = MasteryTracker(1, 2)
+    for i in range(10):
+        _answer(tracker, 0, True, i * 60.0)
+    levels = tracker.refresh(np.array([[0.99, 0.1]]), now_s=600.0)
+    assert levels[0, 0] == MasteryLevel.PROFICIENT
+
+
+def test_spread_over_days_reaches_mastered_and_then_review_due() -> None:
+    tracker = MasteryTracker(1, 2)
+    for i in range(4):
+        _answer(tracker, 0, True, i * DAY)
+    assert tracker.refresh(np.array([[0.99, 0.1]]))[0, 0] == MasteryLevel.MASTERED
+    due = tracker.refresh(np.array([[0.99, 0.1]]), np.array([[0.5, 1.0]]))
+    assert due[0, 0] == MasteryLevel.REVIEW_DUE
+    # A wrong answer on a due review lowers the level to at most proficient.
+    _answer(tracker, 0, False, 10 * DAY)
+    after = tracker.refresh(np.array([[0.97, 0.1]]), np.array([[1.0, 1.0]]))
+    assert after[0, 0] == MasteryLevel.PROFICIENT
+    assert tracker.reviews_failed[0, 0] == 1
+
+
+def test_passed_review_restores_mastered() -> None:
+    tracker = MasteryTracker(1, 2)
+    for i in range(4):
+        _answer(tracker, 0, True, i * DAY)
+    tracker.refresh(np.array([[0.99, 0.1]]), np.array([[0.5, 1.0]]))
+    _answer(tracker, 0, True, 9 * DAY)
+    assert tracker.refresh(np.array([[0.99, 0.1]]), np.array([[0.95, 1.0]]))[0, 0] == 4
+    assert tracker.reviews_passed[0, 0] == 1
+
+
+def test_overrides_undo_claims_and_self_assessment() -> None:
+    g = _graph()
+    derived = [MasteryLevel.FAMILIAR, MasteryLevel.NOT_STARTED]
+    override = OverrideEvent("e1", "a", MasteryLevel.MASTERED, "t.smith", 10.0, "oral exam")
+    status = apply_overrides(g, derived, [override])
+    assert status[0].level == MasteryLevel.MASTERED
+    assert status[0].override == override
+    undone = apply_overrides(g, derived, [override, UndoEvent("e2", "e1", "t.smith", 20.0)])
+    assert undone[0].level == MasteryLevel.FAMILIAR
+    claim = PriorLearningClaim("c1", "b", MasteryLevel.PROFICIENT, "summer course")
+    assert apply_overrides(g, derived, [claim])[1].level == MasteryLevel.NOT_STARTED
+    accepted = PriorLearningClaim(
+        "c1", "b", MasteryLevel.PROFICIENT, "summer course", "t.smith", 5.0
+    )
+    assert apply_overrides(g, derived, [accepted])[1].level == MasteryLevel.PROFICIENT
+    selfie = SelfAssessmentEvent("s1", "a", MasteryLevel.MASTERED, 3.0)
+    shown = apply_overrides(g, derived, [selfie])[0]
+    assert shown.level == MasteryLevel.FAMILIAR
+    assert shown.self_assessed == MasteryLevel.MASTERED
+
+
+def test_unknown_undo_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        apply_overrides(_graph(), [0, 0], [UndoEvent("u", "nope", "t", 1.0)])
+
+
+def test_graph_rejects_cycles_and_unknown_prerequisites() -> None:
+    with pytest.raises(InvalidInput) as err:
+        CompetencyGraph.from_competencies(
+            [
+                Competency("a", "A", prerequisites=("b",)),
+                Competency("b", "B", prerequisites=("a", "zz")),
+            ]
+        )
+    text = str(err.value)
+    assert "cycle" in text
+    assert "zz" in text
