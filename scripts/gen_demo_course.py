@@ -2567,13 +2567,13 @@ def g_rate_problems(r: Random, k: int) -> Item:
         )
     if v == 1:
         speed = r.choice([40, 50, 60, 80])
-        t = r.randint(2, 5)
-        dist = speed * t
+        hours = r.randint(2, 5)
+        dist = speed * hours
         return single(
             r,
             f"A train travels {dist} km at {speed} km per hour. How long does the trip take?",
-            f"{t} hours",
-            f"Yes: {dist} ÷ {speed} = {t}.",
+            f"{hours} hours",
+            f"Yes: {dist} ÷ {speed} = {hours}.",
             [
                 (f"{dist * speed} hours", "Time = distance ÷ speed; you multiplied."),
                 (f"{dist - speed} hours", "Subtracting the speed does not give the time."),
@@ -2583,7 +2583,7 @@ def g_rate_problems(r: Random, k: int) -> Item:
                 ),
             ],
             h=(f"How many lots of {speed} km fit in {dist} km?", "Time = distance ÷ speed."),
-            ex=f"{dist} ÷ {speed} = {t} hours.",
+            ex=f"{dist} ÷ {speed} = {hours} hours.",
             d=0.1,
         )
     if v == 2:
