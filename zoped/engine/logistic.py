@@ -114,6 +114,7 @@ class _LogisticModel:
         item_counts: bool = False,
         window_days: tuple[float, ...] | None = None,
         window_attempts: tuple[float, ...] | None = None,
+        monotone: bool = True,
         max_iter: int = 500,
         seed: int = 0,
     ) -> None:
@@ -125,6 +126,8 @@ class _LogisticModel:
             item_counts: add the learner's earlier successes / failures on the same item.
             window_days: DAS3H windows in days, used when the log has timestamps.
             window_attempts: windows in attempts, used when it has none.
+            monotone: keep success weights >= 0 and failure weights <= 0, so a correct answer
+                never predicts worse than a wrong one would have.
             max_iter: L-BFGS iteration cap.
             seed: unused by the deterministic fit; kept for the common interface.
         """
@@ -150,6 +153,7 @@ class _LogisticModel:
         self.item_counts = item_counts
         self.window_days = wd
         self.window_attempts = wa
+        self.monotone = monotone
         self.max_iter = max_iter
         self.seed = seed
         self.layout_: _Layout | None = None
@@ -254,6 +258,7 @@ class _LogisticModel:
             np.zeros(x.shape[1] + 1),
             jac=True,
             method="L-BFGS-B",
+            bounds=self._bounds(self.layout_) if self.monotone else None,
             options={"maxiter": self.max_iter},
         )
         if not np.all(np.isfinite(res.x)):
@@ -262,6 +267,32 @@ class _LogisticModel:
         self.weights_ = np.asarray(res.x[:-1], dtype=np.float64)
         self.intercept_ = float(res.x[-1])
         return self
+
+    @staticmethod
+    def _bounds(layout: _Layout) -> list[tuple[float | None, float | None]]:
+        """Sign constraints: success columns >= 0, failure columns <= 0, the rest free.
+
+        A correct answer raises only success columns and a wrong one only failure columns
+        (window attempt columns rise for both alike), so these signs are enough for a correct
+        answer never to lower the next prediction relative to a wrong one.
+        """
+        lo = np.full(layout.n_columns + 1, -np.inf)
+        hi = np.full(layout.n_columns + 1, np.inf)
+        k = layout.n_skills
+        lo[layout.skill_succ : layout.skill_succ + k] = 0.0
+        hi[layout.skill_fail : layout.skill_fail + k] = 0.0
+        lo[layout.total] = 0.0
+        hi[layout.total + 1] = 0.0
+        if layout.item_counts:
+            lo[layout.item_count] = 0.0
+            hi[layout.item_count + 1] = 0.0
+        for j in range(len(layout.windows)):
+            base = layout.window + 2 * k * j + k
+            lo[base : base + k] = 0.0
+        return [
+            (None if np.isinf(a) else float(a), None if np.isinf(b) else float(b))
+            for a, b in zip(lo, hi, strict=True)
+        ]
 
     def _layout(self) -> _Layout:
         require_fitted(self.layout_ is not None, self.name)
@@ -369,6 +400,7 @@ class _LogisticModel:
             "item_counts": self.item_counts,
             "window_days": list(self.window_days),
             "window_attempts": list(self.window_attempts),
+            "monotone": self.monotone,
             "max_iter": self.max_iter,
             "seed": self.seed,
         }
