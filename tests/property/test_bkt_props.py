@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zoped.engine.base import Interaction, InteractionLog
-from zoped.engine.bkt import BKT, BKTParams, simulate
+from zoped.engine.bkt import BKT, BKTParams, BKTState, simulate
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 
@@ -24,7 +24,7 @@ def bkt_params(draw: st.DrawFn, n_skills: int | None = None) -> BKTParams:
     forget = [draw(st.floats(0.0, 1.0 - lrn)) for lrn in learn]
     guess = [draw(st.floats(1e-4, 0.99)) for _ in range(k)]
     slip = [draw(st.floats(1e-4, max(1e-4, 0.999 - g))) for g in guess]
-    return BKTParams(prior=prior, learn=learn, guess=guess, slip=slip, forget=forget)
+    return BKTParams.from_values(prior=prior, learn=learn, guess=guess, slip=slip, forget=forget)
 
 
 @st.composite
@@ -77,7 +77,7 @@ def test_replaying_events_online_equals_the_batch_filter(case: tuple[BKT, Intera
     model, log = case
     batch = model.predict_proba(log)
     final = model.knowledge_states(log)
-    states = {}
+    states: dict[int, BKTState] = {}
     for r in range(len(log)):
         who = int(log.learner[r])
         state = states.setdefault(who, model.new_state())
@@ -130,7 +130,7 @@ def test_save_then_load_gives_the_same_model(params: BKTParams, combine: str, fo
 def test_em_recovers_the_parameters_that_generated_the_data(
     seed: int, prior: float, learn: float, guess: float, slip: float
 ):
-    true = BKTParams(prior=[prior], learn=[learn], guess=[guess], slip=[slip])
+    true = BKTParams.from_values(prior=[prior], learn=[learn], guess=[guess], slip=[slip])
     log = simulate(true, 4000, 15, np.random.default_rng(seed))
     fitted = BKT(n_restarts=3, seed=seed, tol=1e-6).fit(log).params
     assert abs(fitted.learn[0] - learn) < 0.04

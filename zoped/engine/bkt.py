@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from zoped.engine import _bkt_kernels as kernels
 from zoped.engine.base import FloatArray, IntArray, Interaction, InteractionLog
@@ -126,6 +126,23 @@ class BKTParams:
         if problems:
             raise InvalidInput("invalid BKT parameters", problems)
 
+    @classmethod
+    def from_values(
+        cls,
+        prior: ArrayLike,
+        learn: ArrayLike,
+        guess: ArrayLike,
+        slip: ArrayLike,
+        forget: ArrayLike | None = None,
+    ) -> BKTParams:
+        """Parameters from any array-like values (lists, tuples, arrays), validated."""
+
+        def arr(v: ArrayLike) -> FloatArray:
+            return np.asarray(v, dtype=np.float64)
+
+        no_forget = np.zeros(0) if forget is None else arr(forget)
+        return cls(arr(prior), arr(learn), arr(guess), arr(slip), no_forget)
+
     @property
     def n_skills(self) -> int:
         return int(self.prior.shape[0])
@@ -174,7 +191,7 @@ class BKT:
 
     Example:
         >>> import numpy as np
-        >>> params = BKTParams(prior=[0.2], learn=[0.1], guess=[0.2], slip=[0.1])
+        >>> params = BKTParams.from_values(prior=[0.2], learn=[0.1], guess=[0.2], slip=[0.1])
         >>> model = BKT.from_params(params, np.array(["fractions"]))
         >>> state = model.new_state()
         >>> round(model.predict_one(state, Interaction(skills=(0,), correct=True)), 3)
@@ -284,11 +301,10 @@ class BKT:
         theta = self._start_values(rng, n_skills)
         # Largest skills first: the parallel loop then ends with small jobs on both threads.
         has_data = np.flatnonzero(n_obs > 0)
-        by_size = has_data[np.argsort(-n_obs[has_data], kind="stable")]
         jobs = np.stack(
             [
-                np.repeat(np.arange(self.n_restarts), by_size.shape[0]),
-                np.tile(by_size, self.n_restarts),
+                np.repeat(np.arange(self.n_restarts), has_data.shape[0]),
+                np.tile(has_data, self.n_restarts),
             ],
             axis=1,
         ).astype(np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,9 @@ from zoped.engine.bkt import BKT, BKTParams, BKTState, simulate
 from zoped.errors import InvalidInput, NotFitted
 
 
-def make_log(rows: list[tuple[int, tuple[int, ...], int]], skill_ids: list[str]) -> InteractionLog:
+def make_log(
+    rows: Sequence[tuple[int, tuple[int, ...], int]], skill_ids: list[str]
+) -> InteractionLog:
     """A log from (learner, skills, correct) rows, already in (learner, time) order."""
     n = len(rows)
     ptr = np.zeros(n + 1, dtype=np.int64)
@@ -34,7 +37,7 @@ def make_log(rows: list[tuple[int, tuple[int, ...], int]], skill_ids: list[str])
     )
 
 
-ONE_SKILL = BKTParams(prior=[0.2], learn=[0.1], guess=[0.2], slip=[0.1])
+ONE_SKILL = BKTParams.from_values(prior=[0.2], learn=[0.1], guess=[0.2], slip=[0.1])
 
 
 def test_follows_the_learner_model_protocol():
@@ -61,7 +64,9 @@ def test_new_learner_starts_again_from_the_prior():
 
 
 def test_multi_skill_row_updates_every_skill_and_can_be_mastered():
-    params = BKTParams(prior=[0.1, 0.3], learn=[0.1, 0.2], guess=[0.2, 0.25], slip=[0.1, 0.05])
+    params = BKTParams.from_values(
+        prior=[0.1, 0.3], learn=[0.1, 0.2], guess=[0.2, 0.25], slip=[0.1, 0.05]
+    )
     model = BKT.from_params(params, np.array(["add", "carry"]), combine="product")
     state = model.new_state()
     both = Interaction(skills=(0, 1), correct=True)
@@ -80,7 +85,9 @@ def test_multi_skill_row_updates_every_skill_and_can_be_mastered():
 
 
 def test_mean_combination_is_the_average_of_the_skills():
-    params = BKTParams(prior=[0.1, 0.3], learn=[0.1, 0.2], guess=[0.2, 0.25], slip=[0.1, 0.05])
+    params = BKTParams.from_values(
+        prior=[0.1, 0.3], learn=[0.1, 0.2], guess=[0.2, 0.25], slip=[0.1, 0.05]
+    )
     model = BKT.from_params(params, np.array(["a", "b"]))  # mean is the default
     p = model.predict_one(model.new_state(), Interaction(skills=(0, 1), correct=True))
     assert p == pytest.approx(((0.1 * 0.9 + 0.9 * 0.2) + (0.3 * 0.95 + 0.7 * 0.25)) / 2)
@@ -103,7 +110,9 @@ def test_fit_gives_multi_skill_rows_to_each_skill():
 
 
 def test_fit_recovers_parameters_of_one_simulated_skill_set():
-    true = BKTParams(prior=[0.3, 0.1], learn=[0.15, 0.05], guess=[0.2, 0.1], slip=[0.1, 0.15])
+    true = BKTParams.from_values(
+        prior=[0.3, 0.1], learn=[0.15, 0.05], guess=[0.2, 0.1], slip=[0.1, 0.15]
+    )
     log = simulate(true, 3000, 12, np.random.default_rng(7))
     fitted = BKT(n_restarts=3, seed=1).fit(log).params
     for name in ("learn", "guess", "slip"):
@@ -113,7 +122,7 @@ def test_fit_recovers_parameters_of_one_simulated_skill_set():
 
 
 def test_fit_with_forgetting_finds_forgetting():
-    true = BKTParams(prior=[0.5], learn=[0.2], guess=[0.15], slip=[0.1], forget=[0.1])
+    true = BKTParams.from_values(prior=[0.5], learn=[0.2], guess=[0.15], slip=[0.1], forget=[0.1])
     log = simulate(true, 3000, 15, np.random.default_rng(3))
     fitted = BKT(forgetting=True, seed=2).fit(log).params
     assert fitted.forget[0] == pytest.approx(0.1, abs=0.04)
@@ -130,7 +139,9 @@ def test_guess_and_slip_stay_within_their_caps():
 
 
 def test_skill_without_answers_gets_the_median_parameters():
-    true = BKTParams(prior=[0.3, 0.2], learn=[0.1, 0.2], guess=[0.2, 0.1], slip=[0.1, 0.1])
+    true = BKTParams.from_values(
+        prior=[0.3, 0.2], learn=[0.1, 0.2], guess=[0.2, 0.1], slip=[0.1, 0.1]
+    )
     log = simulate(true, 200, 5, np.random.default_rng(0))
     log = InteractionLog(**{**log.__dict__, "skill_ids": np.array(["s0", "s1", "unused"])})
     theta = BKT(n_restarts=1).fit(log).params.as_matrix()
@@ -146,14 +157,16 @@ def test_seed_makes_the_fit_reproducible():
 
 def test_bad_parameters_are_all_reported_at_once():
     with pytest.raises(InvalidInput) as info:
-        BKTParams(prior=[1.5, 0.2], learn=[0.1, np.nan], guess=[0.0, 0.6], slip=[0.1, 0.5])
+        BKTParams.from_values(
+            prior=[1.5, 0.2], learn=[0.1, np.nan], guess=[0.0, 0.6], slip=[0.1, 0.5]
+        )
     where = {p.location for p in info.value.problems}
     assert {"prior[0]", "learn[1]", "guess[0]", "guess[1]+slip[1]"} <= where
 
 
 def test_parameter_shapes_must_agree():
     with pytest.raises(InvalidInput, match="1-D"):
-        BKTParams(prior=[0.1, 0.2], learn=[0.1], guess=[0.2, 0.2], slip=[0.1, 0.1])
+        BKTParams.from_values(prior=[0.1, 0.2], learn=[0.1], guess=[0.2, 0.2], slip=[0.1, 0.1])
 
 
 def test_bad_settings_are_all_reported_at_once():
@@ -184,7 +197,9 @@ def test_events_with_unknown_skill_codes_are_refused():
 
 
 def test_predict_maps_a_log_with_another_vocabulary_by_skill_name():
-    params = BKTParams(prior=[0.1, 0.6], learn=[0.1, 0.1], guess=[0.2, 0.2], slip=[0.1, 0.1])
+    params = BKTParams.from_values(
+        prior=[0.1, 0.6], learn=[0.1, 0.1], guess=[0.2, 0.2], slip=[0.1, 0.1]
+    )
     model = BKT.from_params(params, np.array(["a", "b"]))
     log = make_log([(0, (0,), 1)], ["b", "a"])  # code 0 is "b" here
     assert model.predict_proba(log)[0] == pytest.approx(0.6 * 0.9 + 0.4 * 0.2)
@@ -216,7 +231,9 @@ def test_load_refuses_other_files(tmp_path: Path):
 
 
 def test_p_known_lists_every_skill_by_name():
-    params = BKTParams(prior=[0.1, 0.6], learn=[0.1, 0.1], guess=[0.2, 0.2], slip=[0.1, 0.1])
+    params = BKTParams.from_values(
+        prior=[0.1, 0.6], learn=[0.1, 0.1], guess=[0.2, 0.2], slip=[0.1, 0.1]
+    )
     model = BKT.from_params(params, np.array(["a", "b"]))
     state = model.update(model.new_state(), Interaction(skills=(1,), correct=False))
     known = model.p_known(state)
