@@ -114,6 +114,7 @@ class PlacementSession:
         config: stopping rule and response model.
         answers: ``(item, correct)`` pairs already given (to resume a paused session).
         seed: for the state sample on very wide graphs.
+        shared: a session on the same graph, items and config whose states to reuse.
     """
 
     graph: CompetencyGraph
@@ -121,6 +122,7 @@ class PlacementSession:
     config: PlacementConfig = field(default_factory=PlacementConfig)
     answers: list[tuple[int, bool]] = field(default_factory=list)
     seed: int = 0
+    shared: PlacementSession | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         mask = np.asarray(self.item_skills, dtype=np.bool_)
@@ -135,12 +137,16 @@ class PlacementSession:
         if problems:
             raise InvalidInput("invalid placement session", problems)
         self.item_skills = mask
-        self._states = feasible_states(self.graph, self.config.max_states, self.seed)
-        # holds[s, i]: state s knows every competency of item i.
-        missing = (~self._states).astype(np.int64) @ mask.T.astype(np.int64)
-        self._holds = missing == 0
-        cfg = self.config
-        self._p_right = np.where(self._holds, 1.0 - cfg.slip, cfg.guess)
+        if self.shared is not None:
+            # Another session on the same course: reuse its states and likelihoods (read-only).
+            self._states = self.shared._states
+            self._p_right = self.shared._p_right
+        else:
+            self._states = feasible_states(self.graph, self.config.max_states, self.seed)
+            # holds[s, i]: state s knows every competency of item i.
+            missing = (~self._states).astype(np.int64) @ mask.T.astype(np.int64)
+            cfg = self.config
+            self._p_right = np.where(missing == 0, 1.0 - cfg.slip, cfg.guess)
         self._log_post = np.full(self._states.shape[0], -np.log(self._states.shape[0]))
         for item, correct in self.answers:
             self._absorb(item, correct)

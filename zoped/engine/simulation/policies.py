@@ -136,18 +136,23 @@ class ZopedPolicy(ModelledPolicy):
     ) -> None:
         super().__init__(course, n_learners, bkt, memory, mastery)
         self.config = recommender or RecommenderConfig()
+        # A few thousand sampled states keep each question to milliseconds on a large course.
         self.placement_config = placement or PlacementConfig(
             guess=float(np.clip(np.median(self.guess), 0.01, 0.49)),
             slip=float(np.clip(np.median(self.slip), 0.01, 0.49)),
+            max_states=4000,
         )
         self.history = np.full((n_learners, max(self.config.recent_window, 1)), -1)
         self.placement_agreement: FloatArray | None = None
 
     def start(self, population: HiddenLearners, rng: np.random.Generator, now_s: float) -> None:
         """Run the placement diagnostic for everyone, in lockstep rounds of one question."""
-        sessions = [
-            PlacementSession(self.course.graph, self.course.item_skills, self.placement_config)
-            for _ in range(self.n_learners)
+        first = PlacementSession(self.course.graph, self.course.item_skills, self.placement_config)
+        sessions = [first] + [
+            PlacementSession(
+                self.course.graph, self.course.item_skills, self.placement_config, shared=first
+            )
+            for _ in range(self.n_learners - 1)
         ]
         t = now_s
         while True:
