@@ -137,6 +137,8 @@ class PlacementSession:
         if problems:
             raise InvalidInput("invalid placement session", problems)
         self.item_skills = mask
+        self._states: BoolArray
+        self._p_right: FloatArray
         if self.shared is not None:
             # Another session on the same course: reuse its states and likelihoods (read-only).
             self._states = self.shared._states
