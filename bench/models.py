@@ -1,0 +1,333 @@
+"""Benchmark every available learner model on the shared datasets, beside pyBKT.
+
+Reads ``bench/datasets.toml`` (column maps, split protocols, published figures), evaluates each
+model of :mod:`zoped.engine.registry` that imports here on each dataset's split, fits pyBKT
+(the reference BKT) on the same split in the same run, and writes
+``bench/results/models.json`` (merged with earlier runs, keyed by dataset and model) and
+``bench/results/models.md`` (regenerated from the JSON).
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/models.py --datasets assist2009_raw_subset,statics2011_gervet \\
+        --models skillrate,bkt,elo --max-rows 200000
+
+Not part of the test suite. Timings depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+import tomllib
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zoped.engine.base import InteractionLog
+from zoped.engine.evaluate import evaluate
+from zoped.engine.logs import load_log, load_logs, parse_columns
+from zoped.engine.metrics import all_metrics
+from zoped.engine.registry import available_models, make_model
+from zoped.engine.split import read_split_file, split_by_ids, split_by_learner
+from zoped.errors import ZopedError
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+DEEP_MODELS = frozenset({"dkt", "sakt"})
+
+
+def load_datasets(path: Path) -> dict[str, dict[str, Any]]:
+    """The dataset table of ``datasets.toml``."""
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def _split_file_from_column(path: Path, learner: str, column: str, values: list[str]) -> Path:
+    """Write the learners whose rows have ``column`` in ``values`` to a temporary split file."""
+    frame = pd.read_csv(path, usecols=[learner, column], dtype=str, sep=None, engine="python")
+    ids = frame.loc[frame[column].isin(values), learner].drop_duplicates()
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+        handle.write("\n".join(ids) + "\n")
+    return Path(handle.name)
+
+
+def split_dataset(data_dir: Path, spec: dict[str, Any]) -> tuple[InteractionLog, InteractionLog]:
+    """Load a dataset and split it by its protocol."""
+    colmap = parse_columns(spec["columns"])
+    sep = spec.get("skill_sep")
+    path = data_dir / spec["path"]
+    if spec["protocol"] == "test_file":
+        train, test = load_logs([path, data_dir / spec["test_path"]], colmap, sep)
+        return train, test
+    log = load_log(path, colmap, sep)
+    if spec["protocol"] == "split_column":
+        split_path = _split_file_from_column(
+            path, colmap.learner, spec["column"], spec["test_values"]
+        )
+        try:
+            return split_by_ids(log, read_split_file(split_path))
+        finally:
+            split_path.unlink()
+    if spec["protocol"] == "learner":
+        return split_by_learner(log, float(spec["fraction"]), np.random.default_rng(0))
+    raise SystemExit(f"unknown protocol {spec['protocol']!r}")
+
+
+def cap_rows(log: InteractionLog, max_rows: int | None) -> InteractionLog:
+    """The first learners of ``log`` whose rows add up to at most ``max_rows`` (whole learners)."""
+    if max_rows is None or len(log) <= max_rows:
+        return log
+    bounds = log.learner_bounds()
+    ends = bounds[1:]
+    keep = np.flatnonzero(ends <= max_rows)
+    last = int(keep[-1]) + 1 if keep.size else 1
+    return log.take_rows(np.arange(int(bounds[last])))
+
+
+def pybkt_status() -> dict[str, Any]:
+    """Whether pyBKT imports and whether its compiled (C++) E-step is the one loaded."""
+    try:
+        import pyBKT
+        from pyBKT.fit import E_step
+    except ImportError as error:
+        return {"available": False, "reason": str(error)}
+    compiled = str(getattr(E_step, "__file__", "")).endswith((".so", ".pyd"))
+    version = getattr(pyBKT, "__version__", None)
+    if version is None:
+        from importlib.metadata import version as dist_version
+
+        version = dist_version("pyBKT")
+    return {"available": True, "version": version, "compiled_e_step": compiled,
+            "e_step": Path(str(E_step.__file__)).name}  # fmt: skip
+
+
+def _pybkt_frame(log: InteractionLog) -> tuple[pd.DataFrame, np.ndarray]:
+    """pyBKT's long format: one row per (response, skill); multi-skill responses are expanded
+    and their predictions averaged back (each skill's chain is independent, so no label leaks)."""
+    counts = log.n_skills_per_row
+    rows = np.repeat(np.arange(len(log)), counts)
+    frame = pd.DataFrame(
+        {
+            "order_id": np.arange(rows.size),
+            "user_id": log.learner[rows].astype(str),
+            "skill_name": np.asarray(log.skill_ids, dtype=object)[log.skill_idx].astype(str),
+            "correct": log.correct[rows].astype(int),
+        }
+    )
+    return frame, rows
+
+
+def run_pybkt(
+    train: InteractionLog, test: InteractionLog, num_fits: int, clock: Callable[[], float]
+) -> dict[str, Any]:
+    """Fit pyBKT (standard BKT, one fit per skill) on train, predict test, score it."""
+    from pyBKT.models import Model
+
+    defaults = {"order_id": "order_id", "user_id": "user_id", "skill_name": "skill_name",
+                "correct": "correct"}  # fmt: skip
+    train_frame, _ = _pybkt_frame(train)
+    test_frame, rows = _pybkt_frame(test)
+    tracemalloc.start()
+    try:
+        t0 = clock()
+        model = Model(seed=0, num_fits=num_fits, parallel=False)
+        model.fit(data=train_frame, defaults=defaults)
+        t1 = clock()
+        predicted = model.predict(data=test_frame)
+        t2 = clock()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    by_row = predicted.sort_values("order_id")["correct_predictions"].to_numpy(dtype=np.float64)
+    p = np.bincount(rows, weights=by_row, minlength=len(test)) / np.maximum(
+        test.n_skills_per_row, 1
+    )
+    out = all_metrics(test.correct, p)
+    out.update(fit_s=t1 - t0, predict_s=t2 - t1, peak_mb=peak, n_train=len(train),
+               n_test=len(test), num_fits=num_fits)  # fmt: skip
+    return out
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]) -> str:
+    """The results file: one table per dataset, then notes and the command to reproduce."""
+    meta = results.get("meta", {})
+    lines = [
+        "# Learner models on the shared datasets",
+        "",
+        "Generated by `bench/models.py` from `bench/results/models.json`; do not edit by hand.",
+        "AUC, RMSE on the test learners' responses (every response, predicted from the learner's",
+        "earlier test responses only); fit seconds (wall clock, shared 2-core machine, so only",
+        "rough); peak MB = tracemalloc peak during fit + predict (numpy traced; memory that",
+        "numba/C++/torch allocate natively is not). `pybkt` = pyBKT on the same split in the",
+        "same run.",
+        "",
+        f"pyBKT: {json.dumps(meta.get('pybkt', {}))}",
+        "",
+    ]
+    for name, spec in datasets.items():
+        runs = results.get("runs", {}).get(name)
+        if not runs:
+            continue
+        any_run = next(iter(runs.values()))
+        lines += [
+            f"## {name}",
+            "",
+            f"`{spec['path']}` — protocol `{spec['protocol']}`; {spec.get('note', '')}. "
+            f"Train {any_run.get('n_train', '?')} / test {any_run.get('n_test', '?')} rows"
+            + (
+                f" (capped with --max-rows {any_run['max_rows']})"
+                if any_run.get("max_rows")
+                else ""
+            )
+            + ".",
+            "",
+            "| model | AUC | RMSE | logloss | ECE | fit s | peak MB | published AUC |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        published = spec.get("published", {})
+        for model, run in sorted(runs.items()):
+            pub = published.get(model, published.get("bkt", "") if model == "pybkt" else "")
+            if "error" in run:
+                lines.append(f"| {model} | error: {run['error'][:80]} | | | | | | {pub} |")
+                continue
+
+            def fmt(key: str, digits: int = 4, run: dict[str, Any] = run) -> str:
+                value = run.get(key)
+                return "—" if value is None else f"{value:.{digits}f}"
+
+            lines.append(
+                f"| {model} | {fmt('auc')} | {fmt('rmse')} | {fmt('logloss')} | {fmt('ece')} | "
+                f"{fmt('fit_s', 2)} | {fmt('peak_mb', 1)} | {pub} |"
+            )
+        others = {k: v for k, v in published.items() if k not in runs and k != "bkt"}
+        if others:
+            lines += ["", "Published, no model of ours by that name: "
+                      + "; ".join(f"{k} {v}" for k, v in others.items())]  # fmt: skip
+        lines.append("")
+    lines += [
+        "## Reproduce",
+        "",
+        "```",
+        *[f"{c}" for c in meta.get("commands", [])],
+        "```",
+        "",
+        "Sources of published figures: see `BASELINES.md` in the data folder ([G] Gervet et al.",
+        "2020, [P] pyKT, [S] Sarsa et al. 2022, [B] pyBKT examples, [D] DKT/AKT papers as quoted).",
+        "",
+    ]
+    notes = meta.get("not_run", [])
+    if notes:
+        lines += ["## Not run", "", *[f"- {n}" for n in notes], ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description="Benchmark learner models beside pyBKT.")
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--config", type=Path, default=BENCH / "datasets.toml")
+    parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--models", default="", help="comma-separated (default: all available)")
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        help="cap train and test at this many rows (whole learners, first ones)",
+    )
+    parser.add_argument("--pybkt-fits", type=int, default=1, help="pyBKT num_fits (restarts)")
+    parser.add_argument("--no-pybkt", action="store_true")
+    parser.add_argument("--out", type=Path, default=BENCH / "results" / "models")
+    args = parser.parse_args(argv)
+
+    datasets = load_datasets(args.config)
+    chosen = [d for d in args.datasets.split(",") if d] or list(datasets)
+    unknown = [d for d in chosen if d not in datasets]
+    if unknown:
+        raise SystemExit(f"unknown datasets {unknown}; known: {list(datasets)}")
+    models = {m.name: m for m in available_models()}
+    wanted = [m for m in args.models.split(",") if m] or [
+        n for n, m in models.items() if m.available
+    ]
+    json_path = args.out.with_suffix(".json")
+    results: dict[str, Any] = (
+        json.loads(json_path.read_text()) if json_path.is_file() else {"runs": {}, "meta": {}}
+    )
+    meta = results.setdefault("meta", {})
+    status = pybkt_status()
+    meta["pybkt"] = status
+    meta["machine"] = f"{platform.machine()} {platform.python_version()}"
+    command = "python bench/models.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    meta.setdefault("commands", [])
+    if command not in meta["commands"]:
+        meta["commands"].append(command)
+    not_run = set(meta.get("not_run", []))
+    for model, info in models.items():
+        if not info.available:
+            not_run.add(f"{model}: not available here ({info.reason[:120]})")
+        else:
+            not_run = {n for n in not_run if not n.startswith(f"{model}: not available")}
+    meta["not_run"] = sorted(not_run)
+
+    for name in chosen:
+        spec = datasets[name]
+        started = time.perf_counter()
+        try:
+            train, test = split_dataset(args.data_dir, spec)
+        except (ZopedError, OSError) as error:
+            print(f"{name}: cannot load: {error}", file=sys.stderr)
+            continue
+        train, test = (
+            cap_rows(train, args.max_rows),
+            cap_rows(test, args.max_rows and args.max_rows // 4),
+        )
+        print(f"{name}: train {len(train)} test {len(test)} rows "
+              f"(loaded in {time.perf_counter() - started:.1f} s)")  # fmt: skip
+        runs = results["runs"].setdefault(name, {})
+        for model in wanted:
+            if model not in models or not models[model].available:
+                print(f"  {model}: not available", file=sys.stderr)
+                continue
+            try:
+                report = evaluate(make_model(model, seed=0), train, test)
+                run = report.to_dict()
+            except Exception as error:  # one model failing must not stop the benchmark
+                run = {"error": f"{type(error).__name__}: {error}"}
+            run["max_rows"] = args.max_rows
+            runs[model] = {k: _clean(v) for k, v in run.items()}
+            print(f"  {model}: {json.dumps(runs[model])}")
+            _write(results, datasets, json_path, args.out)
+        if not args.no_pybkt and status.get("available"):
+            try:
+                run = run_pybkt(train, test, args.pybkt_fits, time.perf_counter)
+            except Exception as error:  # pyBKT's own failures are recorded, not fatal
+                run = {"error": f"{type(error).__name__}: {error}"}
+            run["max_rows"] = args.max_rows
+            runs["pybkt"] = {k: _clean(v) for k, v in run.items()}
+            print(f"  pybkt: {json.dumps(runs['pybkt'])}")
+            _write(results, datasets, json_path, args.out)
+
+
+def _write(
+    results: dict[str, Any], datasets: dict[str, dict[str, Any]], json_path: Path, out: Path
+) -> None:
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(render_markdown(results, datasets), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
