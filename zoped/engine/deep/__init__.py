@@ -1,4 +1,4 @@
-"""Optional deep learner models (extra ``[deep]``, PyTorch): :class:`~.dkt.DKT`, :class:`~.sakt.SAKT`.
+"""Optional deep learner models on PyTorch (extra ``[deep]``): DKT and SAKT.
 
 Nothing here imports torch at import time; building or loading a model does, and says how to
 install it (``pip install 'zoped[deep]'``) when it is missing.

@@ -12,6 +12,7 @@ Needs the ``[deep]`` extra (PyTorch); this module imports without it.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ class SAKT(SequenceModel):
         bounds = log.learner_bounds()
         segs = [
             (int(s), int(min(s + w, e)), int(max(a, s - w)))
-            for a, e in zip(bounds[:-1], bounds[1:], strict=True)
+            for a, e in itertools.pairwise(bounds)
             for s in range(int(a), int(e), w)
         ]
         order = np.arange(len(segs)) if rng is None else rng.permutation(len(segs))
