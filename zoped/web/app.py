@@ -15,9 +15,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zoped import __version__
+from zoped.api import routes as api_routes
 from zoped.services import demo as demo_services
 from zoped.services.system import Database, database_answers, open_database
 from zoped.settings import Settings
+from zoped.web import auth, guardian, learner, teacher
 
 HERE = Path(__file__).parent
 log = logging.getLogger("zoped.web")
@@ -95,4 +97,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
             overview = demo_services.school_overview(session, include_signins=settings.demo)
         return templates.TemplateResponse(request, "home.html", {"overview": overview})
 
+    for router in (auth.router, learner.router, teacher.router, guardian.router):
+        app.include_router(router)
+    app.include_router(api_routes.router)
     return app

@@ -1,0 +1,7 @@
+"""Pages: guardian."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""Pages: teacher."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
