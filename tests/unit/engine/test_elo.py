@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ def sig(z: float) -> float:
 def make_log(
     learner: list[int],
     item: list[int],
-    skills: list[tuple[int, ...]],
+    skills: Sequence[tuple[int, ...]],
     correct: list[int],
     n_items: int | None = None,
     n_skills: int | None = None,
@@ -41,7 +42,9 @@ def make_log(
     )
 
 
-def synthetic(seed: int, n_learners: int = 60, n_items: int = 12, n_skills: int = 4, length=25):
+def synthetic(
+    seed: int, n_learners: int = 60, n_items: int = 12, n_skills: int = 4, length: int = 25
+) -> tuple[InteractionLog, np.ndarray]:
     """Learners of normal ability answering items of normal difficulty; some 2-skill items.
 
     The items are the same for every seed (their own RNG); the seed draws the learners.
@@ -52,7 +55,10 @@ def synthetic(seed: int, n_learners: int = 60, n_items: int = 12, n_skills: int 
     item_skills = [
         (i % n_skills,) if i % 3 else (i % n_skills, (i + 1) % n_skills) for i in range(n_items)
     ]
-    learner, item, skills, correct = [], [], [], []
+    learner: list[int] = []
+    item: list[int] = []
+    skills: list[tuple[int, ...]] = []
+    correct: list[int] = []
     for u in range(n_learners):
         for it in rng.integers(0, n_items, size=length):
             learner.append(u)

@@ -103,7 +103,7 @@ def test_replay_equals_batch_and_learns(model: BestLR, with_time: bool) -> None:
 
 
 def test_monotone_weights_have_the_promised_signs() -> None:
-    train, _ = synthetic(4)
+    train, _ = synthetic(4, n_learners=20)
     model = DAS3H().fit(train)
     lay = model.layout_
     assert lay is not None
@@ -137,7 +137,7 @@ def test_errors() -> None:
     with pytest.raises(InvalidInput) as info:
         DAS3H(l2=-1, window_days=(0.0,))
     assert {p.location for p in info.value.problems} == {"l2", "window_days"}
-    train = timed(synthetic(7)[0], 3)
+    train = timed(synthetic(7, n_learners=15)[0], 3)
     model = DAS3H().fit(train)
     with pytest.raises(InvalidInput):
         model.predict_proba(dataclasses.replace(train, timestamp_s=None))
