@@ -6,8 +6,8 @@
 integrated out under a standard normal prior with Gauss-Hermite quadrature, optimised with
 L-BFGS on the exact gradient. Optional normal priors on ``b`` and ``log a`` regularise items seen
 a few times only. A log without items gets one difficulty per skill; a row with several skills
-uses the mean of its skills' parameters. An item absent from training falls back to the mean
-difficulty of the fitted items that share its skills.
+uses the mean of its skills' parameters. An item absent from training falls back to the mean,
+over its skills, of the average fitted difficulty of the training responses on each skill.
 
 **Online** (learners): the ability posterior is kept Gaussian and updated per response by one
 Newton (Laplace) step from the prior, as in Glickman's and TrueSkill's filters; predictions
