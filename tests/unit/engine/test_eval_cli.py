@@ -210,3 +210,94 @@ def test_main_prints_one_clear_line_and_exits_2(tmp_path, monkeypatch, capsys):
     assert "Traceback" not in err
     assert err.splitlines()[0].startswith("error: the column mapping names columns")
     assert "'Pupil #'" in err
+
+
+# --- the pieces behind the command: baseline, registry, evaluate ------------------------------
+
+
+@pytest.fixture
+def small_log(tmp_path):
+    from zoped.engine.logs import load_log
+
+    path = write_unseen_csv(tmp_path / "d.tsv", n_learners=40, seed=5)
+    return load_log(path, "learner=Pupil #,skill=Competency (code),correct=Got it?", "|")
+
+
+def test_skillrate_online_replay_equals_batch(small_log, tmp_path):
+    from zoped.engine.base import Interaction, LearnerModel
+    from zoped.engine.baseline import SkillRate
+
+    model = SkillRate().fit(small_log)
+    assert isinstance(model, LearnerModel)
+    batch = model.predict_proba(small_log)
+    online = []
+    state = None
+    for r in range(len(small_log)):
+        if r == 0 or small_log.learner[r] != small_log.learner[r - 1]:
+            state = model.new_state()
+        skills = small_log.skill_idx[small_log.skill_ptr[r] : small_log.skill_ptr[r + 1]]
+        event = Interaction(tuple(int(s) for s in skills), bool(small_log.correct[r]))
+        online.append(model.predict_one(state, event))
+        state = model.update(state, event)
+    np.testing.assert_allclose(online, batch, rtol=1e-12)
+    model.save(tmp_path / "m.json")
+    again = SkillRate.load(tmp_path / "m.json")
+    np.testing.assert_allclose(again.predict_proba(small_log), batch)
+
+
+def test_skillrate_learns_from_the_learner(small_log):
+    from zoped.engine.base import Interaction
+    from zoped.engine.baseline import SkillRate
+    from zoped.errors import NotFitted
+
+    with pytest.raises(NotFitted):
+        SkillRate().predict_proba(small_log)
+    model = SkillRate(prior_strength=4).fit(small_log)
+    event = Interaction((0,), True)
+    state = model.new_state()
+    right = model.update(state, event)
+    wrong = model.update(state, Interaction((0,), False))
+    assert model.predict_one(right, event) > model.predict_one(state, event)
+    assert model.predict_one(wrong, event) < model.predict_one(state, event)
+    with pytest.raises(InvalidInput):
+        SkillRate(prior_strength=0)
+
+
+def test_make_model_converts_params_and_reports_bad_ones():
+    from zoped.engine.registry import make_model, parse_params
+
+    model = make_model("skillrate", {"prior_strength": "3", "skill_smoothing": "2.5"}, seed=4)
+    assert model.prior_strength == 3.0
+    assert model.skill_smoothing == 2.5
+    assert model.seed == 4
+    assert make_model("skillrate", {"prior_strength": "none"}).prior_strength is None
+    with pytest.raises(InvalidInput) as info:
+        make_model("skillrate", {"skill_smoothing": "lots", "nope": "1"})
+    assert len(info.value.problems) == 2
+    assert parse_params(["a=1", "b = x"]) == {"a": "1", "b": "x"}
+    with pytest.raises(InvalidInput):
+        parse_params(["a=1", "a=2", "oops"])
+
+
+def test_evaluate_uses_the_given_clock_and_checks_predictions(small_log):
+    from zoped.engine.baseline import SkillRate
+    from zoped.engine.evaluate import evaluate
+    from zoped.errors import EngineError
+
+    ticks = iter([10.0, 12.5, 13.0])
+    train = small_log.take_rows(np.flatnonzero(small_log.learner < 30))
+    test = small_log.take_rows(np.flatnonzero(small_log.learner >= 30))
+    report = evaluate(SkillRate(), train, test, clock=lambda: next(ticks))
+    assert (report.fit_s, report.predict_s) == (2.5, 0.5)
+    assert (report.n_train, report.n_test) == (600, 200)
+    assert (report.n_train_learners, report.n_test_learners) == (30, 10)
+    assert report.peak_mb > 0
+
+    class Broken(SkillRate):
+        def predict_proba(self, log):
+            return np.full(len(log), 1.5)
+
+    with pytest.raises(EngineError, match="outside"):
+        evaluate(Broken(), train, test)
+    with pytest.raises(InvalidInput):
+        evaluate(SkillRate(), train, test.take_rows(np.array([], dtype=np.int64)))
