@@ -371,3 +371,36 @@ audit_log = Table(
     Index("ix_audit_log_subject", "subject_type", "subject_id"),
     Index("ix_audit_log_at", "at"),
 )
+
+# --- authentication -----------------------------------------------------------------------
+
+# One row per failed sign-in, keyed by a SHA-256 digest of the account ("school/username") or of
+# the client address, so that the table holds no name or address in clear. Throttling counts the
+# recent rows; it survives restarts and is shared by every app process.
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    # "account" or "address".
+    Column("scope", String(16), nullable=False),
+    Column("key_digest", String(64), nullable=False),
+    Column("failed_at", UtcDateTime(), nullable=False),
+    Index("ix_signin_failures_scope_key_failed", "scope", "key_digest", "failed_at"),
+)
+
+# Credentials for the JSON API and xAPI clients. The secret is never stored: only its SHA-256.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    # The key id, shown with the secret as ``KEY.SECRET``.
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(TITLE), nullable=False),
+    # List of scope strings such as "read:learners" or "write:evidence".
+    Column("scopes", json_type(), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+)
