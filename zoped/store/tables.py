@@ -404,3 +404,18 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("last_used_at", UtcDateTime(), nullable=True),
 )
+
+# --- fitted model parameters --------------------------------------------------------------
+
+# The platform's learner-model parameters per course (BKT per competency, the memory model's
+# globals), fitted from the event log and replaced by the next fit. The log stays the source
+# of truth: these are a cache of a deterministic fit, never evidence.
+model_parameters = Table(
+    "model_parameters",
+    metadata,
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(32), primary_key=True),
+    Column("parameters", json_type(), nullable=False),
+    Column("fitted_at", UtcDateTime(), nullable=False),
+    Column("n_answers", Integer(), nullable=False),
+)

@@ -1,0 +1,248 @@
+"""The platform's learner models: fitted from the event log, stored, and loaded per course.
+
+:func:`fit_platform_models` replays every stored answer of a course into an
+:class:`~zoped.engine.base.InteractionLog` (skills = the course's competencies, time = when each
+answer occurred), fits BKT per competency and the memory model's global parameters, and stores
+both as JSON in ``model_parameters``. :func:`platform_models` loads them, or, for a course never
+fitted (a fresh install, a new course), builds defaults from the authors' item difficulties, so
+the pages work from the first answer.
+
+Fitting is deterministic (fixed seeds), so refitting on the same log gives the same parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from zoped.domain.course import Course
+from zoped.domain.evidence import ANSWER_KINDS
+from zoped.engine.base import InteractionLog
+from zoped.engine.bkt import BKT, BKTParams
+from zoped.engine.memory import MemoryModel, MemoryParameters
+from zoped.errors import DidNotConverge, InvalidInput
+from zoped.services import transaction
+from zoped.services.courses import get_course, list_course_ids
+from zoped.store import jsondocs
+from zoped.store.repositories import append_audit
+from zoped.store.tables import evidence_events, model_parameters
+
+BKT_MODEL = "bkt"
+MEMORY_MODEL = "memory"
+_DOC_VERSION = 1
+#: Below this many answers a fit says more about noise than about the course: keep defaults.
+MIN_ANSWERS_TO_FIT = 200
+DEFAULT_LEARN = 0.15
+DEFAULT_GUESS = 0.2
+DEFAULT_SLIP = 0.1
+
+
+@dataclass(frozen=True)
+class PlatformModels:
+    """The learner models a course's pages use.
+
+    Attributes:
+        course_id: the course.
+        bkt: BKT with one skill per competency of the course (skill ids = competency ids).
+        memory: the memory model (timestamps in seconds).
+        fitted: False when these are defaults from item difficulty.
+        n_answers: answers the fit saw (0 for defaults).
+    """
+
+    course_id: str
+    bkt: BKT
+    memory: MemoryModel
+    fitted: bool
+    n_answers: int = 0
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """What one course's fit did."""
+
+    course_id: str
+    n_answers: int
+    fitted: bool
+    note: str = ""
+
+
+def default_bkt_params(course: Course) -> BKTParams:
+    """BKT parameters from the authors' item difficulty: harder items, a lower prior.
+
+    prior = 0.5 - 0.4 x (mean difficulty of the competency's items), in [0.1, 0.5];
+    competencies without rated items get the 0.5-difficulty prior (0.3).
+    """
+    priors = []
+    for cid in course.framework.ids:
+        rated = [i.difficulty for i in course.items_for(cid) if i.difficulty is not None]
+        mean = float(np.mean(rated)) if rated else 0.5
+        priors.append(float(np.clip(0.5 - 0.4 * mean, 0.1, 0.5)))
+    n = len(priors)
+    return BKTParams.from_values(
+        prior=priors,
+        learn=[DEFAULT_LEARN] * n,
+        guess=[DEFAULT_GUESS] * n,
+        slip=[DEFAULT_SLIP] * n,
+    )
+
+
+def _answer_log(session: Session, course: Course) -> InteractionLog:
+    """Every answer on the course's items, as an interaction log sorted by learner and time."""
+    item_skills = {i.id: i.competencies for i in course.items}
+    skill_ids = list(course.framework.ids)
+    skill_code = {cid: k for k, cid in enumerate(skill_ids)}
+    stmt = (
+        select(
+            evidence_events.c.learner_id,
+            evidence_events.c.item_id,
+            evidence_events.c.competency_ids,
+            evidence_events.c.correct,
+            evidence_events.c.occurred_at,
+        )
+        .where(
+            evidence_events.c.kind.in_([str(k) for k in ANSWER_KINDS]),
+            evidence_events.c.item_id.in_(list(item_skills)),
+        )
+        .order_by(evidence_events.c.learner_id, evidence_events.c.occurred_at)
+    )
+    learners: dict[str, int] = {}
+    learner, item, ptr, idx, correct, times = [], [], [0], [], [], []
+    item_code = {iid: k for k, iid in enumerate(item_skills)}
+    for row in session.execute(stmt):
+        named = jsondocs.load_ids(row.competency_ids) or item_skills[row.item_id]
+        codes = sorted({skill_code[c] for c in named if c in skill_code})
+        if not codes:
+            continue
+        learner.append(learners.setdefault(row.learner_id, len(learners)))
+        item.append(item_code[row.item_id])
+        idx.extend(codes)
+        ptr.append(len(idx))
+        correct.append(1 if row.correct else 0)
+        times.append(row.occurred_at.timestamp())
+    return InteractionLog(
+        learner=np.asarray(learner, dtype=np.int64),
+        item=np.asarray(item, dtype=np.int64),
+        skill_ptr=np.asarray(ptr, dtype=np.int64),
+        skill_idx=np.asarray(idx, dtype=np.int64),
+        correct=np.asarray(correct, dtype=np.int8),
+        order=np.asarray(times, dtype=np.float64),
+        learner_ids=np.asarray(list(learners), dtype=object),
+        skill_ids=np.asarray(skill_ids, dtype=object),
+        item_ids=np.asarray(list(item_skills), dtype=object),
+        timestamp_s=np.asarray(times, dtype=np.float64),
+    )
+
+
+def _store(
+    session: Session, course_id: str, model: str, doc: dict[str, Any], at: datetime, n: int
+) -> None:
+    session.execute(
+        delete(model_parameters).where(
+            model_parameters.c.course_id == course_id, model_parameters.c.model == model
+        )
+    )
+    session.execute(
+        insert(model_parameters),
+        [
+            {
+                "course_id": course_id,
+                "model": model,
+                "parameters": {jsondocs.VERSION_KEY: _DOC_VERSION, **doc},
+                "fitted_at": at,
+                "n_answers": n,
+            }
+        ],
+    )
+
+
+def fit_course_models(session: Session, *, course_id: str, now: datetime) -> FitSummary:
+    """Fit and store one course's BKT and memory parameters from its stored answers.
+
+    Raises:
+        NotFound: no such course.
+    """
+    course = get_course(session, course_id=course_id)
+    log = _answer_log(session, course)
+    n = len(log)
+    if n < MIN_ANSWERS_TO_FIT:
+        return FitSummary(course_id, n, False, f"only {n} answers: defaults kept")
+    bkt = BKT(n_restarts=3, max_iter=60, seed=0).fit(log)
+    memory = MemoryModel(MemoryParameters(), max_iter=60)
+    try:
+        memory.fit(log)
+        memory_doc: dict[str, Any] = {"parameters": asdict(memory._params())}
+    except DidNotConverge:
+        memory_doc = {"parameters": asdict(MemoryParameters())}
+    with transaction(session):
+        bkt_doc = {"skill_ids": list(course.framework.ids), **bkt.params.to_dict()}
+        _store(session, course_id, BKT_MODEL, bkt_doc, now, n)
+        _store(session, course_id, MEMORY_MODEL, memory_doc, now, n)
+        append_audit(
+            session,
+            at=now,
+            actor_id=None,
+            action="models.fit",
+            subject_type="course",
+            subject_id=course_id,
+            details={"answers": n},
+        )
+    return FitSummary(course_id, n, True)
+
+
+def fit_platform_models(session: Session, *, now: datetime) -> list[FitSummary]:
+    """Fit and store the models of every course (the demo seeding calls this once)."""
+    return [fit_course_models(session, course_id=c, now=now) for c in list_course_ids(session)]
+
+
+def platform_models(session: Session, *, course: Course) -> PlatformModels:
+    """The stored models of a course, or defaults from item difficulty when never fitted.
+
+    Competencies added to the course after the fit get the default parameters.
+    """
+    rows = {
+        r.model: r
+        for r in session.execute(
+            select(model_parameters).where(model_parameters.c.course_id == course.id)
+        )
+    }
+    ids = list(course.framework.ids)
+    defaults = default_bkt_params(course)
+    fitted = BKT_MODEL in rows and MEMORY_MODEL in rows
+    params = defaults
+    memory_params = MemoryParameters()
+    n_answers = 0
+    if fitted:
+        doc = dict(rows[BKT_MODEL].parameters)
+        doc.pop(jsondocs.VERSION_KEY, None)
+        by_id = {cid: k for k, cid in enumerate(doc["skill_ids"])}
+        matrix = defaults.as_matrix()
+        stored = np.column_stack(
+            [doc[name] for name in ("prior", "learn", "guess", "slip", "forget")]
+        )
+        for k, cid in enumerate(ids):
+            if cid in by_id:
+                matrix[k] = stored[by_id[cid]]
+        try:
+            params = BKTParams.from_matrix(matrix)
+            mem_doc = dict(rows[MEMORY_MODEL].parameters)
+            memory_params = MemoryParameters.from_dict(mem_doc["parameters"])
+            n_answers = int(rows[BKT_MODEL].n_answers)
+        except (InvalidInput, KeyError):
+            params, memory_params, fitted = defaults, MemoryParameters(), False
+    bkt = BKT.from_params(params, np.asarray(ids, dtype=object))
+    return PlatformModels(course.id, bkt, MemoryModel(memory_params), fitted, n_answers)
+
+
+__all__ = [
+    "FitSummary",
+    "PlatformModels",
+    "default_bkt_params",
+    "fit_course_models",
+    "fit_platform_models",
+    "platform_models",
+]
