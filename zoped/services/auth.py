@@ -1,0 +1,180 @@
+"""Signing in: Argon2id passwords and throttling of repeated failures.
+
+Throttling counts failed sign-ins in a table (so it survives restarts and is shared by every
+app process), keyed by SHA-256 digests of the account ("school/username") and of the client
+address: no name or address is stored in clear. An account locks after
+:data:`ACCOUNT_MAX_FAILURES` failures within :data:`WINDOW`, an address after
+:data:`ADDRESS_MAX_FAILURES` (higher: a school's pupils may share one address); a lock lifts as
+the failures age out of the window. A locked sign-in is refused without checking the password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.orm import Session
+
+from zoped.domain.people import Role, User
+from zoped.errors import PermissionDenied
+from zoped.services import transaction, utc_now
+from zoped.services.audit import record_access
+from zoped.services.roster import get_learner_profile
+from zoped.store import auth_repository as repo
+
+WINDOW = timedelta(minutes=15)
+ACCOUNT_MAX_FAILURES = 5
+ADDRESS_MAX_FAILURES = 20
+
+_hasher = PasswordHasher()  # Argon2id with argon2-cffi's recommended parameters
+# Verified when the account does not exist, so that a wrong username costs the same time.
+_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+class SignInFailed(PermissionDenied):
+    """Wrong school, username or password (which one is not said)."""
+
+
+class SignInLocked(PermissionDenied):
+    """Too many recent failures for this account or address."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__("too many failed sign-ins; try again later")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class _Key:
+    scope: str
+    digest: str
+    limit: int
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _keys(school_id: str, username: str, client_address: str | None) -> list[_Key]:
+    account = _digest(f"{school_id}/{username.strip().lower()}")
+    keys = [_Key("account", account, ACCOUNT_MAX_FAILURES)]
+    if client_address:
+        keys.append(_Key("address", _digest(client_address), ADDRESS_MAX_FAILURES))
+    return keys
+
+
+def _retry_after(session: Session, keys: list[_Key], now: datetime) -> timedelta | None:
+    longest: timedelta | None = None
+    for key in keys:
+        times = repo.recent_failures(
+            session, scope=key.scope, key_digest=key.digest, since=now - WINDOW
+        )
+        if len(times) >= key.limit:
+            # Locked until enough failures age out to bring the count under the limit.
+            until = times[len(times) - key.limit] + WINDOW
+            wait = max(until - now, timedelta(seconds=1))
+            longest = wait if longest is None else max(longest, wait)
+    return longest
+
+
+def lock_remaining(
+    session: Session,
+    *,
+    username: str,
+    school_id: str,
+    client_address: str | None,
+    now: datetime | None = None,
+) -> timedelta | None:
+    """How long sign-in stays locked for this account or address, or None when it is open."""
+    return _retry_after(session, _keys(school_id, username, client_address), utc_now(now))
+
+
+def _resolve_school(session: Session, school_id: str | None) -> str | None:
+    ids = repo.school_ids(session)
+    if school_id:
+        return school_id if school_id in ids else None
+    return ids[0] if len(ids) == 1 else None
+
+
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    client_address: str | None,
+    school_id: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Check a username and password; record a failure, or audit the sign-in.
+
+    Args:
+        session: the session; this service commits.
+        username: the username typed.
+        password: the password typed.
+        client_address: the client's address, throttled too (None when unknown).
+        school_id: the school, needed only when the database has more than one.
+        now: the clock.
+
+    Raises:
+        SignInLocked: too many recent failures for the account or the address.
+        SignInFailed: wrong school, username or password.
+    """
+    at = utc_now(now)
+    resolved = _resolve_school(session, school_id)
+    keys = _keys(resolved or school_id or "", username, client_address)
+    wait = _retry_after(session, keys, at)
+    if wait is not None:
+        raise SignInLocked(wait)
+    found = (
+        repo.find_user_with_hash(session, school_id=resolved, username=username.strip())
+        if resolved
+        else None
+    )
+    stored_hash = found[1] if found is not None else None
+    ok = False
+    try:
+        ok = _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok or found is None or stored_hash is None:
+        with transaction(session):
+            for key in keys:
+                repo.add_failure(session, scope=key.scope, key_digest=key.digest, at=at)
+            repo.clear_failures(session, before=at - 2 * WINDOW)
+        raise SignInFailed("wrong username or password")
+    user = found[0]
+    with transaction(session):
+        if _hasher.check_needs_rehash(stored_hash):
+            repo.set_password_hash(session, user_id=user.id, password_hash=hash_password(password))
+        repo.clear_failures(session, scope="account", key_digest=keys[0].digest, before=at - WINDOW)
+        record_access(
+            session, actor=user, action="sign_in", subject_type="user", subject_id=user.id, now=at
+        )
+    return user
+
+
+def user_by_id(session: Session, *, user_id: str) -> User | None:
+    """The user a session or token names, or None when they no longer exist."""
+    return repo.find_user(session, user_id=user_id)
+
+
+def accessibility_classes(session: Session, *, user: User) -> list[str]:
+    """CSS classes for ``<body>`` from a learner's accessibility needs."""
+    if user.role is not Role.LEARNER:
+        return []
+    profile = get_learner_profile(session, learner_id=user.id)
+    if profile is None:
+        return []
+    classes = []
+    if profile.accessibility.larger_text:
+        classes.append("larger-text")
+    if profile.accessibility.reduced_motion:
+        classes.append("reduced-motion")
+    return classes

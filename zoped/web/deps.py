@@ -1,0 +1,190 @@
+"""What every page router depends on: the signed-in user, CSRF, the database, rendering.
+
+Use the ``Annotated`` aliases in route signatures::
+
+    @router.get("/learner")
+    def home(request: Request, user: LearnerUser, db: DbSession) -> Response:
+        return render(request, "learner/home.html", {...})
+
+    @router.post("/learner/goals", dependencies=[CsrfProtected])
+    def add_goal(...): ...
+
+Templates rendered through :func:`render` receive ``user`` (or None), ``csrf_token`` and
+``body_class`` (the learner's accessibility classes for ``<body>``). Every POST form carries
+``<input type="hidden" name="csrf_token" value="{{ csrf_token }}">``; the app also refuses any
+unsafe page request without it, so a route that forgets ``CsrfProtected`` is still protected.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from zoped.domain.people import Role, User
+from zoped.errors import PermissionDenied
+from zoped.services import auth as auth_services
+from zoped.services.audit import AUDIT_PENDING
+from zoped.services.system import Database
+
+SESSION_USER = "uid"
+SESSION_CSRF = "csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+class SignInRequired(Exception):
+    """An anonymous request reached a page that needs a user: the app redirects to /signin."""
+
+    def __init__(self, next_path: str = "/") -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class CsrfRefused(Exception):
+    """An unsafe request without the session's CSRF token."""
+
+
+def database(request: Request) -> Database:
+    """The app's database."""
+    db: Database = request.app.state.db
+    return db
+
+
+def session(request: Request) -> Iterator[Session]:
+    """A SQLAlchemy session for one request; services take it as ``session=``.
+
+    Audit entries that a read-only request recorded are committed when the route succeeds.
+    """
+    with database(request).session() as db_session:
+        yield db_session
+        if db_session.info.pop(AUDIT_PENDING, False) and db_session.in_transaction():
+            db_session.commit()
+
+
+def sign_in_session(request: Request, user: User) -> None:
+    """Start a fresh session for ``user`` (new CSRF token: no session fixation)."""
+    request.session.clear()
+    request.session[SESSION_USER] = user.id
+    request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
+    request.state.user = user
+
+
+def sign_out_session(request: Request) -> None:
+    """Forget the signed-in user and the CSRF token."""
+    request.session.clear()
+    request.state.user = None
+
+
+def optional_user(request: Request) -> User | None:
+    """The signed-in user, or None for an anonymous request (cached on the request)."""
+    if "user" in request.state._state:
+        cached: User | None = request.state.user
+        return cached
+    user: User | None = None
+    body_class = ""
+    user_id = request.session.get(SESSION_USER) if "session" in request.scope else None
+    if isinstance(user_id, str):
+        with database(request).session() as db_session:
+            user = auth_services.user_by_id(db_session, user_id=user_id)
+            if user is not None and user.role is Role.LEARNER:
+                body_class = " ".join(auth_services.accessibility_classes(db_session, user=user))
+        if user is None:  # the account was removed: forget it
+            request.session.clear()
+    request.state.user = user
+    request.state.body_class = body_class
+    return user
+
+
+def current_user(request: Request) -> User:
+    """The signed-in user.
+
+    Raises:
+        SignInRequired: for an anonymous request (the app redirects pages to /signin).
+    """
+    user = optional_user(request)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return user
+
+
+def require_role(*roles: Role) -> Callable[[Request], User]:
+    """A dependency: the signed-in user, who must have one of ``roles`` (403 page otherwise)."""
+    allowed = frozenset(roles)
+
+    def dependency(request: Request) -> User:
+        user = current_user(request)
+        if user.role not in allowed:
+            raise PermissionDenied("this page is not for your role")
+        return user
+
+    return dependency
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (also for anonymous sessions)."""
+    token = request.session.get(SESSION_CSRF)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[SESSION_CSRF] = token
+    return token
+
+
+def csrf_matches(expected: object, given: object) -> bool:
+    """Constant-time comparison of a CSRF token with the session's."""
+    return (
+        isinstance(expected, str)
+        and isinstance(given, str)
+        and bool(expected)
+        and hmac.compare_digest(expected.encode(), given.encode())
+    )
+
+
+async def verify_csrf(request: Request) -> None:
+    """A dependency for POST routes: the form field ``csrf_token`` (or the ``X-CSRF-Token``
+    header, for htmx) must equal the session's token.
+
+    Raises:
+        CsrfRefused: when it does not (the app answers 403).
+    """
+    given: object = request.headers.get(CSRF_HEADER)
+    if given is None:
+        form = await request.form()
+        given = form.get(CSRF_FIELD)
+    if not csrf_matches(request.session.get(SESSION_CSRF), given):
+        raise CsrfRefused()
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Render a page with ``user``, ``csrf_token`` and ``body_class`` added to ``context``."""
+    user = optional_user(request)
+    full: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token(request),
+        "body_class": getattr(request.state, "body_class", ""),
+    }
+    full.update(context or {})
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, template, full, status_code=status_code
+    )
+    return response
+
+
+DbSession = Annotated[Session, Depends(session)]
+CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+LearnerUser = Annotated[User, Depends(require_role(Role.LEARNER))]
+TeacherUser = Annotated[User, Depends(require_role(Role.TEACHER, Role.ADMIN))]
+GuardianUser = Annotated[User, Depends(require_role(Role.GUARDIAN))]
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+CsrfProtected = Depends(verify_csrf)
