@@ -44,6 +44,14 @@ BENCH = REPO / "bench"
 DEEP_MODELS = frozenset({"dkt", "sakt"})
 
 
+def _default_data_dir() -> Path:
+    """The data_dir setting (ZOPED_DATA_DIR); a relative one is taken from the repository."""
+    from zoped.settings import Settings
+
+    data_dir = Settings().data_dir
+    return data_dir if data_dir.is_absolute() else (REPO / data_dir).resolve()
+
+
 def load_datasets(path: Path) -> dict[str, dict[str, Any]]:
     """The dataset table of ``datasets.toml``."""
     with path.open("rb") as handle:
@@ -238,7 +246,12 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Benchmark learner models beside pyBKT.")
-    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=_default_data_dir(),
+        help="datasets folder (default: ZOPED_DATA_DIR, else ../shared/data beside the repo)",
+    )
     parser.add_argument("--config", type=Path, default=BENCH / "datasets.toml")
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     parser.add_argument("--models", default="", help="comma-separated (default: all available)")

@@ -217,6 +217,7 @@ def test_large_multi_skill_file_loads_quickly(tmp_path):
     assert elapsed < 20  # generous: a per-row Python loop would still pass 2 s, not a slow one
 
 
+@pytest.mark.data
 def test_reads_every_shared_dataset_with_only_a_column_map(shared_data):
     cases = [
         (
