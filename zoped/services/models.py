@@ -36,7 +36,9 @@ BKT_MODEL = "bkt"
 MEMORY_MODEL = "memory"
 _DOC_VERSION = 1
 #: Below this many answers a fit says more about noise than about the course: keep defaults.
-MIN_ANSWERS_TO_FIT = 200
+MIN_ANSWERS_TO_FIT = 1000
+#: ... and from this many learners: one learner's log cannot tell a prior from learning.
+MIN_LEARNERS_TO_FIT = 10
 DEFAULT_LEARN = 0.15
 DEFAULT_GUESS = 0.2
 DEFAULT_SLIP = 0.1
@@ -169,8 +171,9 @@ def fit_course_models(session: Session, *, course_id: str, now: datetime) -> Fit
     course = get_course(session, course_id=course_id)
     log = _answer_log(session, course)
     n = len(log)
-    if n < MIN_ANSWERS_TO_FIT:
-        return FitSummary(course_id, n, False, f"only {n} answers: defaults kept")
+    if n < MIN_ANSWERS_TO_FIT or log.n_learners < MIN_LEARNERS_TO_FIT:
+        note = f"only {n} answers from {log.n_learners} learners: defaults kept"
+        return FitSummary(course_id, n, False, note)
     bkt = BKT(n_restarts=3, max_iter=60, seed=0).fit(log)
     memory = MemoryModel(MemoryParameters(), max_iter=60)
     try:
