@@ -1,0 +1,567 @@
+"""The teacher's class dashboard and learner drill-down, and the guardian's view of a child.
+
+Dashboard: a heatmap of learners x competencies (one level per cell, worded as everywhere),
+alerts for learners who are stuck, inactive or overdue on reviews, suggested small groups and
+peer tutors. **Every alert carries the evidence that raised it** (counts and dates), and the
+rules are written so that a learner who answers everything right is never "stuck" (a test
+covers the false cases):
+
+========== ===================================================================================
+alert      rule (defaults of :class:`AlertConfig`)
+========== ===================================================================================
+stuck      on one competency: at least 8 answers in the last 21 days, still below proficient,
+           and at most half of the last 8 answers right
+inactive   no evidence from the learner for 7 days or more (or none at all)
+reviews    a competency has been review due (mastered, but recall faded) for 7 days or more
+========== ===================================================================================
+
+Levels, P(known) and review status come from :func:`zoped.services.pathways.learner_state`, the
+one source of truth that the learner's own pages use too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zoped.domain.course import Course
+from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent
+from zoped.domain.people import Role, User
+from zoped.engine.grouping import (
+    GroupingConfig,
+    PeerTutorMatch,
+    SuggestedGroup,
+    suggest_groups,
+    suggest_peer_tutors,
+)
+from zoped.engine.mastery import MasteryLevel
+from zoped.errors import InvalidInput, Problem
+from zoped.services import utc_now
+from zoped.services.courses import get_course, list_course_ids
+from zoped.services.evidence import list_evidence
+from zoped.services.pathways import learner_state
+from zoped.services.policy import (
+    Action,
+    require_class_access,
+    require_learner_access,
+    visible_class_ids,
+)
+from zoped.store import mappers
+from zoped.store.repositories import PeopleRepository
+from zoped.store.tables import log_entries
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """Thresholds of the alerts. Validated on construction.
+
+    Raises:
+        InvalidInput: every bad value at once.
+    """
+
+    stuck_min_attempts: int = 8
+    stuck_window: int = 8
+    stuck_max_accuracy: float = 0.5
+    stuck_lookback_days: int = 21
+    inactive_days: int = 7
+    review_overdue_days: int = 7
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+        for name in (
+            "stuck_min_attempts",
+            "stuck_window",
+            "stuck_lookback_days",
+            "inactive_days",
+            "review_overdue_days",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(Problem(name, f"must be an integer >= 1, got {value!r}"))
+        if not 0.0 <= self.stuck_max_accuracy < 1.0:
+            problems.append(Problem("stuck_max_accuracy", "must be in [0, 1)"))
+        if problems:
+            raise InvalidInput("invalid alert configuration", problems)
+
+
+@dataclass(frozen=True)
+class CompetencyView:
+    """One learner's state on one competency, as the dashboard reads it."""
+
+    level: MasteryLevel
+    p_known: float = 0.0
+    evidence_count: int = 0
+    last_practised: datetime | None = None
+    unlocked: bool = True
+    review_due: bool = False
+    review_due_at: datetime | None = None
+    overridden: bool = False
+
+
+class AlertKind(StrEnum):
+    """Why a learner is flagged."""
+
+    STUCK = "stuck"
+    INACTIVE = "inactive"
+    REVIEWS = "reviews"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A flag on a learner, with the evidence that raised it.
+
+    Attributes:
+        kind: stuck, inactive or reviews.
+        learner_id: who.
+        summary: one line in plain words.
+        evidence: the facts behind it (counts, dates), one line each.
+        competency_id: the competency it is about (stuck), if one.
+        attempts: answers counted (stuck).
+        right: right answers among the last ``window`` (stuck).
+        window: how many of the latest answers ``right`` counts over (stuck).
+        since: the first counted answer (stuck), or the last evidence (inactive).
+        days: days since the last evidence (inactive).
+        competency_ids: the competencies due (reviews).
+    """
+
+    kind: AlertKind
+    learner_id: str
+    summary: str
+    evidence: tuple[str, ...]
+    competency_id: str | None = None
+    attempts: int = 0
+    right: int = 0
+    window: int = 0
+    since: datetime | None = None
+    days: int | None = None
+    competency_ids: tuple[str, ...] = ()
+
+
+def _day(at: datetime) -> str:
+    return f"{at:%a} {at.day} {at:%b %Y}"
+
+
+def _answer_competencies(event: EvidenceEvent, course: Course | None) -> tuple[str, ...]:
+    if event.competency_ids or course is None or event.item_id is None:
+        return event.competency_ids
+    item = next((i for i in course.items if i.id == event.item_id), None)
+    return tuple(item.competencies) if item else ()
+
+
+def find_alerts(
+    *,
+    learner_id: str,
+    events: Sequence[EvidenceEvent],
+    state: Mapping[str, CompetencyView],
+    titles: Mapping[str, str],
+    now: datetime,
+    course: Course | None = None,
+    config: AlertConfig | None = None,
+) -> list[Alert]:
+    """Every alert for one learner, each with its evidence. Pure: no I/O.
+
+    Args:
+        learner_id: whose alerts.
+        events: the learner's events, oldest first.
+        state: competency id -> the learner's current view (levels from the learner state).
+        titles: competency id -> title, for the wording.
+        now: the time to judge inactivity against.
+        course: used to find an answer's competencies when its event leaves them out.
+        config: thresholds.
+    """
+    cfg = config or AlertConfig()
+    alerts: list[Alert] = []
+    own = [e for e in events if e.actor_id in (None, learner_id)]
+    # Stuck: many recent answers on one competency, still below proficient, mostly wrong.
+    start = now - timedelta(days=cfg.stuck_lookback_days)
+    answers: dict[str, list[EvidenceEvent]] = {}
+    for event in own:
+        if event.kind in ANSWER_KINDS and start <= event.occurred_at <= now:
+            for cid in _answer_competencies(event, course):
+                answers.setdefault(cid, []).append(event)
+    for cid, tries in sorted(answers.items()):
+        view = state.get(cid)
+        level = view.level if view else MasteryLevel.ATTEMPTED
+        if len(tries) < cfg.stuck_min_attempts or level >= MasteryLevel.PROFICIENT:
+            continue
+        latest = tries[-cfg.stuck_window :]
+        right = sum(1 for e in latest if e.correct)
+        if right / len(latest) > cfg.stuck_max_accuracy:
+            continue
+        title = titles.get(cid, cid)
+        p_known = f", P(known) {view.p_known:.2f}" if view else ""
+        alerts.append(
+            Alert(
+                kind=AlertKind.STUCK,
+                learner_id=learner_id,
+                summary=f"Stuck on {title}",
+                evidence=(
+                    f"{len(tries)} answers on {title} since {_day(tries[0].occurred_at)}, "
+                    f"the last on {_day(tries[-1].occurred_at)}",
+                    f"{right} of the last {len(latest)} right",
+                    f"level still {level.label}{p_known}",
+                ),
+                competency_id=cid,
+                attempts=len(tries),
+                right=right,
+                window=len(latest),
+                since=tries[0].occurred_at,
+            )
+        )
+    # Inactive: nothing from the learner for a while.
+    if not own:
+        alerts.append(
+            Alert(
+                kind=AlertKind.INACTIVE,
+                learner_id=learner_id,
+                summary="Has not started",
+                evidence=("no evidence recorded yet",),
+            )
+        )
+    else:
+        last = max(e.occurred_at for e in own)
+        days = (now - last).days
+        if days >= cfg.inactive_days:
+            alerts.append(
+                Alert(
+                    kind=AlertKind.INACTIVE,
+                    learner_id=learner_id,
+                    summary=f"Inactive for {days} days",
+                    evidence=(
+                        f"last evidence on {_day(last)} ({days} days ago)",
+                        f"{len(own)} pieces of evidence before that",
+                    ),
+                    since=last,
+                    days=days,
+                )
+            )
+    # Reviews: mastered competencies whose recall faded, and whose review is long overdue.
+    cutoff = now - timedelta(days=cfg.review_overdue_days)
+    due = sorted(
+        (
+            cid
+            for cid, view in state.items()
+            if view.level is MasteryLevel.REVIEW_DUE
+            and (view.review_due_at is None or view.review_due_at <= cutoff)
+        ),
+        key=lambda c: titles.get(c, c),
+    )
+    if due:
+        lines = []
+        for cid in due:
+            view = state[cid]
+            since = f" since {_day(view.review_due_at)}" if view.review_due_at else ""
+            practised = (
+                f", last practised {_day(view.last_practised)}" if view.last_practised else ""
+            )
+            lines.append(f"{titles.get(cid, cid)}: review due{since}{practised}")
+        noun = "review" if len(due) == 1 else "reviews"
+        alerts.append(
+            Alert(
+                kind=AlertKind.REVIEWS,
+                learner_id=learner_id,
+                summary=f"{len(due)} {noun} overdue by {cfg.review_overdue_days}+ days",
+                evidence=tuple(lines),
+                competency_ids=tuple(due),
+            )
+        )
+    return alerts
+
+
+def next_competency(order: Sequence[str], state: Mapping[str, CompetencyView]) -> str | None:
+    """The first competency in ``order`` that is unlocked and not yet mastered (None: all done)."""
+    for cid in order:
+        view = state.get(cid)
+        if view is None:
+            continue
+        if view.unlocked and view.level < MasteryLevel.MASTERED:
+            return cid
+    return None
+
+
+# --- reading the learner state ------------------------------------------------------------
+
+
+def competency_views(
+    session: Session,
+    *,
+    actor: User,
+    learner_id: str,
+    now: datetime,
+    course_id: str | None = None,
+) -> dict[str, CompetencyView]:
+    """The learner's state per competency (the pathways service's), as the dashboard reads it.
+
+    Raises:
+        NotFound: the learner is outside the actor's reach.
+    """
+    state = learner_state(session, actor=actor, learner_id=learner_id, now=now, course_id=course_id)
+    return {
+        c.competency_id: CompetencyView(
+            level=c.level,
+            p_known=c.p_known,
+            evidence_count=c.evidence_count,
+            last_practised=c.last_practised,
+            unlocked=c.unlocked,
+            review_due=c.level is MasteryLevel.REVIEW_DUE,
+            review_due_at=c.review_due_at,
+            overridden=c.level is not c.derived_level
+            or any(note.startswith("set to") for note in c.notes),
+        )
+        for c in state.competencies
+    }
+
+
+# --- the dashboard ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """A class a teacher sees, with its size."""
+
+    id: str
+    name: str
+    n_learners: int
+
+
+def teacher_classes(session: Session, *, actor: User) -> list[ClassSummary]:
+    """The classes the actor teaches (all of the school's for an admin), by name."""
+    repo = PeopleRepository(session)
+    out = []
+    for class_id in visible_class_ids(session, actor=actor):
+        school_class = repo.get_class(class_id)
+        out.append(ClassSummary(class_id, school_class.name, len(repo.learners_in_class(class_id))))
+    return sorted(out, key=lambda c: (c.name, c.id))
+
+
+@dataclass(frozen=True)
+class Column:
+    """A competency column of the heatmap."""
+
+    id: str
+    title: str
+    strand_id: str
+    strand_title: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One learner's level on one competency."""
+
+    competency_id: str
+    level: MasteryLevel
+    p_known: float
+    evidence_count: int
+    overridden: bool = False
+    highlighted: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """One learner's row of the heatmap."""
+
+    learner_id: str
+    name: str
+    cells: tuple[Cell, ...]
+    n_alerts: int = 0
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """What the teacher narrowed the heatmap to (from the page's query string)."""
+
+    course_id: str | None = None
+    strand: str | None = None
+    competency: str | None = None
+    level: MasteryLevel | None = None
+
+
+@dataclass(frozen=True)
+class Strand:
+    """A top-level competency that groups columns."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ClassDashboard:
+    """Everything the class dashboard shows."""
+
+    class_id: str
+    class_name: str
+    course_id: str
+    course_title: str
+    course_ids: tuple[str, ...]
+    strands: tuple[Strand, ...]
+    all_columns: tuple[Column, ...]
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    filters: DashboardFilters
+    alerts: tuple[Alert, ...]
+    groups: tuple[SuggestedGroup, ...]
+    tutors: tuple[PeerTutorMatch, ...]
+    names: Mapping[str, str] = field(default_factory=dict)
+    titles: Mapping[str, str] = field(default_factory=dict)
+    n_learners: int = 0
+
+
+def _columns(course: Course) -> list[Column]:
+    """The practised competencies (those with items or activities), in topological order."""
+    framework = course.framework
+    out = []
+    for cid in framework.topological_order():
+        if framework.children(cid):
+            continue
+        if not (course.items_for(cid) or course.activities_for(cid)):
+            continue
+        strand = cid
+        while (parent := framework.get(strand).parent) is not None:
+            strand = parent
+        out.append(Column(cid, framework.get(cid).title, strand, framework.get(strand).title))
+    return out
+
+
+def class_dashboard(
+    session: Session,
+    *,
+    actor: User,
+    class_id: str,
+    now: datetime | None = None,
+    filters: DashboardFilters | None = None,
+    config: AlertConfig | None = None,
+    grouping: GroupingConfig | None = None,
+) -> ClassDashboard:
+    """The class dashboard: heatmap, alerts with their evidence, groups and peer tutors.
+
+    Raises:
+        NotFound: the class is not the actor's, or an unknown course is asked for.
+    """
+    at = utc_now(now)
+    chosen = filters or DashboardFilters()
+    school_class = require_class_access(
+        session, actor=actor, class_id=class_id, action=Action.READ, now=at
+    )
+    course_ids = tuple(list_course_ids(session))
+    course_id = chosen.course_id if chosen.course_id in course_ids else None
+    course = get_course(session, course_id=course_id or course_ids[0])
+    all_columns = _columns(course)
+    titles = {c.id: c.title for c in course.framework}
+    columns = [
+        c
+        for c in all_columns
+        if (chosen.strand in (None, c.strand_id)) and (chosen.competency in (None, c.id))
+    ]
+    repo = PeopleRepository(session)
+    learner_ids = repo.learners_in_class(class_id)
+    names = {lid: repo.get_user(lid).display_name for lid in learner_ids}
+    order = [c.id for c in all_columns]
+    states: dict[str, dict[str, CompetencyView]] = {}
+    alerts: list[Alert] = []
+    for learner_id in learner_ids:
+        views = competency_views(
+            session, actor=actor, learner_id=learner_id, now=at, course_id=course.id
+        )
+        states[learner_id] = {cid: v for cid, v in views.items() if cid in titles}
+        events = list_evidence(session, learner_id=learner_id, until=at + timedelta(seconds=1))
+        alerts += find_alerts(
+            learner_id=learner_id,
+            events=events,
+            state=states[learner_id],
+            titles=titles,
+            now=at,
+            course=course,
+            config=config,
+        )
+    rows = []
+    for learner_id in sorted(learner_ids, key=lambda lid: (names[lid], lid)):
+        state = states[learner_id]
+        cells = tuple(
+            Cell(
+                competency_id=c.id,
+                level=state[c.id].level if c.id in state else MasteryLevel.NOT_STARTED,
+                p_known=state[c.id].p_known if c.id in state else 0.0,
+                evidence_count=state[c.id].evidence_count if c.id in state else 0,
+                overridden=state[c.id].overridden if c.id in state else False,
+                highlighted=chosen.level is not None
+                and c.id in state
+                and state[c.id].level is chosen.level,
+            )
+            for c in columns
+        )
+        if chosen.level is not None and not any(cell.highlighted for cell in cells):
+            continue
+        n_alerts = sum(1 for a in alerts if a.learner_id == learner_id)
+        rows.append(Row(learner_id, names[learner_id], cells, n_alerts))
+    stuck: dict[str, list[str]] = {}
+    for alert in alerts:
+        if alert.kind is AlertKind.STUCK and alert.competency_id is not None:
+            stuck.setdefault(alert.learner_id, []).append(alert.competency_id)
+    groups = suggest_groups(
+        {lid: next_competency(order, states[lid]) for lid in learner_ids},
+        order=order,
+        config=grouping,
+    )
+    levels = {lid: {cid: v.level for cid, v in states[lid].items()} for lid in learner_ids}
+    tutors = suggest_peer_tutors(stuck, levels, config=grouping)
+    kind_rank = {AlertKind.STUCK: 0, AlertKind.REVIEWS: 1, AlertKind.INACTIVE: 2}
+    alerts.sort(key=lambda a: (kind_rank[a.kind], names.get(a.learner_id, ""), a.summary))
+    strands = tuple(dict.fromkeys(Strand(c.strand_id, c.strand_title) for c in all_columns))
+    return ClassDashboard(
+        class_id=class_id,
+        class_name=school_class.name,
+        course_id=course.id,
+        course_title=course.title,
+        course_ids=course_ids,
+        strands=strands,
+        all_columns=tuple(all_columns),
+        columns=tuple(columns),
+        rows=tuple(rows),
+        filters=chosen,
+        alerts=tuple(alerts),
+        groups=tuple(groups),
+        tutors=tuple(tutors),
+        names=names,
+        titles=titles,
+        n_learners=len(learner_ids),
+    )
+
+
+# --- a learner's shared log ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedLogEntry:
+    """A reflection the learner chose to share with their teachers."""
+
+    created_at: datetime
+    body: str
+    competency_ids: tuple[str, ...]
+
+
+def shared_log_entries(
+    session: Session, *, actor: User, learner_id: str, limit: int = 20
+) -> list[SharedLogEntry]:
+    """The learner's shared log entries, newest first (private ones never leave the learner).
+
+    Guardians do not see the log: it is shared with teachers only.
+
+    Raises:
+        NotFound: the learner is outside the actor's reach.
+    """
+    require_learner_access(session, actor=actor, learner_id=learner_id, action=Action.READ)
+    if actor.role is Role.GUARDIAN:
+        return []
+    stmt = (
+        select(log_entries)
+        .where(log_entries.c.learner_id == learner_id, log_entries.c.shared.is_(True))
+        .order_by(log_entries.c.created_at.desc())
+        .limit(limit)
+    )
+    entries = [mappers.log_entry_from_row(r) for r in session.execute(stmt).mappings()]
+    return [SharedLogEntry(e.created_at, e.body, e.competency_ids) for e in entries]
