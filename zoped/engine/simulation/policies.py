@@ -13,18 +13,24 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from zoped.engine.base import Interaction
-from zoped.engine.bkt import BKT, BKTState
+from zoped.engine.bkt import BKT
 from zoped.engine.mastery import MasteryConfig, MasteryLevel, MasteryTracker, at_least_proficient
-from zoped.engine.memory import MemoryModel, MemoryState
-from zoped.engine.placement import PlacementConfig, PlacementSession
+from zoped.engine.memory import (
+    MAX_STABILITY_DAYS,
+    MIN_STABILITY_DAYS,
+    MemoryModel,
+    MemoryParameters,
+)
+from zoped.engine.placement import PlacementBatch, PlacementConfig, StatePrior
 from zoped.engine.recommend import RecommenderConfig, score_parts
-from zoped.engine.simulation.course import SimCourse
+from zoped.engine.simulation.course import DAY_S, SimCourse
 from zoped.engine.simulation.learners import MASTERY_P, HiddenLearners
+from zoped.errors import InvalidInput, Problem
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -54,53 +60,106 @@ class Policy(ABC):
         del items, correct, active, now_s
 
 
+def bounded_memory(params: MemoryParameters, *, min_first_days: float = 0.5) -> MemoryParameters:
+    """The fitted memory parameters with stabilities bounded below to a plausible range.
+
+    A fit on a log of massed practice (items a minute apart) can explain the within-session
+    runs of right answers with a stability of seconds and a huge growth; such a model calls a
+    competency due minutes after it was learned. The simulation bounds the first-review
+    stabilities from below (``min_first_days``) and scales the growth back so that one success
+    at most multiplies stability by 1 + 3 x (e - 1) (the module's default growth), leaving the
+    curve's shape and the lapse rule as fitted.
+    """
+    return replace(
+        params,
+        s0_fail_days=max(params.s0_fail_days, min_first_days / 10),
+        s0_success_days=max(params.s0_success_days, min_first_days),
+        growth=min(params.growth, 3.0),
+    )
+
+
 class ModelledPolicy(Policy):
-    """Keeps zoped's learner models per learner, fitted elsewhere, updated from answers only."""
+    """Keeps zoped's learner models for every learner as arrays, updated from answers only.
+
+    The BKT update and the memory model's stability update are the engine's own equations
+    (:meth:`zoped.engine.bkt.BKT.update`, :mod:`zoped.engine.memory`, power curve), applied to
+    ``(learners, competencies)`` arrays at once instead of one learner's dicts at a time.
+    """
 
     def __init__(
         self,
         course: SimCourse,
         n_learners: int,
         bkt: BKT,
-        memory: MemoryModel,
+        memory: MemoryModel | MemoryParameters,
         mastery: MasteryConfig | None = None,
     ) -> None:
         super().__init__(course, n_learners)
+        n = course.graph.n
         self.bkt = bkt
-        self.memory = memory
-        self.tracker = MasteryTracker(n_learners, course.graph.n, mastery)
         params = bkt.params
         self.prior = np.asarray(params.prior, dtype=np.float64)
+        self.learn = np.asarray(params.learn, dtype=np.float64)
         self.guess = np.asarray(params.guess, dtype=np.float64)
         self.slip = np.asarray(params.slip, dtype=np.float64)
+        forget = np.asarray(params.forget, dtype=np.float64)
+        self.forget = forget if forget.size == n else np.zeros(n)
+        self.memory_params = memory if isinstance(memory, MemoryParameters) else memory.parameters
+        if self.memory_params is None:
+            raise InvalidInput("the memory model is not fitted", [Problem("memory", "no params")])
+        self.tracker = MasteryTracker(n_learners, n, mastery)
         self.p_known = np.tile(self.prior, (n_learners, 1))
-        self.bkt_states: list[BKTState] = [bkt.new_state() for _ in range(n_learners)]
-        self.mem_states: list[MemoryState] = [memory.new_state() for _ in range(n_learners)]
-        self.recall = np.ones((n_learners, course.graph.n))
+        self.stability = np.zeros((n_learners, n))
+        self.last_review = np.zeros((n_learners, n))
+        self.seen = np.zeros((n_learners, n), dtype=np.bool_)
+        self.recall = np.ones((n_learners, n))
 
     def p_correct(self) -> FloatArray:
         """Predicted P(correct) on a single-skill item of each competency (BKT's formula)."""
         out: FloatArray = self.p_known * (1.0 - self.slip) + (1.0 - self.p_known) * self.guess
         return out
 
+    def retrievability(self, now_s: float) -> FloatArray:
+        """The memory model's recall per cell (power curve); 0 where never reviewed."""
+        dt_days = np.maximum(now_s - self.last_review, 0.0) / DAY_S
+        r = 1.0 / (1.0 + dt_days / (9.0 * np.maximum(self.stability, MIN_STABILITY_DAYS)))
+        out: FloatArray = np.where(self.seen, r, 0.0)
+        return out
+
     def _refresh(self, now_s: float) -> None:
-        # Recall matters only where mastery is held, so only those cells ask the memory model.
-        self.recall[:] = 1.0
-        for learner, c in np.argwhere(self.tracker.mastered):
-            self.recall[learner, c] = self.memory.retrievability(
-                self.mem_states[learner], int(c), now_s
-            )
+        # Recall matters only where mastery is held.
+        self.recall = np.where(self.tracker.mastered, self.retrievability(now_s), 1.0)
         self.tracker.refresh(self.p_known, self.recall, now_s)
 
+    def _memory_update(self, mask: BoolArray, correct: BoolArray, now_s: float) -> None:
+        mp = self.memory_params
+        assert mp is not None
+        ok = np.broadcast_to(correct[:, None], mask.shape)
+        r = self.retrievability(now_s)
+        s = np.maximum(self.stability, MIN_STABILITY_DAYS)
+        first = np.where(ok, mp.s0_success_days, mp.s0_fail_days)
+        boost = np.exp(mp.spacing * (1.0 - r)) - 1.0
+        success = s * (1.0 + mp.growth * s ** (-mp.growth_decay) * boost)
+        lapse = np.minimum(s, mp.lapse_scale * s**mp.lapse_exponent)
+        new = np.where(~self.seen, first, np.where(ok, success, lapse))
+        new = np.clip(new, MIN_STABILITY_DAYS, MAX_STABILITY_DAYS)
+        self.stability = np.where(mask, new, self.stability)
+        self.last_review = np.where(mask, now_s, self.last_review)
+        self.seen |= mask
+
+    def _bkt_update(self, mask: BoolArray, correct: BoolArray) -> None:
+        p = self.p_known
+        c = correct[:, None]
+        num = np.where(c, p * (1.0 - self.slip), p * self.slip)
+        den = num + np.where(c, (1.0 - p) * self.guess, (1.0 - p) * (1.0 - self.guess))
+        post = num / den
+        new = post * (1.0 - self.forget) + (1.0 - post) * self.learn
+        self.p_known = np.where(mask, new, p)
+
     def observe(self, items: IntArray, correct: BoolArray, active: BoolArray, now_s: float) -> None:
-        mask = self.course.item_skills[items]
-        for learner in np.flatnonzero(active):
-            skills = tuple(int(k) for k in np.flatnonzero(mask[learner]))
-            event = Interaction(skills=skills, correct=bool(correct[learner]), timestamp_s=now_s)
-            state = self.bkt.update(self.bkt_states[learner], event)
-            self.memory.update(self.mem_states[learner], event)
-            for k in skills:
-                self.p_known[learner, k] = state.p_known[k]
+        mask = self.course.item_skills[items] & active[:, None]
+        self._bkt_update(mask, correct)
+        self._memory_update(mask, correct, now_s)
         rows = np.flatnonzero(active)
         self.tracker.record(rows, mask[rows], correct[rows], now_s)
         self._refresh(now_s)
@@ -120,7 +179,12 @@ class ModelledPolicy(Policy):
 
 
 class ZopedPolicy(ModelledPolicy):
-    """zoped's pathway: placement, then the recommender's top option at every step."""
+    """zoped's pathway: placement, then the recommender's top option at every step.
+
+    With ``choice_k > 1`` the simulated learner picks among the ``choice_k`` best options of
+    the menu, each with probability proportional to ``exp(score / choice_temperature)``
+    (a learner with the wheel, not a perfect optimiser).
+    """
 
     name = "zoped"
 
@@ -129,61 +193,59 @@ class ZopedPolicy(ModelledPolicy):
         course: SimCourse,
         n_learners: int,
         bkt: BKT,
-        memory: MemoryModel,
+        memory: MemoryModel | MemoryParameters,
         mastery: MasteryConfig | None = None,
         recommender: RecommenderConfig | None = None,
         placement: PlacementConfig | None = None,
+        prior: StatePrior | None = None,
+        choice_k: int = 1,
+        choice_temperature: float = 0.1,
     ) -> None:
         super().__init__(course, n_learners, bkt, memory, mastery)
         self.config = recommender or RecommenderConfig()
-        # A few thousand sampled states keep each question to milliseconds on a large course.
-        self.placement_config = placement or PlacementConfig(
+        self.prior_states = prior
+        base = PlacementConfig(
             guess=float(np.clip(np.median(self.guess), 0.01, 0.49)),
             slip=float(np.clip(np.median(self.slip), 0.01, 0.49)),
             max_states=4000,
         )
+        self.placement_config = placement or (prior.config(base) if prior else base)
+        self.choice_k = choice_k
+        self.choice_temperature = choice_temperature
         self.history = np.full((n_learners, max(self.config.recent_window, 1)), -1)
         self.placement_agreement: FloatArray | None = None
 
     def start(self, population: HiddenLearners, rng: np.random.Generator, now_s: float) -> None:
         """Run the placement diagnostic for everyone, in lockstep rounds of one question."""
-        first = PlacementSession(self.course.graph, self.course.item_skills, self.placement_config)
-        sessions = [first] + [
-            PlacementSession(
-                self.course.graph, self.course.item_skills, self.placement_config, shared=first
-            )
-            for _ in range(self.n_learners - 1)
-        ]
+        batch = PlacementBatch(
+            self.course.graph,
+            self.course.item_skills,
+            self.n_learners,
+            self.placement_config,
+            self.prior_states,
+        )
         t = now_s
         while True:
-            active = np.array([not s.done() for s in sessions])
+            active = ~batch.done()
             if not active.any():
                 break
-            items = np.array(
-                [s.next_item() if a else 0 for s, a in zip(sessions, active, strict=True)]
-            )
+            items = np.where(active, batch.next_items(), 0)
             correct = population.respond(items, t, rng, learn=False, active=active)
-            for who in np.flatnonzero(active):
-                sessions[who].answer(int(items[who]), bool(correct[who]))
+            who = np.flatnonzero(active)
+            batch.answer(who, items[who], correct[who])
             t += self.course.item_gap_s
-        results = [s.result() for s in sessions]
+        results = batch.results()
         self.diagnostic_items = np.array([r.questions for r in results], dtype=np.int64)
         truth = population.truly_mastered(t)
-        placed = np.array([r.levels >= MasteryLevel.PROFICIENT for r in results])
+        levels = np.array([r.levels for r in results], dtype=np.int64)
+        placed = levels >= MasteryLevel.PROFICIENT
         self.placement_agreement = (placed == truth).mean(axis=1)
-        for index, result in enumerate(results):
-            learner = int(index)
-            self.p_known[learner] = np.clip(result.p_known, 0.02, 0.99)
-            self.bkt_states[learner].p_known.update(
-                {c: float(p) for c, p in enumerate(self.p_known[learner])}
-            )
-            self.tracker.place(learner, result.levels, t)
-            for c in np.flatnonzero(result.levels == MasteryLevel.MASTERED):
-                # Placed out: a passed check today, as far as the memory model is concerned.
-                self.memory.update(
-                    self.mem_states[learner],
-                    Interaction(skills=(int(c),), correct=True, timestamp_s=t),
-                )
+        self.p_known = np.clip(batch.marginals(), 0.02, 0.99)
+        for learner in range(self.n_learners):
+            self.tracker.place(learner, levels[learner], t)
+        # Placed out: a passed check today, as far as the memory model is concerned.
+        out = levels == MasteryLevel.MASTERED
+        self._memory_update(out, np.ones(self.n_learners, dtype=np.bool_), t)
         self._refresh(t)
 
     def choose(self, now_s: float, rng: np.random.Generator) -> IntArray:
@@ -212,6 +274,12 @@ class ZopedPolicy(ModelledPolicy):
         )
         # A seeded jitter far below any score difference breaks exact ties reproducibly.
         total = np.where(eligible, total + 1e-9 * rng.random(total.shape), -np.inf)
+        if self.choice_k > 1:
+            # The learner picks among the menu's top k, softmax over the scores.
+            kth = -np.sort(-total, axis=1)[:, min(self.choice_k, n) - 1 : min(self.choice_k, n)]
+            on_menu = np.isfinite(total) & (total >= kth)
+            gumbel = -np.log(-np.log(rng.random(total.shape)))
+            total = np.where(on_menu, total / self.choice_temperature + gumbel, -np.inf)
         choice: IntArray = np.argmax(total, axis=1).astype(np.int64)
         stuck = ~eligible.any(axis=1)
         if stuck.any():

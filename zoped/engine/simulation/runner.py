@@ -18,7 +18,7 @@ Scores come from the hidden truth only (see :mod:`zoped.engine.simulation.metric
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,9 @@ from numpy.typing import NDArray
 
 from zoped.engine.base import InteractionLog
 from zoped.engine.bkt import BKT
-from zoped.engine.memory import MemoryModel
+from zoped.engine.mastery import MasteryConfig
+from zoped.engine.memory import MemoryModel, MemoryParameters
+from zoped.engine.placement import StatePrior, fit_state_prior
 from zoped.engine.simulation.course import DAY_S, SimCourse
 from zoped.engine.simulation.learners import FAMILIES, HiddenLearners
 from zoped.engine.simulation.metrics import RunOutcome, summarise
@@ -36,6 +38,7 @@ from zoped.engine.simulation.policies import (
     Policy,
     RandomPolicy,
     ZopedPolicy,
+    bounded_memory,
 )
 from zoped.errors import InvalidInput, Problem
 
@@ -60,6 +63,9 @@ class SimulationConfig:
     calibration_count: int = 8
     max_block: int = 40
     memory_max_iter: int = 60
+    pretest_per_competency: int = 2
+    mastery: MasteryConfig = field(default_factory=MasteryConfig)
+    choice_k: int = 1
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -168,18 +174,92 @@ def _build_log(
     )
 
 
+def pretest(
+    course: SimCourse, population: HiddenLearners, per_competency: int, rng: np.random.Generator
+) -> tuple[IntArray, IntArray]:
+    """A fixed pretest without feedback: ``per_competency`` practice items of each competency.
+
+    Returns:
+        ``(right, wrong)`` counts per learner and item, the data a placement prior is fitted on.
+    """
+    n_items = len(course.item_ids)
+    right = np.zeros((population.n_learners, n_items), dtype=np.int64)
+    wrong = np.zeros_like(right)
+    rows = np.arange(population.n_learners)
+    t = 0.0
+    for c in course.graph.order:
+        for _ in range(per_competency):
+            items = course.pick_items(np.full(population.n_learners, c), rng)
+            ok = population.respond(items, t, rng, learn=False)
+            right[rows, items] += ok
+            wrong[rows, items] += ~ok
+            t += course.item_gap_s
+    return right, wrong
+
+
+def first_of_day(log: InteractionLog) -> InteractionLog:
+    """Keep each learner's first answer per competency set and day (as FSRS fits on reviews).
+
+    Same-day repeats of massed practice say little about forgetting over days, and a fit on
+    them explains within-session runs of right answers with stabilities of seconds.
+    """
+    assert log.timestamp_s is not None
+    day = np.floor(log.timestamp_s / DAY_S).astype(np.int64)
+    first_skill = log.skill_idx[log.skill_ptr[:-1]]
+    key = np.stack([log.learner, first_skill, day], axis=1)
+    _, keep = np.unique(key, axis=0, return_index=True)
+    keep = np.sort(keep)
+    counts = np.diff(log.skill_ptr)[keep]
+    ptr = np.zeros(keep.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    idx = np.concatenate(
+        [log.skill_idx[log.skill_ptr[i] : log.skill_ptr[i + 1]] for i in keep]
+    ).astype(np.int64)
+    return InteractionLog(
+        learner=log.learner[keep],
+        item=log.item[keep],
+        skill_ptr=ptr,
+        skill_idx=idx,
+        correct=log.correct[keep],
+        order=log.order[keep],
+        learner_ids=log.learner_ids,
+        skill_ids=log.skill_ids,
+        item_ids=log.item_ids,
+        timestamp_s=log.timestamp_s[keep],
+    )
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """What zoped learns from the calibration population's answers (never its hidden state)."""
+
+    bkt: BKT
+    memory: MemoryModel
+    memory_used: MemoryParameters
+    prior: StatePrior
+
+
 def fit_models(
     course: SimCourse, population: HiddenLearners, config: SimulationConfig, seed: int
-) -> tuple[BKT, MemoryModel]:
-    """Fit zoped's models on the answers of a calibration population (never its hidden state)."""
+) -> FittedModels:
+    """Fit zoped's models on the answers of a calibration population (never its hidden state).
+
+    The population first takes a pretest without feedback (the placement prior is fitted on
+    it by EM), then works through an untuned linear curriculum (BKT is fitted on every answer,
+    the memory model on the first answer per competency and day).
+    """
+    rng = np.random.default_rng(seed)
+    right, wrong = pretest(course, population, config.pretest_per_competency, rng)
+    prior = fit_state_prior(course.graph, course.item_skills, right, wrong, seed=seed)
     counts = np.full(course.graph.n, config.calibration_count, dtype=np.int64)
     steps: list[tuple[IntArray, IntArray, Any, float]] = []
     policy = LinearPolicy(course, population.n_learners, counts)
-    run_policy(course, population, policy, config.budget, np.random.default_rng(seed), steps)
+    run_policy(course, population, policy, config.budget, rng, steps)
     log = _build_log(course, population.n_learners, steps)
     bkt = BKT(n_restarts=3, seed=seed).fit(log)
-    memory = MemoryModel(max_iter=config.memory_max_iter).fit(log)
-    return bkt, memory
+    memory = MemoryModel(max_iter=config.memory_max_iter).fit(first_of_day(log))
+    assert memory.parameters is not None
+    return FittedModels(bkt, memory, bounded_memory(memory.parameters), prior)
 
 
 def tune_linear(
@@ -233,12 +313,14 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
         f: [] for f in config.families
     }
     linear_counts: dict[str, list[list[int]]] = {f: [] for f in config.families}
+    memory_fits: dict[str, list[dict[str, float]]] = {f: [] for f in config.families}
     for f_index, family in enumerate(config.families):
         cls = FAMILIES[family]
         for seed in config.seeds:
             calib_rng = np.random.default_rng([seed, f_index, 1])
             calibration = cls(course, config.n_learners, calib_rng)
-            bkt, memory = fit_models(course, calibration.copy(), config, seed)
+            fitted = fit_models(course, calibration.copy(), config, seed)
+            memory_fits[family].append(asdict(fitted.memory.parameters or fitted.memory_used))
             counts = tune_linear(course, calibration, config, seed)
             linear_counts[family].append(counts.tolist())
             population = cls(course, config.n_learners, np.random.default_rng([seed, f_index, 2]))
@@ -246,9 +328,19 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
                 pop = population.copy()
                 policy: Policy
                 if name == "zoped":
-                    policy = ZopedPolicy(course, config.n_learners, bkt, memory)
+                    policy = ZopedPolicy(
+                        course,
+                        config.n_learners,
+                        fitted.bkt,
+                        fitted.memory_used,
+                        config.mastery,
+                        prior=fitted.prior,
+                        choice_k=config.choice_k,
+                    )
                 elif name == "random":
-                    policy = RandomPolicy(course, config.n_learners, bkt, memory)
+                    policy = RandomPolicy(
+                        course, config.n_learners, fitted.bkt, fitted.memory_used, config.mastery
+                    )
                 elif name == "linear":
                     policy = LinearPolicy(course, config.n_learners, counts)
                 else:
@@ -269,6 +361,9 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
         "competencies": course.graph.n,
         "items": len(course.item_ids),
         "linear_counts": linear_counts,
+        "memory_fits": memory_fits,
+        "mastery": asdict(config.mastery),
+        "choice_k": config.choice_k,
     }
     return report
 
