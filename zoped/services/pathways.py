@@ -207,9 +207,9 @@ class Replay:
         theta = self.models.bkt.params
         codes = np.asarray(self.bkt_codes)
         p = self.p_known()
-        out: np.ndarray[Any, np.dtype[np.float64]] = p * (1.0 - theta.slip[codes]) + (
-            1.0 - p
-        ) * (theta.guess[codes])
+        out: np.ndarray[Any, np.dtype[np.float64]] = (
+            p * (1.0 - theta.slip[codes]) + (1.0 - p) * (theta.guess[codes])
+        )
         return out
 
     def retrievability(self, now_s: float) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -239,7 +239,10 @@ def _event_codes(event: EvidenceEvent, course: Course, graph: CompetencyGraph) -
     return sorted({index[c] for c in named if c in index})
 
 
-def _placements(session: Session, learner_id: str, course_id: str) -> list[tuple[datetime, dict[str, int], dict[str, float]]]:
+Placement = tuple[datetime, dict[str, int], dict[str, float]]
+
+
+def _placements(session: Session, learner_id: str, course_id: str) -> list[Placement]:
     """Finished placement checks: (finished at, placed levels, P(known)) by competency id."""
     stmt = select(placement_sessions).where(
         placement_sessions.c.learner_id == learner_id,
@@ -265,8 +268,7 @@ def replay(
     models: PlatformModels,
     events: Sequence[EvidenceEvent],
     *,
-    now: datetime,
-    placements: Sequence[tuple[datetime, dict[str, int], dict[str, float]]] = (),
+    placements: Sequence[Placement] = (),
 ) -> Replay:
     """Fold answers (and finished placements) in time order through the learner models.
 
@@ -412,10 +414,10 @@ def compute_state(
     *,
     learner_id: str,
     now: datetime,
-    placements: Sequence[tuple[datetime, dict[str, int], dict[str, float]]] = (),
+    placements: Sequence[Placement] = (),
 ) -> tuple[LearnerState, Replay]:
     """The learner's state from their events (pure: no database)."""
-    rep = replay(course, models, events, now=now, placements=placements)
+    rep = replay(course, models, events, placements=placements)
     graph = rep.graph
     now_s = now.timestamp()
     derived = rep.refresh(now_s)
@@ -617,9 +619,7 @@ def recommend_for(
             recent_activities=tuple(recent),
             unfinished=frozenset(unfinished),
         )
-        activities = [
-            a for a in course.activities if all(c in graph.ids for c in a.competencies)
-        ]
+        activities = [a for a in course.activities if all(c in graph.ids for c in a.competencies)]
         decision = recommend_next(
             graph,
             activities,
