@@ -1,7 +1,214 @@
-"""The JSON API routers, mounted under /api/v1."""
+"""The JSON API routers, mounted under /api/v1.
+
+Each route parses, calls a service, maps the result to a schema; the authorization policy
+(:mod:`zoped.services.policy`) decides, and errors become the one JSON shape
+(:mod:`zoped.api.errors`).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/api/v1")
+from fastapi import APIRouter, Path, Query, Response
+
+from zoped.api.deps import AppSettings, CurrentCaller, DbSession
+from zoped.api.schemas import (
+    ErasurePublic,
+    ErrorBody,
+    EvidenceCreate,
+    EvidencePublic,
+    EvidenceRecorded,
+    LearnerPage,
+    LearnerPublic,
+    MePublic,
+)
+from zoped.domain.evidence import EvidenceEvent, EvidenceSource
+from zoped.errors import InvalidInput, Problem
+from zoped.services import auth as auth_services
+from zoped.services import privacy, utc_now
+from zoped.services.audit import record_access
+from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
+from zoped.services.policy import Action, require_learner_access, visible_learner_ids
+from zoped.services.tokens import Scope
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        401: "Not authenticated.",
+        403: "Not allowed.",
+        404: "Not found (or not visible to the caller).",
+        413: "Request body too large.",
+        422: "Invalid input.",
+    }.items()
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["api"])
+
+LearnerId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _evidence_public(event: EvidenceEvent) -> EvidencePublic:
+    return EvidencePublic(
+        id=event.id,
+        learner_id=event.learner_id,
+        kind=str(event.kind),
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+        source=str(event.source),
+        item_id=event.item_id,
+        activity_id=event.activity_id,
+        competency_ids=list(event.competency_ids),
+        correct=event.correct,
+        score=event.score,
+        duration_s=event.duration_s,
+        hints_used=event.hints_used,
+    )
+
+
+@router.get("/me", response_model=MePublic)
+def me(caller: CurrentCaller) -> MePublic:
+    """The caller and, for a token, its scopes."""
+    user = caller.user
+    scopes = sorted(caller.scopes) if caller.scopes is not None else None
+    return MePublic(
+        id=user.id,
+        school_id=user.school_id,
+        role=str(user.role),
+        display_name=user.display_name,
+        scopes=scopes,
+    )
+
+
+@router.get("/learners", response_model=LearnerPage)
+def list_learners(
+    caller: CurrentCaller,
+    session: DbSession,
+    settings: AppSettings,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> LearnerPage:
+    """The learners the caller may see, by id, a page at a time (limit ≤ page_size_max)."""
+    caller.require(Scope.READ_LEARNERS)
+    if limit > settings.page_size_max:
+        raise InvalidInput(
+            "page too large", [Problem("limit", f"at most {settings.page_size_max}")]
+        )
+    ids = visible_learner_ids(session, actor=caller.user)
+    page = ids[offset : offset + limit]
+    record_access(
+        session,
+        actor=caller.user,
+        action="list",
+        subject_type="learner_list",
+        subject_id=None,
+        details={"count": len(page), "offset": offset},
+    )
+    learners = auth_services.users_by_ids(session, user_ids=page)
+    return LearnerPage(
+        items=[
+            LearnerPublic(id=u.id, school_id=u.school_id, display_name=u.display_name)
+            for u in learners
+        ],
+        total=len(ids),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/learners/{learner_id}", response_model=LearnerPublic)
+def get_learner(learner_id: LearnerId, caller: CurrentCaller, session: DbSession) -> LearnerPublic:
+    """One learner the caller may see."""
+    caller.require(Scope.READ_LEARNERS)
+    learner = require_learner_access(
+        session, actor=caller.user, learner_id=learner_id, action=Action.READ
+    )
+    return LearnerPublic(
+        id=learner.id, school_id=learner.school_id, display_name=learner.display_name
+    )
+
+
+@router.get("/learners/{learner_id}/evidence", response_model=list[EvidencePublic])
+def get_learner_evidence(
+    learner_id: LearnerId,
+    caller: CurrentCaller,
+    session: DbSession,
+    settings: AppSettings,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> list[EvidencePublic]:
+    """A learner's evidence, earliest first (limit ≤ page_size_max)."""
+    caller.require(Scope.READ_LEARNERS)
+    if limit > settings.page_size_max:
+        raise InvalidInput(
+            "page too large", [Problem("limit", f"at most {settings.page_size_max}")]
+        )
+    require_learner_access(session, actor=caller.user, learner_id=learner_id, action=Action.READ)
+    events = list_evidence(session, learner_id=learner_id, limit=limit)
+    return [_evidence_public(e) for e in events]
+
+
+@router.post(
+    "/evidence",
+    response_model=EvidenceRecorded,
+    status_code=201,
+    responses={
+        200: {"model": EvidenceRecorded, "description": "Already recorded (a retry)."},
+        409: {"model": ErrorBody, "description": "The id was used for other content."},
+    },
+)
+def post_evidence(
+    body: EvidenceCreate, caller: CurrentCaller, session: DbSession, response: Response
+) -> EvidenceRecorded:
+    """Record a piece of evidence, idempotently by its id: 201 recorded, 200 duplicate."""
+    caller.require(Scope.WRITE_EVIDENCE)
+    require_learner_access(
+        session, actor=caller.user, learner_id=body.learner_id, action=Action.WRITE
+    )
+    session.commit()  # the audit entry; the event is validated and recorded next
+    event = EvidenceEvent(
+        id=body.id,
+        learner_id=body.learner_id,
+        kind=body.kind,
+        occurred_at=body.occurred_at,
+        recorded_at=utc_now(),
+        source=EvidenceSource.API,
+        item_id=body.item_id,
+        activity_id=body.activity_id,
+        competency_ids=tuple(body.competency_ids),
+        correct=body.correct,
+        score=body.score,
+        duration_s=body.duration_s,
+        hints_used=body.hints_used,
+        actor_id=None if caller.user.id == body.learner_id else caller.user.id,
+        note=body.note,
+        payload=body.payload,
+        supersedes=body.supersedes,
+    )
+    result = record_evidence(session, event=event)
+    if result.status is RecordStatus.DUPLICATE:
+        response.status_code = 200
+    return EvidenceRecorded(status=str(result.status), event=_evidence_public(result.event))
+
+
+@router.get(
+    "/learners/{learner_id}/export",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "A zip of the data."}},
+)
+def export(learner_id: LearnerId, caller: CurrentCaller, session: DbSession) -> Response:
+    """Everything zoped holds about the learner, as a zip (JSON and xAPI statements)."""
+    caller.require(Scope.EXPORT_LEARNERS)
+    data = privacy.export_learner(session, actor=caller.user, learner_id=learner_id)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="zoped-{uuid.uuid4().hex[:8]}.zip"'},
+    )
+
+
+@router.post("/learners/{learner_id}/erase", response_model=ErasurePublic)
+def erase(learner_id: LearnerId, caller: CurrentCaller, session: DbSession) -> ErasurePublic:
+    """Erase the learner's personal data and events from every table."""
+    caller.require(Scope.ERASE_LEARNERS)
+    report = privacy.erase_learner(session, actor=caller.user, learner_id=learner_id)
+    return ErasurePublic(erased=True, rows_by_table=report.rows_by_table)

@@ -178,3 +178,8 @@ def accessibility_classes(session: Session, *, user: User) -> list[str]:
     if profile.accessibility.reduced_motion:
         classes.append("reduced-motion")
     return classes
+
+
+def users_by_ids(session: Session, *, user_ids: list[str]) -> list[User]:
+    """The users with these ids, in the order given; callers have checked the policy."""
+    return repo.users_by_ids(session, user_ids=user_ids)

@@ -109,3 +109,10 @@ def count_rows(session: Session, table_name: str) -> int:
     """Rows in one table of the metadata (for checks and tests)."""
     table = api_tokens.metadata.tables[table_name]
     return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def users_by_ids(session: Session, *, user_ids: Sequence[str]) -> list[User]:
+    """The users with these ids, in the order given (missing ones skipped)."""
+    rows = session.execute(select(users).where(users.c.id.in_(list(user_ids)))).mappings()
+    found = {row["id"]: mappers.user_from_row(row) for row in rows}
+    return [found[i] for i in user_ids if i in found]

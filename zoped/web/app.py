@@ -6,20 +6,27 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zoped import __version__
 from zoped.api import routes as api_routes
+from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
+from zoped.errors import Problem, ZopedError
 from zoped.services import demo as demo_services
 from zoped.services.system import Database, database_answers, open_database
 from zoped.settings import Settings
 from zoped.web import auth, guardian, learner, teacher
+from zoped.web.deps import CSRF_FIELD, CSRF_HEADER, CsrfRefused, SignInRequired, csrf_matches
 
 HERE = Path(__file__).parent
 log = logging.getLogger("zoped.web")
@@ -37,6 +44,114 @@ SECURITY_HEADERS = {
 }
 
 
+SESSION_COOKIE = "zoped_session"
+SESSION_MAX_AGE_S = 8 * 60 * 60
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ErrorPage = Callable[[Request, int, str], Response]
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestGuard:
+    """Pure ASGI middleware: refuses bodies over ``max_bytes`` (413) and, for pages, any unsafe
+    request whose ``csrf_token`` form field (or ``X-CSRF-Token`` header) is not the session's
+    (403). The body is buffered once and replayed to the app. The JSON API checks its own
+    callers (tokens, or the CSRF header for cookie sessions) in :mod:`zoped.api.deps`."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, error_page: ErrorPage) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.error_page = error_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._refuse(request, 413, "That upload is too large.", scope, receive, send)
+            return
+        try:
+            body = await self._read(receive)
+        except _BodyTooLarge:
+            await self._refuse(request, 413, "That upload is too large.", scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        is_page_write = scope["method"] in UNSAFE_METHODS and not scope["path"].startswith("/api/")
+        if is_page_write and not await self._csrf_ok(scope, body):
+            await self._refuse(
+                request,
+                403,
+                "This form has expired. Please go back, reload the page and try again.",
+                scope,
+                receive,
+                send,
+            )
+            return
+        await self.app(scope, replay, send)
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise _BodyTooLarge()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _csrf_ok(self, scope: Scope, body: bytes) -> bool:
+        session = scope.get("session") or {}
+        expected = session.get("csrf")
+        given: object = Headers(scope=scope).get(CSRF_HEADER)
+        if given is None:
+            sent = False
+
+            async def once() -> Message:
+                nonlocal sent
+                if sent:
+                    return {"type": "http.disconnect"}
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            try:
+                form = await Request(scope, once).form()
+                given = form.get(CSRF_FIELD)
+                await form.close()
+            except Exception:  # an unreadable form carries no token
+                given = None
+        return csrf_matches(expected, given)
+
+    async def _refuse(
+        self,
+        request: Request,
+        status: int,
+        message: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        response = self.error_page(request, status, message)
+        await response(scope, receive, send)
+
+
 def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
     """Build the web app for ``settings``; tests may pass their own ``database``."""
     db = database or open_database(settings.database_url)
@@ -49,10 +164,31 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         if database is None:
             db.dispose()
 
+    production = settings.environment == "production"
     app = FastAPI(title="zoped", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.db = db
+    app.state.templates = templates
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def page_error(
+        request: Request, status: int, message: str, problems: list[Problem] | None = None
+    ) -> Response:
+        if request.url.path.startswith(("/api/", "/healthz")):
+            return error_response(status, message, problems or [])
+        context = {"status": status, "message": message, "user": None, "body_class": ""}
+        return templates.TemplateResponse(request, "error.html", context, status_code=status)
+
+    # Innermost first: the guard needs the session; the headers go on every response.
+    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes, error_page=page_error)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_S,
+        same_site="lax",
+        https_only=production,
+    )
 
     @app.middleware("http")
     async def security_headers(
@@ -61,14 +197,47 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if production:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+            )
+        if request.url.path.startswith("/api/") or "set-cookie" in response.headers:
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    def page_error(request: Request, status: int, message: str) -> Response:
-        if request.url.path.startswith(("/api/", "/healthz")):
-            return JSONResponse({"error": {"status": status, "message": message}}, status)
-        return templates.TemplateResponse(
-            request, "error.html", {"status": status, "message": message}, status_code=status
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, error: SignInRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return error_response(401, "Sign in or send an API token.")
+        target = error.next_path if error.next_path.startswith("/") else "/"
+        return RedirectResponse(f"/signin?{urlencode({'next': target})}", status_code=303)
+
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(request: Request, error: Unauthenticated) -> Response:
+        del request, error
+        return error_response(
+            401, "Sign in or send an API token.", headers={"WWW-Authenticate": "Bearer"}
         )
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(request: Request, error: CsrfRefused) -> Response:
+        del error
+        return page_error(request, 403, "This form has expired. Please reload and try again.")
+
+    @app.exception_handler(ZopedError)
+    async def zoped_error(request: Request, error: ZopedError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return zoped_error_response(error)
+        status = status_of(error)
+        messages = {
+            404: "We could not find that page.",
+            403: "You do not have access to that.",
+            409: "That changed while you were working on it. Please reload and try again.",
+            422: str(error),
+        }
+        if status == 500:
+            log.error("engine error on %s: %s", request.url.path, error)
+        return page_error(request, status, messages.get(status, "Something went wrong."))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -77,8 +246,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
-        del error
-        return page_error(request, 422, "Some of what was sent could not be read.")
+        problems = [
+            Problem(".".join(str(part) for part in e.get("loc", ())), str(e.get("msg", "")))
+            for e in error.errors()
+        ]
+        return page_error(request, 422, "Some of what was sent could not be read.", problems)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> Response:

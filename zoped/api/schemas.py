@@ -1,0 +1,116 @@
+"""Request and response schemas of the JSON API, separate from the tables."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from zoped.domain.evidence import EvidenceKind
+
+ID_FIELD = Field(min_length=1, max_length=64)
+
+
+class ProblemOut(BaseModel):
+    """One thing wrong with the input, and where."""
+
+    location: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    """The error itself."""
+
+    status: int
+    code: str
+    message: str
+    problems: list[ProblemOut] = []
+
+
+class ErrorBody(BaseModel):
+    """Every API error has this shape."""
+
+    error: ErrorDetail
+
+
+class MePublic(BaseModel):
+    """The caller."""
+
+    id: str
+    school_id: str
+    role: str
+    display_name: str
+    scopes: list[str] | None = Field(
+        description="The token's scopes; null for a signed-in session (every scope)."
+    )
+
+
+class LearnerPublic(BaseModel):
+    """A learner as the API shows them."""
+
+    id: str
+    school_id: str
+    display_name: str
+
+
+class LearnerPage(BaseModel):
+    """A page of learners the caller may see."""
+
+    items: list[LearnerPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class EvidenceCreate(BaseModel):
+    """A piece of evidence to record; the id makes a retry harmless."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    learner_id: str = ID_FIELD
+    kind: EvidenceKind
+    occurred_at: AwareDatetime
+    item_id: str | None = Field(None, min_length=1, max_length=64)
+    activity_id: str | None = Field(None, min_length=1, max_length=64)
+    competency_ids: list[str] = Field(default_factory=list, max_length=50)
+    correct: bool | None = None
+    score: float | None = Field(None, ge=0.0, le=1.0)
+    duration_s: float | None = Field(None, ge=0.0, le=86_400.0)
+    hints_used: int = Field(0, ge=0, le=1000)
+    note: str = Field("", max_length=2000)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    supersedes: uuid.UUID | None = None
+
+
+class EvidencePublic(BaseModel):
+    """A recorded piece of evidence."""
+
+    id: uuid.UUID
+    learner_id: str
+    kind: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    source: str
+    item_id: str | None
+    activity_id: str | None
+    competency_ids: list[str]
+    correct: bool | None
+    score: float | None
+    duration_s: float | None
+    hints_used: int
+
+
+class EvidenceRecorded(BaseModel):
+    """The outcome of POST /evidence: ``recorded`` (201) or ``duplicate`` (200)."""
+
+    status: str
+    event: EvidencePublic
+
+
+class ErasurePublic(BaseModel):
+    """What an erasure removed."""
+
+    erased: bool
+    rows_by_table: dict[str, int]
