@@ -50,7 +50,7 @@ def alerts(events, state, **kw):
 
 
 def of_kind(found, kind):
-    return [a for a in found if a.kind is kind]
+    return [a for a in found if a.kind == kind]
 
 
 def test_stuck_alert_carries_its_evidence():
@@ -109,7 +109,7 @@ def test_recent_learner_is_not_inactive_and_teacher_events_are_not_activity():
         note="shown in class",
     )
     found = of_kind(alerts([*old, teacher], {}), AlertKind.INACTIVE)
-    assert [a.days for a in found] == [29]
+    assert [a.days for a in found] == [30]
 
 
 def test_a_learner_with_no_evidence_has_not_started():
