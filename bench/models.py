@@ -126,7 +126,9 @@ def _pybkt_frame(log: InteractionLog) -> tuple[pd.DataFrame, np.ndarray]:
         {
             "order_id": np.arange(rows.size),
             "user_id": log.learner[rows].astype(str),
-            "skill_name": np.asarray(log.skill_ids, dtype=object)[log.skill_idx].astype(str),
+            # Codes, not names: pyBKT matches skill names as regular expressions, so names
+            # with parentheses (DataShop KCs) break it.
+            "skill_name": np.char.add("s", log.skill_idx.astype(str)),
             "correct": log.correct[rows].astype(int),
         }
     )
