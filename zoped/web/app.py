@@ -26,7 +26,14 @@ from zoped.services import demo as demo_services
 from zoped.services.system import Database, database_answers, open_database
 from zoped.settings import Settings
 from zoped.web import auth, guardian, learner, teacher
-from zoped.web.deps import CSRF_FIELD, CSRF_HEADER, CsrfRefused, SignInRequired, csrf_matches
+from zoped.web.deps import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    CsrfRefused,
+    SignInRequired,
+    csrf_matches,
+    render,
+)
 
 HERE = Path(__file__).parent
 log = logging.getLogger("zoped.web")
@@ -267,7 +274,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     def home(request: Request) -> Response:
         with db.session() as session:
             overview = demo_services.school_overview(session, include_signins=settings.demo)
-        return templates.TemplateResponse(request, "home.html", {"overview": overview})
+        return render(request, "home.html", {"overview": overview})
 
     for router in (auth.router, learner.router, teacher.router, guardian.router):
         app.include_router(router)

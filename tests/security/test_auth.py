@@ -1,0 +1,167 @@
+"""Sign-in, sessions, CSRF, throttling, tokens and hardening."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from tests.security.conftest import csrf_of, make_client, sign_in
+from zoped.domain.people import Role
+from zoped.services import auth as auth_services
+from zoped.services import tokens
+from zoped.services.demo import DEMO_PASSWORD
+from zoped.settings import Settings
+
+
+def test_sign_in_sets_httponly_lax_cookie_and_redirects_by_role(shared_db) -> None:
+    client = make_client(shared_db)
+    token = csrf_of(client)
+    response = client.post(
+        "/signin", data={"username": "rivera", "password": DEMO_PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/teacher"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "secure" not in cookie
+    page = client.get("/")
+    assert "Ms. Rivera" in page.text
+    assert 'action="/signout"' in page.text
+
+
+def test_wrong_password_is_refused_without_saying_which_part(shared_db) -> None:
+    client = make_client(shared_db)
+    token = csrf_of(client)
+    response = client.post(
+        "/signin", data={"username": "okafor", "password": "nope", "csrf_token": token}
+    )
+    assert response.status_code == 401
+    assert "do not match" in response.text
+
+
+def test_post_without_csrf_token_is_refused(shared_db) -> None:
+    client = make_client(shared_db)
+    client.get("/signin")
+    response = client.post("/signin", data={"username": "admin", "password": DEMO_PASSWORD})
+    assert response.status_code == 403
+    sign_in(client, "amara")
+    assert client.post("/signout", data={}).status_code == 403
+    assert client.post("/signout", data={"csrf_token": "forged"}).status_code == 403
+    assert client.get("/api/v1/me").status_code == 200  # still signed in
+
+
+def test_sign_out_needs_csrf_and_ends_the_session(shared_db) -> None:
+    client = make_client(shared_db)
+    token = sign_in(client, "amara")
+    assert client.post("/signout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/privacy").status_code == 303
+
+
+def test_throttling_locks_an_account_after_five_failures_and_survives_restart(fresh_db) -> None:
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with fresh_db.session() as session:
+        for i in range(5):
+            with pytest.raises(auth_services.SignInFailed):
+                auth_services.authenticate(
+                    session,
+                    username="amara",
+                    password="wrong",
+                    client_address=f"10.0.0.{i}",
+                    now=now + timedelta(seconds=i),
+                )
+    # A new session (as after a restart or in another process) sees the lock.
+    with fresh_db.session() as session:
+        with pytest.raises(auth_services.SignInLocked):
+            auth_services.authenticate(
+                session,
+                username="amara",
+                password=DEMO_PASSWORD,
+                client_address="10.0.0.99",
+                now=now + timedelta(minutes=1),
+            )
+        user = auth_services.authenticate(
+            session,
+            username="amara",
+            password=DEMO_PASSWORD,
+            client_address="10.0.0.99",
+            now=now + timedelta(minutes=16),
+        )
+        assert user.id == "amara"
+
+
+def test_throttling_locks_an_address_trying_many_accounts(fresh_db) -> None:
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with fresh_db.session() as session:
+        for i in range(auth_services.ADDRESS_MAX_FAILURES):
+            with pytest.raises(auth_services.SignInFailed):
+                auth_services.authenticate(
+                    session, username=f"nobody{i}", password="x", client_address="10.9.9.9", now=now
+                )
+        with pytest.raises(auth_services.SignInLocked):
+            auth_services.authenticate(
+                session, username="amara", password=DEMO_PASSWORD, client_address="10.9.9.9", now=now
+            )
+        stored = session.execute(
+            auth_services.repo.signin_failures.select()  # type: ignore[attr-defined]
+        ).all()
+    assert all("10.9.9.9" not in str(row) and "nobody" not in str(row) for row in stored)
+
+
+def test_locked_sign_in_page_answers_429(fresh_db) -> None:
+    client = make_client(fresh_db)
+    for _ in range(5):
+        token = csrf_of(client)
+        client.post("/signin", data={"username": "kofi", "password": "x", "csrf_token": token})
+    token = csrf_of(client)
+    response = client.post(
+        "/signin", data={"username": "kofi", "password": DEMO_PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 429
+
+
+def test_api_tokens_are_scoped_revocable_expiring_and_stored_hashed(fresh_db) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with fresh_db.session() as session:
+        issued = tokens.create_service_credentials(
+            session, role=Role.ADMIN, name="xAPI bridge", scopes=["read:learners"], days=1, now=now
+        )
+        rows = tokens.repo.list_tokens(session)
+        assert issued.secret not in str(rows)
+    client = make_client(fresh_db)
+    auth = {"Authorization": f"Bearer {issued.value}"}
+    assert client.get("/api/v1/learners", headers=auth).status_code == 200
+    body = {"id": "00000000-0000-4000-8000-000000000001"}
+    refused = client.post("/api/v1/evidence", headers=auth, json=body)
+    assert refused.status_code in {403, 422}
+    wrong = {"Authorization": f"Bearer {issued.key_id}.not-the-secret"}
+    assert client.get("/api/v1/me", headers=wrong).status_code == 401
+    with fresh_db.session() as session:
+        assert tokens.authenticate_token(session, value=issued.value, now=now + timedelta(days=2)) is None
+        tokens.revoke_token(session, key_id=issued.key_id)
+    assert client.get("/api/v1/me", headers=auth).status_code == 401
+
+
+def test_production_refuses_default_secret_and_marks_cookies_secure(shared_db) -> None:
+    with pytest.raises(ValidationError):
+        Settings(environment="production")
+    with pytest.raises(ValidationError):
+        Settings(environment="production", secret_key="short")
+    client = make_client(shared_db, environment="production")
+    response = client.get("/signin")
+    assert "secure" in response.headers["set-cookie"].lower()
+    assert "max-age=" in response.headers["strict-transport-security"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "content-security-policy" in response.headers
+
+
+def test_request_body_over_the_limit_is_413_in_the_error_shape(shared_db) -> None:
+    client = make_client(shared_db, max_request_bytes=2048)
+    response = client.post(
+        "/api/v1/evidence", content=b"x" * 5000, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
