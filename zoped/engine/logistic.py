@@ -46,6 +46,20 @@ DAS3H_WINDOW_DAYS: tuple[float, ...] = (1 / 24, 1.0, 7.0, 30.0, math.inf)
 DAS3H_WINDOW_ATTEMPTS: tuple[float, ...] = (5.0, 20.0, 100.0, math.inf)
 
 
+def _as_windows(
+    value: tuple[float, ...] | str | None, where: str, problems: list[Problem]
+) -> tuple[float, ...]:
+    """Window sizes from numbers or a comma-separated string; bad entries become problems."""
+    parts = value.split(",") if isinstance(value, str) else list(value or ())
+    out = []
+    for part in parts:
+        try:
+            out.append(float(part))
+        except ValueError:
+            problems.append(Problem(where, f"{part!r} is not a number"))
+    return tuple(out)
+
+
 @dataclass
 class LogisticState:
     """One learner's counters. ``update`` mutates and returns it (copy it to branch)."""
@@ -112,8 +126,8 @@ class _LogisticModel:
         l2: float = 1.0,
         use_items: bool = True,
         item_counts: bool = False,
-        window_days: tuple[float, ...] | None = None,
-        window_attempts: tuple[float, ...] | None = None,
+        window_days: tuple[float, ...] | str | None = None,
+        window_attempts: tuple[float, ...] | str | None = None,
         monotone: bool = True,
         max_iter: int = 500,
         seed: int = 0,
@@ -124,8 +138,9 @@ class _LogisticModel:
             l2: strength of the L2 penalty on the summed log-loss (sklearn's ``1 / C``).
             use_items: include item one-hot columns when the log has items.
             item_counts: add the learner's earlier successes / failures on the same item.
-            window_days: DAS3H windows in days, used when the log has timestamps.
-            window_attempts: windows in attempts, used when it has none.
+            window_days: DAS3H windows in days, used when the log has timestamps (numbers,
+                or a comma-separated string such as ``"1,7,inf"`` from the command line).
+            window_attempts: windows in attempts, used when it has none (same forms).
             monotone: keep success weights >= 0 and failure weights <= 0, so a correct answer
                 never predicts worse than a wrong one would have.
             max_iter: L-BFGS iteration cap.
@@ -137,10 +152,11 @@ class _LogisticModel:
             if window_attempts is None and self._default_windows
             else window_attempts
         )
-        wd = tuple(float(w) for w in (wd or ()))
-        wa = tuple(float(w) for w in (wa or ()))
+        problems: list[Problem] = []
+        wd = _as_windows(wd, "window_days", problems)
+        wa = _as_windows(wa, "window_attempts", problems)
         validate_hyper(
-            [],
+            problems,
             {
                 "l2": (l2 > 0, "must be > 0"),
                 "max_iter": (max_iter > 0, "must be > 0"),

@@ -137,6 +137,10 @@ def test_errors() -> None:
     with pytest.raises(InvalidInput) as info:
         DAS3H(l2=-1, window_days=(0.0,))
     assert {p.location for p in info.value.problems} == {"l2", "window_days"}
+    with pytest.raises(InvalidInput) as info:
+        BestLR(window_attempts="5,x")
+    assert info.value.problems[0].location == "window_attempts"
+    assert BestLR(window_attempts="5, 20,inf").window_attempts == (5.0, 20.0, math.inf)
     train = timed(synthetic(7, n_learners=15)[0], 3)
     model = DAS3H().fit(train)
     with pytest.raises(InvalidInput):
