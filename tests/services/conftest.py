@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import random
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -49,23 +52,50 @@ class SmallSchool:
     stranger: User
 
 
+@functools.cache
 def _course() -> Course:
     path = resources.files("zoped.content").joinpath("demo_course.yaml")
     with resources.as_file(path) as p:
         return load_course_file(p)
 
 
-@pytest.fixture
-def school(tmp_path) -> SmallSchool:
-    db = open_database(f"sqlite:///{tmp_path / 'small.db'}")
-    course = _course()
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory) -> Path:
+    """The seeded database file, built once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("small") / "small.db"
+    db = open_database(f"sqlite:///{path}")
+    _seed(db, _course())
+    db.dispose()
+    return path
 
+
+@pytest.fixture
+def school(_template, tmp_path) -> SmallSchool:
+    path = tmp_path / "small.db"
+    shutil.copy(_template, path)
+    db = open_database(f"sqlite:///{path}", migrate=False)
+    course = _course()
+    users = _users()
+    yield SmallSchool(db, course, *users)
+    db.dispose()
+
+
+def _users() -> tuple[User, User, User, User, User]:
     def user(uid: str, role: Role) -> User:
         return User(id=uid, school_id=SCHOOL, role=role, display_name=uid.title(), username=uid)
 
-    learner, other = user("amy", Role.LEARNER), user("bo", Role.LEARNER)
-    teacher, guardian = user("teach", Role.TEACHER), user("gua", Role.GUARDIAN)
-    stranger = user("zed", Role.LEARNER)
+    return (
+        user("amy", Role.LEARNER),
+        user("bo", Role.LEARNER),
+        user("teach", Role.TEACHER),
+        user("gua", Role.GUARDIAN),
+        user("zed", Role.LEARNER),
+    )
+
+
+def _seed(db: Database, course: Course) -> None:
+
+    learner, other, teacher, guardian, stranger = _users()
     with db.session() as s:
         create_school(s, school=School(SCHOOL, "Small School"), now=NOW)
         import_course(s, course=course, now=NOW)
@@ -85,5 +115,3 @@ def school(tmp_path) -> SmallSchool:
             repo = EvidenceRepository(s)
             for e in events:
                 repo.add(e)
-    yield SmallSchool(db, course, learner, other, teacher, guardian, stranger)
-    db.dispose()

@@ -32,7 +32,7 @@ from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import MasteryLevel
 from zoped.engine.placement import PlacementConfig, PlacementSession
 from zoped.engine.recommend import RecommenderConfig
-from zoped.errors import InvalidInput, NotFound, Problem
+from zoped.errors import Conflict, InvalidInput, NotFound, Problem
 from zoped.services import transaction
 from zoped.services.courses import get_course
 from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
@@ -46,6 +46,7 @@ from zoped.services.pathways import (
 from zoped.services.pathways import _placements as finished_placements
 from zoped.services.policy import Action, require_learner_access
 from zoped.store import jsondocs
+from zoped.store.repositories import EvidenceRepository
 from zoped.store.tables import placement_sessions
 
 #: Items answered this recently (by count) are not offered again while others remain.
@@ -242,6 +243,15 @@ def submit_answer(
         course = _course(session, course_id)
         item = course.item(item_id)
     result = grade(item, response)
+    with transaction(session):
+        earlier = EvidenceRepository(session).get(event_id)
+    if earlier is not None:
+        # A double submit (a second click, a retry) arrives later with the same event id: it is
+        # the same answer, so the first one stands and nothing new is recorded.
+        first = earlier[0]
+        if first.learner_id != learner_id or first.item_id != item.id:
+            raise Conflict(f"event {event_id} was used for another answer")
+        return _outcome(session, course, item, first, duplicate=True)
     raw: object = response if isinstance(response, str | int | float) else list(response)
     event = EvidenceEvent(
         id=event_id,
@@ -260,23 +270,34 @@ def submit_answer(
         payload={"response": raw, **(payload or {})},
     )
     recorded = record_evidence(session, event=event)
-    duplicate = recorded.status is RecordStatus.DUPLICATE
-    first = recorded.event
+    return _outcome(
+        session,
+        course,
+        item,
+        recorded.event,
+        duplicate=recorded.status is RecordStatus.DUPLICATE,
+    )
+
+
+def _outcome(
+    session: Session, course: Course, item: Item, event: EvidenceEvent, *, duplicate: bool
+) -> AnswerOutcome:
     with transaction(session):
-        before = _state(session, course, learner_id, first.occurred_at, exclude=first.id)
-        after = _state(session, course, learner_id, first.occurred_at)
-    stored_grade = result
-    if duplicate:
-        first_response = first.payload.get("response", raw)
-        if isinstance(first_response, list):
-            first_response = [str(v) for v in first_response]
-        stored_grade = grade(item, first_response)
+        before = _state(session, course, event.learner_id, event.occurred_at, exclude=event.id)
+        after = _state(session, course, event.learner_id, event.occurred_at)
+    response = event.payload.get("response")
+    if isinstance(response, list):
+        response = [str(v) for v in response]
+    try:
+        feedback = grade(item, response).feedback if response is not None else ""
+    except InvalidInput:
+        feedback = ""
     return AnswerOutcome(
-        event_id=first.id,
+        event_id=event.id,
         duplicate=duplicate,
-        correct=bool(first.correct),
-        score=float(first.score if first.score is not None else stored_grade.score),
-        feedback=stored_grade.feedback,
+        correct=bool(event.correct),
+        score=float(event.score if event.score is not None else float(bool(event.correct))),
+        feedback=feedback,
         explanation=item.explanation,
         changes=_changes(before, after, item.competencies),
     )
