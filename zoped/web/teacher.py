@@ -1,7 +1,299 @@
-"""Pages: teacher."""
+"""Pages: the teacher's classes, class dashboard and learner drill-down, and their forms.
+
+Every route parses, calls a service and renders; the services check the policy (a teacher only
+reaches learners of their own classes) before they read or write anything. Forms POST with the
+session's CSRF token and answer with a redirect (post/redirect/get), so a reload never resends.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi.responses import RedirectResponse
+
+from zoped.domain.plans import PlanGoal
+from zoped.engine.mastery import MasteryLevel
+from zoped.errors import InvalidInput, NotFound, Problem
+from zoped.interop.course_file import load_course_file
+from zoped.services import assignments as assignment_services
+from zoped.services import classes as class_services
+from zoped.services import courses as course_services
+from zoped.services import learning_log, overrides, plans, rubrics
+from zoped.web.deps import CsrfProtected, DbSession, TeacherUser, render
 
 router = APIRouter()
+LEVELS = list(MasteryLevel)
+SETTABLE = [level for level in MasteryLevel if level is not MasteryLevel.REVIEW_DUE]
+MAX_COURSE_BYTES = 5_000_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _back(path: str, **params: str) -> RedirectResponse:
+    query = f"?{urlencode(params)}" if params else ""
+    return RedirectResponse(path + query, status_code=303)
+
+
+def _level(raw: str | None) -> MasteryLevel | None:
+    if not raw:
+        return None
+    try:
+        return MasteryLevel[raw.upper().replace(" ", "_")]
+    except KeyError:
+        return None
+
+
+@router.get("/teacher")
+def classes_page(request: Request, user: TeacherUser, db: DbSession) -> Response:
+    """The teacher's classes."""
+    found = class_services.teacher_classes(db, actor=user)
+    return render(request, "teacher/classes.html", {"classes": found})
+
+
+@router.get("/teacher/classes/{class_id}")
+def class_page(
+    request: Request,
+    class_id: str,
+    user: TeacherUser,
+    db: DbSession,
+    course: str | None = None,
+    strand: str | None = None,
+    competency: str | None = None,
+    level: str | None = None,
+) -> Response:
+    """The class dashboard: heatmap, alerts with evidence, groups and peer tutors."""
+    filters = class_services.DashboardFilters(
+        course_id=course or None,
+        strand=strand or None,
+        competency=competency or None,
+        level=_level(level),
+    )
+    dashboard = class_services.class_dashboard(
+        db, actor=user, class_id=class_id, now=_now(), filters=filters
+    )
+    return render(
+        request,
+        "teacher/class.html",
+        {"d": dashboard, "levels": LEVELS, "activities": _activities(db)},
+    )
+
+
+def _activities(db: DbSession) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(id, title, competencies) of every activity, for the assign forms."""
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    for course_id in course_services.list_course_ids(db):
+        course = course_services.get_course(db, course_id=course_id)
+        found += [(a.id, a.title, tuple(a.competencies)) for a in course.activities]
+    return found
+
+
+@router.get("/teacher/learners/{learner_id}")
+def learner_page(request: Request, learner_id: str, user: TeacherUser, db: DbSession) -> Response:
+    """A learner's drill-down: timeline, state, plan, shared log, overrides, rubric, assign."""
+    now = _now()
+    detail = class_services.learner_drilldown(db, actor=user, learner_id=learner_id, now=now)
+    plan = plans.get_plan(db, actor=user, learner_id=learner_id, now=now)
+    shared = learning_log.list_entries(db, actor=user, learner_id=learner_id, now=now)
+    return render(
+        request,
+        "teacher/learner.html",
+        {
+            "x": detail,
+            "plan": plan,
+            "log": shared,
+            "settable": SETTABLE,
+            "levels": LEVELS,
+            "done": request.query_params.get("done", ""),
+        },
+    )
+
+
+def _learner_path(learner_id: str) -> str:
+    return f"/teacher/learners/{learner_id}"
+
+
+@router.post("/teacher/learners/{learner_id}/overrides", dependencies=[CsrfProtected])
+def override(
+    learner_id: str,
+    user: TeacherUser,
+    db: DbSession,
+    competency_id: Annotated[str, Form()],
+    level: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Override a level with a reason."""
+    chosen = _level(level)
+    if chosen is None:
+        raise InvalidInput("invalid override", [Problem("level", f"no level {level!r}")])
+    overrides.override_mastery(
+        db,
+        actor=user,
+        learner_id=learner_id,
+        competency_id=competency_id,
+        level=chosen,
+        reason=reason,
+        now=_now(),
+    )
+    return _back(_learner_path(learner_id), done="override")
+
+
+@router.post(
+    "/teacher/learners/{learner_id}/overrides/{override_id}/undo", dependencies=[CsrfProtected]
+)
+def undo(
+    learner_id: str,
+    override_id: str,
+    user: TeacherUser,
+    db: DbSession,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Undo an override (a later event supersedes it)."""
+    try:
+        event_id = uuid.UUID(override_id)
+    except ValueError:
+        raise NotFound(f"no override {override_id!r}") from None
+    overrides.undo_override(
+        db, actor=user, learner_id=learner_id, override_id=event_id, reason=reason, now=_now()
+    )
+    return _back(_learner_path(learner_id), done="undo")
+
+
+@router.post("/teacher/learners/{learner_id}/rubric", dependencies=[CsrfProtected])
+async def score_rubric(
+    request: Request, learner_id: str, user: TeacherUser, db: DbSession
+) -> Response:
+    """Score a project against its rubric: one level per criterion (``level.<criterion>``)."""
+    form = await request.form()
+    rubric_id = str(form.get("rubric_id", ""))
+    chosen: dict[str, int | str] = {}
+    for key, value in form.multi_items():
+        if key.startswith("level.") and isinstance(value, str) and value != "":
+            chosen[key.removeprefix("level.")] = int(value) if value.isdigit() else value
+    rubrics.score_project(
+        db,
+        actor=user,
+        learner_id=learner_id,
+        rubric_id=rubric_id,
+        chosen_levels=chosen,
+        note=str(form.get("note", "")),
+        now=_now(),
+    )
+    return _back(_learner_path(learner_id), done="rubric")
+
+
+@router.post("/teacher/assignments", dependencies=[CsrfProtected])
+def make_assignment(
+    user: TeacherUser,
+    db: DbSession,
+    activity_id: Annotated[str, Form()],
+    learner_ids: Annotated[list[str], Form()],
+    class_id: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/teacher",
+) -> Response:
+    """Assign an activity to one learner or a small group."""
+    assignment_services.assign(
+        db,
+        actor=user,
+        learner_ids=learner_ids,
+        activity_id=activity_id,
+        class_id=class_id or None,
+        note=note,
+        now=_now(),
+    )
+    target = back if back.startswith("/teacher") else "/teacher"
+    return _back(target, done="assigned")
+
+
+@router.post("/teacher/learners/{learner_id}/plan", dependencies=[CsrfProtected])
+async def save_plan(
+    request: Request, learner_id: str, user: TeacherUser, db: DbSession
+) -> Response:
+    """Co-edit the plan: goals (one row each), strategies (one per line), mastery evidence."""
+    form = await request.form()
+    descriptions = [str(v) for v in form.getlist("goal_description")]
+    dates = [str(v) for v in form.getlist("goal_date")]
+    competencies = [str(v) for v in form.getlist("goal_competencies")]
+    goals: list[PlanGoal] = []
+    for index, description in enumerate(descriptions):
+        if not description.strip():
+            continue
+        ids = competencies[index].split() if index < len(competencies) else []
+        when = dates[index] if index < len(dates) else ""
+        goals.append(plans.parse_goal(description, ids, when, len(goals)))
+    strategies = [s.strip() for s in str(form.get("strategies", "")).splitlines() if s.strip()]
+    base = str(form.get("base_version", "1"))
+    plans.save_plan(
+        db,
+        actor=user,
+        learner_id=learner_id,
+        base_version=int(base) if base.isdigit() else 0,
+        goals=goals,
+        strategies=strategies,
+        resources=[],
+        mastery_evidence=str(form.get("mastery_evidence", "")),
+        now=_now(),
+    )
+    return _back(_learner_path(learner_id), done="plan")
+
+
+@router.post("/teacher/learners/{learner_id}/comments", dependencies=[CsrfProtected])
+def comment(
+    learner_id: str, user: TeacherUser, db: DbSession, body: Annotated[str, Form()] = ""
+) -> Response:
+    """Comment on the learner's plan."""
+    plans.add_comment(db, actor=user, learner_id=learner_id, body=body, now=_now())
+    return _back(_learner_path(learner_id), done="comment")
+
+
+@router.get("/teacher/courses/import")
+def import_page(request: Request, user: TeacherUser) -> Response:
+    """The course import form."""
+    del user
+    return render(request, "teacher/import.html", {"problems": [], "summary": None})
+
+
+@router.post("/teacher/courses/import", dependencies=[CsrfProtected])
+async def import_course(
+    request: Request,
+    user: TeacherUser,
+    db: DbSession,
+    course_file: Annotated[UploadFile, File()],
+) -> Response:
+    """Import a course file: every problem is listed, and nothing is written when it is invalid."""
+    data = await course_file.read(MAX_COURSE_BYTES + 1)
+    name = Path(course_file.filename or "course.yaml").name
+    problems: list[Problem] = []
+    summary = None
+    if len(data) > MAX_COURSE_BYTES:
+        problems = [Problem("", "the file is larger than 5 MB")]
+    else:
+        suffix = ".json" if name.endswith(".json") else ".yaml"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(data)
+            try:
+                course = load_course_file(path)
+            except InvalidInput as error:
+                problems = error.problems or [Problem("", error.message)]
+                course = None
+        if course is not None:
+            try:
+                summary = course_services.import_course(db, actor=user, course=course, now=_now())
+            except InvalidInput as error:
+                problems = error.problems or [Problem("", error.message)]
+    status = 422 if problems else 200
+    return render(
+        request,
+        "teacher/import.html",
+        {"problems": problems, "summary": summary, "filename": name},
+        status_code=status,
+    )
