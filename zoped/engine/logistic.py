@@ -41,13 +41,16 @@ from zoped.engine._features import (
 from zoped.engine.base import FloatArray, IntArray, Interaction, InteractionLog
 from zoped.errors import DidNotConverge, InvalidInput, Problem
 
+# Window sizes, in days or in attempts. (A named alias also keeps the registry's --param
+# converter from reading the annotation as a plain float.)
+Windows = tuple[float, ...]
 SECONDS_PER_DAY = 86_400.0
 DAS3H_WINDOW_DAYS: tuple[float, ...] = (1 / 24, 1.0, 7.0, 30.0, math.inf)
 DAS3H_WINDOW_ATTEMPTS: tuple[float, ...] = (5.0, 20.0, 100.0, math.inf)
 
 
 def _as_windows(
-    value: tuple[float, ...] | str | None, where: str, problems: list[Problem]
+    value: Windows | str | None, where: str, problems: list[Problem]
 ) -> tuple[float, ...]:
     """Window sizes from numbers or a comma-separated string; bad entries become problems."""
     parts = value.split(",") if isinstance(value, str) else list(value or ())
@@ -126,8 +129,8 @@ class _LogisticModel:
         l2: float = 1.0,
         use_items: bool = True,
         item_counts: bool = False,
-        window_days: tuple[float, ...] | str | None = None,
-        window_attempts: tuple[float, ...] | str | None = None,
+        window_days: Windows | str | None = None,
+        window_attempts: Windows | str | None = None,
         monotone: bool = True,
         max_iter: int = 500,
         seed: int = 0,
