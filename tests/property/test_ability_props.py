@@ -158,3 +158,18 @@ def test_irt_fit_recovers_known_difficulties(b: list[float], seed: int) -> None:
     assert model.difficulty_ is not None
     # About four standard errors of a single item's estimate at this size.
     np.testing.assert_allclose(model.difficulty_, b, atol=0.25)
+
+
+@settings(max_examples=20)
+@given(name=MODEL_NAMES, log=histories(), data=st.data())
+def test_no_leak_from_the_future(name: str, log: InteractionLog, data: st.DataObject) -> None:
+    """Flipping one answer changes no prediction at or before it, nor any other learner's."""
+    model = fitted()[name]
+    log = prepared(name, log)
+    r = data.draw(st.integers(0, len(log) - 1))
+    flipped = log.correct.copy()
+    flipped[r] = 1 - flipped[r]
+    before = model.predict_proba(log)
+    after = model.predict_proba(dataclasses.replace(log, correct=flipped))
+    same = (np.arange(len(log)) <= r) | (log.learner != log.learner[r])
+    np.testing.assert_array_equal(after[same], before[same])
