@@ -103,7 +103,11 @@ def test_throttling_locks_an_address_trying_many_accounts(fresh_db) -> None:
                 )
         with pytest.raises(auth_services.SignInLocked):
             auth_services.authenticate(
-                session, username="amara", password=DEMO_PASSWORD, client_address="10.9.9.9", now=now
+                session,
+                username="amara",
+                password=DEMO_PASSWORD,
+                client_address="10.9.9.9",
+                now=now,
             )
         stored = session.execute(
             auth_services.repo.signin_failures.select()  # type: ignore[attr-defined]
@@ -140,7 +144,8 @@ def test_api_tokens_are_scoped_revocable_expiring_and_stored_hashed(fresh_db) ->
     wrong = {"Authorization": f"Bearer {issued.key_id}.not-the-secret"}
     assert client.get("/api/v1/me", headers=wrong).status_code == 401
     with fresh_db.session() as session:
-        assert tokens.authenticate_token(session, value=issued.value, now=now + timedelta(days=2)) is None
+        later = now + timedelta(days=2)
+        assert tokens.authenticate_token(session, value=issued.value, now=later) is None
         tokens.revoke_token(session, key_id=issued.key_id)
     assert client.get("/api/v1/me", headers=auth).status_code == 401
 

@@ -29,8 +29,7 @@ CONTENT_TABLES = {
 def _content(database) -> list[object]:
     with database.session() as session:
         return [
-            session.execute(select(metadata.tables[name])).all()
-            for name in sorted(CONTENT_TABLES)
+            session.execute(select(metadata.tables[name])).all() for name in sorted(CONTENT_TABLES)
         ]
 
 
