@@ -215,11 +215,11 @@ class _LogisticModel:
         add(ar, np.full(n, layout.total), np.log1p(t_suc))
         add(ar, np.full(n, layout.total + 1), np.log1p(t_att - t_suc))
         if layout.item_counts:
-            i_att, i_suc = prior_counts(log.learner, np.maximum(log.item, 0), correct)
+            # Only rows that have an item count, as in `update`; the rest get no item features.
             has = log.item >= 0
-            add(ar[has], np.full(int(has.sum()), layout.item_count), np.log1p(i_suc[has]))
-            fails = (i_att - i_suc)[has]
-            add(ar[has], np.full(int(has.sum()), layout.item_count + 1), np.log1p(fails))
+            i_att, i_suc = prior_counts(log.learner[has], log.item[has], correct[has])
+            add(ar[has], np.full(int(has.sum()), layout.item_count), np.log1p(i_suc))
+            add(ar[has], np.full(int(has.sum()), layout.item_count + 1), np.log1p(i_att - i_suc))
         if layout.windows:
             clock = self._clock(log)
             w_att, w_suc = window_counts(

@@ -60,6 +60,16 @@ def test_feature_row_matches_hand_computation() -> None:
     assert x[1, lay.skill_onehot + 1] == 1.0
 
 
+def test_rows_without_item_do_not_count_as_an_item() -> None:
+    log = make_log([0, 0, 0], [-1, 0, 0], [(0,), (0,), (0,)], [1, 1, 0])
+    model = BestLR(item_counts=True).fit(log)
+    assert model.layout_ is not None
+    x = model._features(log, model.layout_).toarray()
+    assert x[1, model.layout_.item_count] == 0.0
+    assert x[2, model.layout_.item_count] == pytest.approx(math.log(2))
+    np.testing.assert_allclose(replay(model, log), model.predict_proba(log), atol=1e-12)
+
+
 def timed(log: InteractionLog, seed: int) -> InteractionLog:
     """The same log with increasing timestamps: gaps from minutes to weeks."""
     rng = np.random.default_rng(seed)
