@@ -157,12 +157,16 @@ def run_pybkt(
     finally:
         tracemalloc.stop()
     by_row = predicted.sort_values("order_id")["correct_predictions"].to_numpy(dtype=np.float64)
+    # pyBKT returns NaN for skills whose fit degenerated; score them as its own fallback (0.5)
+    # and say how many there were.
+    n_nan = int(np.isnan(by_row).sum())
+    by_row = np.where(np.isnan(by_row), 0.5, by_row)
     p = np.bincount(rows, weights=by_row, minlength=len(test)) / np.maximum(
         test.n_skills_per_row, 1
     )
     out = all_metrics(test.correct, p)
     out.update(fit_s=t1 - t0, predict_s=t2 - t1, peak_mb=peak, n_train=len(train),
-               n_test=len(test), num_fits=num_fits)  # fmt: skip
+               n_test=len(test), num_fits=num_fits, nan_predictions=n_nan)  # fmt: skip
     return out
 
 
@@ -219,8 +223,11 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
                 value = run.get(key)
                 return "—" if value is None else f"{value:.{digits}f}"
 
+            label = model
+            if run.get("nan_predictions"):
+                label += f" ({run['nan_predictions']} NaN predictions scored as 0.5)"
             lines.append(
-                f"| {model} | {fmt('auc')} | {fmt('rmse')} | {fmt('logloss')} | {fmt('ece')} | "
+                f"| {label} | {fmt('auc')} | {fmt('rmse')} | {fmt('logloss')} | {fmt('ece')} | "
                 f"{fmt('fit_s', 2)} | {fmt('peak_mb', 1)} | {pub} |"
             )
         others = {k: v for k, v in published.items() if k not in runs and k != "bkt"}
