@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from zoped.domain.content import Item, Response, grade
+from zoped.domain.content import Activity, Item, Response, grade
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import User
@@ -613,3 +613,19 @@ def finish_placement(
         )
         row.update(status="finished", state=jsondocs.dump("placement_state", doc))
     return _view(row, items, template)
+
+
+def get_item(session: Session, *, item_id: str, course_id: str | None = None) -> tuple[Item, str]:
+    """A course item (content, not learner data) and the title of its first competency.
+
+    Raises:
+        NotFound: no such item.
+    """
+    course = _course(session, course_id)
+    item = course.item(item_id)
+    return item, course.framework.get(item.competencies[0]).title
+
+
+def get_activity(session: Session, *, activity_id: str, course_id: str | None = None) -> Activity:
+    """A course activity (content). Raises: NotFound."""
+    return _course(session, course_id).activity(activity_id)

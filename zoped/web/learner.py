@@ -1,7 +1,348 @@
-"""Pages: learner."""
+"""Pages: the learner's roadmap, menu, practice, placement check, plan, log and profile.
+
+Each route parses the form, calls one service and renders; the rules live in the services.
+Every page works without JavaScript (plain links and form POSTs, redirect after POST).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
+
+from zoped.domain.content import Item, ItemType, Modality
+from zoped.domain.content import Response as ItemResponse
+from zoped.domain.people import AccessibilityNeeds, LearnerProfile
+from zoped.engine.mastery import MasteryLevel
+from zoped.errors import InvalidInput, Problem
+from zoped.services import learning_log, pathways, plans, practice
+from zoped.services.roster import get_learner_profile, save_learner_profile
+from zoped.web import svg
+from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, render
+
+router = APIRouter(prefix="/learner")
+
+
+def _now() -> datetime:
+    """The request's clock (the services take it as an argument)."""
+    return datetime.now(UTC)
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("")
+def home(request: Request, user: LearnerUser, db: DbSession, seed: int = 0) -> Response:
+    now = _now()
+    state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
+    menu = pathways.recommend_for(db, actor=user, learner_id=user.id, seed=seed, now=now)
+    placement = practice.latest_placement(db, actor=user, learner_id=user.id, now=now)
+    counts = {level: state.count(level) for level in MasteryLevel}
+    return render(
+        request,
+        "learner/home.html",
+        {
+            "state": state,
+            "menu": menu,
+            "placement": placement,
+            "counts": counts,
+            "levels": list(MasteryLevel),
+            "colours": svg.LEVEL_COLOURS,
+            "roadmap": svg.roadmap_svg(state),
+            "progress": svg.progress_svg(state.history, len(state.competencies)),
+            "next_seed": seed + 1,
+        },
+    )
+
+
+@router.post("/menu/pick", dependencies=[CsrfProtected])
+def pick(
+    user: LearnerUser,
+    db: DbSession,
+    decision_id: Annotated[uuid.UUID, Form()],
+    activity_id: Annotated[str, Form()],
+) -> Response:
+    chosen = pathways.choose_option(
+        db,
+        actor=user,
+        learner_id=user.id,
+        decision_id=decision_id,
+        activity_id=activity_id,
+        now=_now(),
+    )
+    return _see_other(f"/learner/activity/{chosen}")
+
+
+@router.get("/activity/{activity_id}")
+def activity(request: Request, user: LearnerUser, db: DbSession, activity_id: str) -> Response:
+    del user
+    found = practice.get_activity(db, activity_id=activity_id)
+    return render(request, "learner/activity.html", {"activity": found})
+
+
+# --- practice -------------------------------------------------------------------------------
+
+
+@router.get("/practice/summary")
+def practice_summary(
+    request: Request, user: LearnerUser, db: DbSession, since: datetime
+) -> Response:
+    changes = practice.session_summary(db, actor=user, learner_id=user.id, since=since, now=_now())
+    return render(request, "learner/summary.html", {"changes": changes, "since": since})
+
+
+@router.get("/practice/{competency_id}")
+def practice_page(
+    request: Request,
+    user: LearnerUser,
+    db: DbSession,
+    competency_id: str,
+    item: str | None = None,
+    event: uuid.UUID | None = None,
+    hints: int = 0,
+    since: datetime | None = None,
+) -> Response:
+    now = _now()
+    if item is not None and event is not None:
+        shown, title = practice.get_item(db, item_id=item)
+        event_id = event
+    else:
+        chosen = practice.next_item(
+            db, actor=user, learner_id=user.id, competency_id=competency_id, now=now
+        )
+        shown, title, event_id = chosen.item, chosen.competency_title, chosen.event_id
+    return render(
+        request,
+        "learner/practice.html",
+        {
+            "competency_id": competency_id,
+            "competency_title": title,
+            "item": shown,
+            "event_id": event_id,
+            "hints": max(0, min(hints, len(shown.hints))),
+            "since": (since or now).isoformat(),
+            "started": now.isoformat(),
+        },
+    )
+
+
+def _response(item: Item, form: FormData) -> ItemResponse:
+    if item.type is ItemType.MULTIPLE_CHOICE:
+        return [str(v) for v in form.getlist("response")]
+    if item.type is ItemType.ORDERING:
+        ranks: list[tuple[int, str]] = []
+        for option in item.options:
+            raw = str(form.get(f"rank_{option.id}", "")).strip()
+            if not raw.isdigit():
+                raise InvalidInput(
+                    "give every step a position",
+                    [Problem(f"rank_{option.id}", "a whole number")],
+                )
+            ranks.append((int(raw), option.id))
+        return [oid for _, oid in sorted(ranks)]
+    value = form.get("response")
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("no answer given", [Problem("response", "answer the question")])
+    return value
+
+
+@router.post("/practice/{competency_id}/answer", dependencies=[CsrfProtected])
+async def practice_answer(
+    request: Request, user: LearnerUser, db: DbSession, competency_id: str
+) -> Response:
+    form = await request.form()
+    item, title = practice.get_item(db, item_id=str(form.get("item_id", "")))
+    now = _now()
+    started = datetime.fromisoformat(str(form.get("started") or now.isoformat()))
+    outcome = practice.submit_answer(
+        db,
+        actor=user,
+        learner_id=user.id,
+        item_id=item.id,
+        response=_response(item, form),
+        event_id=uuid.UUID(str(form.get("event_id"))),
+        hints_used=int(str(form.get("hints") or 0)),
+        duration_s=max(0.0, (now - started).total_seconds()),
+        now=now,
+    )
+    return render(
+        request,
+        "learner/feedback.html",
+        {
+            "competency_id": competency_id,
+            "competency_title": title,
+            "item": item,
+            "outcome": outcome,
+            "since": str(form.get("since") or now.isoformat()),
+        },
+    )
+
+
+# --- placement ------------------------------------------------------------------------------
+
+
+@router.get("/placement")
+def placement_page(request: Request, user: LearnerUser, db: DbSession) -> Response:
+    view = practice.latest_placement(db, actor=user, learner_id=user.id, now=_now())
+    return render(request, "learner/placement.html", {"view": view})
+
+
+@router.post("/placement/start", dependencies=[CsrfProtected])
+def placement_start(user: LearnerUser, db: DbSession) -> Response:
+    practice.start_or_resume_placement(db, actor=user, learner_id=user.id, now=_now())
+    return _see_other("/learner/placement")
+
+
+@router.post("/placement/answer", dependencies=[CsrfProtected])
+async def placement_answer(request: Request, user: LearnerUser, db: DbSession) -> Response:
+    form = await request.form()
+    item, _ = practice.get_item(db, item_id=str(form.get("item_id", "")))
+    practice.answer_placement(
+        db,
+        actor=user,
+        learner_id=user.id,
+        session_id=uuid.UUID(str(form.get("session_id"))),
+        item_id=item.id,
+        response=_response(item, form),
+        event_id=uuid.UUID(str(form.get("event_id"))),
+        now=_now(),
+    )
+    return _see_other("/learner/placement")
+
+
+@router.post("/placement/finish", dependencies=[CsrfProtected])
+def placement_finish(
+    user: LearnerUser, db: DbSession, session_id: Annotated[uuid.UUID, Form()]
+) -> Response:
+    practice.finish_placement(db, actor=user, learner_id=user.id, session_id=session_id, now=_now())
+    return _see_other("/learner/placement")
+
+
+# --- plan -----------------------------------------------------------------------------------
+
+
+@router.get("/plan")
+def plan_page(request: Request, user: LearnerUser, db: DbSession) -> Response:
+    now = _now()
+    view = plans.get_plan(db, actor=user, learner_id=user.id, now=now)
+    state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
+    return render(request, "learner/plan.html", {"view": view, "state": state})
+
+
+@router.post("/plan", dependencies=[CsrfProtected])
+async def plan_save(request: Request, user: LearnerUser, db: DbSession) -> Response:
+    form = await request.form()
+    goals = []
+    for i in range(int(str(form.get("goal_count") or 0))):
+        text = str(form.get(f"goal_{i}_description", "")).strip()
+        if not text:
+            continue
+        goals.append(
+            plans.parse_goal(
+                text,
+                [str(form.get(f"goal_{i}_competency", ""))],
+                str(form.get(f"goal_{i}_target", "")),
+                len(goals),
+            )
+        )
+    plans.save_plan(
+        db,
+        actor=user,
+        learner_id=user.id,
+        base_version=int(str(form.get("version") or 1)),
+        goals=goals,
+        strategies=str(form.get("strategies", "")).splitlines(),
+        resources=str(form.get("resources", "")).splitlines(),
+        mastery_evidence=str(form.get("mastery_evidence", "")),
+        now=_now(),
+    )
+    return _see_other("/learner/plan")
+
+
+@router.post("/plan/comment", dependencies=[CsrfProtected])
+def plan_comment(user: LearnerUser, db: DbSession, body: Annotated[str, Form()]) -> Response:
+    plans.add_comment(db, actor=user, learner_id=user.id, body=body, now=_now())
+    return _see_other("/learner/plan#comments")
+
+
+# --- learning log ---------------------------------------------------------------------------
+
+
+@router.get("/log")
+def log_page(request: Request, user: LearnerUser, db: DbSession) -> Response:
+    entries = learning_log.list_entries(db, actor=user, learner_id=user.id, now=_now())
+    return render(request, "learner/log.html", {"entries": entries})
+
+
+@router.post("/log", dependencies=[CsrfProtected])
+def log_add(
+    user: LearnerUser,
+    db: DbSession,
+    body: Annotated[str, Form()],
+    shared: Annotated[bool, Form()] = False,
+) -> Response:
+    learning_log.add_entry(db, actor=user, learner_id=user.id, body=body, shared=shared, now=_now())
+    return _see_other("/learner/log")
+
+
+@router.post("/log/{entry_id}/share", dependencies=[CsrfProtected])
+def log_share(
+    user: LearnerUser, db: DbSession, entry_id: str, shared: Annotated[bool, Form()] = False
+) -> Response:
+    learning_log.set_shared(
+        db, actor=user, learner_id=user.id, entry_id=entry_id, shared=shared, now=_now()
+    )
+    return _see_other("/learner/log")
+
+
+# --- profile --------------------------------------------------------------------------------
+
+
+@router.get("/profile")
+def profile_page(
+    request: Request, user: LearnerUser, db: DbSession, saved: bool = False
+) -> Response:
+    profile = get_learner_profile(db, learner_id=user.id) or LearnerProfile(
+        user.id, user.display_name
+    )
+    return render(
+        request,
+        "learner/profile.html",
+        {"profile": profile, "modalities": list(Modality), "saved": saved},
+    )
+
+
+@router.post("/profile", dependencies=[CsrfProtected])
+async def profile_save(request: Request, user: LearnerUser, db: DbSession) -> Response:
+    form = await request.form()
+    current = get_learner_profile(db, learner_id=user.id) or LearnerProfile(
+        user.id, user.display_name
+    )
+    interests = tuple(
+        t.strip().lower() for t in str(form.get("interests", "")).split(",") if t.strip()
+    )
+    chosen = {str(v) for v in form.getlist("modalities")}
+    profile = LearnerProfile(
+        learner_id=user.id,
+        display_name=current.display_name,
+        interests=interests,
+        preferred_modalities=tuple(m for m in Modality if str(m) in chosen),
+        goals=current.goals,
+        strengths=current.strengths,
+        needs=current.needs,
+        accessibility=AccessibilityNeeds(
+            extra_time="extra_time" in form,
+            larger_text="larger_text" in form,
+            screen_reader=current.accessibility.screen_reader,
+            reduced_motion="reduced_motion" in form,
+        ),
+        languages=current.languages,
+        prior_learning=current.prior_learning,
+    )
+    save_learner_profile(db, actor=user, profile=profile, now=_now())
+    return _see_other("/learner/profile?saved=true")
