@@ -12,7 +12,6 @@ import re
 
 import pytest
 
-
 WIDTHS = {"phone": (390, 844), "desktop": (1366, 900)}
 TEACHER_PAGES = {
     "teacher-classes": "/teacher",
