@@ -164,7 +164,6 @@ def post_evidence(
     require_learner_access(
         session, actor=caller.user, learner_id=body.learner_id, action=Action.WRITE
     )
-    session.commit()  # the audit entry; the event is validated and recorded next
     event = EvidenceEvent(
         id=body.id,
         learner_id=body.learner_id,
