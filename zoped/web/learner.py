@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from zoped.domain.content import Item, ItemType, Modality
 from zoped.domain.content import Response as ItemResponse
 from zoped.domain.people import AccessibilityNeeds, LearnerProfile
+from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
 from zoped.services import learning_log, pathways, plans, practice
@@ -237,7 +238,7 @@ def plan_page(request: Request, user: LearnerUser, db: DbSession) -> Response:
 @router.post("/plan", dependencies=[CsrfProtected])
 async def plan_save(request: Request, user: LearnerUser, db: DbSession) -> Response:
     form = await request.form()
-    goals = []
+    goals: list[PlanGoal] = []
     for i in range(int(str(form.get("goal_count") or 0))):
         text = str(form.get(f"goal_{i}_description", "")).strip()
         if not text:
