@@ -56,7 +56,9 @@ def _build(session, roster) -> list[User]:
         people.add_school(school, at=AT)
 
         def user(role: Role, i: int, prefix: str = prefix, school: School = school) -> User:
-            made = User(f"{prefix}-{role}-{i}", school.id, role, f"{role} {i}", username=f"{role}{i}")
+            made = User(
+                f"{prefix}-{role}-{i}", school.id, role, f"{role} {i}", username=f"{role}{i}"
+            )
             people.add_user(made, at=AT)
             everyone.append(made)
             return made
