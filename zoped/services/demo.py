@@ -33,6 +33,7 @@ from zoped.interop.course_file import load_course_file
 from zoped.services import transaction, utc_now
 from zoped.services.courses import import_course
 from zoped.services.demo_history import Archetype, archetypes_for, simulate_history
+from zoped.services.models import fit_platform_models
 from zoped.services.roster import (
     create_class,
     create_school,
@@ -283,6 +284,8 @@ def seed_demo_school(
                 repo.add(event)
         if progress is not None:
             progress(index + 1, n_learners)
+    # The platform's models learn their parameters from the school's own evidence.
+    fit_platform_models(session, now=at)
 
 
 def _profile(learner_id: str, display: str, rng: random.Random) -> LearnerProfile:
