@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import rankdata
 
-from zoped.engine.base import InteractionLog
+from zoped.engine.base import InteractionLog, LearnerModel
 from zoped.engine.elo import Elo
 from zoped.engine.irt import IRT1PL, IRT2PL
 from zoped.engine.logistic import DAS3H, BestLR
@@ -56,7 +57,7 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-MODELS = {
+MODELS: dict[str, Callable[[], LearnerModel]] = {
     "elo": lambda: Elo(),
     "elo-skill": lambda: Elo(per_skill=True),
     "irt": lambda: IRT1PL(),

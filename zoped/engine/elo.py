@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 import numpy as np
 
@@ -152,7 +152,7 @@ class EloState:
 class Elo:
     """Elo learner/item ratings with an uncertainty-function learning rate."""
 
-    name: ClassVar[str] = "elo"
+    name: str = "elo"
 
     def __init__(
         self,

@@ -150,7 +150,7 @@ class IRTState:
 class _IRT:
     """Shared 1PL / 2PL machinery; ``_two_pl`` picks the model."""
 
-    name: ClassVar[str] = ""
+    name: str = ""
     _two_pl: ClassVar[bool] = False
 
     def __init__(
@@ -384,11 +384,11 @@ class _IRT:
 class IRT1PL(_IRT):
     """Rasch / 1PL: one difficulty per item, discrimination 1."""
 
-    name: ClassVar[str] = "irt"
+    name: str = "irt"
 
 
 class IRT2PL(_IRT):
     """2PL: a difficulty and a (positive) discrimination per item."""
 
-    name: ClassVar[str] = "irt2pl"
+    name: str = "irt2pl"
     _two_pl: ClassVar[bool] = True

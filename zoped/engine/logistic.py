@@ -120,7 +120,7 @@ class _Layout:
 class _LogisticModel:
     """Shared machinery; subclasses choose the feature set."""
 
-    name: ClassVar[str] = ""
+    name: str = ""
     _default_windows: ClassVar[bool] = False
 
     def __init__(
@@ -459,11 +459,11 @@ class BestLR(_LogisticModel):
     With ``item_counts=True`` and ``window_attempts`` it becomes a Best-LR+ variant.
     """
 
-    name: ClassVar[str] = "lr"
+    name: str = "lr"
 
 
 class DAS3H(_LogisticModel):
     """DAS3H (Choffin et al. 2019): Best-LR-style difficulties plus time-window counts per skill."""
 
-    name: ClassVar[str] = "das3h"
+    name: str = "das3h"
     _default_windows: ClassVar[bool] = True
