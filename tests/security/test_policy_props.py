@@ -97,9 +97,10 @@ def test_may_access_agrees_with_visible_learner_ids(database, roster, action) ->
             assert all(v.startswith(actor.id.split("-")[0]) for v in visible)  # own school
             for learner in learners:
                 reachable = learner.id in visible
-                assert may_access(
-                    session, actor=actor, learner_id=learner.id, action=Action.READ
-                ) == reachable
+                assert (
+                    may_access(session, actor=actor, learner_id=learner.id, action=Action.READ)
+                    == reachable
+                )
                 rel = relation(session, actor=actor, learner_id=learner.id)
                 try:
                     require_learner_access(
