@@ -215,23 +215,28 @@ def fit_state_prior(
     inner, outer = _closures(graph, known)
     pool = [inner, outer, feasible_states(graph, max(extra_states, 2), seed)]
     states = np.unique(np.concatenate(pool), axis=0)
-    holds = _holds(states, mask).astype(np.float64)  # (S, I)
+    # Items with the same competencies are interchangeable: count answers per distinct mask.
+    masks, mask_of = np.unique(mask, axis=0, return_inverse=True)
+    onehot = np.zeros((mask.shape[0], masks.shape[0]))
+    onehot[np.arange(mask.shape[0]), mask_of.reshape(-1)] = 1.0
+    holds = _holds(states, masks).astype(np.float64)  # (S, masks)
+    ru, wu = r @ onehot, w @ onehot
+    # Per learner and state: right and wrong answers on items the state holds or lacks.
+    rh, rn = ru @ holds.T, ru @ (1 - holds).T
+    wh, wn = wu @ holds.T, wu @ (1 - holds).T
     g, s = guess, slip
     log_pi = np.full(states.shape[0], -np.log(states.shape[0]))
     for _ in range(iterations):
-        lr = np.where(holds > 0, np.log(1 - s), np.log(g))
-        lw = np.where(holds > 0, np.log(s), np.log(1 - g))
-        loglik = r @ lr.T + w @ lw.T + log_pi[None, :]
+        loglik = rh * np.log(1 - s) + wh * np.log(s) + rn * np.log(g) + wn * np.log(1 - g) + log_pi
         loglik -= loglik.max(axis=1, keepdims=True)
         resp = np.exp(loglik)
         resp /= resp.sum(axis=1, keepdims=True)
         counts = resp.sum(axis=0) + smoothing
         log_pi = np.log(counts / counts.sum())
-        right_held, total_held = (resp * (r @ holds.T)).sum(), (resp * ((r + w) @ holds.T)).sum()
-        right_not = (resp * (r @ (1 - holds).T)).sum()
-        total_not = (resp * ((r + w) @ (1 - holds).T)).sum()
-        s = float(np.clip(1 - right_held / max(total_held, 1e-9), 0.01, 0.45))
-        g = float(np.clip(right_not / max(total_not, 1e-9), 0.01, 0.45))
+        held_right, held_total = (resp * rh).sum(), (resp * (rh + wh)).sum()
+        not_right, not_total = (resp * rn).sum(), (resp * (rn + wn)).sum()
+        s = float(np.clip(1 - held_right / max(held_total, 1e-9), 0.01, 0.45))
+        g = float(np.clip(not_right / max(not_total, 1e-9), 0.01, 0.45))
     return StatePrior(states, np.exp(log_pi), guess=g, slip=s)
 
 
@@ -300,11 +305,12 @@ class _Model:
             self.states = feasible_states(graph, config.max_states, seed)
             self.log_prior = np.full(self.states.shape[0], -np.log(self.states.shape[0]))
         # Items with the same competencies are interchangeable for the posterior.
-        masks, self.mask_of = np.unique(mask, axis=0, return_inverse=True)
-        self.mask_of = self.mask_of.reshape(-1)
-        self.holds = _holds(self.states, masks).astype(np.float64)  # (S, masks)
-        self.log_right = np.where(self.holds > 0, np.log(1 - config.slip), np.log(config.guess))
-        self.log_wrong = np.where(self.holds > 0, np.log(config.slip), np.log(1 - config.guess))
+        masks, inverse = np.unique(mask, axis=0, return_inverse=True)
+        self.mask_of: NDArray[np.int64] = np.asarray(inverse, dtype=np.int64).reshape(-1)
+        self.holds: FloatArray = _holds(self.states, masks).astype(np.float64)  # (S, masks)
+        h, cfg = self.holds, config
+        self.log_right: FloatArray = h * np.log(1 - cfg.slip) + (1 - h) * np.log(cfg.guess)
+        self.log_wrong: FloatArray = h * np.log(cfg.slip) + (1 - h) * np.log(1 - cfg.guess)
         self.states_f = self.states.astype(np.float64)
 
 
@@ -344,7 +350,7 @@ class PlacementSession:
         if problems:
             raise InvalidInput("invalid placement session", problems)
         self.item_skills = mask
-        self._model = (
+        self._model: _Model = (
             self.shared._model
             if self.shared is not None
             else _Model(self.graph, mask, self.config, self.seed, self.prior)

@@ -67,3 +67,14 @@ def test_fixed_seed_regression() -> None:
     assert pol["oracle"]["mastery_rate"] >= max(b["mastery_rate"] for b in pol.values()) - 0.1
     assert pol["oracle"]["premature_advancement"] == 0.0
     assert report["placement"]["accuracy"] > 0.7
+
+
+def test_memory_bounds_hold_a_degenerate_fit() -> None:
+    from zoped.engine.memory import MemoryParameters
+    from zoped.engine.simulation.policies import MEMORY_BOUNDS, bounded_memory
+
+    fitted = MemoryParameters(s0_fail_days=4e-6, s0_success_days=1e-4, growth=25.0, spacing=0.03)
+    held = bounded_memory(fitted)
+    for name, (lo, hi) in MEMORY_BOUNDS.items():
+        assert lo <= getattr(held, name) <= hi
+    assert held.p_new == fitted.p_new

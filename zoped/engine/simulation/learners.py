@@ -120,12 +120,21 @@ class HiddenLearners(ABC):
             self._learn(items, correct, now_s, rng, act)
         return correct
 
-    def _readiness_inputs(self, q: FloatArray) -> FloatArray:
-        """``(learners, competencies)``: the weakest prerequisite's value (1 for roots)."""
+    def _readiness_inputs(self, q: FloatArray, mask: BoolArray | None = None) -> FloatArray:
+        """``(learners, competencies)``: the weakest prerequisite's value (1 for roots).
+
+        With ``mask``, only the masked cells are computed (the others are 1): the hot path
+        needs readiness only where a learner practises.
+        """
         pre = self.course.graph.prereq
-        # (L, 1, n) against (n, n): min over each competency's prerequisites.
-        masked = np.where(pre[None, :, :], q[:, None, :], 1.0)
-        out: FloatArray = masked.min(axis=2)
+        if mask is None:
+            # (L, 1, n) against (n, n): min over each competency's prerequisites.
+            masked = np.where(pre[None, :, :], q[:, None, :], 1.0)
+            full: FloatArray = masked.min(axis=2)
+            return full
+        rows, cols = np.nonzero(mask)
+        out: FloatArray = np.ones_like(q)
+        out[rows, cols] = np.where(pre[cols], q[rows], 1.0).min(axis=1)
         return out
 
 
@@ -177,7 +186,7 @@ class StrengthLearners(HiddenLearners):
         mask = self.course.item_skills[items] & active[:, None]
         recall = self._recall(now_s)
         q = self.k * recall
-        ready = self._readiness_inputs(q) ** 2
+        ready = self._readiness_inputs(q, mask) ** 2
         feedback = np.where(correct, 1.0, 0.6)[:, None]
         gain = np.where(mask, self.rate[:, None] * ready * (1.0 - self.k) * feedback, 0.0)
         self.k += gain
@@ -249,7 +258,7 @@ class StageLearners(HiddenLearners):
         mask = self.course.item_skills[items] & active[:, None]
         shape = self.stage.shape
         secure = (self.stage >= 2).astype(np.float64)
-        ready = np.where(self._readiness_inputs(secure) >= 1.0, 1.0, 0.2)
+        ready = np.where(self._readiness_inputs(secure, mask) >= 1.0, 1.0, 0.2)
         u = rng.random(shape)
         # Feedback on an error sometimes repairs a misconception.
         repaired = mask & self.misconception & ~correct[:, None] & (u < 0.3)

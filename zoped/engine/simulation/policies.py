@@ -60,22 +60,35 @@ class Policy(ABC):
         del items, correct, active, now_s
 
 
-def bounded_memory(params: MemoryParameters, *, min_first_days: float = 0.5) -> MemoryParameters:
-    """The fitted memory parameters with stabilities bounded below to a plausible range.
+# The box the simulation holds the fitted memory dynamics in (see :func:`bounded_memory`).
+MEMORY_BOUNDS: dict[str, tuple[float, float]] = {
+    "s0_success_days": (1.0, 30.0),
+    "s0_fail_days": (0.01, 1.0),
+    "growth": (1.0, 5.0),
+    "growth_decay": (0.0, 0.5),
+    "spacing": (0.5, 3.0),
+    "lapse_scale": (0.05, 1.0),
+    "lapse_exponent": (0.0, 1.0),
+}
 
-    A fit on a log of massed practice (items a minute apart) can explain the within-session
-    runs of right answers with a stability of seconds and a huge growth; such a model calls a
-    competency due minutes after it was learned. The simulation bounds the first-review
-    stabilities from below (``min_first_days``) and scales the growth back so that one success
-    at most multiplies stability by 1 + 3 x (e - 1) (the module's default growth), leaving the
-    curve's shape and the lapse rule as fitted.
+
+def bounded_memory(params: MemoryParameters) -> MemoryParameters:
+    """The fitted memory parameters, each held inside :data:`MEMORY_BOUNDS`.
+
+    On the simulator's logs (massed practice a minute apart, then a day's gap) the maximum
+    likelihood fit is degenerate: it explains within-session runs of right answers by a
+    first stability of seconds and a growth in the hundreds with a spacing effect near 0, so
+    stability never grows between days and every mastered competency is due again at once.
+    The box keeps the documented meaning of each parameter (a first success is remembered
+    for at least a day, a success at R = 0.8 at least multiplies stability by about 1.1);
+    the recall terms (``p_new``, ``p_floor``, ``p_slip``) are kept as fitted.
     """
-    return replace(
-        params,
-        s0_fail_days=max(params.s0_fail_days, min_first_days / 10),
-        s0_success_days=max(params.s0_success_days, min_first_days),
-        growth=min(params.growth, 3.0),
-    )
+    values = {
+        name: float(np.clip(getattr(params, name), lo, hi))
+        for name, (lo, hi) in MEMORY_BOUNDS.items()
+    }
+    values["s0_fail_days"] = min(values["s0_fail_days"], values["s0_success_days"])
+    return replace(params, **values)
 
 
 class ModelledPolicy(Policy):

@@ -29,6 +29,7 @@ from zoped.engine.bkt import BKT
 from zoped.engine.mastery import MasteryConfig
 from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.engine.placement import StatePrior, fit_state_prior
+from zoped.engine.recommend import RecommenderConfig
 from zoped.engine.simulation.course import DAY_S, SimCourse
 from zoped.engine.simulation.learners import FAMILIES, HiddenLearners
 from zoped.engine.simulation.metrics import RunOutcome, summarise
@@ -66,6 +67,12 @@ class SimulationConfig:
     pretest_per_competency: int = 2
     mastery: MasteryConfig = field(default_factory=MasteryConfig)
     choice_k: int = 1
+    # The band of predicted success is off (weight 0) in the simulation: on these learners the
+    # fitted BKT predicts success in [guess, 1 - slip] ~ [0.26, 0.74], so the default 70-85 %
+    # band selects competencies that are already learned (measured in bench/results).
+    recommender: RecommenderConfig = field(
+        default_factory=lambda: RecommenderConfig(w_difficulty=0.0)
+    )
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -334,6 +341,7 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
                         fitted.bkt,
                         fitted.memory_used,
                         config.mastery,
+                        recommender=config.recommender,
                         prior=fitted.prior,
                         choice_k=config.choice_k,
                     )
@@ -364,6 +372,7 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
         "memory_fits": memory_fits,
         "mastery": asdict(config.mastery),
         "choice_k": config.choice_k,
+        "recommender": asdict(config.recommender),
     }
     return report
 
