@@ -160,7 +160,8 @@ def run_pybkt(
     # pyBKT returns NaN for skills whose fit degenerated; score them as its own fallback (0.5)
     # and say how many there were.
     n_nan = int(np.isnan(by_row).sum())
-    by_row = np.where(np.isnan(by_row), 0.5, by_row)
+    # It can also overshoot 1 by a rounding error (1.0000000000000002): clip.
+    by_row = np.clip(np.where(np.isnan(by_row), 0.5, by_row), 0.0, 1.0)
     p = np.bincount(rows, weights=by_row, minlength=len(test)) / np.maximum(
         test.n_skills_per_row, 1
     )
