@@ -231,6 +231,12 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
                 f"| {label} | {fmt('auc')} | {fmt('rmse')} | {fmt('logloss')} | {fmt('ece')} | "
                 f"{fmt('fit_s', 2)} | {fmt('peak_mb', 1)} | {pub} |"
             )
+        missing = [m for m in meta.get("models_available", []) if m not in runs]
+        if missing:
+            lines += [
+                "",
+                f"Not run on this dataset (time on the shared CPU): {', '.join(missing)}.",
+            ]
         others = {k: v for k, v in published.items() if k not in runs and k != "bkt"}
         if others:
             lines += ["", "Published, no model of ours by that name: "
@@ -292,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = results.setdefault("meta", {})
     status = pybkt_status()
     meta["pybkt"] = status
+    meta["models_available"] = sorted(n for n, m in models.items() if m.available)
     meta["machine"] = f"{platform.machine()} {platform.python_version()}"
     command = "python bench/models.py " + " ".join(argv if argv is not None else sys.argv[1:])
     meta.setdefault("commands", [])
