@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from zoped.domain.people import Role, User
@@ -23,9 +22,8 @@ from zoped.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction, utc_now
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.policy import Action, require_learner_access
-from zoped.store import jsondocs
+from zoped.store.learning_repositories import AssignmentRepository
 from zoped.store.repositories import append_audit
-from zoped.store.tables import assignments
 
 
 class AssignmentStatus(StrEnum):
@@ -155,26 +153,17 @@ def assign(
         due_at=due_at,
         note=note.strip(),
     )
-    group = len(learners) > 1
     with transaction(session):
-        session.execute(
-            insert(assignments),
-            [
-                {
-                    "id": made.id,
-                    "assigned_by": actor.id,
-                    "activity_id": activity_id,
-                    "item_id": item_id,
-                    "learner_id": None if group else learners[0],
-                    "class_id": class_id,
-                    "group_learner_ids": (
-                        jsondocs.dump("group", {"learner_ids": list(learners)}) if group else None
-                    ),
-                    "assigned_at": at,
-                    "due_at": due_at,
-                    "note": made.note or None,
-                }
-            ],
+        AssignmentRepository(session).add(
+            made.id,
+            assigned_by=actor.id,
+            learner_ids=learners,
+            activity_id=activity_id,
+            item_id=item_id,
+            class_id=class_id,
+            assigned_at=at,
+            due_at=due_at,
+            note=made.note,
         )
         append_audit(
             session,
@@ -193,24 +182,9 @@ def assignments_for_learner(session: Session, *, learner_id: str) -> list[Assign
 
     Callers check access first.
     """
-    stmt = (
-        select(assignments)
-        .where(
-            or_(
-                assignments.c.learner_id == learner_id, assignments.c.group_learner_ids.is_not(None)
-            )
-        )
-        .order_by(assignments.c.assigned_at.desc())
-    )
     out: list[Assignment] = []
     index = _content_index(session)
-    for row in session.execute(stmt).mappings():
-        if row["learner_id"] is not None:
-            learners: tuple[str, ...] = (row["learner_id"],)
-        else:
-            learners = tuple(jsondocs.load("group", row["group_learner_ids"])["learner_ids"])
-        if learner_id not in learners:
-            continue
+    for row in AssignmentRepository(session).for_learner(learner_id):
         try:
             title, competency_ids = _target(index, row["activity_id"], row["item_id"])
         except NotFound:
@@ -220,7 +194,7 @@ def assignments_for_learner(session: Session, *, learner_id: str) -> list[Assign
                 id=row["id"],
                 assigned_by=row["assigned_by"],
                 assigned_at=row["assigned_at"],
-                learner_ids=learners,
+                learner_ids=row["learner_ids"],
                 title=title,
                 competency_ids=competency_ids,
                 activity_id=row["activity_id"],

@@ -15,8 +15,8 @@ inactive   no evidence from the learner for 7 days or more (or none at all)
 reviews    a competency has been review due (mastered, but recall faded) for 7 days or more
 ========== ===================================================================================
 
-Levels, P(known) and review status come from :func:`zoped.services.pathways.learner_state`, the
-one source of truth that the learner's own pages use too.
+Levels, P(known) and review status come from :func:`zoped.services.pathways.learner_states`
+(the whole class replayed at once), the one source of truth that the learner's own pages use too.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from zoped.services.assignments import AssignmentProgress, progress_for_learner
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.evidence import list_evidence
 from zoped.services.overrides import OverrideSummary, list_overrides
-from zoped.services.pathways import LearnerState, learner_state
+from zoped.services.pathways import LearnerState, learner_state, replay_learners
 from zoped.services.policy import (
     Action,
     require_class_access,
@@ -288,20 +288,8 @@ def next_competency(order: Sequence[str], state: Mapping[str, CompetencyView]) -
 # --- reading the learner state ------------------------------------------------------------
 
 
-def competency_views(
-    session: Session,
-    *,
-    actor: User,
-    learner_id: str,
-    now: datetime,
-    course_id: str | None = None,
-) -> dict[str, CompetencyView]:
-    """The learner's state per competency (the pathways service's), as the dashboard reads it.
-
-    Raises:
-        NotFound: the learner is outside the actor's reach.
-    """
-    state = learner_state(session, actor=actor, learner_id=learner_id, now=now, course_id=course_id)
+def competency_views(state: LearnerState) -> dict[str, CompetencyView]:
+    """The learner's state per competency (the pathways service's), as the dashboard reads it."""
     return {
         c.competency_id: CompetencyView(
             level=c.level,
@@ -464,15 +452,17 @@ def class_dashboard(
     order = [c.id for c in all_columns]
     states: dict[str, dict[str, CompetencyView]] = {}
     alerts: list[Alert] = []
+    # One replay for the whole class (each learner checked and audited as for their own page);
+    # the alerts read the same evidence the levels were replayed from.
+    replayed = replay_learners(
+        session, actor=actor, learner_ids=learner_ids, now=at, course_id=course.id
+    )
     for learner_id in learner_ids:
-        views = competency_views(
-            session, actor=actor, learner_id=learner_id, now=at, course_id=course.id
-        )
+        views = competency_views(replayed.states[learner_id])
         states[learner_id] = {cid: v for cid, v in views.items() if cid in titles}
-        events = list_evidence(session, learner_id=learner_id, until=at + timedelta(seconds=1))
         alerts += find_alerts(
             learner_id=learner_id,
-            events=events,
+            events=replayed.events[learner_id],
             state=states[learner_id],
             titles=titles,
             now=at,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from zoped.domain.people import Role, User
@@ -17,8 +16,7 @@ from zoped.domain.plans import LogEntry
 from zoped.errors import NotFound, PermissionDenied
 from zoped.services import transaction
 from zoped.services.policy import Action, require_learner_access
-from zoped.store import mappers
-from zoped.store.tables import log_entries
+from zoped.store.learning_repositories import LogEntryRepository
 
 
 def _only_the_learner(actor: User, learner_id: str) -> None:
@@ -57,7 +55,7 @@ def add_entry(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
         )
-        session.execute(insert(log_entries), [mappers.log_entry_row(entry)])
+        LogEntryRepository(session).add(entry)
     return entry
 
 
@@ -75,12 +73,7 @@ def set_shared(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
         )
-        result = session.execute(
-            update(log_entries)
-            .where(log_entries.c.id == entry_id, log_entries.c.learner_id == learner_id)
-            .values(shared=shared)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not LogEntryRepository(session).set_shared(learner_id, entry_id, shared):
             raise NotFound(f"no log entry {entry_id!r}")
 
 
@@ -99,8 +92,6 @@ def list_entries(
         )
         if actor.role is Role.GUARDIAN:
             return []
-        stmt = select(log_entries).where(log_entries.c.learner_id == learner_id)
-        if actor.id != learner_id:
-            stmt = stmt.where(log_entries.c.shared.is_(True))
-        stmt = stmt.order_by(log_entries.c.created_at.desc())
-        return [mappers.log_entry_from_row(r) for r in session.execute(stmt).mappings()]
+        return LogEntryRepository(session).list_for_learner(
+            learner_id, shared_only=actor.id != learner_id
+        )

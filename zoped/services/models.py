@@ -34,7 +34,6 @@ from zoped.store.tables import evidence_events, model_parameters
 
 BKT_MODEL = "bkt"
 MEMORY_MODEL = "memory"
-_DOC_VERSION = 1
 #: Below this many answers a fit says more about noise than about the course: keep defaults.
 MIN_ANSWERS_TO_FIT = 1000
 #: ... and from this many learners: one learner's log cannot tell a prior from learning.
@@ -154,7 +153,7 @@ def _store(
             {
                 "course_id": course_id,
                 "model": model,
-                "parameters": {jsondocs.VERSION_KEY: _DOC_VERSION, **doc},
+                "parameters": jsondocs.dump("model_params", doc),
                 "fitted_at": at,
                 "n_answers": n,
             }
@@ -220,8 +219,7 @@ def platform_models(session: Session, *, course: Course) -> PlatformModels:
     memory_params = MemoryParameters()
     n_answers = 0
     if fitted:
-        doc = dict(rows[BKT_MODEL].parameters)
-        doc.pop(jsondocs.VERSION_KEY, None)
+        doc = jsondocs.load("model_params", rows[BKT_MODEL].parameters)
         by_id = {cid: k for k, cid in enumerate(doc["skill_ids"])}
         matrix = defaults.as_matrix()
         stored = np.column_stack(
@@ -232,7 +230,7 @@ def platform_models(session: Session, *, course: Course) -> PlatformModels:
                 matrix[k] = stored[by_id[cid]]
         try:
             params = BKTParams.from_matrix(matrix)
-            mem_doc = dict(rows[MEMORY_MODEL].parameters)
+            mem_doc = jsondocs.load("model_params", rows[MEMORY_MODEL].parameters)
             memory_params = MemoryParameters.from_dict(mem_doc["parameters"])
             n_answers = int(rows[BKT_MODEL].n_answers)
         except (InvalidInput, KeyError):

@@ -15,13 +15,12 @@ activities, and logs the decision (candidates and scores) in ``recommendation_de
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from zoped.domain.course import Course
@@ -46,12 +45,16 @@ from zoped.engine.recommend import LearnerSnapshot, MenuOption, recommend_next
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids
-from zoped.services.evidence import list_evidence
 from zoped.services.models import PlatformModels, platform_models
 from zoped.services.policy import Action, require_learner_access
 from zoped.services.roster import get_learner_profile
-from zoped.store import jsondocs
-from zoped.store.tables import learning_plans, placement_sessions, recommendation_decisions
+from zoped.store.learning_repositories import (
+    DecisionRepository,
+    FinishedPlacement,
+    PlacementRepository,
+    PlanRepository,
+)
+from zoped.store.repositories import list_events_for_learners
 
 POLICY = "zoped-menu-v1"
 MASTERY = MasteryConfig()
@@ -181,172 +184,234 @@ class LearnerState:
 
 # --- replay ---------------------------------------------------------------------------------
 
+FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
+Placement = FinishedPlacement
+
 
 @dataclass
 class Replay:
-    """The learner models folded over a learner's events (internal to the services)."""
+    """The learner models folded over several learners' events (internal to the services).
+
+    Row ``r`` of every matrix is the learner ``learner_ids[r]``; columns are graph codes.
+    """
 
     graph: CompetencyGraph
     models: PlatformModels
+    learner_ids: list[str]
     bkt_codes: list[int]
-    bkt_state: Any
-    memory_state: Any
+    bkt_states: list[Any]
+    memory_states: list[Any]
     tracker: MasteryTracker
-    last_at: list[datetime | None]
-    history: list[ProgressPoint]
-    n_events: int
+    known: FloatMatrix
+    last_at: list[list[datetime | None]]
+    history: list[list[ProgressPoint]]
+    n_events: list[int]
 
-    def p_known(self) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """P(known) per graph code."""
-        known = self.models.bkt.p_known(self.bkt_state)
-        ids = self.models.bkt.skill_ids.tolist()
-        return np.array([known[str(ids[k])] for k in self.bkt_codes], dtype=np.float64)
+    def p_known(self) -> FloatMatrix:
+        """P(known) per learner x graph code."""
+        return self.known.copy()
 
-    def p_correct(self) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Predicted P(correct) on a typical next item of each competency."""
+    def p_correct(self) -> FloatMatrix:
+        """Predicted P(correct) on a typical next item of each competency, per learner."""
         theta = self.models.bkt.params
         codes = np.asarray(self.bkt_codes)
-        p = self.p_known()
-        out: np.ndarray[Any, np.dtype[np.float64]] = (
-            p * (1.0 - theta.slip[codes]) + (1.0 - p) * (theta.guess[codes])
-        )
+        p = self.known
+        out: FloatMatrix = p * (1.0 - theta.slip[codes]) + (1.0 - p) * (theta.guess[codes])
         return out
 
-    def retrievability(self, now_s: float) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Predicted recall per graph code at ``now_s`` (1 where never practised)."""
+    def recall_row(self, row: int, now_s: float) -> FloatMatrix:
+        """One learner's predicted recall per graph code at ``now_s`` (1 where never practised)."""
         out = np.ones(self.graph.n)
-        for code in range(self.graph.n):
-            if code in self.memory_state.skills:
-                out[code] = self.models.memory.retrievability(self.memory_state, code, now_s)
+        memory = self.models.memory
+        state = self.memory_states[row]
+        for code in state.skills:
+            out[code] = memory.retrievability(state, code, now_s)
         return out
 
-    def refresh(self, now_s: float) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """Levels at ``now_s`` (updates the tracker's sticky mastery)."""
-        levels = self.tracker.refresh(
-            self.p_known()[None, :], self.retrievability(now_s)[None, :], now_s
-        )
-        return np.asarray(levels[0], dtype=np.int64)
+    def retrievability(self, now_s: float) -> FloatMatrix:
+        """Predicted recall per learner x graph code at ``now_s`` (1 where never practised)."""
+        return np.stack([self.recall_row(r, now_s) for r in range(len(self.learner_ids))])
 
 
-def _event_codes(event: EvidenceEvent, course: Course, graph: CompetencyGraph) -> list[int]:
+@dataclass
+class _Step:
+    """One learner's next move in the replay: placements, then an answer or the end of a day.
+
+    Every step ends with a refresh of the learner's levels, as when the answers were given.
+    """
+
+    at_s: float
+    places: list[tuple[float, Placement]]
+    codes: list[int] = field(default_factory=list)
+    correct: bool = False
+    at: datetime | None = None
+    day: date | None = None
+
+
+def _event_codes(event: EvidenceEvent, course: Course, index: Mapping[str, int]) -> list[int]:
     named: Sequence[str] = event.competency_ids
     if not named and event.item_id:
         try:
             named = course.item(event.item_id).competencies
         except NotFound:
             named = ()
-    index = {cid: k for k, cid in enumerate(graph.ids)}
     return sorted({index[c] for c in named if c in index})
 
 
-Placement = tuple[datetime, dict[str, int], dict[str, float]]
+def _steps(
+    course: Course,
+    graph: CompetencyGraph,
+    events: Sequence[EvidenceEvent],
+    placements: Sequence[Placement],
+) -> list[_Step]:
+    """A learner's answers and finished placements in time order, closed at the end of each
+    day with evidence; placements ride on the step that follows them."""
+    timeline: list[tuple[datetime, int, Any]] = [
+        (e.occurred_at, 1, e) for e in events if e.kind in ANSWER_KINDS
+    ]
+    timeline += [(p[0], 0, p) for p in placements]
+    timeline.sort(key=lambda t: (t[0], t[1]))
+    index = {cid: k for k, cid in enumerate(graph.ids)}
+    steps: list[_Step] = []
+    pending: list[tuple[float, Placement]] = []
+    day: date | None = None
 
+    def close(d: date) -> _Step:
+        end = datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=1)
+        return _Step(end.timestamp() - 1, pending, day=d)
 
-def _placements(session: Session, learner_id: str, course_id: str) -> list[Placement]:
-    """Finished placement checks: (finished at, placed levels, P(known)) by competency id."""
-    stmt = select(placement_sessions).where(
-        placement_sessions.c.learner_id == learner_id,
-        placement_sessions.c.course_id == course_id,
-        placement_sessions.c.status == "finished",
-    )
-    out = []
-    for row in session.execute(stmt).mappings():
-        state = jsondocs.load("placement_state", row["state"])
-        result = state.get("result") or {}
-        out.append(
-            (
-                row["finished_at"],
-                {k: int(v) for k, v in result.get("levels", {}).items()},
-                {k: float(v) for k, v in result.get("p_known", {}).items()},
-            )
-        )
-    return sorted(out, key=lambda t: t[0])
+    for at, kind, payload in timeline:
+        if day is not None and at.date() != day:
+            steps.append(close(day))
+            pending = []
+        day = at.date()
+        if kind == 0:
+            pending.append((at.timestamp(), payload))
+            continue
+        codes = _event_codes(payload, course, index)
+        if codes:
+            steps.append(_Step(at.timestamp(), pending, codes, bool(payload.correct), at))
+            pending = []
+    if day is not None:
+        steps.append(close(day))
+    return steps
 
 
 def replay(
     course: Course,
     models: PlatformModels,
-    events: Sequence[EvidenceEvent],
+    events: Mapping[str, Sequence[EvidenceEvent]],
     *,
-    placements: Sequence[Placement] = (),
+    placements: Mapping[str, Sequence[Placement]] | None = None,
 ) -> Replay:
-    """Fold answers (and finished placements) in time order through the learner models.
+    """Fold each learner's answers (and finished placements) in time order through the learner
+    models, all learners together.
 
     A placement is evidence at the moment it finished: its placed levels go to the mastery
     tracker (:meth:`MasteryTracker.place`) and its P(known) raises (never lowers) the model's.
-    Progress points are taken at the end of each day with evidence.
+    Levels are refreshed after every answer (sticky mastery is decided when it is reached) and
+    at the end of each day with evidence, where a progress point is taken.
+
+    The learners advance in lockstep: step ``t`` takes every learner's ``t``-th move in one
+    :meth:`MasteryTracker.record` and one :meth:`MasteryTracker.refresh`; a learner without a
+    move at ``t`` is refreshed on the P(known) and recall of their last refresh, which changes
+    nothing.
     """
     graph = learning_graph(course)
-    skill_index = {str(s): k for k, s in enumerate(models.bkt.skill_ids.tolist())}
+    bkt = models.bkt
+    skill_index = {str(s): k for k, s in enumerate(bkt.skill_ids.tolist())}
     bkt_codes = [skill_index[cid] for cid in graph.ids]
+    learner_ids = list(events)
+    n = len(learner_ids)
+    priors = np.asarray(bkt.params.prior, dtype=np.float64)[bkt_codes]
     rep = Replay(
         graph=graph,
         models=models,
+        learner_ids=learner_ids,
         bkt_codes=bkt_codes,
-        bkt_state=models.bkt.new_state(),
-        memory_state=models.memory.new_state(),
-        tracker=MasteryTracker(1, graph.n, MASTERY),
-        last_at=[None] * graph.n,
-        history=[],
-        n_events=0,
+        bkt_states=[bkt.new_state() for _ in learner_ids],
+        memory_states=[models.memory.new_state() for _ in learner_ids],
+        tracker=MasteryTracker(n, graph.n, MASTERY),
+        known=np.tile(priors, (n, 1)),
+        last_at=[[None] * graph.n for _ in learner_ids],
+        history=[[] for _ in learner_ids],
+        n_events=[0] * n,
     )
-    timeline: list[tuple[datetime, int, Any]] = [
-        (e.occurred_at, 1, e) for e in events if e.kind in ANSWER_KINDS
-    ]
-    timeline += [(at, 0, (levels, p)) for at, levels, p in placements]
-    timeline.sort(key=lambda t: (t[0], t[1]))
-    day: date | None = None
-    for at, kind, payload in timeline:
-        at_s = at.timestamp()
-        if day is not None and at.date() != day:
-            _close_day(rep, day)
-        day = at.date()
-        if kind == 0:
-            levels, p_known = payload
-            placed = np.array([levels.get(cid, 0) for cid in graph.ids], dtype=np.int64)
-            rep.tracker.place(0, placed, at_s)
-            for code, cid in enumerate(graph.ids):
-                if cid in p_known:
-                    b = bkt_codes[code]
-                    current = rep.bkt_state.p_known.get(b, float(models.bkt.params.prior[b]))
-                    rep.bkt_state.p_known[b] = max(current, p_known[cid])
-            continue
-        event: EvidenceEvent = payload
-        codes = _event_codes(event, course, graph)
-        if not codes:
-            continue
-        correct = bool(event.correct)
-        models.bkt.update(
-            rep.bkt_state, Interaction(skills=tuple(bkt_codes[c] for c in codes), correct=correct)
-        )
-        models.memory.update(
-            rep.memory_state, Interaction(skills=tuple(codes), correct=correct, timestamp_s=at_s)
-        )
-        mask = np.zeros((1, graph.n), dtype=np.bool_)
-        mask[0, codes] = True
-        rep.tracker.record(np.array([0]), mask, np.array([correct]), at_s)
-        for c in codes:
-            rep.last_at[c] = at
-        rep.n_events += 1
-        # Levels move with each answer: sticky mastery is decided when it is reached.
-        rep.refresh(at_s)
-    if day is not None:
-        _close_day(rep, day)
+    placed_by = placements or {}
+    steps = [_steps(course, graph, events[lid], placed_by.get(lid, ())) for lid in learner_ids]
+    recall = np.ones((n, graph.n))
+    now_s = np.zeros((n, 1))
+    for t in range(max((len(s) for s in steps), default=0)):
+        rows = [r for r in range(n) if t < len(steps[r])]
+        answered: list[int] = []
+        for r in rows:
+            step = steps[r][t]
+            for at_s, placement in step.places:
+                _place(rep, r, placement, at_s)
+            now_s[r, 0] = step.at_s
+            if step.day is None:
+                _answer(rep, r, step)
+                answered.append(r)
+        if answered:
+            mask = np.zeros((len(answered), graph.n), dtype=np.bool_)
+            for i, r in enumerate(answered):
+                mask[i, steps[r][t].codes] = True
+            rep.tracker.record(
+                np.asarray(answered),
+                mask,
+                np.array([steps[r][t].correct for r in answered]),
+                now_s[answered, 0],
+            )
+        for r in rows:
+            recall[r] = rep.recall_row(r, float(now_s[r, 0]))
+        levels = rep.tracker.refresh(rep.known, recall, now_s)
+        for r in rows:
+            day = steps[r][t].day
+            if day is not None:
+                _add_point(rep.history[r], ProgressPoint(day, *_counts(levels[r])))
     return rep
 
 
-def _close_day(rep: Replay, day: date) -> None:
-    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-    levels = rep.refresh(end.timestamp() - 1)
-    point = ProgressPoint(
-        day,
-        int(at_least_proficient(levels).sum()),
-        int((levels >= MasteryLevel.MASTERED).sum()),
+def _place(rep: Replay, row: int, placement: Placement, at_s: float) -> None:
+    _, levels, p_known = placement
+    graph = rep.graph
+    placed = np.array([levels.get(cid, 0) for cid in graph.ids], dtype=np.int64)
+    rep.tracker.place(row, placed, at_s)
+    state = rep.bkt_states[row]
+    for code, cid in enumerate(graph.ids):
+        if cid in p_known:
+            b = rep.bkt_codes[code]
+            current = state.p_known.get(b, float(rep.models.bkt.params.prior[b]))
+            state.p_known[b] = max(current, p_known[cid])
+            rep.known[row, code] = state.p_known[b]
+
+
+def _answer(rep: Replay, row: int, step: _Step) -> None:
+    codes = step.codes
+    bkt_skills = tuple(rep.bkt_codes[c] for c in codes)
+    state = rep.models.bkt.update(
+        rep.bkt_states[row], Interaction(skills=bkt_skills, correct=step.correct)
     )
-    if rep.history and rep.history[-1].day == day:
-        rep.history[-1] = point
+    rep.models.memory.update(
+        rep.memory_states[row],
+        Interaction(skills=tuple(codes), correct=step.correct, timestamp_s=step.at_s),
+    )
+    for c, b in zip(codes, bkt_skills, strict=True):
+        rep.known[row, c] = state.p_known[b]
+        rep.last_at[row][c] = step.at
+    rep.n_events[row] += 1
+
+
+def _counts(levels: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[int, int]:
+    """(at least proficient, mastered) among one learner's levels."""
+    return int(at_least_proficient(levels).sum()), int((levels >= MasteryLevel.MASTERED).sum())
+
+
+def _add_point(history: list[ProgressPoint], point: ProgressPoint) -> None:
+    if history and history[-1].day == point.day:
+        history[-1] = point
     else:
-        rep.history.append(point)
+        history.append(point)
 
 
 def _level_of(event: EvidenceEvent) -> MasteryLevel:
@@ -407,6 +472,85 @@ def mastery_events(events: Sequence[EvidenceEvent], graph: CompetencyGraph) -> l
     return expanded
 
 
+def compute_states(
+    course: Course,
+    models: PlatformModels,
+    events: Mapping[str, Sequence[EvidenceEvent]],
+    *,
+    now: datetime,
+    placements: Mapping[str, Sequence[Placement]] | None = None,
+) -> tuple[dict[str, LearnerState], Replay]:
+    """Several learners' states from their events (pure: no database), replayed together.
+
+    Args:
+        course: the course.
+        models: its learner models.
+        events: learner id -> the learner's events, oldest first.
+        now: the time the states are computed for.
+        placements: learner id -> their finished placement checks.
+    """
+    rep = replay(course, models, events, placements=placements)
+    graph = rep.graph
+    now_s = now.timestamp()
+    recall = rep.retrievability(now_s)
+    derived = rep.tracker.refresh(rep.known, recall, now_s)
+    p_known = rep.p_known()
+    fw = course.framework
+    comps = [fw.get(cid) for cid in graph.ids]
+    practisable = [bool(course.items_for(cid)) for cid in graph.ids]
+    groups = [(c.id, c.title) for c in fw.competencies if fw.children(c.id)]
+    out: dict[str, LearnerState] = {}
+    for row, learner_id in enumerate(rep.learner_ids):
+        statuses = apply_overrides(graph, derived[row], mastery_events(events[learner_id], graph))
+        levels = np.array([int(s.level) for s in statuses], dtype=np.int64)
+        unlocked = graph.unlocked(at_least_proficient(levels))
+        memory_state = rep.memory_states[row]
+        states: list[CompetencyState] = []
+        for code, comp in enumerate(comps):
+            seen = code in memory_state.skills
+            due_at = None
+            if seen:
+                due_s = models.memory.next_review_s(
+                    memory_state, code, MASTERY.review_retrievability
+                )
+                due_at = datetime.fromtimestamp(min(due_s, 4e9), tz=UTC)
+            status = statuses[code]
+            states.append(
+                CompetencyState(
+                    competency_id=comp.id,
+                    title=comp.title,
+                    group_id=comp.parent,
+                    p_known=float(p_known[row, code]),
+                    level=status.level,
+                    derived_level=status.derived_level,
+                    last_practised=rep.last_at[row][code],
+                    evidence_count=int(rep.tracker.attempts[row, code]),
+                    n_correct=int(rep.tracker.n_correct[row, code]),
+                    unlocked=bool(unlocked[code]),
+                    retrievability=float(recall[row, code]) if seen else None,
+                    review_due_at=due_at,
+                    practisable=practisable[code],
+                    notes=status.notes,
+                    self_assessed=status.self_assessed,
+                    prerequisites=comp.prerequisites,
+                )
+            )
+        history = list(rep.history[row])
+        _add_point(history, ProgressPoint(now.date(), *_counts(levels)))
+        out[learner_id] = LearnerState(
+            learner_id=learner_id,
+            course_id=course.id,
+            course_title=course.title,
+            computed_at=now,
+            competencies=states,
+            groups=groups,
+            history=history,
+            n_events=rep.n_events[row],
+            models_fitted=models.fitted,
+        )
+    return out, rep
+
+
 def compute_state(
     course: Course,
     models: PlatformModels,
@@ -416,80 +560,93 @@ def compute_state(
     now: datetime,
     placements: Sequence[Placement] = (),
 ) -> tuple[LearnerState, Replay]:
-    """The learner's state from their events (pure: no database)."""
-    rep = replay(course, models, events, placements=placements)
-    graph = rep.graph
-    now_s = now.timestamp()
-    derived = rep.refresh(now_s)
-    statuses = apply_overrides(graph, derived, mastery_events(events, graph))
-    levels = np.array([int(s.level) for s in statuses], dtype=np.int64)
-    unlocked = graph.unlocked(at_least_proficient(levels))
-    p_known = rep.p_known()
-    recall = rep.retrievability(now_s)
-    fw = course.framework
-    states: list[CompetencyState] = []
-    for code, cid in enumerate(graph.ids):
-        comp = fw.get(cid)
-        seen = code in rep.memory_state.skills
-        due_at = None
-        if seen:
-            due_s = rep.models.memory.next_review_s(
-                rep.memory_state, code, MASTERY.review_retrievability
-            )
-            due_at = datetime.fromtimestamp(min(due_s, 4e9), tz=UTC)
-        status = statuses[code]
-        states.append(
-            CompetencyState(
-                competency_id=cid,
-                title=comp.title,
-                group_id=comp.parent,
-                p_known=float(p_known[code]),
-                level=status.level,
-                derived_level=status.derived_level,
-                last_practised=rep.last_at[code],
-                evidence_count=int(rep.tracker.attempts[0, code]),
-                n_correct=int(rep.tracker.n_correct[0, code]),
-                unlocked=bool(unlocked[code]),
-                retrievability=float(recall[code]) if seen else None,
-                review_due_at=due_at,
-                practisable=bool(course.items_for(cid)),
-                notes=status.notes,
-                self_assessed=status.self_assessed,
-                prerequisites=comp.prerequisites,
-            )
-        )
-    history = list(rep.history)
-    final = ProgressPoint(
-        now.date(),
-        int(at_least_proficient(levels).sum()),
-        int((levels >= MasteryLevel.MASTERED).sum()),
+    """One learner's state from their events (pure: no database): :func:`compute_states` of
+    one; the replay's row 0 is theirs."""
+    states, rep = compute_states(
+        course, models, {learner_id: events}, now=now, placements={learner_id: placements}
     )
-    if history and history[-1].day == now.date():
-        history[-1] = final
-    else:
-        history.append(final)
-    groups = [(c.id, c.title) for c in fw.competencies if fw.children(c.id)]
-    state = LearnerState(
-        learner_id=learner_id,
-        course_id=course.id,
-        course_title=course.title,
-        computed_at=now,
-        competencies=states,
-        groups=groups,
-        history=history,
-        n_events=rep.n_events,
-        models_fitted=models.fitted,
-    )
-    return state, rep
+    return states[learner_id], rep
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """What a replay needs from the store, for one or several learners."""
+
+    course: Course
+    models: PlatformModels
+    events: dict[str, list[EvidenceEvent]]
+    placements: dict[str, list[Placement]]
 
 
 def _load(
-    session: Session, learner_id: str, course_id: str | None, now: datetime
-) -> tuple[Course, PlatformModels, list[EvidenceEvent], list[Any]]:
+    session: Session, learner_ids: Sequence[str], course_id: str | None, now: datetime
+) -> _Loaded:
+    """The course and its models once, and the learners' events and placements in one query
+    each (events up to ``now`` included)."""
     course = get_course(session, course_id=course_id or default_course_id(session))
     models = platform_models(session, course=course)
-    events = list_evidence(session, learner_id=learner_id, until=now + timedelta(microseconds=1))
-    return course, models, events, _placements(session, learner_id, course.id)
+    events = list_events_for_learners(session, learner_ids, until=now + timedelta(microseconds=1))
+    placements = PlacementRepository(session).finished_for_learners(learner_ids, course.id)
+    return _Loaded(course, models, events, placements)
+
+
+@dataclass(frozen=True)
+class LearnersReplay:
+    """Several learners' states and the events they were replayed from (oldest first)."""
+
+    states: dict[str, LearnerState]
+    events: dict[str, list[EvidenceEvent]]
+
+
+def replay_learners(
+    session: Session,
+    *,
+    actor: User,
+    learner_ids: Sequence[str],
+    now: datetime,
+    course_id: str | None = None,
+) -> LearnersReplay:
+    """Several learners' states on a course (a class page), replayed together from their
+    evidence, with that evidence (events up to ``now`` included).
+
+    Each learner is checked and audited as by :func:`learner_state` (one ``read`` entry per
+    learner), before anything of theirs is read. Duplicate ids are read once.
+
+    Raises:
+        NotFound: a learner is out of the actor's reach, or no such course.
+        PermissionDenied: the actor may not read a learner's data.
+    """
+    ids = list(dict.fromkeys(learner_ids))
+    with transaction(session):
+        for learner_id in ids:
+            require_learner_access(
+                session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
+            )
+        loaded = _load(session, ids, course_id, now)
+    states, _ = compute_states(
+        loaded.course, loaded.models, loaded.events, now=now, placements=loaded.placements
+    )
+    return LearnersReplay(states, loaded.events)
+
+
+def learner_states(
+    session: Session,
+    *,
+    actor: User,
+    learner_ids: Sequence[str],
+    now: datetime,
+    course_id: str | None = None,
+) -> dict[str, LearnerState]:
+    """Several learners' states on a course: learner id -> state, in the order of
+    ``learner_ids`` (see :func:`replay_learners`).
+
+    Raises:
+        NotFound: a learner is out of the actor's reach, or no such course.
+        PermissionDenied: the actor may not read a learner's data.
+    """
+    return replay_learners(
+        session, actor=actor, learner_ids=learner_ids, now=now, course_id=course_id
+    ).states
 
 
 def learner_state(
@@ -500,7 +657,8 @@ def learner_state(
     now: datetime,
     course_id: str | None = None,
 ) -> LearnerState:
-    """The learner's state on a course, replayed from their evidence.
+    """The learner's state on a course, replayed from their evidence: :func:`learner_states`
+    of one.
 
     Args:
         session: the session; the access is audited and committed.
@@ -513,15 +671,10 @@ def learner_state(
         NotFound: the learner is out of the actor's reach, or no such course.
         PermissionDenied: the actor may not read this learner's data.
     """
-    with transaction(session):
-        require_learner_access(
-            session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
-        )
-        course, models, events, placements = _load(session, learner_id, course_id, now)
-    state, _ = compute_state(
-        course, models, events, learner_id=learner_id, now=now, placements=placements
+    states = learner_states(
+        session, actor=actor, learner_ids=[learner_id], now=now, course_id=course_id
     )
-    return state
+    return states[learner_id]
 
 
 # --- the menu --------------------------------------------------------------------------------
@@ -542,19 +695,6 @@ class Menu:
     options: list[MenuOption]
     seed: int
     empty_reason: str = ""
-
-
-def _plan_goal_ids(session: Session, learner_id: str) -> set[str]:
-    rows = session.execute(
-        select(learning_plans.c.content).where(learning_plans.c.learner_id == learner_id)
-    )
-    goals: set[str] = set()
-    for (content,) in rows:
-        doc = jsondocs.load("plan", content)
-        for g in doc.get("goals", []):
-            if not g.get("achieved"):
-                goals.update(g.get("competency_ids", []))
-    return goals
 
 
 def _activity_history(events: Sequence[EvidenceEvent]) -> tuple[list[str], set[str]]:
@@ -596,20 +736,22 @@ def recommend_for(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
         )
-        course, models, events, placements = _load(session, learner_id, course_id, now)
-        state, rep = compute_state(
-            course, models, events, learner_id=learner_id, now=now, placements=placements
+        loaded = _load(session, [learner_id], course_id, now)
+        course, events = loaded.course, loaded.events[learner_id]
+        states, rep = compute_states(
+            course, loaded.models, loaded.events, now=now, placements=loaded.placements
         )
+        state = states[learner_id]
         graph = rep.graph
         profile = get_learner_profile(session, learner_id=learner_id)
-        goal_ids = _plan_goal_ids(session, learner_id)
+        goal_ids = PlanRepository(session).goal_competency_ids(learner_id)
         recent, unfinished = _activity_history(events)
         reached = rep.tracker.proficient_at_s[0].copy()
         snapshot = LearnerSnapshot(
             levels=np.array([int(c.level) for c in state.competencies], dtype=np.int64),
-            p_known=rep.p_known(),
-            p_correct=rep.p_correct(),
-            retrievability=rep.retrievability(now.timestamp()),
+            p_known=rep.p_known()[0],
+            p_correct=rep.p_correct()[0],
+            retrievability=rep.retrievability(now.timestamp())[0],
             reached_at_s=reached,
             goals=frozenset(graph.code(g) for g in goal_ids if g in graph.ids),
             interests=frozenset(profile.interests if profile else ()),
@@ -630,20 +772,12 @@ def recommend_for(
             learner_id=learner_id,
         )
         decision_id = uuid.uuid4()
-        session.execute(
-            insert(recommendation_decisions),
-            [
-                {
-                    "id": decision_id,
-                    "learner_id": learner_id,
-                    "decided_at": now,
-                    "policy": POLICY,
-                    "candidates": jsondocs.dump(
-                        "decision", {"course_id": course.id, **decision.to_dict()}
-                    ),
-                    "chosen_id": None,
-                }
-            ],
+        DecisionRepository(session).add(
+            decision_id,
+            learner_id=learner_id,
+            decided_at=now,
+            policy=POLICY,
+            candidates={"course_id": course.id, **decision.to_dict()},
         )
     empty = ""
     if not decision.options:
@@ -670,26 +804,13 @@ def choose_option(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
         )
-        row = (
-            session.execute(
-                select(recommendation_decisions).where(
-                    recommendation_decisions.c.id == decision_id,
-                    recommendation_decisions.c.learner_id == learner_id,
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
+        decisions = DecisionRepository(session)
+        doc = decisions.get(decision_id, learner_id)
+        if doc is None:
             raise NotFound(f"no menu {decision_id}")
-        doc = jsondocs.load("decision", row["candidates"])
         if activity_id not in doc.get("chosen", []):
             raise NotFound(f"{activity_id!r} was not on that menu")
-        session.execute(
-            update(recommendation_decisions)
-            .where(recommendation_decisions.c.id == decision_id)
-            .values(chosen_id=activity_id)
-        )
+        decisions.set_chosen(decision_id, activity_id)
     return activity_id
 
 
@@ -703,13 +824,17 @@ def days_until(moment: datetime | None, now: datetime) -> float | None:
 __all__ = [
     "CompetencyState",
     "LearnerState",
+    "LearnersReplay",
     "Menu",
     "ProgressPoint",
     "choose_option",
     "compute_state",
+    "compute_states",
     "days_until",
     "default_course_id",
     "learner_state",
+    "learner_states",
     "learning_graph",
     "recommend_for",
+    "replay_learners",
 ]

@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from zoped.domain.people import User
@@ -21,9 +20,8 @@ from zoped.domain.plans import LearningPlan, PlanComment, PlanGoal
 from zoped.errors import Conflict, InvalidInput, Problem
 from zoped.services import transaction
 from zoped.services.policy import Action, require_learner_access
-from zoped.store import mappers
+from zoped.store.learning_repositories import PlanRepository
 from zoped.store.repositories import append_audit
-from zoped.store.tables import learning_plan_versions, learning_plans, plan_comments, users
 
 
 @dataclass(frozen=True)
@@ -54,33 +52,16 @@ class PlanView:
 
 
 def _row(session: Session, learner_id: str) -> LearningPlan | None:
-    found = (
-        session.execute(select(learning_plans).where(learning_plans.c.learner_id == learner_id))
-        .mappings()
-        .first()
-    )
-    return None if found is None else mappers.plan_from_row(found)
+    return PlanRepository(session).get_for_learner(learner_id)
 
 
 def _view(session: Session, learner_id: str) -> PlanView:
     plan = _row(session, learner_id)
     if plan is None:
         return PlanView(LearningPlan(id=f"plan-{learner_id}", learner_id=learner_id, version=1))
-    rows = session.execute(
-        select(plan_comments, users.c.display_name)
-        .join(users, users.c.id == plan_comments.c.author_id)
-        .where(plan_comments.c.plan_id == plan.id)
-        .order_by(plan_comments.c.created_at)
-    ).mappings()
-    comments = [CommentView(mappers.comment_from_row(r), r["display_name"]) for r in rows]
-    versions = [
-        PlanVersion(r.version, r.saved_at, r.saved_by)
-        for r in session.execute(
-            select(learning_plan_versions)
-            .where(learning_plan_versions.c.plan_id == plan.id)
-            .order_by(learning_plan_versions.c.version.desc())
-        )
-    ]
+    repo = PlanRepository(session)
+    comments = [CommentView(c, name) for c, name in repo.comments(plan.id)]
+    versions = [PlanVersion(*v) for v in repo.versions(plan.id)]
     return PlanView(plan, comments, versions, stored=True)
 
 
@@ -141,36 +122,12 @@ def save_plan(
             updated_at=now,
             updated_by=actor.id,
         )
+        repo = PlanRepository(session)
         if current is None:
-            session.execute(insert(learning_plans), [mappers.plan_row(plan)])
-        else:
-            result = session.execute(
-                update(learning_plans)
-                .where(
-                    learning_plans.c.id == plan.id,
-                    learning_plans.c.version == stored_version,
-                )
-                .values(
-                    version=plan.version,
-                    content=mappers.plan_content(plan),
-                    updated_at=now,
-                    updated_by=actor.id,
-                )
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise Conflict("the plan was changed by someone else: reload it")
-        session.execute(
-            insert(learning_plan_versions),
-            [
-                {
-                    "plan_id": plan.id,
-                    "version": plan.version,
-                    "content": mappers.plan_content(plan),
-                    "saved_at": now,
-                    "saved_by": actor.id,
-                }
-            ],
-        )
+            repo.add(plan)
+        elif not repo.update(plan, expected_version=stored_version):
+            raise Conflict("the plan was changed by someone else: reload it")
+        repo.add_version(plan, saved_at=now, saved_by=actor.id)
         append_audit(
             session,
             at=now,
@@ -231,19 +188,8 @@ def add_comment(
                 updated_at=now,
                 updated_by=actor.id,
             )
-            session.execute(insert(learning_plans), [mappers.plan_row(plan)])
-            session.execute(
-                insert(learning_plan_versions),
-                [
-                    {
-                        "plan_id": plan.id,
-                        "version": 1,
-                        "content": mappers.plan_content(plan),
-                        "saved_at": now,
-                        "saved_by": actor.id,
-                    }
-                ],
-            )
+            PlanRepository(session).add(plan)
+            PlanRepository(session).add_version(plan, saved_at=now, saved_by=actor.id)
         comment = PlanComment(
             id=str(uuid.uuid4()),
             plan_id=plan.id,
@@ -252,7 +198,7 @@ def add_comment(
             created_at=now,
             plan_version=plan.version,
         )
-        session.execute(insert(plan_comments), [mappers.comment_row(comment)])
+        PlanRepository(session).add_comment(comment)
     return comment
 
 

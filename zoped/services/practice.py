@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from zoped.domain.content import Activity, Item, Response, grade
@@ -43,11 +42,10 @@ from zoped.services.pathways import (
     default_course_id,
     learning_graph,
 )
-from zoped.services.pathways import _placements as finished_placements
 from zoped.services.policy import Action, require_learner_access
 from zoped.store import jsondocs
+from zoped.store.learning_repositories import PlacementRepository
 from zoped.store.repositories import EvidenceRepository
-from zoped.store.tables import placement_sessions
 
 #: Items answered this recently (by count) are not offered again while others remain.
 RECENT_ITEMS = 8
@@ -72,7 +70,7 @@ def _state(
 ) -> LearnerState:
     models = platform_models(session, course=course)
     events = [e for e in list_evidence(session, learner_id=learner_id) if e.id != exclude]
-    placements = finished_placements(session, learner_id, course.id)
+    placements = PlacementRepository(session).finished(learner_id, course.id)
     state, _ = compute_state(
         course, models, events, learner_id=learner_id, now=now, placements=placements
     )
@@ -328,7 +326,7 @@ def session_summary(
                     practised.append(cid)
         models = platform_models(session, course=course)
         all_events = list_evidence(session, learner_id=learner_id)
-        placements = finished_placements(session, learner_id, course.id)
+        placements = PlacementRepository(session).finished(learner_id, course.id)
     before, _ = compute_state(
         course,
         models,
@@ -411,14 +409,7 @@ class PlacementView:
 def _load_session(
     session: Session, learner_id: str, course_id: str, *, status: str | None = "active"
 ) -> dict[str, Any] | None:
-    stmt = select(placement_sessions).where(
-        placement_sessions.c.learner_id == learner_id,
-        placement_sessions.c.course_id == course_id,
-    )
-    if status is not None:
-        stmt = stmt.where(placement_sessions.c.status == status)
-    row = session.execute(stmt.order_by(placement_sessions.c.started_at.desc())).mappings().first()
-    return None if row is None else dict(row)
+    return PlacementRepository(session).latest(learner_id, course_id, status=status)
 
 
 def _doc(row: dict[str, Any]) -> dict[str, Any]:
@@ -486,7 +477,7 @@ def start_or_resume_placement(
                 "updated_at": now,
                 "finished_at": None,
             }
-            session.execute(insert(placement_sessions), [row])
+            PlacementRepository(session).add(row)
     return _view(row, items, template)
 
 
@@ -550,15 +541,11 @@ def answer_placement(
         answers = list(state.get("answers", []))
         if not any(a == item_id for a, _ in answers):
             answers.append([item_id, outcome.correct])
-        session.execute(
-            update(placement_sessions)
-            .where(placement_sessions.c.id == session_id)
-            .values(
-                state=jsondocs.dump("placement_state", {**state, "answers": answers}),
-                updated_at=now,
+        row.update(
+            PlacementRepository(session).save_state(
+                session_id, {**state, "answers": answers}, now=now
             )
         )
-        row["state"] = jsondocs.dump("placement_state", {**state, "answers": answers})
         engine = _engine_session(template, items, answers)
     if engine.done():
         return finish_placement(
@@ -601,17 +588,7 @@ def finish_placement(
                 "questions": result.questions,
             },
         }
-        session.execute(
-            update(placement_sessions)
-            .where(placement_sessions.c.id == session_id)
-            .values(
-                status="finished",
-                state=jsondocs.dump("placement_state", doc),
-                updated_at=now,
-                finished_at=now,
-            )
-        )
-        row.update(status="finished", state=jsondocs.dump("placement_state", doc))
+        row.update(PlacementRepository(session).save_state(session_id, doc, now=now, finished=True))
     return _view(row, items, template)
 
 

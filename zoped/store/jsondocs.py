@@ -28,6 +28,7 @@ CURRENT: dict[str, int] = {
     "decision": 1,
     "placement_state": 1,
     "group": 1,
+    "model_params": 1,
 }
 
 Doc = dict[str, Any]

@@ -515,6 +515,31 @@ class EvidenceRepository:
         return [mappers.event_from_row(r) for r in self.session.execute(stmt).mappings()]
 
 
+def list_events_for_learners(
+    session: Session, learner_ids: Iterable[str], *, until: datetime | None = None
+) -> dict[str, list[EvidenceEvent]]:
+    """Several learners' events in one query: learner id -> events in the order they occurred
+    (ties by id), as :meth:`EvidenceRepository.list_for_learner` gives them; every id is a key.
+
+    A function beside the repository, which stays add / get / list (the append-only log).
+
+    Args:
+        session: the session (read only).
+        learner_ids: whose events.
+        until: only events that occurred before this instant.
+    """
+    out: dict[str, list[EvidenceEvent]] = {lid: [] for lid in learner_ids}
+    if not out:
+        return out
+    stmt = select(evidence_events).where(evidence_events.c.learner_id.in_(list(out)))
+    if until is not None:
+        stmt = stmt.where(evidence_events.c.occurred_at < until)
+    stmt = stmt.order_by(evidence_events.c.occurred_at, evidence_events.c.id)
+    for r in session.execute(stmt).mappings():
+        out[r["learner_id"]].append(mappers.event_from_row(r))
+    return out
+
+
 # --- audit --------------------------------------------------------------------------------
 
 
