@@ -265,6 +265,8 @@ def _sigmoid(z: float) -> float:
 
 # The optimiser works on an unconstrained-ish vector with box bounds: logits for probabilities,
 # logs for scales, and log(s0_success / s0_fail) >= 0 so that a pass never starts below a fail.
+# Wide bounds: what pure maximum likelihood (``prior=None``) may explore, and the only bounds
+# for a model on row order (its "days" are rows, so seconds-scale values are legitimate).
 _BOUNDS: list[tuple[float, float]] = [
     (-6.0, 6.0),  # logit p_new
     (-8.0, 4.0),  # logit p_floor
@@ -278,8 +280,117 @@ _BOUNDS: list[tuple[float, float]] = [
     (0.0, 1.5),  # lapse_exponent
 ]
 
+# Names of the optimiser's coordinates, in order (for the prior and the docs).
+_VECTOR_NAMES = (
+    "logit_p_new",
+    "logit_p_floor",
+    "logit_p_slip",
+    "log_s0_fail_days",
+    "log_s0_ratio",
+    "log_growth",
+    "growth_decay",
+    "log_spacing",
+    "log_lapse_scale",
+    "lapse_exponent",
+)
 
-def _to_vector(p: MemoryParameters) -> FloatArray:
+
+@dataclass(frozen=True)
+class MemoryPrior:
+    """Weakly-informative Gaussian priors and day-plausible bounds for a MAP fit.
+
+    Each coordinate of the optimiser's vector (see :data:`_VECTOR_NAMES`) gets a normal prior
+    ``N(mean, sd)``, and ``fit`` minimises ``-log L + strength * sum(((v - mean) / sd) ** 2) / 2``
+    with ``strength = weight * max(1, rows / reference_rows)``: on a small log this is plain
+    MAP; on a large log the prior keeps a fixed share of the objective, as a ridge penalty
+    proportional to the data would (without it a pooled fit on thousands of rows follows any
+    direction the likelihood cannot identify to a degenerate corner, see ``docs/memory.md``).
+
+    The means follow FSRS's published defaults where the equations coincide (a first failure
+    is remembered for about 0.3 day, a first success for about 3 days, growth 3, spacing 1)
+    and the bounds keep every value plausible in days: a first review is remembered for at
+    least an hour, a success at R = 0.8 multiplies stability by at least ~1.002 and at most
+    ~35, and a lapse keeps at most all of the old stability. The bounds apply only to a model
+    on timestamps (a model on row order measures "days" in rows).
+    """
+
+    means: tuple[float, ...] = (
+        0.0,  # logit p_new = 0.5
+        _logit(0.2),  # logit p_floor
+        _logit(0.05),  # logit p_slip
+        math.log(0.3),  # log s0_fail_days (FSRS w0 ~ 0.4 d)
+        math.log(10.0),  # log(s0_success / s0_fail): s0_success ~ 3 d (FSRS w2 ~ 3 d)
+        math.log(3.0),  # log growth
+        0.2,  # growth_decay (FSRS w9 ~ 0.1 to 0.3)
+        0.0,  # log spacing = 1
+        math.log(0.3),  # log lapse_scale
+        0.5,  # lapse_exponent
+    )
+    sds: tuple[float, ...] = (2.0, 2.0, 2.0, 1.5, 1.5, 1.0, 0.3, 0.75, 1.5, 0.3)
+    bounds: tuple[tuple[float, float], ...] = (
+        (-6.0, 6.0),
+        (-8.0, 4.0),
+        (-10.0, 2.0),
+        (math.log(1.0 / 24.0), math.log(365.0)),  # s0_fail: an hour to a year
+        (0.0, math.log(1000.0)),
+        (math.log(0.1), math.log(20.0)),  # growth
+        (0.0, 1.0),  # growth_decay
+        (math.log(0.1), math.log(5.0)),  # spacing
+        (math.log(0.01), 0.0),  # lapse_scale <= 1
+        (0.0, 1.0),  # lapse_exponent
+    )
+    weight: float = 1.0
+    reference_rows: float = 1000.0
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+        n = len(_VECTOR_NAMES)
+        for name in ("means", "sds", "bounds"):
+            if len(getattr(self, name)) != n:
+                problems.append(Problem(name, f"need {n} values, one per coordinate"))
+        if any(not (math.isfinite(s) and s > 0) for s in self.sds):
+            problems.append(Problem("sds", "every sd must be a positive number"))
+        if any(lo > hi for lo, hi in self.bounds):
+            problems.append(Problem("bounds", "every lower bound must be <= its upper bound"))
+        if not (math.isfinite(self.weight) and self.weight >= 0):
+            problems.append(Problem("weight", "must be a number >= 0"))
+        if not (math.isfinite(self.reference_rows) and self.reference_rows > 0):
+            problems.append(Problem("reference_rows", "must be a positive number"))
+        if problems:
+            raise InvalidInput("invalid memory prior", problems)
+
+    def penalty(self, v: FloatArray, rows: int) -> float:
+        """The negative log prior density (up to a constant), scaled as documented above."""
+        z = (np.asarray(v) - np.asarray(self.means)) / np.asarray(self.sds)
+        scale = self.weight * max(1.0, rows / self.reference_rows)
+        return float(0.5 * scale * np.sum(z * z))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "means": list(self.means),
+            "sds": list(self.sds),
+            "bounds": [list(b) for b in self.bounds],
+            "weight": self.weight,
+            "reference_rows": self.reference_rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MemoryPrior:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            means=tuple(float(x) for x in data["means"]),
+            sds=tuple(float(x) for x in data["sds"]),
+            bounds=tuple((float(lo), float(hi)) for lo, hi in data["bounds"]),
+            weight=float(data["weight"]),
+            reference_rows=float(data["reference_rows"]),
+        )
+
+
+DEFAULT_PRIOR = MemoryPrior()
+
+
+def _to_vector(p: MemoryParameters, bounds: list[tuple[float, float]] | None = None) -> FloatArray:
     v = np.array(
         [
             _logit(p.p_new),
@@ -294,8 +405,9 @@ def _to_vector(p: MemoryParameters) -> FloatArray:
             p.lapse_exponent,
         ]
     )
-    lo = np.array([b[0] for b in _BOUNDS])
-    hi = np.array([b[1] for b in _BOUNDS])
+    box = _BOUNDS if bounds is None else bounds
+    lo = np.array([b[0] for b in box])
+    hi = np.array([b[1] for b in box])
     clipped: FloatArray = np.clip(v, lo, hi)
     return clipped
 
@@ -323,6 +435,8 @@ class MemoryModel:
         curve: ``"power"`` (default, FSRS v4) or ``"exponential"`` (half-life style).
         order_step_s: seconds between two rows when the log has no timestamps.
         max_iter: optimiser iterations for ``fit``.
+        prior: the priors and bounds of the MAP fit (:class:`MemoryPrior`); ``None`` fits by
+            plain maximum likelihood inside wide bounds (the behaviour before priors).
     """
 
     name = "memory"
@@ -334,6 +448,7 @@ class MemoryModel:
         curve: Curve = "power",
         order_step_s: float = 60.0,
         max_iter: int = 200,
+        prior: MemoryPrior | None = DEFAULT_PRIOR,
     ) -> None:
         problems: list[Problem] = []
         if curve not in _CURVE_CODE:
@@ -348,6 +463,7 @@ class MemoryModel:
         self.curve: Curve = curve
         self.order_step_s = float(order_step_s)
         self.max_iter = max_iter
+        self.prior = prior
         self.time_source: TimeSource = "timestamp"
         self.fit_summary: dict[str, Any] = {}
 
@@ -385,9 +501,10 @@ class MemoryModel:
         return out
 
     def fit(self, log: InteractionLog) -> Self:
-        """Fit the global parameters by maximum likelihood of the observed outcomes.
+        """Fit the global parameters: MAP under :attr:`prior`, or maximum likelihood without one.
 
         Uses the log's timestamps when it has them, otherwise row order (``time_source``).
+        The prior's day-plausible bounds apply to a fit on timestamps only.
 
         Raises:
             InvalidInput: the log is empty or inconsistent.
@@ -397,19 +514,27 @@ class MemoryModel:
         if len(log) == 0:
             raise InvalidInput("cannot fit on an empty log", [Problem("log", "has no rows")])
         self.time_source = "timestamp" if log.timestamp_s is not None else "order"
+        prior = self.prior
+        bounds = (
+            [tuple(b) for b in prior.bounds]
+            if prior is not None and self.time_source == "timestamp"
+            else _BOUNDS
+        )
         start = self.parameters or MemoryParameters()
         y = np.asarray(log.correct)
+        rows = len(log)
 
         def objective(v: FloatArray) -> float:
-            return _neg_log_likelihood(self._run(log, _from_vector(v)), y)
+            nll = _neg_log_likelihood(self._run(log, _from_vector(v)), y)
+            return nll if prior is None else nll + prior.penalty(v, rows)
 
-        x0 = _to_vector(start)
+        x0 = _to_vector(start, bounds)  # type: ignore[arg-type]
         initial = objective(x0)
         result = minimize(
             objective,
             x0,
             method="L-BFGS-B",
-            bounds=_BOUNDS,
+            bounds=bounds,
             # A coarser finite-difference step than the default copes with the min() and clamps.
             options={"maxiter": self.max_iter, "eps": 1e-6},
         )
@@ -417,9 +542,12 @@ class MemoryModel:
             raise DidNotConverge(f"memory fit ended on a non-finite likelihood: {result.message}")
         best = result.x if result.fun <= initial else x0
         self.parameters = _from_vector(best)
+        nll = _neg_log_likelihood(self._run(log, self.parameters), y)
         self.fit_summary = {
-            "rows": len(log),
-            "neg_log_likelihood": float(min(result.fun, initial)),
+            "rows": rows,
+            "neg_log_likelihood": nll,
+            "objective": float(min(result.fun, initial)),
+            "method": "map" if prior is not None else "mle",
             "iterations": int(result.nit),
             "converged": bool(result.success),
             "message": str(result.message),
@@ -541,6 +669,7 @@ class MemoryModel:
             "order_step_s": self.order_step_s,
             "time_source": self.time_source,
             "fit_summary": self.fit_summary,
+            "prior": None if self.prior is None else self.prior.to_dict(),
         }
 
     def save(self, path: Path) -> None:
@@ -573,6 +702,15 @@ class MemoryModel:
             MemoryParameters.from_dict(data["parameters"]),
             curve=data["curve"],
             order_step_s=float(data["order_step_s"]),
+        )
+        # Files written before priors existed have no "prior": they get the default.
+        prior_data = data.get("prior", "default")
+        model.prior = (
+            DEFAULT_PRIOR
+            if prior_data == "default"
+            else None
+            if prior_data is None
+            else MemoryPrior.from_dict(prior_data)
         )
         model.time_source = data["time_source"]
         model.fit_summary = dict(data.get("fit_summary", {}))

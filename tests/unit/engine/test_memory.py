@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -277,3 +278,35 @@ def test_beats_chance_on_timestamped_kdd_students(shared_data: Path) -> None:
     nll = -np.mean(np.where(y, np.log(p), np.log1p(-p)))
     nll_base = -np.mean(np.where(y, np.log(base), np.log1p(-base)))
     assert nll < nll_base - 0.02
+
+
+def test_a_file_without_a_prior_loads_with_the_default_prior(tmp_path: Path) -> None:
+    from zoped.engine.memory import DEFAULT_PRIOR
+
+    model = MemoryModel(PARAMS)
+    data = model.to_dict()
+    assert data["prior"] == DEFAULT_PRIOR.to_dict()
+    del data["prior"]  # as written before priors existed
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    assert MemoryModel.load(path).prior == DEFAULT_PRIOR
+    mle = MemoryModel(PARAMS, prior=None)
+    mle.save(path)
+    assert MemoryModel.load(path).prior is None
+
+
+def test_map_fit_stays_day_plausible_where_maximum_likelihood_runs_off() -> None:
+    """Massed runs of right answers a minute apart: MLE explains them with tiny stabilities."""
+    rows = []
+    for learner in range(30):
+        t = 0.0
+        for day in range(4):
+            t = day * DAY + 9 * 3600.0
+            for k in range(6):
+                rows.append((learner, (0,), int(k > 1 or day > 0), t + 60.0 * k))
+    log = make_log(rows, n_skills=1)
+    p = MemoryModel(max_iter=60).fit(log).parameters
+    assert p is not None
+    assert p.s0_fail_days >= 1.0 / 24.0 - 1e-9
+    assert 0.1 - 1e-9 <= p.spacing <= 5.0 + 1e-9
+    assert p.lapse_exponent <= 1.0 + 1e-9

@@ -8,6 +8,7 @@ import pytest
 from zoped.domain.content import Item, ItemType
 from zoped.domain.framework import Competency
 from zoped.engine.simulation import FAMILIES, SimCourse, SimulationConfig, simulate
+from zoped.engine.simulation.runner import fit_models
 from zoped.errors import InvalidInput
 
 
@@ -69,12 +70,13 @@ def test_fixed_seed_regression() -> None:
     assert report["placement"]["accuracy"] > 0.7
 
 
-def test_memory_bounds_hold_a_degenerate_fit() -> None:
-    from zoped.engine.memory import MemoryParameters
-    from zoped.engine.simulation.policies import MEMORY_BOUNDS, bounded_memory
-
-    fitted = MemoryParameters(s0_fail_days=4e-6, s0_success_days=1e-4, growth=25.0, spacing=0.03)
-    held = bounded_memory(fitted)
-    for name, (lo, hi) in MEMORY_BOUNDS.items():
-        assert lo <= getattr(held, name) <= hi
-    assert held.p_new == fitted.p_new
+def test_fitted_memory_is_plausible_in_days_without_a_clamp() -> None:
+    """The simulator uses the MAP fit as is; its dynamics must be day-scale (docs/memory.md)."""
+    course = small_course(6)
+    pop = FAMILIES["stage"](course, 40, np.random.default_rng(0))
+    fitted = fit_models(course, pop, SimulationConfig(n_learners=40, budget=200, seeds=(0,)), 0)
+    p = fitted.memory_used
+    assert p == fitted.memory.parameters
+    assert p.s0_success_days >= 1.0 / 24.0 - 1e-9
+    assert 0.1 - 1e-9 <= p.spacing <= 5.0 + 1e-9
+    assert 0.1 - 1e-9 <= p.growth <= 20.0 + 1e-9

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,37 +57,6 @@ class Policy(ABC):
     def observe(self, items: IntArray, correct: BoolArray, active: BoolArray, now_s: float) -> None:
         """The answers of the active learners to their items."""
         del items, correct, active, now_s
-
-
-# The box the simulation holds the fitted memory dynamics in (see :func:`bounded_memory`).
-MEMORY_BOUNDS: dict[str, tuple[float, float]] = {
-    "s0_success_days": (1.0, 30.0),
-    "s0_fail_days": (0.01, 1.0),
-    "growth": (1.0, 5.0),
-    "growth_decay": (0.0, 0.5),
-    "spacing": (0.5, 3.0),
-    "lapse_scale": (0.05, 1.0),
-    "lapse_exponent": (0.0, 1.0),
-}
-
-
-def bounded_memory(params: MemoryParameters) -> MemoryParameters:
-    """The fitted memory parameters, each held inside :data:`MEMORY_BOUNDS`.
-
-    On the simulator's logs (massed practice a minute apart, then a day's gap) the maximum
-    likelihood fit is degenerate: it explains within-session runs of right answers by a
-    first stability of seconds and a growth in the hundreds with a spacing effect near 0, so
-    stability never grows between days and every mastered competency is due again at once.
-    The box keeps the documented meaning of each parameter (a first success is remembered
-    for at least a day, a success at R = 0.8 at least multiplies stability by about 1.1);
-    the recall terms (``p_new``, ``p_floor``, ``p_slip``) are kept as fitted.
-    """
-    values = {
-        name: float(np.clip(getattr(params, name), lo, hi))
-        for name, (lo, hi) in MEMORY_BOUNDS.items()
-    }
-    values["s0_fail_days"] = min(values["s0_fail_days"], values["s0_success_days"])
-    return replace(params, **values)
 
 
 class ModelledPolicy(Policy):

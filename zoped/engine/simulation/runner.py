@@ -39,7 +39,6 @@ from zoped.engine.simulation.policies import (
     Policy,
     RandomPolicy,
     ZopedPolicy,
-    bounded_memory,
 )
 from zoped.errors import InvalidInput, Problem
 
@@ -266,7 +265,8 @@ def fit_models(
     bkt = BKT(n_restarts=3, seed=seed).fit(log)
     memory = MemoryModel(max_iter=config.memory_max_iter).fit(first_of_day(log))
     assert memory.parameters is not None
-    return FittedModels(bkt, memory, bounded_memory(memory.parameters), prior)
+    # The MAP fit (MemoryModel's default prior) is used as fitted: no clamp.
+    return FittedModels(bkt, memory, memory.parameters, prior)
 
 
 def tune_linear(
