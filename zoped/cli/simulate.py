@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from zoped.engine.recommend import RecommenderConfig
 from zoped.engine.simulation import SimCourse, SimulationConfig, simulate
 from zoped.interop.course_file import load_course_file
 
@@ -42,6 +43,11 @@ def simulate_command(
     families: str = typer.Option(
         "strength,stage", "--families", help="Hidden learner families, comma separated."
     ),
+    band: str = typer.Option(
+        "relative",
+        "--band",
+        help="Desirable-difficulty band: relative (engine default), absolute or off.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Compare zoped's recommender with a tuned linear curriculum, random and an oracle."""
@@ -52,6 +58,11 @@ def simulate_command(
         budget=budget,
         seeds=tuple(range(seed, seed + seeds)),
         families=tuple(f.strip() for f in families.split(",") if f.strip()),
+        recommender=(
+            RecommenderConfig(w_difficulty=0.0)
+            if band == "off"
+            else RecommenderConfig(band_scale=band)
+        ),
     )
     report = simulate(sim_course, config)
     report["settings"]["course"] = course.id

@@ -8,8 +8,13 @@ considered, so the menu can never offer a locked competency.
 Each candidate gets a score, a weighted sum of parts in [0, 1] (weights in
 :class:`RecommenderConfig`)::
 
-    difficulty   1 inside the desirable-difficulty band of predicted success (0.70-0.85),
-                 falling linearly to 0 at ``band_tolerance`` outside it
+    difficulty   1 inside the desirable-difficulty band (0.70-0.85), falling linearly to 0 at
+                 ``band_tolerance`` outside it. With ``band_scale="relative"`` (default) the
+                 band is placed on the model's attainable range of success: an item the
+                 model predicts right with ``guess + q (1 - slip - guess)`` sits at ``q`` =
+                 P(known) of its competencies (the product for several), so the band means
+                 "70-85 % of the way from chance to a knower's success" whatever the fitted
+                 guess and slip. ``"absolute"`` applies it to predicted success itself.
     goal         1 if it teaches a plan goal, 0.5 if it teaches a step towards one
     interest     1 if it shares an interest tag with the learner
     modality     1 if its modality is one the learner prefers
@@ -56,6 +61,7 @@ class RecommenderConfig:
     band_low: float = 0.70
     band_high: float = 0.85
     band_tolerance: float = 0.35
+    band_scale: str = "relative"
     w_difficulty: float = 1.0
     w_goal: float = 0.6
     w_interest: float = 0.3
@@ -75,6 +81,8 @@ class RecommenderConfig:
                 problems.append(Problem(name, f"must be strictly between 0 and 1, got {value!r}"))
         if not problems and self.band_low > self.band_high:
             problems.append(Problem("band_high", "must be at least band_low"))
+        if self.band_scale not in ("relative", "absolute"):
+            problems.append(Problem("band_scale", "must be 'relative' or 'absolute'"))
         if not (self.band_tolerance > 0):
             problems.append(Problem("band_tolerance", "must be > 0"))
         for name in ("w_" + part for part in PARTS):
@@ -112,8 +120,13 @@ def score_parts(
     review: FloatArray,
     unfinished: FloatArray,
     config: RecommenderConfig,
+    p_known: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Score candidates (any shape, e.g. ``(learners, candidates)``).
+
+    ``p_known`` (P(known) of the candidate's competencies, multiplied) places the band on the
+    attainable range when ``config.band_scale == "relative"``; without it the band applies to
+    ``p_success``.
 
     Returns:
         ``(total, parts)`` where ``parts[..., j]`` is the part named ``PARTS[j]`` in [0, 1] and
@@ -121,7 +134,10 @@ def score_parts(
     """
     parts = np.stack(
         np.broadcast_arrays(
-            difficulty_score(p_success, config),
+            difficulty_score(
+                p_known if p_known is not None and config.band_scale == "relative" else p_success,
+                config,
+            ),
             goal,
             interest,
             modality,
@@ -354,6 +370,12 @@ def recommend_next(
             for a, _, _ in rows
         ]
     )
+    known = np.array(
+        [
+            float(np.prod(learner.p_known[[graph.code(c) for c in a.competencies]]))
+            for a, _, _ in rows
+        ]
+    )
     goal = np.array(
         [
             1.0 if any(c in learner.goals for c in t) else 0.5 if "goal" in s else 0.0
@@ -381,6 +403,7 @@ def recommend_next(
         review=review,
         unfinished=unfinished,
         config=cfg,
+        p_known=known,
     )
     # Seeded tie-break: a permutation, then a stable sort by score.
     rng = np.random.default_rng(seed)

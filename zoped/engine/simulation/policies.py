@@ -252,6 +252,7 @@ class ZopedPolicy(ModelledPolicy):
             review=due,
             unfinished=zeros,
             config=cfg,
+            p_known=self.p_known,
         )
         # A seeded jitter far below any score difference breaks exact ties reproducibly.
         total = np.where(eligible, total + 1e-9 * rng.random(total.shape), -np.inf)

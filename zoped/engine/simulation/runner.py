@@ -66,12 +66,9 @@ class SimulationConfig:
     pretest_per_competency: int = 2
     mastery: MasteryConfig = field(default_factory=MasteryConfig)
     choice_k: int = 1
-    # The band of predicted success is off (weight 0) in the simulation: on these learners the
-    # fitted BKT predicts success in [guess, 1 - slip] ~ [0.26, 0.74], so the default 70-85 %
-    # band selects competencies that are already learned (measured in bench/results).
-    recommender: RecommenderConfig = field(
-        default_factory=lambda: RecommenderConfig(w_difficulty=0.0)
-    )
+    # The engine's default recommender: the desirable-difficulty band on the attainable range
+    # (band_scale="relative"); RecommenderConfig(w_difficulty=0.0) switches it off.
+    recommender: RecommenderConfig = field(default_factory=RecommenderConfig)
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
