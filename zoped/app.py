@@ -1,4 +1,8 @@
-"""The application factory: ``create_app(settings)`` builds everything; nothing at import time."""
+"""The application factory.
+
+``create_app(settings)`` composes the pages and the JSON API over the services; nothing is
+built at import time.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ from zoped.web.deps import (
     render,
 )
 
-HERE = Path(__file__).parent
+WEB = Path(__file__).parent / "web"
 log = logging.getLogger("zoped.web")
 
 # No inline script anywhere: every script is a file under /static.
@@ -162,7 +166,7 @@ class RequestGuard:
 def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
     """Build the web app for ``settings``; tests may pass their own ``database``."""
     db = database or open_database(settings.database_url)
-    templates = Jinja2Templates(directory=HERE / "templates")
+    templates = Jinja2Templates(directory=WEB / "templates")
     templates.env.globals["version"] = __version__
 
     @asynccontextmanager
@@ -176,7 +180,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.settings = settings
     app.state.db = db
     app.state.templates = templates
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     def page_error(
         request: Request, status: int, message: str, problems: list[Problem] | None = None

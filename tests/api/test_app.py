@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from zoped.settings import Settings
-from zoped.web.app import SECURITY_HEADERS, create_app
+from zoped.app import SECURITY_HEADERS, create_app
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from zoped.domain.people import Role
 from zoped.services import tokens
 from zoped.settings import Settings
 from zoped.store.tables import metadata
-from zoped.web.app import create_app
+from zoped.app import create_app
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ console = Console()
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from zoped.web.app import create_app
+    from zoped.app import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
