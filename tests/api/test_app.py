@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from zoped.settings import Settings
 from zoped.app import SECURITY_HEADERS, create_app
+from zoped.settings import Settings
 
 
 @pytest.fixture

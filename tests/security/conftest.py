@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from zoped.app import create_app
 from zoped.services import demo
 from zoped.services.system import Database, open_database
 from zoped.settings import Settings
-from zoped.app import create_app
 
 DEMO_NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 SECRET = "test-secret-key-that-is-long-enough-0123456789"

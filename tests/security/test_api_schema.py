@@ -17,11 +17,11 @@ from schemathesis.checks import (
 from sqlalchemy import func, select
 
 from tests.security.conftest import SECRET, copy_database, make_client
+from zoped.app import create_app
 from zoped.domain.people import Role
 from zoped.services import tokens
 from zoped.settings import Settings
 from zoped.store.tables import metadata
-from zoped.app import create_app
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
