@@ -162,9 +162,26 @@ class BKTParams:
 
 @dataclass
 class BKTState:
-    """One learner's knowledge: P(known) per skill code seen so far (others are at the prior)."""
+    """One learner's knowledge: P(known) per skill code seen so far (others are at the prior).
+
+    ``p_unknown`` keeps P(not known) beside it, because ``1 - p_known`` rounds to 0 once a
+    learner is all but certain to know a skill, and the model could then never come back down
+    after wrong answers. An entry of ``p_unknown`` that no longer matches ``p_known`` (the
+    caller set ``p_known`` itself) is ignored, and ``1 - p_known`` is used instead.
+    """
 
     p_known: dict[int, float] = field(default_factory=dict)
+    p_unknown: dict[int, float] = field(default_factory=dict)
+
+    def pair(self, k: int, prior: float) -> tuple[float, float]:
+        """(P(known), P(not known)) of skill ``k``; the prior if the skill was not seen."""
+        p = self.p_known.get(k)
+        if p is None:
+            return prior, 1.0 - prior
+        q = self.p_unknown.get(k)
+        if q is not None and (q == 1.0 - p or p == 1.0 - q):
+            return p, q
+        return p, 1.0 - p
 
 
 @dataclass(frozen=True)
@@ -420,8 +437,8 @@ class BKT:
         theta = self._check_event(event)
         acc = 1.0 if self.combine == "product" else 0.0
         for k in event.skills:
-            p = state.p_known.get(k, theta[k][kernels.PRIOR])
-            pc = p * (1.0 - theta[k][kernels.SLIP]) + (1.0 - p) * theta[k][kernels.GUESS]
+            p, q = state.pair(k, theta[k][kernels.PRIOR])
+            pc = p * (1.0 - theta[k][kernels.SLIP]) + q * theta[k][kernels.GUESS]
             acc = acc * pc if self.combine == "product" else acc + pc
         return acc if self.combine == "product" else acc / len(event.skills)
 
@@ -434,15 +451,25 @@ class BKT:
         c = bool(event.correct)
         for k in event.skills:
             prior, learn, guess, slip, forget = theta[k]
-            p = state.p_known.get(k, prior)
+            p, q = state.pair(k, prior)
+            # The same operations, in the same order, as _bkt_kernels._step.
             if c:
-                num = p * (1.0 - slip)
-                den = num + (1.0 - p) * guess
+                a = p * (1.0 - slip)
+                b = q * guess
             else:
-                num = p * slip
-                den = num + (1.0 - p) * (1.0 - guess)
-            post = num / den
-            state.p_known[k] = post * (1.0 - forget) + (1.0 - post) * learn
+                a = p * slip
+                b = q * (1.0 - guess)
+            den = a + b
+            post_k = a / den
+            post_u = b / den
+            p = post_k * (1.0 - forget) + post_u * learn
+            q = post_u * (1.0 - learn) + post_k * forget
+            if p < q:
+                q = 1.0 - p
+            else:
+                p = 1.0 - q
+            state.p_known[k] = p
+            state.p_unknown[k] = q
         return state
 
     def p_known(self, state: BKTState) -> dict[str, float]:
