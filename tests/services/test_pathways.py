@@ -12,7 +12,7 @@ from tests.services.conftest import NOW
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import NotFound, PermissionDenied
-from zoped.services import models, pathways
+from zoped.services import menus, models, pathways
 from zoped.services.evidence import record_evidence
 from zoped.store.tables import recommendation_decisions
 
@@ -44,7 +44,7 @@ def test_access_follows_the_policy(school):
             pathways.learner_state(s, actor=school.guardian, learner_id="bo", now=NOW)
         pathways.learner_state(s, actor=school.guardian, learner_id="amy", now=NOW)
         with pytest.raises(PermissionDenied):
-            pathways.choose_option(
+            menus.choose_option(
                 s,
                 actor=school.guardian,
                 learner_id="amy",
@@ -112,11 +112,11 @@ def test_menu_has_reasons_no_locked_competency_and_is_logged(school):
     with school.db.session() as s:
         state = pathways.learner_state(s, actor=school.other, learner_id="bo", now=NOW)
         unlocked = {c.competency_id for c in state.competencies if c.unlocked}
-        menus = [
-            pathways.recommend_for(s, actor=school.other, learner_id="bo", seed=seed, now=NOW)
+        offered = [
+            menus.recommend_for(s, actor=school.other, learner_id="bo", seed=seed, now=NOW)
             for seed in (1, 2)
         ]
-        for menu in menus:
+        for menu in offered:
             assert 1 <= len(menu.options) <= 4
             for option in menu.options:
                 assert option.reason.strip()
@@ -128,18 +128,18 @@ def test_menu_has_reasons_no_locked_competency_and_is_logged(school):
             .where(recommendation_decisions.c.learner_id == "bo")
         )
         assert logged == 2
-        chosen = menus[0].options[0].activity_id
-        pathways.choose_option(
+        chosen = offered[0].options[0].activity_id
+        menus.choose_option(
             s,
             actor=school.other,
             learner_id="bo",
-            decision_id=menus[0].decision_id,
+            decision_id=offered[0].decision_id,
             activity_id=chosen,
             now=NOW,
         )
         stored = s.scalar(
             select(recommendation_decisions.c.chosen_id).where(
-                recommendation_decisions.c.id == menus[0].decision_id
+                recommendation_decisions.c.id == offered[0].decision_id
             )
         )
         assert stored == chosen

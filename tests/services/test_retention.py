@@ -8,7 +8,8 @@ from datetime import timedelta
 from tests.services.conftest import NOW
 from zoped.domain.content import ItemType
 from zoped.engine.mastery import MasteryLevel
-from zoped.services.pathways import learner_state, recommend_for
+from zoped.services.menus import recommend_for
+from zoped.services.pathways import learner_state
 from zoped.services.practice import submit_answer
 
 

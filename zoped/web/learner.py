@@ -20,7 +20,7 @@ from zoped.domain.people import AccessibilityNeeds, LearnerProfile
 from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
-from zoped.services import learning_log, pathways, plans, practice
+from zoped.services import learning_log, menus, pathways, plans, practice
 from zoped.services.roster import get_learner_profile, save_learner_profile
 from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, render
@@ -41,7 +41,7 @@ def _see_other(url: str) -> RedirectResponse:
 def home(request: Request, user: LearnerUser, db: DbSession, seed: int = 0) -> Response:
     now = _now()
     state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
-    menu = pathways.recommend_for(db, actor=user, learner_id=user.id, seed=seed, now=now)
+    menu = menus.recommend_for(db, actor=user, learner_id=user.id, seed=seed, now=now)
     placement = practice.latest_placement(db, actor=user, learner_id=user.id, now=now)
     counts = {level: state.count(level) for level in MasteryLevel}
     return render(
@@ -68,7 +68,7 @@ def pick(
     decision_id: Annotated[uuid.UUID, Form()],
     activity_id: Annotated[str, Form()],
 ) -> Response:
-    chosen = pathways.choose_option(
+    chosen = menus.choose_option(
         db,
         actor=user,
         learner_id=user.id,
