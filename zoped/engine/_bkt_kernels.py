@@ -71,6 +71,7 @@ def _em_one(
     forgetting: bool,
     max_guess: float,
     max_slip: float,
+    max_sum: float,
     filt_k: NDArray[np.float64],
     filt_u: NDArray[np.float64],
 ) -> tuple[float, int]:
@@ -163,7 +164,7 @@ def _em_one(
             break
         prev_ll = ll
         # M-step, then the bounds that keep the solution identifiable (see the module docs of
-        # zoped.engine.bkt): guess and slip capped, everything kept inside (0, 1).
+        # zoped.engine.bkt): guess and slip capped, their sum bounded, all inside (0, 1).
         theta[PRIOR] = min(max(s_prior / n_seq, _EPS), 1.0 - _EPS)
         if s_learn_den > 0.0:
             theta[LEARN] = min(max(s_learn_num / s_learn_den, _EPS), 1.0 - _EPS)
@@ -171,6 +172,13 @@ def _em_one(
             theta[GUESS] = min(max(s_guess_num / s_guess_den, _EPS), max_guess)
         if s_slip_den > 0.0:
             theta[SLIP] = min(max(s_slip_num / s_slip_den, _EPS), max_slip)
+        # guess + slip <= max_sum: P(correct | known) exceeds P(correct | not known) by at
+        # least 1 - max_sum. The excess comes off both equally (the nearest point of the line).
+        excess = theta[GUESS] + theta[SLIP] - max_sum
+        if excess > 0.0:
+            g = max(theta[GUESS] - 0.5 * excess, _EPS)
+            theta[SLIP] = max(max_sum - g, _EPS)
+            theta[GUESS] = max_sum - theta[SLIP]
         if forgetting and s_forget_den > 0.0:
             theta[FORGET] = min(max(s_forget_num / s_forget_den, _EPS), 1.0 - theta[LEARN])
     return ll, it
@@ -188,6 +196,7 @@ def em_fit(
     forgetting: bool,
     max_guess: float,
     max_slip: float,
+    max_sum: float,
     max_len: int,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Run EM for every (restart, skill) pair in ``jobs`` (shape (n_jobs, 2)).
@@ -222,6 +231,7 @@ def em_fit(
             forgetting,
             max_guess,
             max_slip,
+            max_sum,
             filt_k,
             filt_u,
         )

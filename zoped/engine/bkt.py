@@ -11,13 +11,16 @@ Baum-Welch runs for all skills and all random restarts at once in a compiled ker
 log-likelihood per answer changes by less than ``tol``. Per skill, the restart with the best
 likelihood is kept, as pyBKT's ``num_fits`` does.
 
-Degenerate solutions. EM happily finds "knowers who slip half the time" or "guessers who never
-learn" solutions with the same likelihood. After every M-step ``guess`` is capped at
-``max_guess`` and ``slip`` at ``max_slip`` (0.3 each by default, the range pyBKT draws its start
-values from and the usual bound against degenerate BKT fits); with ``guess + slip < 1`` a
-correct answer is always evidence of knowing. The caps cost a little AUC where many items are
-easy to guess (ASSIST2009: 0.7136 with 0.3 caps, 0.7157 with 0.45 caps, pyBKT unbounded
-0.7158): raise them for prediction, keep them for mastery decisions.
+Degenerate solutions. EM happily finds solutions where the two states predict the same
+answers ("knowers who slip half the time"), or where a correct answer is evidence of *not*
+knowing (``guess + slip >= 1``). After every M-step the fit keeps
+``(1 - slip) - guess >= min_gap`` (0.05 by default): knowing the skill must raise P(correct)
+by at least 5 points, otherwise "known" means nothing and mastery decisions on the skill are
+noise. This is the identifiability condition ``guess + slip < 1`` with a margin, and it holds
+for every dataset alike. Optional caps ``max_guess`` and ``max_slip`` (none by default) bound
+each parameter too. The old default caps of 0.3 each cost AUC wherever steps are easy to
+guess: in the Cognitive Tutor logs (KDD Cup 2010) pyBKT's guess reaches 0.65 on many skills,
+and the 0.3 caps lost 0.01 AUC there and 0.002-0.015 elsewhere (``bench/results/models.md``).
 ``forget`` is capped at ``1 - learn`` so the transition never reverses what it learned.
 
 Multi-skill rows. A row may carry several skills (a CSR list in the log). Decision:
@@ -202,8 +205,10 @@ class BKT:
         max_iter: EM iterations at most per restart.
         tol: stop when the mean log-likelihood per answer changes by less than this.
         seed: seeds the start values (``np.random.default_rng(seed)``).
-        max_guess: cap on ``guess`` during the fit.
-        max_slip: cap on ``slip`` during the fit.
+        max_guess: cap on ``guess`` during the fit (1 = none).
+        max_slip: cap on ``slip`` during the fit (1 = none).
+        min_gap: the fit keeps ``1 - slip - guess >= min_gap`` (knowing must make a
+            correct answer this much likelier), in (0, 1).
         combine: P(correct) of a multi-skill row, ``"mean"`` or ``"product"`` of its skills'.
 
     Example:
@@ -227,8 +232,9 @@ class BKT:
         max_iter: int = 100,
         tol: float = 1e-4,
         seed: int | None = 0,
-        max_guess: float = 0.3,
-        max_slip: float = 0.3,
+        max_guess: float = 1.0,
+        max_slip: float = 1.0,
+        min_gap: float = 0.05,
         combine: Combine = "mean",
     ) -> None:
         problems: list[Problem] = []
@@ -239,10 +245,10 @@ class BKT:
         if not tol >= 0.0:
             problems.append(Problem("tol", f"must be >= 0, is {tol}"))
         for name, cap in (("max_guess", max_guess), ("max_slip", max_slip)):
-            if not 0.0 < cap < 1.0:
-                problems.append(Problem(name, f"must be in (0, 1), is {cap}"))
-        if max_guess + max_slip >= 1.0:
-            problems.append(Problem("max_guess+max_slip", "must be < 1"))
+            if not 0.0 < cap <= 1.0:
+                problems.append(Problem(name, f"must be in (0, 1], is {cap}"))
+        if not 0.0 < min_gap < 1.0:
+            problems.append(Problem("min_gap", f"must be in (0, 1), is {min_gap}"))
         if combine not in ("product", "mean"):
             problems.append(Problem("combine", f"must be 'product' or 'mean', is {combine!r}"))
         if problems:
@@ -254,6 +260,7 @@ class BKT:
         self.seed = seed
         self.max_guess = max_guess
         self.max_slip = max_slip
+        self.min_gap = min_gap
         self.combine: Combine = combine
         self._params: BKTParams | None = None
         self._rows_cache: list[list[float]] | None = None
@@ -337,6 +344,7 @@ class BKT:
             self.forgetting,
             self.max_guess,
             self.max_slip,
+            1.0 - self.min_gap,
             max_len,
         )
         best = np.argmax(loglik, axis=0)
@@ -359,8 +367,8 @@ class BKT:
         theta = np.empty((*shape, len(_PARAM_NAMES)))
         theta[..., kernels.PRIOR] = rng.uniform(0.05, 0.95, shape)
         theta[..., kernels.LEARN] = rng.uniform(0.01, 0.4, shape)
-        theta[..., kernels.GUESS] = rng.uniform(0.01, self.max_guess, shape)
-        theta[..., kernels.SLIP] = rng.uniform(0.01, self.max_slip, shape)
+        theta[..., kernels.GUESS] = rng.uniform(0.01, min(self.max_guess, 0.4), shape)
+        theta[..., kernels.SLIP] = rng.uniform(0.01, min(self.max_slip, 0.3), shape)
         theta[..., kernels.FORGET] = rng.uniform(0.0, 0.1, shape) if self.forgetting else 0.0
         return theta
 
@@ -547,6 +555,7 @@ class BKT:
             "seed": self.seed,
             "max_guess": self.max_guess,
             "max_slip": self.max_slip,
+            "min_gap": self.min_gap,
             "combine": self.combine,
         }
 

@@ -138,6 +138,39 @@ def test_guess_and_slip_stay_within_their_caps():
     assert fitted.slip[0] <= 0.3
 
 
+def test_knowing_always_makes_a_correct_answer_likelier_by_min_gap():
+    # Answers are coin flips whatever the learner knows: EM would like guess + slip = 1.
+    rng = np.random.default_rng(4)
+    rows = [(lrn, (0,), int(rng.random() < 0.5)) for lrn in range(200) for _ in range(10)]
+    for min_gap in (0.05, 0.3):
+        fitted = BKT(min_gap=min_gap).fit(make_log(rows, ["a"])).params
+        assert (1.0 - fitted.slip[0]) - fitted.guess[0] >= min_gap - 1e-12
+
+
+def test_a_long_run_of_correct_answers_does_not_lock_the_learner_in():
+    # After 60 correct answers P(not known) is ~1e-40: kept as 1 - P(known) it would round to
+    # 0 and no wrong answer could ever bring P(known) down again.
+    params = BKTParams.from_values(prior=[0.5], learn=[0.1], guess=[0.2], slip=[0.05])
+    model = BKT.from_params(params, np.array(["a"]))
+    rows = [(0, (0,), 1)] * 60 + [(0, (0,), 0)] * 40
+    p = model.predict_proba(make_log(rows, ["a"]))
+    assert p[59] > 0.949
+    assert p[-1] < 0.3
+    state = model.new_state()
+    for _, skills, correct in rows:
+        state = model.update(state, Interaction(skills=skills, correct=bool(correct)))
+    assert state.p_known[0] < 0.3
+
+
+def test_a_p_known_set_by_the_caller_is_used_as_it_is():
+    model = BKT.from_params(ONE_SKILL, np.array(["a"]))
+    state = model.update(model.new_state(), Interaction(skills=(0,), correct=True))
+    state.p_known[0] = 0.5  # e.g. a placement test's estimate
+    assert model.predict_one(state, Interaction(skills=(0,), correct=True)) == pytest.approx(
+        0.5 * 0.9 + 0.5 * 0.2
+    )
+
+
 def test_skill_without_answers_gets_the_median_parameters():
     true = BKTParams.from_values(
         prior=[0.3, 0.2], learn=[0.1, 0.2], guess=[0.2, 0.1], slip=[0.1, 0.1]
