@@ -176,7 +176,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
             db.dispose()
 
     production = settings.environment == "production"
-    app = FastAPI(title="zoped", version=__version__, lifespan=lifespan)
+    # The interactive docs pages load their scripts from a CDN, which zoped never uses: the
+    # schema itself is served at /openapi.json.
+    app = FastAPI(
+        title="zoped", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.db = db
     app.state.templates = templates

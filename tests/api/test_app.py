@@ -68,3 +68,9 @@ def test_unknown_page_is_a_friendly_404_without_a_traceback(client):
     assert response.status_code == 404
     assert "We could not find that page" in response.text
     assert "Traceback" not in response.text
+
+
+def test_openapi_schema_is_served_but_no_cdn_docs_page(client):
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
