@@ -48,6 +48,11 @@ def simulate_command(
         "--band",
         help="Desirable-difficulty band: relative (engine default), absolute or off.",
     ),
+    tune: bool = typer.Option(
+        True,
+        "--tune/--no-tune",
+        help="Tune zoped's move-on parameters on the calibration population (simulation only).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Compare zoped's recommender with a tuned linear curriculum, random and an oracle."""
@@ -63,6 +68,7 @@ def simulate_command(
             if band == "off"
             else RecommenderConfig(band_scale=band)
         ),
+        tune_zoped=tune,
     )
     report = simulate(sim_course, config)
     report["settings"]["course"] = course.id

@@ -12,6 +12,14 @@ Per run (one policy, family and seed):
 ``over_practice``            share of practice items on a competency already truly mastered.
 ``premature_advancement``    share of practice items on a competency with a prerequisite not
                              truly mastered.
+``items_breakdown``          where the practice items go *until* full mastery (or the end of the
+                             budget), mean items per learner: ``learning`` (not yet truly
+                             mastered, prerequisites truly mastered), ``relearning`` (a review
+                             the learner needed: truly forgotten), ``premature`` (a prerequisite
+                             not truly mastered), ``over_practice`` (truly mastered, not a
+                             review), ``redundant_review`` (a review of something still truly
+                             mastered). ``over_practice`` above counts every item of the budget,
+                             including those after full mastery, so it says little alone.
 
 Across runs: the mean and a Student-t 95 % interval over seeds (families reported apart and
 pooled).
@@ -37,6 +45,7 @@ METRICS = (
     "over_practice",
     "premature_advancement",
 )
+BREAKDOWN = ("learning", "relearning", "premature", "over_practice", "redundant_review")
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,14 @@ class RunOutcome:
     retention: FloatArray
     delayed_retention: FloatArray
     diagnostic_items: IntArray
+    breakdown: IntArray | None = None
+
+    def item_breakdown(self) -> dict[str, float]:
+        """Mean items per learner in each :data:`BREAKDOWN` category until full mastery."""
+        if self.breakdown is None:
+            return {}
+        means = self.breakdown.mean(axis=0)
+        return {name: float(means[j]) for j, name in enumerate(BREAKDOWN)}
 
     def scores(self) -> dict[str, float]:
         """The run's metrics (``nan`` for a median that was never reached)."""
@@ -101,6 +118,13 @@ def summarise(
             pooled += scores
             fams[family] = _block(scores, METRICS)
         policies[name] = {**_block(pooled, METRICS), "by_family": fams}
+        runs_all = [r for runs in by_family.values() for r in runs]
+        parts = [r.item_breakdown() for r in runs_all if r.breakdown is not None]
+        if parts:
+            policies[name]["items_breakdown"] = _block(parts, BREAKDOWN)
+            for family, runs in by_family.items():
+                fam_parts = [r.item_breakdown() for r in runs if r.breakdown is not None]
+                fams[family]["items_breakdown"] = _block(fam_parts, BREAKDOWN)
     savings: dict[str, Any] = {}
     if "zoped" in outcomes and "linear" in outcomes:
         per_run: list[float] = []

@@ -58,6 +58,10 @@ class Policy(ABC):
         """The answers of the active learners to their items."""
         del items, correct, active, now_s
 
+    def reviewing(self, choice: IntArray) -> BoolArray:
+        """Whether each learner's choice is a scheduled review (for the item breakdown only)."""
+        return np.zeros(choice.shape, dtype=np.bool_)
+
 
 class ModelledPolicy(Policy):
     """Keeps zoped's learner models for every learner as arrays, updated from answers only.
@@ -74,9 +78,13 @@ class ModelledPolicy(Policy):
         bkt: BKT,
         memory: MemoryModel | MemoryParameters,
         mastery: MasteryConfig | None = None,
+        unlock_at: int = MasteryLevel.PROFICIENT,
     ) -> None:
         super().__init__(course, n_learners)
         n = course.graph.n
+        # The level every direct prerequisite needs before a competency is offered: the
+        # platform's rule is proficient; the simulation may tune it (runner.tune_zoped).
+        self.unlock_at = int(unlock_at)
         self.bkt = bkt
         params = bkt.params
         self.prior = np.asarray(params.prior, dtype=np.float64)
@@ -148,9 +156,21 @@ class ModelledPolicy(Policy):
     def eligible(self) -> BoolArray:
         """Unlocked and not mastered, or due for review: the candidates zoped would offer."""
         levels = self.tracker.level
-        unlocked = self.course.graph.unlocked(at_least_proficient(levels))
+        met = (
+            at_least_proficient(levels)
+            if self.unlock_at == MasteryLevel.PROFICIENT
+            else levels >= self.unlock_at
+        )
+        unlocked = self.course.graph.unlocked(met)
         due = levels == MasteryLevel.REVIEW_DUE
         out: BoolArray = unlocked & ((levels < MasteryLevel.MASTERED) | due)
+        return out
+
+    def reviewing(self, choice: IntArray) -> BoolArray:
+        """A review: the choice was due, or nothing else was left (the fallback)."""
+        rows = np.arange(self.n_learners)
+        level = self.tracker.level[rows, choice]
+        out: BoolArray = (level == MasteryLevel.REVIEW_DUE) | (level == MasteryLevel.MASTERED)
         return out
 
     def _fallback(self, rows: IntArray) -> IntArray:
@@ -181,8 +201,9 @@ class ZopedPolicy(ModelledPolicy):
         prior: StatePrior | None = None,
         choice_k: int = 1,
         choice_temperature: float = 0.1,
+        unlock_at: int = MasteryLevel.PROFICIENT,
     ) -> None:
-        super().__init__(course, n_learners, bkt, memory, mastery)
+        super().__init__(course, n_learners, bkt, memory, mastery, unlock_at)
         self.config = recommender or RecommenderConfig()
         self.prior_states = prior
         base = PlacementConfig(
@@ -311,6 +332,10 @@ class LinearPolicy(Policy):
         self.step += 1
         return np.full(self.n_learners, int(c), dtype=np.int64)
 
+    def reviewing(self, choice: IntArray) -> BoolArray:
+        """After the schedule every item is a review cycle (``step`` already advanced)."""
+        return np.full(choice.shape, self.step > self.schedule.size, dtype=np.bool_)
+
 
 class OraclePolicy(Policy):
     """Knows the hidden state: the upper bound, never a deployable policy."""
@@ -333,4 +358,10 @@ class OraclePolicy(Policy):
         choice: IntArray = np.argmin(key, axis=1).astype(np.int64)
         done = ~ready.any(axis=1)
         choice[done] = np.argmin(true_p[done], axis=1)
+        self._done = done
         return choice
+
+    def reviewing(self, choice: IntArray) -> BoolArray:
+        """Everything truly mastered: the lowest recall is a review."""
+        done = getattr(self, "_done", None)
+        return np.zeros(choice.shape, dtype=np.bool_) if done is None else done.copy()

@@ -18,7 +18,7 @@ Scores come from the hidden truth only (see :mod:`zoped.engine.simulation.metric
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,13 +26,13 @@ from numpy.typing import NDArray
 
 from zoped.engine.base import InteractionLog
 from zoped.engine.bkt import BKT
-from zoped.engine.mastery import MasteryConfig
+from zoped.engine.mastery import MasteryConfig, MasteryLevel
 from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.engine.placement import StatePrior, fit_state_prior
 from zoped.engine.recommend import RecommenderConfig
 from zoped.engine.simulation.course import DAY_S, SimCourse
 from zoped.engine.simulation.learners import FAMILIES, HiddenLearners
-from zoped.engine.simulation.metrics import RunOutcome, summarise
+from zoped.engine.simulation.metrics import BREAKDOWN, RunOutcome, summarise
 from zoped.engine.simulation.policies import (
     LinearPolicy,
     OraclePolicy,
@@ -46,6 +46,12 @@ IntArray = NDArray[np.int64]
 POLICIES = ("zoped", "linear", "random", "oracle")
 DELAY_DAYS = 30.0
 TUNING_QUANTILES = (0.6, 0.75, 0.9)
+# zoped's move-on decision, tuned on the calibration population (coordinate search): the
+# level prerequisites need before a competency is offered, P(known) to call it mastered, then
+# the memory model's recall below which a mastered competency is due for review.
+UNLOCK_GRID = (int(MasteryLevel.PROFICIENT), int(MasteryLevel.MASTERED))
+MASTERED_P_GRID = (0.9, 0.95, 0.98)
+REVIEW_GRID = (0.7, 0.8, 0.9)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,9 @@ class SimulationConfig:
     pretest_per_competency: int = 2
     mastery: MasteryConfig = field(default_factory=MasteryConfig)
     choice_k: int = 1
+    # Tune zoped's move-on parameters on the calibration population (False: the platform's
+    # MasteryConfig as given, unlocking at proficient).
+    tune_zoped: bool = True
     # The engine's default recommender: the desirable-difficulty band on the attainable range
     # (band_scale="relative"); RecommenderConfig(w_difficulty=0.0) switches it off.
     recommender: RecommenderConfig = field(default_factory=RecommenderConfig)
@@ -107,6 +116,7 @@ def run_policy(
     over = np.zeros(n, dtype=np.int64)
     premature = np.zeros(n, dtype=np.int64)
     practice = np.zeros(n, dtype=np.int64)
+    breakdown = np.zeros((n, len(BREAKDOWN)), dtype=np.int64)
     g = course.graph
     # Practice starts on the day after placement, so both happen at school times.
     offset = course.time_of(course.items_per_day) if used.any() else 0.0
@@ -122,8 +132,19 @@ def run_policy(
         choice = policy.choose(now, rng)
         items = course.pick_items(choice, rng)
         rows = np.arange(n)
-        over += active & truth[rows, choice]
-        premature += active & (g.prereq[choice] & ~truth).any(axis=1)
+        known = truth[rows, choice]
+        early = (g.prereq[choice] & ~truth).any(axis=1)
+        over += active & known
+        premature += active & early
+        # Where the items go until full mastery (see metrics.BREAKDOWN).
+        review = policy.reviewing(choice)
+        kind = np.where(
+            early,
+            2,
+            np.where(known, np.where(review, 4, 3), np.where(review, 1, 0)),
+        )
+        counting = active & np.isnan(reached)
+        np.add.at(breakdown, (rows[counting], kind[counting]), 1)
         correct = population.respond(items, now, rng, active=active)
         policy.observe(items, correct, active, now)
         if log is not None:
@@ -146,6 +167,7 @@ def run_policy(
         retention=recall,
         delayed_retention=delayed,
         diagnostic_items=policy.diagnostic_items.copy(),
+        breakdown=breakdown,
     )
 
 
@@ -308,6 +330,127 @@ def tune_linear(
     return best[2]
 
 
+@dataclass(frozen=True)
+class ZopedTuning:
+    """zoped's move-on parameters chosen on the calibration population, and the grid's scores."""
+
+    mastery: MasteryConfig
+    unlock_at: int
+    trials: tuple[dict[str, float], ...] = ()
+
+    def summary(self) -> dict[str, float]:
+        """The chosen values, for the report."""
+        return {
+            "unlock_at": float(self.unlock_at),
+            "mastered_p": self.mastery.mastered_p,
+            "review_retrievability": self.mastery.review_retrievability,
+        }
+
+
+def _calibration_key(outcome: RunOutcome, retention_floor: float) -> tuple[float, float, float]:
+    """Sort key: retention at least the floor first, then median items, then mastery rate."""
+    scores = outcome.scores()
+    median = scores["median_items_to_mastery"]
+    short = max(retention_floor - scores["retention"], 0.0)
+    return (
+        round(short, 3),
+        float("inf") if np.isnan(median) else median,
+        -scores["mastery_rate"],
+    )
+
+
+def tune_zoped(
+    course: SimCourse,
+    population: HiddenLearners,
+    fitted: FittedModels,
+    counts: IntArray,
+    config: SimulationConfig,
+    seed: int,
+) -> ZopedTuning:
+    """Choose zoped's move-on parameters on the *calibration* population, as linear's counts are.
+
+    A coordinate search: first the unlock level x ``mastered_p`` (review at the configured
+    ``review_retrievability``), then ``review_retrievability`` at the best of those. The
+    criterion is the smallest median items to full mastery (then the highest mastery rate)
+    among settings whose mean retention is at least the tuned linear curriculum's on the same
+    population; scored against that population's hidden truth, never the evaluation learners'.
+    """
+    base = config.mastery
+    linear = run_policy(
+        course,
+        population.copy(),
+        LinearPolicy(course, population.n_learners, counts),
+        config.budget,
+        np.random.default_rng(seed),
+    )
+    floor = linear.scores()["retention"]
+    trials: list[dict[str, float]] = []
+
+    def trial(unlock: int, mastered_p: float, review: float) -> tuple[float, float, float]:
+        mastery = replace(
+            base,
+            mastered_p=mastered_p,
+            proficient_p=min(base.proficient_p, mastered_p - 0.01),
+            review_retrievability=review,
+        )
+        policy = _zoped(course, population.n_learners, fitted, config, mastery, unlock)
+        outcome = run_policy(
+            course, population.copy(), policy, config.budget, np.random.default_rng(seed)
+        )
+        key = _calibration_key(outcome, floor)
+        trials.append(
+            {
+                "unlock_at": float(unlock),
+                "mastered_p": mastered_p,
+                "review_retrievability": review,
+                **outcome.scores(),
+            }
+        )
+        return key
+
+    results = {
+        (u, m): trial(u, m, base.review_retrievability)
+        for u in UNLOCK_GRID
+        for m in MASTERED_P_GRID
+    }
+    unlock, mastered_p = min(results, key=lambda k: results[k])
+    best_review, best_key = base.review_retrievability, results[(unlock, mastered_p)]
+    for review in REVIEW_GRID:
+        if review == base.review_retrievability:
+            continue
+        key = trial(unlock, mastered_p, review)
+        if key < best_key:
+            best_review, best_key = review, key
+    mastery = replace(
+        base,
+        mastered_p=mastered_p,
+        proficient_p=min(base.proficient_p, mastered_p - 0.01),
+        review_retrievability=best_review,
+    )
+    return ZopedTuning(mastery, unlock, tuple(trials))
+
+
+def _zoped(
+    course: SimCourse,
+    n_learners: int,
+    fitted: FittedModels,
+    config: SimulationConfig,
+    mastery: MasteryConfig,
+    unlock_at: int,
+) -> ZopedPolicy:
+    return ZopedPolicy(
+        course,
+        n_learners,
+        fitted.bkt,
+        fitted.memory_used,
+        mastery,
+        recommender=config.recommender,
+        prior=fitted.prior,
+        choice_k=config.choice_k,
+        unlock_at=unlock_at,
+    )
+
+
 def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
     """Compare every policy under every family and seed; returns the JSON-ready report."""
     outcomes: dict[str, dict[str, list[RunOutcome]]] = {
@@ -318,6 +461,7 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
     }
     linear_counts: dict[str, list[list[int]]] = {f: [] for f in config.families}
     memory_fits: dict[str, list[dict[str, float]]] = {f: [] for f in config.families}
+    zoped_tuned: dict[str, list[dict[str, float]]] = {f: [] for f in config.families}
     for f_index, family in enumerate(config.families):
         cls = FAMILIES[family]
         for seed in config.seeds:
@@ -327,24 +471,29 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
             memory_fits[family].append(asdict(fitted.memory.parameters or fitted.memory_used))
             counts = tune_linear(course, calibration, config, seed)
             linear_counts[family].append(counts.tolist())
+            tuning = (
+                tune_zoped(course, calibration, fitted, counts, config, seed)
+                if config.tune_zoped
+                else ZopedTuning(config.mastery, int(MasteryLevel.PROFICIENT))
+            )
+            zoped_tuned[family].append(tuning.summary())
             population = cls(course, config.n_learners, np.random.default_rng([seed, f_index, 2]))
             for name in POLICIES:
                 pop = population.copy()
                 policy: Policy
                 if name == "zoped":
-                    policy = ZopedPolicy(
+                    policy = _zoped(
+                        course, config.n_learners, fitted, config, tuning.mastery, tuning.unlock_at
+                    )
+                elif name == "random":
+                    # The same models, thresholds and frontier as zoped: only the choice differs.
+                    policy = RandomPolicy(
                         course,
                         config.n_learners,
                         fitted.bkt,
                         fitted.memory_used,
-                        config.mastery,
-                        recommender=config.recommender,
-                        prior=fitted.prior,
-                        choice_k=config.choice_k,
-                    )
-                elif name == "random":
-                    policy = RandomPolicy(
-                        course, config.n_learners, fitted.bkt, fitted.memory_used, config.mastery
+                        tuning.mastery,
+                        tuning.unlock_at,
                     )
                 elif name == "linear":
                     policy = LinearPolicy(course, config.n_learners, counts)
@@ -367,6 +516,8 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
         "items": len(course.item_ids),
         "linear_counts": linear_counts,
         "memory_fits": memory_fits,
+        "zoped_tuned": zoped_tuned,
+        "tune_zoped": config.tune_zoped,
         "mastery": asdict(config.mastery),
         "choice_k": config.choice_k,
         "recommender": asdict(config.recommender),
