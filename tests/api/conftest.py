@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ DEMO_NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Database:
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     database = open_database(f"sqlite:///{path}")
     with database.session() as session:

@@ -127,7 +127,7 @@ def screenshot(page, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def base_url(server) -> str:
+def base_url(server: Server) -> str:
     """The running server's address (``http://127.0.0.1:PORT``)."""
     return server.url
 

@@ -9,6 +9,13 @@ from tests.browser.conftest import screenshot
 DEMO_PASSWORD = "zoped-demo"
 
 
+def p_known_moved(change: str) -> bool:
+    """Whether a "P(known) a → b" line shows a different b from a."""
+    found = re.search(r"P\(known\) ([\d.]+) → ([\d.]+)", change)
+    assert found is not None, change
+    return found.group(1) != found.group(2)
+
+
 def sign_in(page, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/signin")
     page.get_by_label("Username").fill(username)
@@ -78,11 +85,7 @@ def test_learner_flow(page, server):
         assert all("P(known)" in c for c in changes)
         if not moved:
             screenshot(page, "learner-feedback")
-        moved = moved or any(
-            re.search(r"P\(known\) ([\d.]+) → ([\d.]+)", c).group(1)
-            != re.search(r"P\(known\) ([\d.]+) → ([\d.]+)", c).group(2)
-            for c in changes
-        )
+        moved = moved or any(p_known_moved(c) for c in changes)
         page.get_by_role("link", name="Next question").click()
     assert moved, "P(known) never moved"
     page.get_by_role("link", name="End this session").click()

@@ -13,6 +13,7 @@ from zoped.services import auth as auth_services
 from zoped.services import tokens
 from zoped.services.demo import DEMO_PASSWORD
 from zoped.settings import Settings
+from zoped.store import auth_repository
 
 
 def test_sign_in_sets_httponly_lax_cookie_and_redirects_by_role(shared_db) -> None:
@@ -133,7 +134,7 @@ def test_api_tokens_are_scoped_revocable_expiring_and_stored_hashed(fresh_db) ->
         issued = tokens.create_service_credentials(
             session, role=Role.ADMIN, name="xAPI bridge", scopes=["read:learners"], days=1, now=now
         )
-        rows = tokens.repo.list_tokens(session)
+        rows = auth_repository.list_tokens(session)
         assert issued.secret not in str(rows)
     client = make_client(fresh_db)
     auth = {"Authorization": f"Bearer {issued.value}"}

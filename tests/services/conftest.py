@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import random
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -60,7 +61,7 @@ def _course() -> Course:
 
 
 @pytest.fixture(scope="session")
-def _template(tmp_path_factory) -> Path:
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeded database file, built once; each test gets a copy."""
     path = tmp_path_factory.mktemp("small") / "small.db"
     db = open_database(f"sqlite:///{path}")
@@ -70,7 +71,7 @@ def _template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def school(_template, tmp_path) -> SmallSchool:
+def school(_template: Path, tmp_path: Path) -> Iterator[SmallSchool]:
     path = tmp_path / "small.db"
     shutil.copy(_template, path)
     db = open_database(f"sqlite:///{path}", migrate=False)

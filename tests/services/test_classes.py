@@ -27,7 +27,9 @@ NOW = DEMO_NOW
 TITLES = {"c": "Unit fractions", "d": "Order fractions"}
 
 
-def answers(pattern: str, *, competency: str = "c", start_days_ago: float = 3.0) -> list:
+def answers(
+    pattern: str, *, competency: str = "c", start_days_ago: float = 3.0
+) -> list[EvidenceEvent]:
     """Answer events, one per character of ``pattern`` (1 right, 0 wrong), ten minutes apart."""
     start = NOW - timedelta(days=start_days_ago)
     return [
@@ -185,7 +187,7 @@ def test_every_demo_alert_is_backed_by_the_log(school, dashboard):
             events = list_evidence(session, learner_id=alert.learner_id, until=NOW)
             on_it = [e for e in events if alert.competency_id in e.competency_ids]
             latest = on_it[-alert.window :]
-            assert sum(e.correct for e in latest) == alert.right
+            assert sum(bool(e.correct) for e in latest) == alert.right
             assert alert.right / alert.window <= 0.5
             assert not all(e.correct for e in on_it)
 

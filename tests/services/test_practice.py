@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.services.conftest import NOW
-from zoped.domain.content import Item, ItemType
+from zoped.domain.content import Item, ItemType, Response
 from zoped.domain.evidence import EvidenceKind
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput
@@ -16,7 +16,7 @@ from zoped.services import practice
 from zoped.services.evidence import list_evidence
 
 
-def right_answer(item: Item) -> object:
+def right_answer(item: Item) -> Response:
     if item.type is ItemType.SINGLE_CHOICE:
         return next(o.id for o in item.options if o.correct)
     if item.type is ItemType.MULTIPLE_CHOICE:
@@ -107,6 +107,7 @@ def test_placement_pauses_resumes_and_places(school):
         now = NOW
         for _ in range(3):
             now += timedelta(minutes=1)
+            assert view.item is not None
             asked.append(view.item.id)
             view = practice.answer_placement(
                 s,

@@ -31,6 +31,9 @@ def test_mastery_decays_to_review_due_and_a_passed_review_restores_it(school):
     mastered = [c for c in now_state.competencies if c.level is MasteryLevel.MASTERED]
     assert mastered, "the seeded typical learner masters some competencies"
     target = next(c for c in mastered if c.review_due_at is not None)
+    assert target.review_due_at is not None
+    assert target.retrievability is not None
+    assert target.last_practised is not None
 
     later = target.review_due_at + timedelta(days=1)
     with school.db.session() as s:
@@ -40,7 +43,9 @@ def test_mastery_decays_to_review_due_and_a_passed_review_restores_it(school):
         }
         menu = recommend_for(s, actor=school.teacher, learner_id="bo", k=4, seed=1, now=later)
     assert faded[target.competency_id].level is MasteryLevel.REVIEW_DUE
-    assert faded[target.competency_id].retrievability < target.retrievability
+    faded_recall = faded[target.competency_id].retrievability
+    assert faded_recall is not None
+    assert faded_recall < target.retrievability
     due = {cid for cid, c in faded.items() if c.level is MasteryLevel.REVIEW_DUE}
     assert any(set(option.competencies) & due for option in menu.options), (
         "a due review enters the menu"
@@ -70,5 +75,6 @@ def test_mastery_decays_to_review_due_and_a_passed_review_restores_it(school):
         }
     restored = back[target.competency_id]
     assert restored.level is MasteryLevel.MASTERED
+    assert restored.review_due_at is not None
     # The passed review lengthens the next interval.
     assert restored.review_due_at - moment > target.review_due_at - target.last_practised

@@ -4,7 +4,8 @@ and the one-query read of several learners' events. Each runs on SQLite and Post
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypedDict
 
 import pytest
 from sqlalchemy.orm import Session
@@ -138,11 +139,18 @@ def test_placements_are_resumed_and_finished_ones_listed_oldest_first(
     assert both == {"learner-1": finished, "learner-2": []}
 
 
+class _AssignmentFields(TypedDict):
+    item_id: str | None
+    class_id: str | None
+    due_at: datetime | None
+    note: str
+
+
 def test_assignments_name_one_learner_or_a_group(with_course: Session) -> None:
     create_class(with_course, school_class=f.school_class(), now=f.T0)
     repo = AssignmentRepository(with_course)
     alone, group = uuid.uuid4(), uuid.uuid4()
-    common = {"item_id": None, "class_id": "class-1", "due_at": None, "note": ""}
+    common: _AssignmentFields = {"item_id": None, "class_id": "class-1", "due_at": None, "note": ""}
     repo.add(
         alone,
         assigned_by="teacher-1",

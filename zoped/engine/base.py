@@ -146,7 +146,10 @@ class LearnerModel(Protocol):
     as ``predict_proba``.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The model's registry name; a class or instance attribute both satisfy this."""
+        ...
 
     def fit(self, log: InteractionLog) -> Self: ...
 

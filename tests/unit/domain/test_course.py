@@ -52,9 +52,9 @@ def test_a_valid_course_indexes_its_content() -> None:
         id="fractions",
         title="Fractions",
         framework=FRAMEWORK,
-        activities=[activity("a1", "unit", rubric="r")],
-        items=[item("q1", "unit", "add")],
-        rubrics=[rubric],
+        activities=(activity("a1", "unit", rubric="r"),),
+        items=(item("q1", "unit", "add"),),
+        rubrics=(rubric,),
     )
     assert course.item("q1").competencies == ("unit", "add")
     assert course.items_for("add") == (course.item("q1"),)
@@ -70,9 +70,9 @@ def test_every_broken_reference_is_reported() -> None:
             id="Bad Id",
             title="",
             framework=FRAMEWORK,
-            activities=[activity("a1", "ghost", rubric="nope"), activity("a1", "unit")],
-            items=[item("q1", "unit", "ghost2"), item("q1", "add")],
-            rubrics=[Rubric("r", "R", (Criterion("c", "C", ("ghost3",), LEVELS),))],
+            activities=(activity("a1", "ghost", rubric="nope"), activity("a1", "unit")),
+            items=(item("q1", "unit", "ghost2"), item("q1", "add")),
+            rubrics=(Rubric("r", "R", (Criterion("c", "C", ("ghost3",), LEVELS),)),),
         )
     assert {p.location for p in error.value.problems} == {
         "course.id",

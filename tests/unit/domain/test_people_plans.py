@@ -31,7 +31,11 @@ def test_user_needs_a_way_to_sign_in() -> None:
 
 def test_profile_defaults_are_private_and_plain() -> None:
     profile = LearnerProfile(
-        "ada", "Ada", interests=["music"], preferred_modalities=[Modality.GAME]
+        # Lists on purpose: the constructor coerces them to tuples at runtime.
+        "ada",
+        "Ada",
+        interests=["music"],  # type: ignore[arg-type]
+        preferred_modalities=[Modality.GAME],  # type: ignore[arg-type]
     )
     assert profile.interests == ("music",)
     assert profile.accessibility == AccessibilityNeeds()
@@ -53,7 +57,7 @@ def test_prior_learning_claims() -> None:
 
 def test_plan_rules() -> None:
     goal = PlanGoal("g1", "Add fractions", ("frac.add",), target_date=date(2024, 12, 1))
-    plan = LearningPlan("p1", "ada", goals=[goal], strategies=["15 minutes a day"])
+    plan = LearningPlan("p1", "ada", goals=(goal,), strategies=("15 minutes a day",))
     assert plan.version == 1
     with pytest.raises(InvalidInput) as error:
         LearningPlan("p1", "ada", goals=(goal, goal), version=0, updated_at=NAIVE)

@@ -237,6 +237,7 @@ def test_skillrate_online_replay_equals_batch(small_log, tmp_path):
             state = model.new_state()
         skills = small_log.skill_idx[small_log.skill_ptr[r] : small_log.skill_ptr[r + 1]]
         event = Interaction(tuple(int(s) for s in skills), bool(small_log.correct[r]))
+        assert state is not None
         online.append(model.predict_one(state, event))
         state = model.update(state, event)
     np.testing.assert_allclose(online, batch, rtol=1e-12)
@@ -264,13 +265,17 @@ def test_skillrate_learns_from_the_learner(small_log):
 
 
 def test_make_model_converts_params_and_reports_bad_ones():
+    from zoped.engine.baseline import SkillRate
     from zoped.engine.registry import make_model, parse_params
 
     model = make_model("skillrate", {"prior_strength": "3", "skill_smoothing": "2.5"}, seed=4)
+    assert isinstance(model, SkillRate)
     assert model.prior_strength == 3.0
     assert model.skill_smoothing == 2.5
     assert model.seed == 4
-    assert make_model("skillrate", {"prior_strength": "none"}).prior_strength is None
+    no_prior = make_model("skillrate", {"prior_strength": "none"})
+    assert isinstance(no_prior, SkillRate)
+    assert no_prior.prior_strength is None
     with pytest.raises(InvalidInput) as info:
         make_model("skillrate", {"skill_smoothing": "lots", "nope": "1"})
     assert len(info.value.problems) == 2
