@@ -68,6 +68,28 @@ def test_fixed_seed_regression() -> None:
     assert pol["oracle"]["mastery_rate"] >= max(b["mastery_rate"] for b in pol.values()) - 0.1
     assert pol["oracle"]["premature_advancement"] == 0.0
     assert report["placement"]["accuracy"] > 0.7
+    # Where the items go until full mastery: the oracle never practises prematurely, and the
+    # move-on parameters were tuned once per family and seed on the calibration population.
+    assert set(pol["zoped"]["items_breakdown"]) >= {"learning", "premature", "over_practice"}
+    assert pol["oracle"]["items_breakdown"]["premature"] == 0.0
+    tuned = report["settings"]["zoped_tuned"]
+    assert {f: len(v) for f, v in tuned.items()} == {"strength": 1, "stage": 1}
+    assert all(t["unlock_at"] in (3.0, 4.0) for v in tuned.values() for t in v)
+
+
+def test_untuned_zoped_uses_the_platform_defaults() -> None:
+    config = SimulationConfig(
+        n_learners=20,
+        budget=30,
+        seeds=(0,),
+        families=("stage",),
+        memory_max_iter=3,
+        tune_zoped=False,
+    )
+    report = simulate(small_course(), config)
+    assert report["settings"]["zoped_tuned"]["stage"] == [
+        {"unlock_at": 3.0, "mastered_p": 0.95, "review_retrievability": 0.8}
+    ]
 
 
 def test_fitted_memory_is_plausible_in_days_without_a_clamp() -> None:
