@@ -161,6 +161,62 @@ def _store(
     )
 
 
+@dataclass(frozen=True)
+class CandidateFit:
+    """Models fitted on a course's stored answers, not yet stored.
+
+    Attributes:
+        models: the fitted models, or None when there were too few answers to fit.
+        n_answers: answers the fit saw.
+        learner_ids: the learners whose answers it saw.
+        note: why nothing was fitted, when nothing was.
+    """
+
+    models: PlatformModels | None
+    n_answers: int
+    learner_ids: tuple[str, ...]
+    note: str = ""
+
+
+def fit_candidate_models(session: Session, *, course: Course) -> CandidateFit:
+    """Fit BKT and the memory model on the course's stored answers, without storing them."""
+    log = _answer_log(session, course)
+    n = len(log)
+    learner_ids = tuple(str(x) for x in log.learner_ids)
+    if n < MIN_ANSWERS_TO_FIT or log.n_learners < MIN_LEARNERS_TO_FIT:
+        note = f"only {n} answers from {log.n_learners} learners: defaults kept"
+        return CandidateFit(None, n, learner_ids, note)
+    bkt = BKT(n_restarts=3, max_iter=60, seed=0).fit(log)
+    memory = MemoryModel(MemoryParameters(), max_iter=60)
+    try:
+        memory.fit(log)
+    except DidNotConverge:
+        memory = MemoryModel(MemoryParameters())
+    ids = np.asarray(course.framework.ids, dtype=object)
+    models = PlatformModels(course.id, BKT.from_params(bkt.params, ids), memory, True, n)
+    return CandidateFit(models, n, learner_ids)
+
+
+def store_models(session: Session, *, models: PlatformModels, now: datetime) -> None:
+    """Store a course's fitted models (replacing the previous ones) and audit the change."""
+    with transaction(session):
+        skill_ids = [str(x) for x in models.bkt.skill_ids]
+        bkt_doc = {"skill_ids": skill_ids, **models.bkt.params.to_dict()}
+        memory_doc: dict[str, Any] = {"parameters": asdict(models.memory._params())}
+        n = models.n_answers
+        _store(session, models.course_id, BKT_MODEL, bkt_doc, now, n)
+        _store(session, models.course_id, MEMORY_MODEL, memory_doc, now, n)
+        append_audit(
+            session,
+            at=now,
+            actor_id=None,
+            action="models.fit",
+            subject_type="course",
+            subject_id=models.course_id,
+            details={"answers": n},
+        )
+
+
 def fit_course_models(session: Session, *, course_id: str, now: datetime) -> FitSummary:
     """Fit and store one course's BKT and memory parameters from its stored answers.
 
@@ -168,32 +224,11 @@ def fit_course_models(session: Session, *, course_id: str, now: datetime) -> Fit
         NotFound: no such course.
     """
     course = get_course(session, course_id=course_id)
-    log = _answer_log(session, course)
-    n = len(log)
-    if n < MIN_ANSWERS_TO_FIT or log.n_learners < MIN_LEARNERS_TO_FIT:
-        note = f"only {n} answers from {log.n_learners} learners: defaults kept"
-        return FitSummary(course_id, n, False, note)
-    bkt = BKT(n_restarts=3, max_iter=60, seed=0).fit(log)
-    memory = MemoryModel(MemoryParameters(), max_iter=60)
-    try:
-        memory.fit(log)
-        memory_doc: dict[str, Any] = {"parameters": asdict(memory._params())}
-    except DidNotConverge:
-        memory_doc = {"parameters": asdict(MemoryParameters())}
-    with transaction(session):
-        bkt_doc = {"skill_ids": list(course.framework.ids), **bkt.params.to_dict()}
-        _store(session, course_id, BKT_MODEL, bkt_doc, now, n)
-        _store(session, course_id, MEMORY_MODEL, memory_doc, now, n)
-        append_audit(
-            session,
-            at=now,
-            actor_id=None,
-            action="models.fit",
-            subject_type="course",
-            subject_id=course_id,
-            details={"answers": n},
-        )
-    return FitSummary(course_id, n, True)
+    candidate = fit_candidate_models(session, course=course)
+    if candidate.models is None:
+        return FitSummary(course_id, candidate.n_answers, False, candidate.note)
+    store_models(session, models=candidate.models, now=now)
+    return FitSummary(course_id, candidate.n_answers, True)
 
 
 def fit_platform_models(session: Session, *, now: datetime) -> list[FitSummary]:
