@@ -33,7 +33,7 @@ import pandas as pd
 
 from zoped.engine.base import InteractionLog
 from zoped.engine.evaluate import evaluate
-from zoped.engine.logs import load_log, load_logs, parse_columns
+from zoped.engine.logs import column_map, load_log, load_logs
 from zoped.engine.metrics import all_metrics
 from zoped.engine.registry import available_models, make_model
 from zoped.engine.split import read_split_file, split_by_ids, split_by_learner
@@ -69,13 +69,18 @@ def _split_file_from_column(path: Path, learner: str, column: str, values: list[
 
 def split_dataset(data_dir: Path, spec: dict[str, Any]) -> tuple[InteractionLog, InteractionLog]:
     """Load a dataset and split it by its protocol."""
-    colmap = parse_columns(spec["columns"])
+    layout = spec.get("layout", "long")
+    colmap = column_map(spec.get("columns"), layout)
     sep = spec.get("skill_sep")
     path = data_dir / spec["path"]
     if spec["protocol"] == "test_file":
-        train, test = load_logs([path, data_dir / spec["test_path"]], colmap, sep)
+        train, test = load_logs([path, data_dir / spec["test_path"]], colmap, sep, layout=layout)
         return train, test
-    log = load_log(path, colmap, sep)
+    log = load_log(path, colmap, sep, layout=layout)
+    if spec["protocol"] == "first_learners":
+        # The first `train_learners` learners of the file train, the rest test (DKT's
+        # synthetic-data protocol); learner codes follow first appearance in the file.
+        return split_by_ids(log, [str(x) for x in log.learner_ids[int(spec["train_learners"]) :]])
     if spec["protocol"] == "split_column":
         split_path = _split_file_from_column(
             path, colmap.learner, spec["column"], spec["test_values"]
@@ -243,7 +248,11 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
                 f"{fmt('fit_s', 2)} | {fmt('peak_mb', 1)} | {pub} |"
             )
         missing = [m for m in meta.get("models_available", []) if m not in runs]
-        if missing:
+        if spec.get("models"):
+            no_pybkt = "" if spec.get("pybkt", True) else ", no pyBKT"
+            limited = ", ".join(spec["models"])
+            lines += ["", f"Models limited by design to {limited}{no_pybkt} (see the note)."]
+        elif missing:
             lines += [
                 "",
                 f"Not run on this dataset (time on the shared CPU): {', '.join(missing)}.",
@@ -357,10 +366,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: train {len(train)} test {len(test)} rows "
               f"(loaded in {time.perf_counter() - started:.1f} s)")  # fmt: skip
         runs = results["runs"].setdefault(name, {})
-        _warm_up(wanted, models, train)
+        # A dataset may restrict the models (e.g. IRT-only material) and turn pyBKT off.
+        only = spec.get("models")
+        wanted_here = [m for m in wanted if only is None or m in only]
+        use_pybkt = not args.no_pybkt and spec.get("pybkt", True) and status.get("available")
+        _warm_up(wanted_here, models, train)
         timed: dict[str, list[float]] = {}
         for rep in range(max(args.repeats, 1)):
-            for model in wanted:
+            for model in wanted_here:
                 if model not in models or not models[model].available:
                     if rep == 0:
                         print(f"  {model}: not available", file=sys.stderr)
@@ -382,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
                     _best_fit(runs[model], timed[model])
                 print(f"  {model} [{rep}]: {json.dumps(runs[model])}")
                 _write(results, datasets, json_path, args.out)
-            if not args.no_pybkt and status.get("available"):
+            if use_pybkt:
                 try:
                     run = run_pybkt(train, test, pybkt_fits, time.perf_counter, rep == 0)
                 except Exception as error:  # pyBKT's own failures are recorded, not fatal

@@ -5,6 +5,9 @@ Example::
     zoped eval --data interactions.csv.gz \\
         --columns learner=user_id,skill=skill_id,item=item_id,correct=correct,order=seq_idx \\
         --model bkt --split learner:0.2 --seed 0 --json
+    zoped eval --data A2012_skill_id_test.csv --layout dkt-lines --model bkt
+    zoped eval --data 'glops/*.csv' --columns learner=user_id,skill=source,correct=correct \
+        --model bkt
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from rich.table import Table
 
 from zoped.engine.base import InteractionLog
 from zoped.engine.evaluate import EvalReport, evaluate
-from zoped.engine.logs import load_log, load_logs, parse_columns
+from zoped.engine.logs import Layout, column_map, load_log, load_logs
 from zoped.engine.registry import available_models, make_model, parse_params
 from zoped.engine.split import parse_split, read_split_file, split_by_ids, split_by_learner
 from zoped.errors import InvalidInput, Problem
@@ -30,8 +33,9 @@ console = Console()
 
 def prepare_split(
     data: Path,
-    columns: str,
+    columns: str | None,
     *,
+    layout: Layout | str = Layout.LONG,
     skill_sep: str | None = None,
     split: str = "learner:0.2",
     split_file: Path | None = None,
@@ -40,19 +44,22 @@ def prepare_split(
 ) -> tuple[InteractionLog, InteractionLog, str]:
     """Load the data and split it as the options say; also return the protocol in words.
 
+    ``data`` and ``test_data`` may be files, folders or globs; ``columns`` may be None for the
+    ``dkt-lines`` and ``wide`` layouts (their default maps apply).
+
     Raises:
         InvalidInput: conflicting options, or any problem reading the data or the split.
     """
-    colmap = parse_columns(columns)
+    colmap = column_map(columns, layout)
     if test_data is not None and split_file is not None:
         raise InvalidInput(
             "conflicting options",
             [Problem("--test-data", "give either --test-data or --split-file, not both")],
         )
     if test_data is not None:
-        train, test = load_logs([data, test_data], colmap, skill_sep)
+        train, test = load_logs([data, test_data], colmap, skill_sep, layout=layout)
         return train, test, f"train file {data.name}, test file {test_data.name}"
-    log = load_log(data, colmap, skill_sep)
+    log = load_log(data, colmap, skill_sep, layout=layout)
     if split_file is not None:
         ids = read_split_file(split_file, colmap.learner)
         train, test = split_by_ids(log, ids)
@@ -90,12 +97,23 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         data: Path | None = typer.Option(
-            None, "--data", help="Log file: CSV/TSV (plain or gzipped) or Parquet."
+            None,
+            "--data",
+            help="Log file (CSV/TSV, plain or gzipped, or Parquet), folder, or quoted glob "
+            "('dir/*.csv'): a folder's or glob's files are read into one log.",
         ),
         columns: str | None = typer.Option(
             None,
             "--columns",
-            help="Column map, e.g. learner=user_id,skill=skill_id,correct=correct,order=order_id.",
+            help="Column map, e.g. learner=user_id,skill=skill_id,correct=correct,order=order_id "
+            "(every layout also has the column 'source', the file's name). Optional for the "
+            "dkt-lines and wide layouts: it completes their default map.",
+        ),
+        layout: Layout = typer.Option(
+            Layout.LONG,
+            "--layout",
+            help="long: a row per response; dkt-lines: DKT's length / [skills] / 0-1 lines; "
+            "wide: a row per learner, a column per item.",
         ),
         model: str | None = typer.Option(None, "--model", help="Model name (see --list-models)."),
         skill_sep: str | None = typer.Option(
@@ -129,18 +147,18 @@ def register(app: typer.Typer) -> None:
         problems = [
             Problem(f"--{name}", "is required")
             for name, value in (("data", data), ("columns", columns), ("model", model))
-            if value is None
+            if value is None and not (name == "columns" and layout is not Layout.LONG)
         ]
         if problems:
             raise InvalidInput("missing options", problems)
         assert data is not None
-        assert columns is not None
         assert model is not None
         params = parse_params(param)
         learner_model = make_model(model, params, seed=seed)
         train, test, protocol = prepare_split(
             data,
             columns,
+            layout=layout,
             skill_sep=skill_sep,
             split=split,
             split_file=split_file,
@@ -152,6 +170,7 @@ def register(app: typer.Typer) -> None:
             out: dict[str, Any] = report.to_dict()
             out["model"] = model
             out.update(data=data.name, protocol=protocol, seed=seed, params=params)
+            out["layout"] = layout.value
             typer.echo(json.dumps(out))
         else:
             _print_report(report, protocol, data)

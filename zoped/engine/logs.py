@@ -1,10 +1,25 @@
 """Reading interaction logs from files into :class:`~zoped.engine.base.InteractionLog`.
 
-A log file is a table with one row per response: CSV or TSV (plain or gzipped) or Parquet.
-A *column map* says which file column plays which role, so any dataset can be read without
-per-dataset code::
+Three file *layouts* are read, all without per-dataset code (``docs/engine.md`` has the details):
 
-    learner=user_id,skill=skill_id,item=problem_id,correct=correct,order=order_id
+- ``long`` (the default): a table with one row per response, CSV or TSV (plain or gzipped) or
+  Parquet. A *column map* says which file column plays which role::
+
+      learner=user_id,skill=skill_id,item=problem_id,correct=correct,order=order_id
+
+- ``dkt-lines``: the DKT text format, one sequence per two or three lines: the number of
+  responses, an optional line of skill ids, a line of 0/1. Read as the columns ``sequence``
+  (1-based index of the sequence: the learner), ``position`` (0-based), ``skill`` and ``correct``.
+- ``wide``: one row per learner and one column per item, cells 0/1 (blank: not answered). Read
+  as the columns ``row`` (1-based data row: the learner unless the map names a learner column),
+  ``item`` (the column's header, or its 1-based number in a file without a header),
+  ``position`` (0-based column index among the items) and ``correct``.
+
+For ``dkt-lines`` and ``wide`` the column map is optional and completes the layout's default
+map (:data:`LAYOUT_COLUMNS`); e.g. ``learner=person`` names a wide file's id column, which is
+then not an item. Every layout also has the column ``source``, the name of the file a row came
+from (a file's own column of that name wins). A path may be a folder or a glob
+(``'glops/*.csv'``): its files are read into one log, so ``skill=source`` makes each file a skill.
 
 Roles: ``learner`` (required), ``correct`` (required), ``skill`` and ``item`` (at least one),
 ``order``, ``timestamp``, ``duration``, ``hints`` (optional). ``item`` may join several columns
@@ -18,17 +33,20 @@ Rules (also in ``docs/engine.md``):
 - With ``skill_sep`` (e.g. ``~~``) a skill cell holding several skills is split into the row's
   CSR skill list; repeated skills in one cell are kept once.
 - Timestamps are numeric seconds or ISO 8601 date-times (naive ones are read as UTC).
-- Rows are sorted stably by learner (in order of first appearance) and then by ``order``
-  (else by ``timestamp``, else file order); ties keep file order.
-- Errors are :class:`~zoped.errors.InvalidInput` naming the column and the first bad row
-  (``row`` counts data rows from 1, the header not included).
+- Rows are sorted stably by learner (in order of first appearance), then by file, then by
+  ``order`` (else by ``timestamp``, else file order); ties keep file order.
+- Errors are :class:`~zoped.errors.InvalidInput` located at ``file:column`` and naming the
+  first bad row (``row`` counts data rows from 1, the header not included) or, for
+  ``dkt-lines``, the line (counted from 1).
 """
 
 from __future__ import annotations
 
+import glob
 import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +58,27 @@ from zoped.errors import InvalidInput, Problem
 
 NO_SKILL = "<none>"
 """The skill given to rows whose skill cell is empty."""
+
+SOURCE_COLUMN = "source"
+"""The column, in every layout, holding the name of the file a row came from."""
+
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".parquet")
+"""Files of a folder that are read when the path is a folder (others, e.g. README.md, are not)."""
+
+
+class Layout(StrEnum):
+    """How a file lays out the responses."""
+
+    LONG = "long"
+    DKT_LINES = "dkt-lines"
+    WIDE = "wide"
+
+
+LAYOUT_COLUMNS: dict[Layout, str] = {
+    Layout.DKT_LINES: "learner=sequence,skill=skill,correct=correct,order=position",
+    Layout.WIDE: "learner=row,item=item,correct=correct,order=position",
+}
+"""The column map each non-long layout starts from; a given map's roles replace these."""
 
 _TRUE_WORDS = frozenset({"true", "t", "yes"})
 _FALSE_WORDS = frozenset({"false", "f", "no"})
@@ -82,12 +121,14 @@ class ColumnMap:
 _ROLES = tuple(f.name for f in fields(ColumnMap))
 
 
-def parse_columns(spec: str) -> ColumnMap:
+def parse_columns(spec: str, defaults: str | None = None) -> ColumnMap:
     """Parse ``role=column,role=column,...`` into a :class:`ColumnMap`.
 
     Args:
         spec: comma-separated ``role=column`` pairs. Column names may contain spaces and
             parentheses but not commas or ``=``.
+        defaults: a map in the same form whose roles apply where ``spec`` gives none (a
+            layout's default map, :data:`LAYOUT_COLUMNS`).
 
     Returns:
         The column map.
@@ -97,6 +138,21 @@ def parse_columns(spec: str) -> ColumnMap:
             missing (``learner``, ``correct``, and ``skill`` or ``item``); every problem is listed.
     """
     problems: list[Problem] = []
+    found = _parse_pairs(spec, problems)
+    if defaults is not None:
+        base = _parse_pairs(defaults, problems)
+        found = {**base, **found}
+    for role in ("learner", "correct"):
+        if role not in found:
+            problems.append(Problem("columns", f"the '{role}' role is required"))
+    if "skill" not in found and "item" not in found:
+        problems.append(Problem("columns", "a 'skill' or an 'item' column is required"))
+    if problems:
+        raise InvalidInput("bad column mapping", problems)
+    return ColumnMap(**found)
+
+
+def _parse_pairs(spec: str, problems: list[Problem]) -> dict[str, str]:
     found: dict[str, str] = {}
     for raw in spec.split(","):
         pair = raw.strip()
@@ -113,14 +169,67 @@ def parse_columns(spec: str) -> ColumnMap:
             problems.append(Problem("columns", f"role '{role}' is given twice"))
         else:
             found[role] = column
-    for role in ("learner", "correct"):
-        if role not in found:
-            problems.append(Problem("columns", f"the '{role}' role is required"))
-    if "skill" not in found and "item" not in found:
-        problems.append(Problem("columns", "a 'skill' or an 'item' column is required"))
-    if problems:
-        raise InvalidInput("bad column mapping", problems)
-    return ColumnMap(**found)
+    return found
+
+
+def parse_layout(name: str | Layout) -> Layout:
+    """The :class:`Layout` called ``name``.
+
+    Raises:
+        InvalidInput: an unknown layout name.
+    """
+    try:
+        return Layout(name)
+    except ValueError:
+        known = ", ".join(v.value for v in Layout)
+        raise InvalidInput(
+            "unknown layout", [Problem("layout", f"'{name}' is not one of {known}")]
+        ) from None
+
+
+def column_map(columns: ColumnMap | str | None, layout: Layout | str = Layout.LONG) -> ColumnMap:
+    """The column map for ``layout``: ``columns`` completed by the layout's default map.
+
+    Raises:
+        InvalidInput: a bad map, an unknown layout, or no map for the ``long`` layout.
+    """
+    kind = parse_layout(layout)
+    if isinstance(columns, ColumnMap):
+        return columns
+    if kind is Layout.LONG:
+        if columns is None:
+            raise InvalidInput(
+                "missing column mapping",
+                [Problem("columns", "the long layout needs a column mapping")],
+            )
+        return parse_columns(columns)
+    return parse_columns(columns or "", LAYOUT_COLUMNS[kind])
+
+
+def expand_paths(path: Path | str) -> list[Path]:
+    """The files a path names: itself, a folder's data files, or a glob's matches (sorted).
+
+    A folder contributes the files whose names end with one of :data:`DATA_SUFFIXES`.
+
+    Raises:
+        InvalidInput: a folder or glob with no such file.
+    """
+    text = str(path)
+    if any(c in text for c in "*?["):
+        found = sorted(Path(m) for m in glob.glob(text) if Path(m).is_file())
+        where = "no file matches the pattern"
+    elif Path(text).is_dir():
+        found = sorted(
+            f
+            for f in Path(text).iterdir()
+            if f.is_file() and not f.name.startswith(".") and f.name.endswith(DATA_SUFFIXES)
+        )
+        where = f"the folder has no data file (names ending {', '.join(DATA_SUFFIXES)})"
+    else:
+        return [Path(text)]
+    if not found:
+        raise InvalidInput(f"cannot read {text}", [Problem(Path(text).name, where)])
+    return found
 
 
 def _open_text_head(path: Path) -> str:
@@ -145,20 +254,28 @@ def _sniff_delimiter(header: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _read_frame(path: Path, columns: ColumnMap) -> pd.DataFrame:
-    """Read the mapped columns of one file; cells stay strings, empty cells become NaN."""
+def _check_readable(path: Path) -> None:
     where = path.name
     if not path.is_file():
         raise InvalidInput(f"cannot read {path}", [Problem(where, "no such file")])
     if path.stat().st_size == 0:
         raise InvalidInput(f"cannot read {path}", [Problem(where, "the file is empty")])
+
+
+def _read_frame(path: Path, columns: ColumnMap, max_rows: int | None = None) -> pd.DataFrame:
+    """Read the mapped columns of one long file; cells stay strings, empty cells become NaN."""
+    where = path.name
+    _check_readable(path)
     wanted = columns.source_columns()
     if _is_parquet(path):
         import pyarrow.parquet as pq
 
         available = list(pq.read_schema(path).names)
-        _check_columns(where, wanted, available)
-        frame = pq.read_table(path, columns=wanted).to_pandas()
+        wanted_here = _without_source(wanted, available)
+        _check_columns(where, wanted_here, available)
+        frame = pq.read_table(path, columns=wanted_here).to_pandas()
+        if max_rows is not None:
+            frame = frame.iloc[:max_rows]
     else:
         header = _open_text_head(path)
         if not header.strip():
@@ -166,20 +283,189 @@ def _read_frame(path: Path, columns: ColumnMap) -> pd.DataFrame:
         sep = _sniff_delimiter(header)
         compression = "gzip" if _is_gzip(path) else None
         available = list(pd.read_csv(path, sep=sep, nrows=0, compression=compression).columns)
-        _check_columns(where, wanted, available)
+        wanted_here = _without_source(wanted, available)
+        _check_columns(where, wanted_here, available)
         frame = pd.read_csv(
             path,
             sep=sep,
-            usecols=wanted,
+            usecols=wanted_here,
             dtype=str,
             keep_default_na=False,
             na_values=[""],
             compression=compression,
             low_memory=False,
+            nrows=max_rows,
         )
     if len(frame) == 0:
         raise InvalidInput(f"cannot read {path}", [Problem(where, "the file has no data rows")])
+    if SOURCE_COLUMN not in frame.columns:
+        frame[SOURCE_COLUMN] = path.name
     return frame
+
+
+def _without_source(wanted: list[str], available: list[str]) -> list[str]:
+    """The wanted file columns, less ``source`` when the file has no such column (it is added)."""
+    return [c for c in wanted if c != SOURCE_COLUMN or c in available]
+
+
+def _open_text(path: Path) -> Any:
+    opener: Any = gzip.open if _is_gzip(path) else open
+    return opener(path, "rt", encoding="utf-8", errors="replace", newline="")
+
+
+def _split_values(line: str) -> list[str]:
+    """Comma-separated values of a DKT line; a trailing comma (DKT's own files) is ignored."""
+    values = [v.strip() for v in line.split(",")]
+    while values and values[-1] == "":
+        values.pop()
+    return values
+
+
+def _read_dkt_lines(path: Path, learner_prefix: str, max_rows: int | None = None) -> pd.DataFrame:
+    """Read a DKT file: per sequence, a length line, an optional skill line and a 0/1 line.
+
+    Whether the skill line is there is decided from the whole file: three lines per sequence
+    if that parses, else two (then every response has the skill ``<none>``). Blank lines are
+    skipped; error messages count lines in the file from 1.
+    """
+    _check_readable(path)
+    with _open_text(path) as handle:
+        lines = [(n, text.strip()) for n, text in enumerate(handle, start=1) if text.strip()]
+    if not lines:
+        raise InvalidInput(f"cannot read {path}", [Problem(path.name, "the file is empty")])
+    try:
+        return _parse_dkt(path.name, lines, 3, learner_prefix, max_rows)
+    except InvalidInput as three_lines:
+        try:
+            return _parse_dkt(path.name, lines, 2, learner_prefix, max_rows)
+        except InvalidInput:
+            raise three_lines from None
+
+
+def _parse_dkt(
+    name: str,
+    lines: list[tuple[int, str]],
+    per_sequence: int,
+    learner_prefix: str,
+    max_rows: int | None,
+) -> pd.DataFrame:
+    def bad(role: str, line_no: int, why: str) -> InvalidInput:
+        return InvalidInput(
+            f"bad {per_sequence}-line DKT sequence",
+            [Problem(f"{name}:{role}", f"line {line_no}: {why}")],
+        )
+
+    sequences: list[int] = []
+    positions: list[np.ndarray[Any, Any]] = []
+    skills: list[str] = []
+    correct: list[str] = []
+    if len(lines) % per_sequence:
+        line_no = lines[-(len(lines) % per_sequence)][0]
+        raise bad("length", line_no, f"an incomplete sequence ({per_sequence} lines each)")
+    for k in range(0, len(lines), per_sequence):
+        if max_rows is not None and k // per_sequence >= max_rows:
+            break
+        (len_no, len_text), *rest = lines[k : k + per_sequence]
+        if not len_text.isdigit():
+            raise bad("length", len_no, f"{len_text[:40]!r} is not a sequence length")
+        n = int(len_text)
+        values = [_split_values(text) for _, text in rest]
+        for role, (line_no, _), cells in zip(
+            ("skill", "correct")[-len(rest) :], rest, values, strict=True
+        ):
+            if len(cells) != n:
+                raise bad(role, line_no, f"{len(cells)} values where the length line says {n}")
+        answers = values[-1]
+        wrong = [v for v in answers if v not in ("0", "1")]
+        if wrong:
+            raise bad("correct", rest[-1][0], f"{wrong[0][:40]!r} is not 0/1")
+        if per_sequence == 3 and any(v == "" for v in values[0]):
+            raise bad("skill", rest[0][0], "an empty skill id")
+        sequences.append(n)
+        positions.append(np.arange(n))
+        skills.extend(values[0] if per_sequence == 3 else [NO_SKILL] * n)
+        correct.extend(answers)
+    if not correct:
+        raise InvalidInput(f"cannot read {name}", [Problem(name, "the file has no responses")])
+    index = np.repeat(np.arange(1, len(sequences) + 1), sequences)
+    return pd.DataFrame(
+        {
+            "sequence": pd.Series(index.astype(str), dtype=object).radd(learner_prefix),
+            "position": np.concatenate(positions),
+            "skill": skills,
+            "correct": correct,
+            SOURCE_COLUMN: name,
+        }
+    )
+
+
+def _looks_like_data(cells: list[str]) -> bool:
+    return all(c.strip().lower() in ("", "0", "1", "0.0", "1.0", "true", "false") for c in cells)
+
+
+def _read_wide(
+    path: Path, columns: ColumnMap, learner_prefix: str, max_rows: int | None = None
+) -> pd.DataFrame:
+    """Read a wide file (a row per learner, a column per item) as one row per answered cell.
+
+    The file has a header unless every cell of its first line is 0/1/blank; without one, the
+    items are named by their 1-based column numbers. Columns the map names are id columns
+    (e.g. ``learner=person``); all the others are items, in file order.
+    """
+    where = path.name
+    _check_readable(path)
+    header_line = _open_text_head(path)
+    sep = _sniff_delimiter(header_line)
+    has_header = not _looks_like_data(header_line.rstrip("\r\n").split(sep))
+    frame = pd.read_csv(
+        path,
+        sep=sep,
+        header=0 if has_header else None,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        compression="gzip" if _is_gzip(path) else None,
+        nrows=max_rows,
+    )
+    frame.columns = [str(c) if has_header else str(int(c) + 1) for c in frame.columns]
+    if len(frame) == 0:
+        raise InvalidInput(f"cannot read {path}", [Problem(where, "the file has no data rows")])
+    named = set(columns.source_columns())
+    id_columns = [c for c in frame.columns if c in named]
+    item_columns = [c for c in frame.columns if c not in named]
+    if not item_columns:
+        raise InvalidInput(
+            f"cannot read {path}", [Problem(where, "every column is named by the map: no items")]
+        )
+    for column in id_columns:
+        empty = frame[column].isna().to_numpy(dtype=bool)
+        if empty.any():
+            row = _first_bad(empty)
+            raise _bad_cell(where, column, row, "", "is empty (an id column of a wide file)")
+    matrix = np.empty((len(frame), len(item_columns)), dtype=np.float64)
+    for j, column in enumerate(item_columns):
+        cells = frame[column]
+        answered = cells.notna().to_numpy(dtype=bool)
+        matrix[:, j] = np.nan
+        if answered.any():
+            parsed = _parse_correct(cells[answered], where, column, rows=np.flatnonzero(answered))
+            matrix[answered, j] = parsed
+    rows, cols = np.nonzero(~np.isnan(matrix))  # row-major: each learner's items in file order
+    if rows.size == 0:
+        raise InvalidInput(f"cannot read {path}", [Problem(where, "no cell is answered")])
+    out = pd.DataFrame(
+        {
+            "row": pd.Series((rows + 1).astype(str), dtype=object).radd(learner_prefix),
+            "item": np.asarray(item_columns, dtype=object)[cols],
+            "position": cols,
+            "correct": matrix[rows, cols].astype(np.int8),
+        }
+    )
+    for column in id_columns:
+        out[column] = frame[column].to_numpy(dtype=object)[rows]
+    if SOURCE_COLUMN not in out.columns:
+        out[SOURCE_COLUMN] = where
+    return out
 
 
 def _is_gzip(path: Path) -> bool:
@@ -208,7 +494,13 @@ def _bad_cell(where: str, column: str, row: int, value: object, why: str) -> Inv
     )
 
 
-def _parse_correct(series: pd.Series, where: str, column: str) -> np.ndarray[Any, Any]:
+def _parse_correct(
+    series: pd.Series,
+    where: str,
+    column: str,
+    rows: np.ndarray[Any, Any] | None = None,
+) -> np.ndarray[Any, Any]:
+    """0/1 codes of ``series``; ``rows`` maps its positions to the file's data rows (0-based)."""
     numeric: FloatArray = pd.to_numeric(series, errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
     )
@@ -217,8 +509,9 @@ def _parse_correct(series: pd.Series, where: str, column: str) -> np.ndarray[Any
     numeric = np.where(words.isin(_FALSE_WORDS).to_numpy(dtype=bool), 0.0, numeric)
     bad = ~np.isin(numeric, (0.0, 1.0))
     if bad.any():
-        row = _first_bad(bad)
-        raise _bad_cell(where, column, row, series.iloc[row], "is not 0/1 or true/false")
+        at = _first_bad(bad)
+        row = at if rows is None else int(rows[at])
+        raise _bad_cell(where, column, row, series.iloc[at], "is not 0/1 or true/false")
     return numeric.astype(np.int8)
 
 
@@ -326,33 +619,74 @@ def _encode_skills(
     return ptr, codes, np.asarray(vocab, dtype=object)
 
 
+def _read_layout(
+    path: Path,
+    colmap: ColumnMap,
+    layout: Layout,
+    learner_prefix: str,
+    max_rows: int | None,
+) -> pd.DataFrame:
+    """One file as a long frame holding (at least) the columns the map names."""
+    if layout is Layout.LONG:
+        return _read_frame(path, colmap, max_rows)
+    if layout is Layout.DKT_LINES:
+        frame = _read_dkt_lines(path, learner_prefix, max_rows)
+    else:
+        frame = _read_wide(path, colmap, learner_prefix, max_rows)
+    _check_columns(path.name, colmap.source_columns(), list(frame.columns))
+    return frame
+
+
 def load_logs(
-    paths: Sequence[Path],
-    columns: ColumnMap | str,
+    paths: Sequence[Path | str],
+    columns: ColumnMap | str | None,
     skill_sep: str | None = None,
+    *,
+    layout: Layout | str = Layout.LONG,
+    max_rows: int | None = None,
 ) -> list[InteractionLog]:
     """Read several files with the same column map into logs that share vocabularies.
 
     Codes mean the same in every returned log, so a model fitted on the first can predict the
     second (e.g. a dataset shipped as separate train and test files). A learner id found in
     several files is the same learner; the file order then comes before the ``order`` column.
+    A path that is a folder or a glob gives one log of all its files (see :func:`expand_paths`).
+    The learner ids that ``dkt-lines`` and ``wide`` number (``sequence``, ``row``) are
+    prefixed with ``<file name>:`` when more than one file is read, so they stay distinct.
 
     Args:
-        paths: the files, each CSV/TSV (optionally gzipped) or Parquet.
-        columns: a :class:`ColumnMap` or its ``role=column,...`` spec.
+        paths: the files, folders or globs; files are CSV/TSV (optionally gzipped) or Parquet
+            for ``long``, text (optionally gzipped) for the other layouts.
+        columns: a :class:`ColumnMap` or its ``role=column,...`` spec; optional for the
+            ``dkt-lines`` and ``wide`` layouts (see :data:`LAYOUT_COLUMNS`).
         skill_sep: separator of several skills in one skill cell, or None.
+        layout: ``long``, ``dkt-lines`` or ``wide`` (:class:`Layout`).
+        max_rows: read at most this many records of each file (data rows; sequences for
+            ``dkt-lines``), e.g. for a quick check; None reads everything.
 
     Returns:
         One log per path, in the same order.
 
     Raises:
         InvalidInput: a missing file or column, an empty file, a missing learner id, a
-            ``correct`` value that is not 0/1, an unparsable number or timestamp.
+            ``correct`` value that is not 0/1, an unparsable number or timestamp, a DKT
+            sequence whose lines disagree, an unknown layout.
     """
-    colmap = parse_columns(columns) if isinstance(columns, str) else columns
+    kind = parse_layout(layout)
+    colmap = column_map(columns, kind)
     if not paths:
         raise InvalidInput("no log file given")
-    parsed = [_parse_frame(_read_frame(Path(p), colmap), colmap, Path(p).name) for p in paths]
+    groups = [expand_paths(p) for p in paths]
+    files = [f for group in groups for f in group]
+    several = len(files) > 1
+    parsed = [
+        _parse_frame(
+            _read_layout(f, colmap, kind, f"{f.name}:" if several else "", max_rows),
+            colmap,
+            f.name,
+        )
+        for f in files
+    ]
     sizes = [len(p["correct"]) for p in parsed]
     n = int(sum(sizes))
 
@@ -383,7 +717,8 @@ def load_logs(
     assert skill_source is not None  # parse_columns requires a skill or an item column
     ptr, skill_idx, skill_vocab = _encode_skills(skill_source, n, skill_sep)
 
-    file_index = np.repeat(np.arange(len(paths), dtype=np.int64), sizes)
+    file_index = np.repeat(np.arange(len(files), dtype=np.int64), sizes)
+    group_of_file = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
     timestamp = cat_array("timestamp")
     order_src = cat_array("order")
     has_order = order_src is not None or timestamp is not None
@@ -407,7 +742,7 @@ def load_logs(
         timestamp_s=timestamp,
         duration_s=cat_array("duration"),
         hints=hints,
-        meta={"columns": colmap.spec(), "skill_sep": skill_sep},
+        meta={"columns": colmap.spec(), "skill_sep": skill_sep, "layout": kind.value},
     )
     # Stable sort (lexsort is): learner first, then file, then order; ties keep file order.
     perm = np.lexsort((order_src, file_index, learner_codes)).astype(np.int64)
@@ -416,24 +751,33 @@ def load_logs(
         # Order = position within the learner, so it is non-decreasing as the log requires.
         starts = np.searchsorted(full.learner, full.learner)
         full.order[:] = np.arange(n) - starts
-    files_sorted = file_index[perm]
+    groups_sorted = group_of_file[file_index[perm]]
     logs = []
     for k, path in enumerate(paths):
-        part = full.take_rows(np.flatnonzero(files_sorted == k))
+        part = full.take_rows(np.flatnonzero(groups_sorted == k))
         part.meta["source"] = str(Path(path).name)
         logs.append(part)
     return logs
 
 
 def load_log(
-    path: Path | str, columns: ColumnMap | str, skill_sep: str | None = None
+    path: Path | str,
+    columns: ColumnMap | str | None,
+    skill_sep: str | None = None,
+    *,
+    layout: Layout | str = Layout.LONG,
+    max_rows: int | None = None,
 ) -> InteractionLog:
-    """Read one log file (CSV/TSV, plain or gzipped, or Parquet) with a column map.
+    """Read one log: a file, or a folder or glob of files read together.
 
     Args:
-        path: the file; gzip and Parquet are recognised by their first bytes.
-        columns: a :class:`ColumnMap` or its ``role=column,...`` spec.
+        path: the file (gzip and Parquet are recognised by their first bytes), a folder, or a
+            glob such as ``'data/*.csv'``.
+        columns: a :class:`ColumnMap` or its ``role=column,...`` spec (optional for the
+            ``dkt-lines`` and ``wide`` layouts).
         skill_sep: separator of several skills in one skill cell (e.g. ``~~``), or None.
+        layout: ``long``, ``dkt-lines`` or ``wide``.
+        max_rows: read at most this many records of each file (see :func:`load_logs`).
 
     Returns:
         The log, sorted by learner then order, validated.
@@ -441,6 +785,6 @@ def load_log(
     Raises:
         InvalidInput: see :func:`load_logs`.
     """
-    log = load_logs([Path(path)], columns, skill_sep)[0]
+    log = load_logs([path], columns, skill_sep, layout=layout, max_rows=max_rows)[0]
     log.validate()
     return log

@@ -306,3 +306,48 @@ def test_evaluate_uses_the_given_clock_and_checks_predictions(small_log):
         evaluate(Broken(), train, test)
     with pytest.raises(InvalidInput):
         evaluate(SkillRate(), train, test.take_rows(np.array([], dtype=np.int64)))
+
+
+def write_dkt_lines(path, n_learners=60, length=12, seed=0):
+    """A DKT three-line file whose learners improve on two skills."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(n_learners):
+        skills = rng.integers(0, 2, size=length)
+        ok = (rng.random(length) < np.linspace(0.3, 0.9, length)).astype(int)
+        lines += [str(length), ",".join(map(str, skills)), ",".join(map(str, ok))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_dkt_lines_layout_needs_no_column_map(tmp_path):
+    path = write_dkt_lines(tmp_path / "seqs.csv")
+    out = run_json(["--data", str(path), "--layout", "dkt-lines", "--model", "skillrate"])
+    assert out["layout"] == "dkt-lines"
+    assert (out["n_train"], out["n_test"]) == (48 * 12, 12 * 12)
+
+
+def test_wide_layout_over_a_glob_of_files(tmp_path):
+    rng = np.random.default_rng(3)
+    for name in ("form_a", "form_b"):
+        ability = rng.normal(size=(40, 1))
+        ok = (rng.random((40, 6)) < 1 / (1 + np.exp(-(ability - np.linspace(-1, 1, 6))))).astype(
+            int
+        )
+        rows = [f"p{k},{','.join(map(str, r))}" for k, r in enumerate(ok)]
+        text = "person," + ",".join(f"i{j}" for j in range(6)) + "\n" + "\n".join(rows) + "\n"
+        (tmp_path / f"{name}.csv").write_text(text, encoding="utf-8")
+    out = run_json(
+        ["--data", str(tmp_path / "*.csv"), "--layout", "wide", "--model", "skillrate",
+         "--columns", "learner=person,item=source+item"]
+    )  # fmt: skip
+    # Person ids repeat across the forms, so the same id is the same person: 40 learners.
+    assert out["n_train_learners"] + out["n_test_learners"] == 40
+    assert out["n_train"] + out["n_test"] == 2 * 40 * 6
+
+
+def test_long_layout_still_requires_columns(tmp_path):
+    path = write_dkt_lines(tmp_path / "seqs.csv", n_learners=5)
+    result = runner.invoke(app, ["eval", "--data", str(path), "--model", "skillrate"])
+    assert isinstance(result.exception, InvalidInput)
+    assert "--columns: is required" in str(result.exception)

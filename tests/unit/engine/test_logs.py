@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zoped.engine.logs import NO_SKILL, ColumnMap, load_log, load_logs, parse_columns
+from zoped.engine.logs import (
+    LAYOUT_COLUMNS,
+    NO_SKILL,
+    ColumnMap,
+    Layout,
+    load_log,
+    load_logs,
+    parse_columns,
+)
 from zoped.errors import InvalidInput
 
 SPEC = "learner=student,skill=kc,item=question,correct=ok,order=seq"
@@ -257,3 +265,158 @@ def test_reads_every_shared_dataset_with_only_a_column_map(shared_data):
             assert len(log) == rows, rel
         assert log.n_learners == learners, rel
         assert 0.6 < log.correct.mean() < 0.8, rel
+
+
+# --- layouts: dkt-lines, wide, and several files read as one log --------------------------
+
+
+DKT_TEXT = "3\n7,7,9\n1,0,1\n\n2\n9,9,\n0,1,\n"
+
+
+def test_dkt_lines_reads_sequences_as_learners(tmp_path):
+    log = load_log(write(tmp_path / "seqs.csv", DKT_TEXT), None, layout="dkt-lines")
+    assert list(log.learner_ids[log.learner]) == ["1", "1", "1", "2", "2"]
+    assert [skills_of(log, r) for r in range(5)] == [["7"], ["7"], ["9"], ["9"], ["9"]]
+    assert log.correct.tolist() == [1, 0, 1, 0, 1]
+    assert log.order.tolist() == [0, 1, 2, 0, 1]
+    assert log.meta["layout"] == "dkt-lines"
+    assert log.item.tolist() == [-1] * 5
+
+
+def test_dkt_lines_without_skill_line_has_the_none_skill(tmp_path):
+    log = load_log(write(tmp_path / "two.txt", "2\n1,0\n1\n1\n"), None, layout=Layout.DKT_LINES)
+    assert log.correct.tolist() == [1, 0, 1]
+    assert list(log.skill_ids) == [NO_SKILL]
+    assert log.n_learners == 2
+
+
+def test_dkt_lines_map_can_rename_roles(tmp_path):
+    # The given roles replace the layout's defaults: the skill line read as items.
+    log = load_log(write(tmp_path / "s.csv", DKT_TEXT), "item=skill", layout="dkt-lines")
+    assert list(log.item_ids) == ["7", "9"]
+    assert list(log.skill_ids) == ["7", "9"]  # no skill role: each item is its skill
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "needle"),
+    [
+        ("3\n7,7\n1,0,1\n", "bad.csv:skill", "line 2: 2 values where the length line says 3"),
+        ("2\n7,7\n1,2\n", "bad.csv:correct", "line 3: '2' is not 0/1"),
+        ("x\n7\n1\n", "bad.csv:length", "line 1: 'x' is not a sequence length"),
+        ("1\n7\n1\n2\n7,7\n", "bad.csv:length", "line 4: an incomplete sequence"),
+    ],
+)
+def test_dkt_lines_errors_name_file_role_and_line(tmp_path, text, where, needle):
+    with pytest.raises(InvalidInput) as info:
+        load_log(write(tmp_path / "bad.csv", text), None, layout="dkt-lines")
+    problem = info.value.problems[0]
+    assert problem.location == where
+    assert needle in problem.message
+
+
+def test_wide_with_header_and_learner_column(tmp_path):
+    path = write(tmp_path / "w.csv", "person,q1,q2,q3\nann,1,,0\nbob,0,1,1\n")
+    log = load_log(path, "learner=person", layout="wide")
+    assert list(log.learner_ids[log.learner]) == ["ann", "ann", "bob", "bob", "bob"]
+    assert list(log.item_ids[log.item]) == ["q1", "q3", "q1", "q2", "q3"]  # blank: not answered
+    assert list(log.skill_ids) == ["q1", "q3", "q2"]  # each item its own skill
+    assert log.correct.tolist() == [1, 0, 0, 1, 1]
+    assert log.order.tolist() == [0, 2, 0, 1, 2]  # column order
+
+
+def test_wide_without_header_numbers_rows_and_columns(tmp_path):
+    log = load_log(write(tmp_path / "m.csv", "1,0,1\n0,0,1\n"), None, layout="wide")
+    assert list(log.learner_ids) == ["1", "2"]
+    assert list(log.item_ids) == ["1", "2", "3"]
+    assert len(log) == 6
+    assert LAYOUT_COLUMNS[Layout.WIDE].startswith("learner=row")
+
+
+def test_wide_errors_name_file_column_and_row(tmp_path):
+    path = write(tmp_path / "w.csv", "person,q1,q2\nann,1,0\nbob,1,x\n")
+    with pytest.raises(InvalidInput) as info:
+        load_log(path, "learner=person", layout="wide")
+    problem = info.value.problems[0]
+    assert problem.location == "w.csv:q2"
+    assert problem.message.startswith("row 2: 'x'")
+
+
+def test_wide_map_naming_a_missing_column_is_reported(tmp_path):
+    path = write(tmp_path / "m.csv", "1,0\n0,1\n")
+    with pytest.raises(InvalidInput, match="no such column"):
+        load_log(path, "timestamp=when", layout="wide")
+
+
+def test_folder_and_glob_read_into_one_log_with_source(tmp_path):
+    folder = tmp_path / "sets"
+    folder.mkdir()
+    write(folder / "a.csv", "user,ok\nu1,1\nu2,0\n")
+    write(folder / "b.csv", "user,ok\nu1,0\n")
+    write(folder / "README.md", "not data\n")
+    spec = "learner=user,skill=source,correct=ok"
+    by_glob = load_log(str(folder / "*.csv"), spec)
+    by_folder = load_log(folder, spec)
+    for log in (by_glob, by_folder):
+        assert list(log.skill_ids) == ["a.csv", "b.csv"]
+        assert list(log.learner_ids[log.learner]) == ["u1", "u1", "u2"]
+        assert [skills_of(log, r) for r in range(3)] == [["a.csv"], ["b.csv"], ["a.csv"]]
+    with pytest.raises(InvalidInput, match="no file matches"):
+        load_log(str(folder / "*.parquet"), spec)
+
+
+def test_numbered_learners_are_per_file_when_several_files_are_read(tmp_path):
+    write(tmp_path / "x.csv", "1,0\n")
+    write(tmp_path / "y.csv", "0,1\n")
+    log = load_log(str(tmp_path / "*.csv"), None, layout="wide")
+    assert list(log.learner_ids) == ["x.csv:1", "y.csv:1"]
+    train, test = load_logs(
+        [tmp_path / "x.csv", tmp_path / "y.csv"], "item=source+item", layout="wide"
+    )
+    assert list(train.learner_ids[train.learner]) == ["x.csv:1"] * 2
+    assert list(test.learner_ids[test.learner]) == ["y.csv:1"] * 2
+    assert list(train.item_ids) == ["x.csv|1", "x.csv|2", "y.csv|1", "y.csv|2"]
+
+
+def test_unknown_layout_and_missing_map(tmp_path):
+    path = write(tmp_path / "m.csv", "1,0\n")
+    with pytest.raises(InvalidInput, match="unknown layout"):
+        load_log(path, None, layout="tall")
+    with pytest.raises(InvalidInput, match="needs a column mapping"):
+        load_log(path, None)
+
+
+def test_max_rows_caps_records_per_file(tmp_path):
+    path = write(tmp_path / "s.csv", DKT_TEXT)
+    assert len(load_log(path, None, layout="dkt-lines", max_rows=1)) == 3
+    wide = write(tmp_path / "w.csv", "1,0\n0,1\n1,1\n")
+    assert load_log(wide, None, layout="wide", max_rows=2).n_learners == 2
+
+
+@pytest.mark.data
+def test_reads_a_real_file_of_each_layout(shared_data):
+    dkt = load_log(
+        shared_data / "assist2012_dktplus_test_split/A2012_skill_id_test.csv",
+        None,
+        layout="dkt-lines",
+        max_rows=200,
+    )
+    assert dkt.n_learners == 200
+    assert 0.5 < dkt.correct.mean() < 0.9
+    wide = load_log(
+        shared_data / "dkt_synthetic5/naive_c5_q50_s4000_v0.csv", None, layout="wide", max_rows=100
+    )
+    assert (len(wide), wide.n_learners, len(wide.item_ids)) == (5000, 100, 50)
+    lsat = load_log(
+        shared_data / "irt_classic_response_matrices/mirt_LSAT7_persons.csv",
+        "learner=person",
+        layout="wide",
+    )
+    assert (len(lsat), len(lsat.item_ids)) == (5000, 5)
+    assert list(lsat.item_ids) == ["item1", "item2", "item3", "item4", "item5"]
+    glops = load_log(
+        shared_data / "assistments_glops_42problemsets/*.csv",
+        "learner=user_id,skill=source,correct=correct",
+        max_rows=20,
+    )
+    assert len(glops.skill_ids) == 42
+    assert len(glops) == 42 * 20
