@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from zoped.engine.mastery import MasteryConfig
 from zoped.engine.recommend import RecommenderConfig
 from zoped.engine.simulation import SimCourse, SimulationConfig, simulate
 from zoped.interop.course_file import load_course_file
@@ -53,6 +54,11 @@ def simulate_command(
         "--tune/--no-tune",
         help="Tune zoped's move-on parameters on the calibration population (simulation only).",
     ),
+    recheck: bool = typer.Option(
+        True,
+        "--recheck/--no-recheck",
+        help="Prerequisite re-check after repeated misses (engine default: on).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Compare zoped's recommender with a tuned linear curriculum, random and an oracle."""
@@ -69,6 +75,7 @@ def simulate_command(
             else RecommenderConfig(band_scale=band)
         ),
         tune_zoped=tune,
+        mastery=MasteryConfig() if recheck else MasteryConfig(recheck_misses=0),
     )
     report = simulate(sim_course, config)
     report["settings"]["course"] = course.id

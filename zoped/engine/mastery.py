@@ -22,9 +22,18 @@ due      restores mastered (and the memory model lengthens the interval), a wron
 ======== ==================================================================================
 
 A competency unlocks when every direct prerequisite is at least proficient (review due counts:
-it was mastered and is only scheduled for a check). Teacher overrides, accepted prior-learning
-claims and self-assessments are events folded by :func:`apply_overrides`; a self-assessment is
-recorded and shown but never changes the level.
+it was mastered and is only scheduled for a check).
+
+**Prerequisite re-check** (needs the graph: ``MasteryTracker(..., graph=graph)``). Repeated
+failure on a competency is evidence against its prerequisites: when a learner misses at least
+``recheck_misses`` (3) of their last ``recheck_window`` (4) answers on X, every direct
+prerequisite of X that is not mastered is put back to be checked: its level is capped at
+familiar (so X and its other dependents lock again and the prerequisite is on the frontier)
+until the learner answers ``recheck_streak`` (3) of its items right in a row, or masters it.
+X's window then starts afresh. ``recheck_misses=0`` switches it off.
+
+Teacher overrides, accepted prior-learning claims and self-assessments are events folded by
+:func:`apply_overrides`; a self-assessment is recorded and shown but never changes the level.
 
 :class:`MasteryTracker` keeps the evidence counters for many learners at once (numpy arrays of
 shape ``(learners, competencies)``), so the simulator updates 1,000 learners in one call; the
@@ -87,6 +96,9 @@ class MasteryConfig:
     min_days_mastered: int = 2
     min_interleaved_mastered: int = 3
     review_retrievability: float = 0.80
+    recheck_window: int = 4
+    recheck_misses: int = 3
+    recheck_streak: int = 3
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -113,6 +125,17 @@ class MasteryConfig:
             problems.append(
                 Problem("min_attempts_mastered", "minimum evidence must not fall as levels rise")
             )
+        for name in ("recheck_window", "recheck_misses", "recheck_streak"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                problems.append(Problem(name, f"must be an integer >= 0, got {value!r}"))
+        if not problems and self.recheck_misses > 0:
+            if not 1 <= self.recheck_window <= 30:
+                problems.append(Problem("recheck_window", "must be 1-30 when re-checks are on"))
+            elif self.recheck_misses > self.recheck_window:
+                problems.append(Problem("recheck_misses", "must be at most recheck_window"))
+            if self.recheck_streak < 1:
+                problems.append(Problem("recheck_streak", "must be >= 1 when re-checks are on"))
         if problems:
             raise InvalidInput("invalid mastery configuration", problems)
 
@@ -126,10 +149,24 @@ class MasteryTracker:
     """
 
     def __init__(
-        self, n_learners: int, n_competencies: int, config: MasteryConfig | None = None
+        self,
+        n_learners: int,
+        n_competencies: int,
+        config: MasteryConfig | None = None,
+        graph: CompetencyGraph | None = None,
     ) -> None:
         shape = (n_learners, n_competencies)
         self.config = config or MasteryConfig()
+        if graph is not None and graph.n != n_competencies:
+            raise InvalidInput("graph does not match", [Problem("graph", "size")])
+        # Prerequisite re-check (see the module docstring); off without a graph.
+        self.graph = graph
+        self.recent_misses = np.zeros(shape, dtype=np.int64)  # bit i: the i-th latest was wrong
+        self.recent_count = np.zeros(shape, dtype=np.int64)
+        self.recheck = np.zeros(shape, dtype=np.bool_)
+        self.recheck_from = np.full(shape, -1, dtype=np.int64)
+        self.recheck_missed = np.zeros(shape, dtype=np.int64)
+        self.recheck_run = np.zeros(shape, dtype=np.int64)
         self.attempts = np.zeros(shape, dtype=np.int64)
         self.n_correct = np.zeros(shape, dtype=np.int64)
         self.days = np.zeros(shape, dtype=np.int64)
@@ -201,6 +238,64 @@ class MasteryTracker:
         # A failed review needs fresh spread evidence before mastery can return.
         self.days[learners] = np.where(failed, 1, self.days[learners])
         self.interleaved[learners] = np.where(failed, 0, self.interleaved[learners])
+        self._recheck(learners, mask, ok)
+
+    def _recheck(self, learners: IntArray, mask: BoolArray, ok: NDArray[np.bool_]) -> None:
+        """Update the re-check windows; repeated misses put unmastered prerequisites in doubt."""
+        cfg = self.config
+        if self.graph is None or cfg.recheck_misses == 0:
+            return
+        wrong = mask & ~ok[:, None]
+        # A prerequisite under re-check clears after a run of right answers (or on mastery).
+        run = np.where(mask, np.where(wrong, 0, self.recheck_run[learners] + 1), 0)
+        run = np.where(mask, run, self.recheck_run[learners])
+        self.recheck_run[learners] = run
+        cleared = self.recheck[learners] & (run >= cfg.recheck_streak)
+        self.recheck[learners] &= ~cleared
+        w = cfg.recheck_window
+        bits = np.where(mask, ((self.recent_misses[learners] << 1) | wrong) & ((1 << w) - 1), 0)
+        bits = np.where(mask, bits, self.recent_misses[learners])
+        count = np.where(mask, np.minimum(self.recent_count[learners] + 1, w), 0)
+        count = np.where(mask, count, self.recent_count[learners])
+        misses = np.zeros(bits.shape, dtype=np.int64)
+        for i in range(w):
+            misses += (bits >> i) & 1
+        trigger = mask & (count >= w) & (misses >= cfg.recheck_misses)
+        if trigger.any():
+            prereq = self.graph.prereq
+            doubt = (trigger.astype(np.int64) @ prereq.astype(np.int64)) > 0
+            doubt &= ~self.mastered[learners] & ~self.recheck[learners]
+            source = np.argmax(trigger, axis=1)
+            self.recheck[learners] |= doubt
+            self.recheck_from[learners] = np.where(
+                doubt, source[:, None], self.recheck_from[learners]
+            )
+            self.recheck_missed[learners] = np.where(
+                doubt,
+                misses[np.arange(len(learners)), source][:, None],
+                self.recheck_missed[learners],
+            )
+            self.recheck_run[learners] = np.where(doubt, 0, self.recheck_run[learners])
+            # The failing competency's window starts afresh.
+            bits = np.where(trigger, 0, bits)
+            count = np.where(trigger, 0, count)
+        self.recent_misses[learners] = bits
+        self.recent_count[learners] = count
+
+    def rechecks(self, learner: int) -> dict[int, tuple[int, int, int]]:
+        """One learner's prerequisites under re-check: ``{code: (dependent, missed, window)}``.
+
+        For :attr:`zoped.engine.recommend.LearnerSnapshot.rechecks`.
+        """
+        codes = np.flatnonzero(self.recheck[learner] & ~self.mastered[learner])
+        return {
+            int(c): (
+                int(self.recheck_from[learner, c]),
+                int(self.recheck_missed[learner, c]),
+                self.config.recheck_window,
+            )
+            for c in codes
+        }
 
     def refresh(
         self,
@@ -245,6 +340,9 @@ class MasteryTracker:
             # Lost mastery (a failed review) caps the level at proficient until re-earned.
             np.minimum(np.maximum(base, self.floor), MasteryLevel.PROFICIENT),
         )
+        # A prerequisite under re-check counts as familiar until re-checked (or mastered).
+        self.recheck &= ~self.mastered
+        level = np.where(self.recheck, np.minimum(level, MasteryLevel.FAMILIAR), level)
         self.level = level.astype(np.int64)
         return self.level
 

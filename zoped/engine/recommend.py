@@ -22,6 +22,9 @@ Each candidate gets a score, a weighted sum of parts in [0, 1] (weights in
                  the same competencies (no echo chamber)
     review       1 if it covers a review that is due
     unfinished   1 if the learner started it
+    recheck      1 if it practises a prerequisite under re-check: the learner kept missing a
+                 competency that needs it (:class:`zoped.engine.mastery.MasteryTracker`), so
+                 it is checked again before moving on
 
 The menu is built greedily: the best candidate first, then each next slot goes to the best
 remaining candidate after a penalty for repeating a modality or competency already on the menu;
@@ -33,7 +36,7 @@ menu. :func:`score_parts` is the vectorised core, shared with the simulator.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,7 +50,16 @@ from zoped.engine.mastery import MasteryLevel, at_least_proficient
 from zoped.errors import InvalidInput, Problem
 
 FloatArray = NDArray[np.float64]
-PARTS = ("difficulty", "goal", "interest", "modality", "variety", "review", "unfinished")
+PARTS = (
+    "difficulty",
+    "goal",
+    "interest",
+    "modality",
+    "variety",
+    "review",
+    "unfinished",
+    "recheck",
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class RecommenderConfig:
     w_variety: float = 0.3
     w_review: float = 0.8
     w_unfinished: float = 0.4
+    w_recheck: float = 1.0
     repeat_penalty: float = 0.3
     k: int = 4
     recent_window: int = 6
@@ -121,12 +134,13 @@ def score_parts(
     unfinished: FloatArray,
     config: RecommenderConfig,
     p_known: FloatArray | None = None,
+    recheck: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Score candidates (any shape, e.g. ``(learners, candidates)``).
 
     ``p_known`` (P(known) of the candidate's competencies, multiplied) places the band on the
     attainable range when ``config.band_scale == "relative"``; without it the band applies to
-    ``p_success``.
+    ``p_success``. ``recheck`` (1 for a prerequisite under re-check) defaults to 0.
 
     Returns:
         ``(total, parts)`` where ``parts[..., j]`` is the part named ``PARTS[j]`` in [0, 1] and
@@ -144,6 +158,7 @@ def score_parts(
             variety,
             review,
             unfinished,
+            np.zeros(1) if recheck is None else recheck,
         ),
         axis=-1,
     ).astype(np.float64)
@@ -165,6 +180,9 @@ class LearnerSnapshot:
         preferred_modalities: modalities the learner likes.
         recent_activities: ids of the learner's latest activities, most recent last.
         unfinished: ids of activities the learner started and did not finish.
+        rechecks: prerequisites under re-check, ``{code: (dependent code, missed, window)}``
+            (:meth:`zoped.engine.mastery.MasteryTracker.rechecks`): the learner missed
+            ``missed`` of their last ``window`` answers on the dependent.
     """
 
     levels: NDArray[np.int64]
@@ -177,6 +195,7 @@ class LearnerSnapshot:
     preferred_modalities: frozenset[str] = frozenset()
     recent_activities: tuple[str, ...] = ()
     unfinished: frozenset[str] = frozenset()
+    rechecks: Mapping[int, tuple[int, int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -250,6 +269,14 @@ def _reason(
         sentences.append(
             f"Time to review {graph.titles[c]}: you mastered it, and your predicted recall "
             f"has fallen to {recall:.0%}."
+        )
+    elif "recheck" in sources:
+        c = next((c for c in codes if c in learner.rechecks), target)
+        dependent, missed, window = learner.rechecks[c]
+        on = graph.titles[dependent] if 0 <= dependent < graph.n else "what comes next"
+        sentences.append(
+            f"Let's make sure of {graph.titles[c]} first: you missed {missed} of your last "
+            f"{window} on {on}."
         )
     else:
         pre = graph.prerequisites_of(target)
@@ -351,12 +378,20 @@ def recommend_next(
         sources = ["frontier"]
         if any(due[c] for c in targets):
             sources = ["review"]
+        elif any(c in learner.rechecks for c in targets):
+            sources = ["recheck"]
         if any(c in learner.goals or goal_ancestors[c] for c in targets):
             sources.append("goal")
         if activity.id in learner.unfinished:
             sources.append("unfinished")
         # Due reviews and unmastered targets first, so the reason talks about what matters.
-        targets.sort(key=lambda c: (not due[c], levels[c] >= MasteryLevel.MASTERED))
+        targets.sort(
+            key=lambda c: (
+                not due[c],
+                c not in learner.rechecks,
+                levels[c] >= MasteryLevel.MASTERED,
+            )
+        )
         rows.append((activity, targets, sources))
     if problems:
         raise InvalidInput("activities do not match the graph", problems)
@@ -394,6 +429,7 @@ def recommend_next(
             variety[j] = 1.0 - 0.5 * same_mod - 0.5 * same_comp
     review = np.array([1.0 if "review" in s else 0.0 for _, _, s in rows])
     unfinished = np.array([1.0 if "unfinished" in s else 0.0 for _, _, s in rows])
+    recheck = np.array([1.0 if "recheck" in s else 0.0 for _, _, s in rows])
     total, parts = score_parts(
         p_success,
         goal=goal,
@@ -404,6 +440,7 @@ def recommend_next(
         unfinished=unfinished,
         config=cfg,
         p_known=known,
+        recheck=recheck,
     )
     # Seeded tie-break: a permutation, then a stable sort by score.
     rng = np.random.default_rng(seed)

@@ -96,7 +96,7 @@ class ModelledPolicy(Policy):
         self.memory_params = memory if isinstance(memory, MemoryParameters) else memory.parameters
         if self.memory_params is None:
             raise InvalidInput("the memory model is not fitted", [Problem("memory", "no params")])
-        self.tracker = MasteryTracker(n_learners, n, mastery)
+        self.tracker = MasteryTracker(n_learners, n, mastery, graph=course.graph)
         self.p_known = np.tile(self.prior, (n_learners, 1))
         self.stability = np.zeros((n_learners, n))
         self.last_review = np.zeros((n_learners, n))
@@ -274,6 +274,7 @@ class ZopedPolicy(ModelledPolicy):
             unfinished=zeros,
             config=cfg,
             p_known=self.p_known,
+            recheck=self.tracker.recheck.astype(np.float64),
         )
         # A seeded jitter far below any score difference breaks exact ties reproducibly.
         total = np.where(eligible, total + 1e-9 * rng.random(total.shape), -np.inf)
