@@ -202,7 +202,9 @@ def store_models(session: Session, *, models: PlatformModels, now: datetime) -> 
     with transaction(session):
         skill_ids = [str(x) for x in models.bkt.skill_ids]
         bkt_doc = {"skill_ids": skill_ids, **models.bkt.params.to_dict()}
-        memory_doc: dict[str, Any] = {"parameters": asdict(models.memory._params())}
+        # A memory model built with parameters always has them; defaults only guard the type.
+        memory_params = models.memory.parameters or MemoryParameters()
+        memory_doc: dict[str, Any] = {"parameters": asdict(memory_params)}
         n = models.n_answers
         _store(session, models.course_id, BKT_MODEL, bkt_doc, now, n)
         _store(session, models.course_id, MEMORY_MODEL, memory_doc, now, n)
