@@ -25,6 +25,10 @@ Each candidate gets a score, a weighted sum of parts in [0, 1] (weights in
     recheck      1 if it practises a prerequisite under re-check: the learner kept missing a
                  competency that needs it (:class:`zoped.engine.mastery.MasteryTracker`), so
                  it is checked again before moving on
+    foundation   the share of the course still locked behind it: the number of its
+                 descendants not yet proficient over the most of any competency (foundations
+                 that many later steps need come first). Weight 0 by default: it did not
+                 help in the simulator (bench/results/pathways.md)
 
 The menu is built greedily: the best candidate first, then each next slot goes to the best
 remaining candidate after a penalty for repeating a modality or competency already on the menu;
@@ -59,6 +63,7 @@ PARTS = (
     "review",
     "unfinished",
     "recheck",
+    "foundation",
 )
 
 
@@ -82,6 +87,7 @@ class RecommenderConfig:
     w_review: float = 0.8
     w_unfinished: float = 0.4
     w_recheck: float = 1.0
+    w_foundation: float = 0.0
     repeat_penalty: float = 0.3
     k: int = 4
     recent_window: int = 6
@@ -123,6 +129,21 @@ def difficulty_score(p_success: FloatArray, config: RecommenderConfig) -> FloatA
     return np.clip(1.0 - distance / config.band_tolerance, 0.0, 1.0)
 
 
+def foundation_score(graph: CompetencyGraph, levels: NDArray[np.int64]) -> FloatArray:
+    """Per competency not yet proficient: its descendants not yet proficient, over the maximum.
+
+    ``levels`` is ``(..., n)``; the result has the same shape, in [0, 1] (0 when nothing is
+    left locked anywhere).
+    """
+    below = ~at_least_proficient(np.asarray(levels))
+    # descendants[c, d]: d needs c (directly or not).
+    waiting = below.astype(np.float64) @ graph.descendants().T.astype(np.float64)
+    waiting = np.where(below, waiting, 0.0)
+    top = np.max(waiting, axis=-1, keepdims=True)
+    out: FloatArray = np.where(top > 0, waiting / np.where(top > 0, top, 1.0), 0.0)
+    return out
+
+
 def score_parts(
     p_success: FloatArray,
     *,
@@ -135,12 +156,14 @@ def score_parts(
     config: RecommenderConfig,
     p_known: FloatArray | None = None,
     recheck: FloatArray | None = None,
+    foundation: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Score candidates (any shape, e.g. ``(learners, candidates)``).
 
     ``p_known`` (P(known) of the candidate's competencies, multiplied) places the band on the
     attainable range when ``config.band_scale == "relative"``; without it the band applies to
-    ``p_success``. ``recheck`` (1 for a prerequisite under re-check) defaults to 0.
+    ``p_success``. ``recheck`` (1 for a prerequisite under re-check) and ``foundation``
+    (:func:`foundation_score`) default to 0.
 
     Returns:
         ``(total, parts)`` where ``parts[..., j]`` is the part named ``PARTS[j]`` in [0, 1] and
@@ -159,6 +182,7 @@ def score_parts(
             review,
             unfinished,
             np.zeros(1) if recheck is None else recheck,
+            np.zeros(1) if foundation is None else foundation,
         ),
         axis=-1,
     ).astype(np.float64)
@@ -430,6 +454,8 @@ def recommend_next(
     review = np.array([1.0 if "review" in s else 0.0 for _, _, s in rows])
     unfinished = np.array([1.0 if "unfinished" in s else 0.0 for _, _, s in rows])
     recheck = np.array([1.0 if "recheck" in s else 0.0 for _, _, s in rows])
+    found = foundation_score(graph, levels)
+    foundation = np.array([max(float(found[c]) for c in t) for _, t, _ in rows])
     total, parts = score_parts(
         p_success,
         goal=goal,
@@ -441,6 +467,7 @@ def recommend_next(
         config=cfg,
         p_known=known,
         recheck=recheck,
+        foundation=foundation,
     )
     # Seeded tie-break: a permutation, then a stable sort by score.
     rng = np.random.default_rng(seed)

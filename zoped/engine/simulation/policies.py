@@ -26,7 +26,7 @@ from zoped.engine.memory import (
     MemoryParameters,
 )
 from zoped.engine.placement import PlacementBatch, PlacementConfig, StatePrior
-from zoped.engine.recommend import RecommenderConfig, score_parts
+from zoped.engine.recommend import RecommenderConfig, foundation_score, score_parts
 from zoped.engine.simulation.course import DAY_S, SimCourse
 from zoped.engine.simulation.learners import MASTERY_P, HiddenLearners
 from zoped.errors import InvalidInput, Problem
@@ -275,6 +275,7 @@ class ZopedPolicy(ModelledPolicy):
             config=cfg,
             p_known=self.p_known,
             recheck=self.tracker.recheck.astype(np.float64),
+            foundation=foundation_score(self.course.graph, self.tracker.level),
         )
         # A seeded jitter far below any score difference breaks exact ties reproducibly.
         total = np.where(eligible, total + 1e-9 * rng.random(total.shape), -np.inf)
