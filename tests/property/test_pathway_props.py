@@ -38,7 +38,13 @@ def worlds(draw: st.DrawFn) -> tuple[CompetencyGraph, list[Activity], LearnerSna
         )
     levels = np.array(draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)))
     p = np.array(draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
-    learner = LearnerSnapshot(levels=levels, p_known=p, p_correct=p)
+    # Prerequisites under re-check (as the tracker reports them): never mastered, level <= 2.
+    doubted = draw(st.sets(st.integers(0, n - 1), max_size=2))
+    rechecks = {}
+    for c in doubted:
+        levels[c] = min(int(levels[c]), int(MasteryLevel.FAMILIAR))
+        rechecks[c] = (draw(st.integers(0, n - 1)), 3, 4)
+    learner = LearnerSnapshot(levels=levels, p_known=p, p_correct=p, rechecks=rechecks)
     return graph, acts, learner, draw(st.integers(0, 2**16))
 
 

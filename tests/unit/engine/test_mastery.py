@@ -110,3 +110,37 @@ def test_graph_rejects_cycles_and_unknown_prerequisites() -> None:
     text = str(err.value)
     assert "cycle" in text
     assert "zz" in text
+
+
+def _proficient_a_then_miss_b(config: MasteryConfig | None = None) -> MasteryTracker:
+    tracker = MasteryTracker(1, 2, config, graph=_graph())
+    for i in range(3):
+        _answer(tracker, 0, True, i * 60.0)
+    assert tracker.refresh(np.array([[0.9, 0.2]]))[0, 0] == MasteryLevel.PROFICIENT
+    for i, ok in enumerate((False, True, False, False)):
+        _answer(tracker, 1, ok, 600.0 + i * 60.0)
+    return tracker
+
+
+def test_repeated_misses_put_an_unmastered_prerequisite_back_to_check() -> None:
+    tracker = _proficient_a_then_miss_b()
+    levels = tracker.refresh(np.array([[0.9, 0.3]]))
+    assert levels[0, 0] == MasteryLevel.FAMILIAR  # b locks again, a is on the frontier
+    assert tracker.rechecks(0) == {0: (1, 3, 4)}
+    # Three right answers in a row on a clear the re-check.
+    for i, ok in enumerate((True, False, True, True, True)):
+        _answer(tracker, 0, ok, 2000.0 + i * 60.0)
+        level = tracker.refresh(np.array([[0.9, 0.3]]))[0, 0]
+        assert level == (MasteryLevel.PROFICIENT if i == 4 else MasteryLevel.FAMILIAR)
+    assert tracker.rechecks(0) == {}
+
+
+def test_recheck_is_off_without_a_graph_or_with_zero_misses() -> None:
+    off = _proficient_a_then_miss_b(MasteryConfig(recheck_misses=0))
+    assert off.refresh(np.array([[0.9, 0.3]]))[0, 0] == MasteryLevel.PROFICIENT
+    plain = MasteryTracker(1, 2)
+    for i, ok in enumerate((True, True, True, False, False, False, False)):
+        _answer(plain, 0 if i < 3 else 1, ok, i * 60.0)
+    assert plain.refresh(np.array([[0.9, 0.3]]))[0, 0] == MasteryLevel.PROFICIENT
+    with pytest.raises(InvalidInput):
+        MasteryConfig(recheck_window=2, recheck_misses=3)

@@ -11,7 +11,12 @@ from zoped.domain.content import Activity, Modality
 from zoped.domain.framework import Competency
 from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import MasteryLevel
-from zoped.engine.recommend import LearnerSnapshot, RecommenderConfig, recommend_next
+from zoped.engine.recommend import (
+    LearnerSnapshot,
+    RecommenderConfig,
+    foundation_score,
+    recommend_next,
+)
 from zoped.errors import InvalidInput
 
 DAY = 86_400.0
@@ -88,3 +93,22 @@ def test_bad_config_lists_every_problem() -> None:
     with pytest.raises(InvalidInput) as err:
         RecommenderConfig(band_low=0.9, band_high=0.8, w_goal=-1, k=0)
     assert {p.location for p in err.value.problems} >= {"band_high", "w_goal", "k"}
+
+
+def test_a_prerequisite_under_recheck_comes_first_with_its_reason() -> None:
+    graph, acts = _setup()
+    learner = _learner([MasteryLevel.MASTERED, MasteryLevel.FAMILIAR, 0], rechecks={1: (2, 3, 4)})
+    decision = recommend_next(graph, acts, learner, seed=3)
+    assert decision.chosen[0] in {"a2", "a3"}
+    assert "mul" not in {c for o in decision.options for c in o.competencies}
+    reason = decision.options[0].reason
+    assert "Let's make sure of Adding fractions first" in reason
+    assert "you missed 3 of your last 4 on Multiplying fractions" in reason
+    assert decision.candidates[0].parts["recheck"] == 1.0
+
+
+def test_foundation_score_prefers_what_more_locked_steps_need() -> None:
+    graph, _ = _setup()
+    score = foundation_score(graph, np.array([[1, 0, 0], [3, 1, 0]]))
+    assert score[0].tolist() == [1.0, 0.5, 0.0]
+    assert score[1].tolist() == [0.0, 1.0, 0.0]  # eq is proficient: no longer a foundation
