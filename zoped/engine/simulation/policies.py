@@ -1,8 +1,9 @@
 """Policies compared by the simulator. Only the oracle may look at the hidden learners.
 
-``zoped``   placement, then BKT + memory model + mastery levels + the recommender's scoring
+``zoped``   placement, then BKT + memory model + mastery levels (with the prerequisite
+            re-check after repeated misses) + the recommender's scoring
             (:func:`zoped.engine.recommend.score_parts`); the learner takes the top option.
-``random``  the same models and frontier, but a uniformly random choice from it.
+``random``  the same models, re-check and frontier, but a uniformly random choice from it.
 ``linear``  everyone in the same topological order, ``counts[c]`` items per competency (tuned
             per competency on a separate population), then one review item each, in a cycle.
 ``oracle``  reads the hidden state: practises the first competency (in topological order)
