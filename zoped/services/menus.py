@@ -109,6 +109,7 @@ def recommend_for(
             ),
             recent_activities=tuple(recent),
             unfinished=frozenset(unfinished),
+            rechecks=rep.tracker.rechecks(0),
         )
         activities = [a for a in course.activities if all(c in graph.ids for c in a.competencies)]
         decision = recommend_next(

@@ -323,7 +323,7 @@ def replay(
         bkt_codes=bkt_codes,
         bkt_states=[bkt.new_state() for _ in learner_ids],
         memory_states=[models.memory.new_state() for _ in learner_ids],
-        tracker=MasteryTracker(n, graph.n, MASTERY),
+        tracker=MasteryTracker(n, graph.n, MASTERY, graph=graph),
         known=np.tile(priors, (n, 1)),
         last_at=[[None] * graph.n for _ in learner_ids],
         history=[[] for _ in learner_ids],
