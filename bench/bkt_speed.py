@@ -113,7 +113,7 @@ def compare(
     p_model = None
     for rep in range(reps):
         t = time.perf_counter()
-        p_model = Model(seed=rep, num_fits=5)
+        p_model = Model(seed=rep, num_fits=5, parallel=False)
         p_model.fit(data=ptrain)
         p_times.append(time.perf_counter() - t)
         t = time.perf_counter()

@@ -25,6 +25,7 @@ from zoped.api.schemas import (
 )
 from zoped.domain.evidence import EvidenceEvent, EvidenceSource
 from zoped.errors import InvalidInput, Problem
+from zoped.interop.xapi import statement_to_event
 from zoped.services import auth as auth_services
 from zoped.services import privacy, utc_now
 from zoped.services.audit import record_access
@@ -187,6 +188,43 @@ def post_evidence(
     if result.status is RecordStatus.DUPLICATE:
         response.status_code = 200
     return EvidenceRecorded(status=str(result.status), event=_evidence_public(result.event))
+
+
+@router.post(
+    "/xapi/statements",
+    response_model=list[uuid.UUID],
+    responses={
+        409: {"model": ErrorBody, "description": "A statement id was used for other content."}
+    },
+)
+def post_xapi_statements(
+    body: dict[str, Any] | list[dict[str, Any]], caller: CurrentCaller, session: DbSession
+) -> list[uuid.UUID]:
+    """Record xAPI statements from a client tool as evidence; returns their ids.
+
+    Every statement is read and every learner checked before anything is written; a statement
+    resent with the same id is recorded once.
+    """
+    caller.require(Scope.WRITE_EVIDENCE)
+    statements = body if isinstance(body, list) else [body]
+    if len(statements) > 500:
+        raise InvalidInput("too many statements", [Problem("body", "send at most 500 at once")])
+    now = utc_now()
+    events, problems = [], []
+    for index, statement in enumerate(statements):
+        try:
+            events.append(statement_to_event(statement, recorded_at=now, location=f"[{index}]"))
+        except InvalidInput as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InvalidInput("invalid xAPI statements", problems)
+    for learner_id in sorted({e.learner_id for e in events}):
+        require_learner_access(
+            session, actor=caller.user, learner_id=learner_id, action=Action.WRITE
+        )
+    for event in events:
+        record_evidence(session, event=event)
+    return [e.id for e in events]
 
 
 @router.get(

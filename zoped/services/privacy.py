@@ -30,20 +30,12 @@ from sqlalchemy.orm import Session
 
 from zoped import __version__
 from zoped.domain.people import Role, User
+from zoped.interop.xapi import ACTIVITY_IRI, ITEM_IRI, SCORED_VERB, XAPI_VERBS
 from zoped.services import transaction, utc_now
 from zoped.services.audit import entries_about, record_access
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.tables import audit_log, guardian_links, metadata, users
 
-XAPI_VERBS = {
-    "answer": ("http://adlnet.gov/expapi/verbs/answered", "answered"),
-    "placement_answer": ("http://adlnet.gov/expapi/verbs/answered", "answered"),
-    "activity_completion": ("http://adlnet.gov/expapi/verbs/completed", "completed"),
-    "activity_progress": ("http://adlnet.gov/expapi/verbs/progressed", "progressed"),
-}
-SCORED_VERB = ("http://adlnet.gov/expapi/verbs/scored", "scored")
-ACTIVITY_IRI = "urn:zoped:activity:"
-ITEM_IRI = "urn:zoped:item:"
 _USER_REF_NAMES = re.compile(r"^(learner_id|actor_id|author_id|guardian_id|teacher_id|.*_by)$")
 
 
