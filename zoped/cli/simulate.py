@@ -13,6 +13,7 @@ from rich.table import Table
 from zoped.engine.mastery import MasteryConfig
 from zoped.engine.recommend import RecommenderConfig
 from zoped.engine.simulation import SimCourse, SimulationConfig, simulate
+from zoped.engine.simulation.runner import ITEMS_PER_COMPETENCY, default_budget
 from zoped.interop.course_file import load_course_file
 
 _METRICS = (
@@ -37,12 +38,23 @@ def simulate_command(
     framework: Path | None = typer.Option(
         None, "--framework", help="Course file to simulate (default: the demo course)."
     ),
-    learners: int = typer.Option(200, "--learners", help="Learners per population."),
-    budget: int = typer.Option(400, "--budget", help="Items per learner, diagnostic included."),
+    learners: int = typer.Option(100, "--learners", help="Learners per population."),
+    budget: int | None = typer.Option(
+        None,
+        "--budget",
+        help="Items per learner, diagnostic included (default: "
+        f"{ITEMS_PER_COMPETENCY} per competency of the course).",
+    ),
     seed: int = typer.Option(0, "--seed", help="First seed; --seeds consecutive seeds are run."),
     seeds: int = typer.Option(5, "--seeds", help="How many seeds (at least 5 for the CIs)."),
     families: str = typer.Option(
         "strength,stage", "--families", help="Hidden learner families, comma separated."
+    ),
+    cohort: str = typer.Option(
+        "mixed",
+        "--cohort",
+        help="Who the learners are: mixed (several grades, varied prior knowledge) or new "
+        "(nobody was taught the course).",
     ),
     band: str = typer.Option(
         "relative",
@@ -66,9 +78,10 @@ def simulate_command(
     sim_course = SimCourse.build(course.framework.competencies, course.items)
     config = SimulationConfig(
         n_learners=learners,
-        budget=budget,
+        budget=budget if budget is not None else default_budget(sim_course),
         seeds=tuple(range(seed, seed + seeds)),
         families=tuple(f.strip() for f in families.split(",") if f.strip()),
+        cohort=cohort,
         recommender=(
             RecommenderConfig(w_difficulty=0.0)
             if band == "off"

@@ -48,8 +48,27 @@ def test_multi_skill_item_practises_its_prerequisites() -> None:
 
 def test_config_validation() -> None:
     with pytest.raises(InvalidInput) as err:
-        SimulationConfig(n_learners=1, budget=0, families=("nope",))
-    assert len(err.value.problems) == 3
+        SimulationConfig(n_learners=1, budget=0, families=("nope",), cohort="adults")
+    assert [p.location for p in err.value.problems] == ["learners", "budget", "families", "cohort"]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_cohorts_differ_in_prior_knowledge_and_stay_prerequisite_closed(family: str) -> None:
+    course = small_course(8)
+    known = {}
+    for cohort in ("mixed", "new"):
+        pop = FAMILIES[family](course, 2000, np.random.default_rng(0), cohort)
+        k = pop.initially_known
+        pre = course.graph.prereq
+        # Nobody knows a competency without knowing all it needs.
+        assert not (k[:, :, None] & pre[None] & ~k[:, None, :]).any()
+        known[cohort] = k.mean(axis=1)
+    # A mixed class knows more of the course on average, and differs more from one learner to
+    # the next: that is what placement is for.
+    assert known["mixed"].mean() > known["new"].mean() + 0.1
+    assert known["mixed"].std() > known["new"].std()
+    with pytest.raises(ValueError, match="cohort"):
+        FAMILIES[family](course, 5, np.random.default_rng(0), "adults")
 
 
 def test_fixed_seed_regression() -> None:

@@ -17,6 +17,13 @@ memory model (FSRS-like stability). The hidden learners differ from both on purp
     Stages fall by one with a power-law hazard in the time since the last practice. Reaching
     secure pulls partial prerequisites up with some probability (transfer).
 
+Prior knowledge comes from the *cohort*, the same for both families and always
+prerequisite-closed: ``mixed`` (the default: a class of several grades, as the demo school uses
+the demo course; each learner was taught the course up to their own point, uniform over its
+depth, and kept each competency taught with a probability rising with their ability) or ``new``
+(nobody was taught the course: what a learner knows thins out with absolute depth, so on a deep
+course almost nobody knows its second half).
+
 Both share one interface and expose the truth only to the runner and the oracle:
 :meth:`HiddenLearners.true_p` (P(solving a typical item without guessing)) and
 :meth:`HiddenLearners.truly_mastered` (``true_p >= MASTERY_P``).
@@ -36,6 +43,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
 MASTERY_P = 0.85
+COHORTS = ("mixed", "new")
 
 
 class HiddenLearners(ABC):
@@ -43,18 +51,35 @@ class HiddenLearners(ABC):
 
     family: str = ""
 
-    def __init__(self, course: SimCourse, n_learners: int, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        course: SimCourse,
+        n_learners: int,
+        rng: np.random.Generator,
+        cohort: str = "mixed",
+    ) -> None:
+        if cohort not in COHORTS:
+            raise ValueError(f"cohort must be one of {COHORTS}, got {cohort!r}")
         self.course = course
         self.n_learners = n_learners
+        self.cohort = cohort
         g = course.graph
-        # Prior knowledge is prerequisite-closed: a latent ability against thresholds that
-        # rise with depth, and nobody knows a competency without knowing what it needs.
+        # Prior knowledge is prerequisite-closed: nobody knows a competency without knowing
+        # what it needs. Either way a latent ability decides what a learner kept.
         ability = rng.normal(0.0, 1.0, n_learners)
         depth = g.depth().astype(np.float64)
+        # "mixed": a class of several grades; each learner was taught the course up to their
+        # own point (uniform over its depth) and kept each competency taught with a
+        # probability rising with ability. "new": nobody was taught the course; what they
+        # know comes from elsewhere and thins out with absolute depth.
+        reach = rng.uniform(0.0, 1.0, n_learners) * (depth.max() + 1.0)
         known = np.zeros((n_learners, g.n), dtype=np.bool_)
         for c in g.order:
-            thr = -0.3 + 0.45 * depth[c] + rng.normal(0.0, 0.3)
-            ok = ability + rng.normal(0.0, 0.6, n_learners) > thr
+            if cohort == "mixed":
+                ok = (depth[c] < reach) & (ability + rng.normal(0.0, 0.6, n_learners) > -0.8)
+            else:
+                thr = -0.3 + 0.45 * depth[c] + rng.normal(0.0, 0.3)
+                ok = ability + rng.normal(0.0, 0.6, n_learners) > thr
             pre = g.prereq[c]
             if pre.any():
                 ok &= known[:, pre].all(axis=1)
@@ -143,8 +168,14 @@ class StrengthLearners(HiddenLearners):
 
     family = "strength"
 
-    def __init__(self, course: SimCourse, n_learners: int, rng: np.random.Generator) -> None:
-        super().__init__(course, n_learners, rng)
+    def __init__(
+        self,
+        course: SimCourse,
+        n_learners: int,
+        rng: np.random.Generator,
+        cohort: str = "mixed",
+    ) -> None:
+        super().__init__(course, n_learners, rng, cohort)
         n = course.graph.n
         shape = (n_learners, n)
         known = self.initially_known
@@ -205,8 +236,14 @@ class StageLearners(HiddenLearners):
     family = "stage"
     STAGE_P = np.array([0.0, 0.35, 0.88, 0.97])
 
-    def __init__(self, course: SimCourse, n_learners: int, rng: np.random.Generator) -> None:
-        super().__init__(course, n_learners, rng)
+    def __init__(
+        self,
+        course: SimCourse,
+        n_learners: int,
+        rng: np.random.Generator,
+        cohort: str = "mixed",
+    ) -> None:
+        super().__init__(course, n_learners, rng, cohort)
         n = course.graph.n
         shape = (n_learners, n)
         known = self.initially_known

@@ -31,7 +31,7 @@ from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.engine.placement import StatePrior, fit_state_prior
 from zoped.engine.recommend import RecommenderConfig
 from zoped.engine.simulation.course import DAY_S, SimCourse
-from zoped.engine.simulation.learners import FAMILIES, HiddenLearners
+from zoped.engine.simulation.learners import COHORTS, FAMILIES, HiddenLearners
 from zoped.engine.simulation.metrics import BREAKDOWN, RunOutcome, summarise
 from zoped.engine.simulation.policies import (
     LinearPolicy,
@@ -44,6 +44,9 @@ from zoped.errors import InvalidInput, Problem
 
 IntArray = NDArray[np.int64]
 POLICIES = ("zoped", "linear", "random", "oracle")
+# The default budget: enough for most learners to reach full mastery under every family
+# (the slowest policies need ~70 items per competency on the demo course's stage family).
+ITEMS_PER_COMPETENCY = 80
 DELAY_DAYS = 30.0
 TUNING_QUANTILES = (0.6, 0.75, 0.9)
 # zoped's move-on decision, tuned on the calibration population (coordinate search): the
@@ -66,6 +69,9 @@ class SimulationConfig:
     budget: int = 400
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     families: tuple[str, ...] = ("strength", "stage")
+    # Who the learners are (see learners.HiddenLearners): "mixed" grades with varied prior
+    # knowledge of the course, or a cohort "new" to it.
+    cohort: str = "mixed"
     calibration_count: int = 8
     max_block: int = 40
     memory_max_iter: int = 60
@@ -90,10 +96,17 @@ class SimulationConfig:
         unknown = [f for f in self.families if f not in FAMILIES]
         if unknown or not self.families:
             problems.append(Problem("families", f"choose from {sorted(FAMILIES)}, got {unknown}"))
+        if self.cohort not in COHORTS:
+            problems.append(Problem("cohort", f"choose from {list(COHORTS)}, got {self.cohort!r}"))
         if self.calibration_count < 1 or self.max_block < 1 or self.memory_max_iter < 1:
             problems.append(Problem("calibration_count", "counts must be >= 1"))
         if problems:
             raise InvalidInput("invalid simulation settings", problems)
+
+
+def default_budget(course: SimCourse) -> int:
+    """Items per learner when none is given: :data:`ITEMS_PER_COMPETENCY` per competency."""
+    return ITEMS_PER_COMPETENCY * course.graph.n
 
 
 def run_policy(
@@ -466,7 +479,7 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
         cls = FAMILIES[family]
         for seed in config.seeds:
             calib_rng = np.random.default_rng([seed, f_index, 1])
-            calibration = cls(course, config.n_learners, calib_rng)
+            calibration = cls(course, config.n_learners, calib_rng, config.cohort)
             fitted = fit_models(course, calibration.copy(), config, seed)
             memory_fits[family].append(asdict(fitted.memory.parameters or fitted.memory_used))
             counts = tune_linear(course, calibration, config, seed)
@@ -477,7 +490,9 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
                 else ZopedTuning(config.mastery, int(MasteryLevel.PROFICIENT))
             )
             zoped_tuned[family].append(tuning.summary())
-            population = cls(course, config.n_learners, np.random.default_rng([seed, f_index, 2]))
+            population = cls(
+                course, config.n_learners, np.random.default_rng([seed, f_index, 2]), config.cohort
+            )
             for name in POLICIES:
                 pop = population.copy()
                 policy: Policy
@@ -512,6 +527,7 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
         "budget": config.budget,
         "seeds": list(config.seeds),
         "families": list(config.families),
+        "cohort": config.cohort,
         "competencies": course.graph.n,
         "items": len(course.item_ids),
         "linear_counts": linear_counts,
