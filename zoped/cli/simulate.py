@@ -95,23 +95,37 @@ def simulate_command(
     if as_json:
         typer.echo(json.dumps(report, sort_keys=True))
         return
-    table = Table(title=f"zoped simulate: {course.id} ({len(config.seeds)} seeds, mean [95% CI])")
+    title = (
+        f"zoped simulate: {course.id}, cohort {config.cohort}, budget {config.budget}, "
+        f"{config.n_learners} learners x {len(config.seeds)} seeds (mean [95% CI])"
+    )
+    table = Table(title=title)
+    table.add_column("family")
     table.add_column("policy")
     for name in _METRICS:
         table.add_column(name.replace("_", " "))
-    for policy, block in report["policies"].items():
-        cells = [
-            f"{_fmt(block[m])} [{_fmt(block['ci95'][m][0])}, {_fmt(block['ci95'][m][1])}]"
-            for m in _METRICS
-        ]
-        table.add_row(policy, *cells)
+    for family in config.families:
+        for policy, pooled in report["policies"].items():
+            block = pooled["by_family"][family]
+            cells = [
+                f"{_fmt(block[m])} [{_fmt(block['ci95'][m][0])}, {_fmt(block['ci95'][m][1])}]"
+                for m in _METRICS
+            ]
+            table.add_row(family, policy, *cells)
     console = Console()
     console.print(table)
+    savings = report["savings_vs_linear"]
+    by_family = ", ".join(
+        f"{family} {_fmt(s['mean'])} [{_fmt(s['ci95'][0])}, {_fmt(s['ci95'][1])}]"
+        for family, s in savings.get("by_family", {}).items()
+    )
     place = report["placement"]
     console.print(
+        f"zoped's savings vs tuned linear (median items): pooled {_fmt(savings.get('mean'))} "
+        f"({by_family}; - where linear's median is beyond the budget)\n"
         f"placement: median questions {_fmt(place['median_questions'])}, "
-        f"accuracy {_fmt(place['accuracy'])}; savings vs linear "
-        f"{_fmt(report['savings_vs_linear'].get('mean'))}"
+        f"accuracy {_fmt(place['accuracy'])}",
+        highlight=False,
     )
 
 

@@ -43,3 +43,14 @@ def test_bad_settings_print_every_problem_and_exit_2(
     assert err.splitlines()[0] == "error: invalid simulation settings"
     assert "learners: must be at least 2" in err
     assert "cohort: choose from ['mixed', 'new'], got 'adults'" in err
+
+
+def test_table_names_the_cohort_and_every_family() -> None:
+    args = ["simulate", "--framework", SECOND, "--learners", "4", "--seeds", "2"]
+    args += ["--no-tune", "--budget", "60", "--cohort", "new"]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "cohort new, budget 60, 4 learners x 2 seeds" in result.output
+    for family in ("strength", "stage"):
+        assert f"│ {family}" in result.output
+    assert "zoped's savings vs tuned linear" in result.output
