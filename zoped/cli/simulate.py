@@ -71,6 +71,12 @@ def simulate_command(
         "--recheck/--no-recheck",
         help="Prerequisite re-check after repeated misses (engine default: on).",
     ),
+    refit_days: int = typer.Option(
+        10,
+        "--refit-days",
+        help="zoped refits its knowledge model on its learners' answers every N school days "
+        "(0: only the calibration fit).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Compare zoped's recommender with a tuned linear curriculum, random and an oracle."""
@@ -88,6 +94,7 @@ def simulate_command(
             else RecommenderConfig(band_scale=band)
         ),
         tune_zoped=tune,
+        refit_days=refit_days,
         mastery=MasteryConfig() if recheck else MasteryConfig(recheck_misses=0),
     )
     report = simulate(sim_course, config)

@@ -8,7 +8,8 @@ import pytest
 from zoped.domain.content import Item, ItemType
 from zoped.domain.framework import Competency
 from zoped.engine.simulation import FAMILIES, SimCourse, SimulationConfig, simulate
-from zoped.engine.simulation.runner import fit_models
+from zoped.engine.simulation.policies import REFIT_MIN_ANSWERS, RandomPolicy
+from zoped.engine.simulation.runner import fit_models, run_policy
 from zoped.errors import InvalidInput
 
 
@@ -121,3 +122,39 @@ def test_fitted_memory_is_plausible_in_days_without_a_clamp() -> None:
     assert p.s0_success_days >= 1.0 / 24.0 - 1e-9
     assert 0.1 - 1e-9 <= p.spacing <= 5.0 + 1e-9
     assert 0.1 - 1e-9 <= p.growth <= 20.0 + 1e-9
+
+
+def test_zoped_refits_its_knowledge_model_on_its_own_learners_answers() -> None:
+    course = small_course(4)
+    pop = FAMILIES["strength"](course, 30, np.random.default_rng(0))
+    config = SimulationConfig(n_learners=30, budget=60, seeds=(0,), memory_max_iter=3)
+    fitted = fit_models(course, pop.copy(), config, 0)
+    calibrated = np.asarray(fitted.bkt.params.learn)
+
+    def run(refit_days: int) -> RandomPolicy:
+        policy = RandomPolicy(course, 30, fitted.bkt, fitted.memory_used, refit_days=refit_days)
+        run_policy(course, pop.copy(), policy, 30, np.random.default_rng(1))
+        return policy
+
+    kept, refitted = run(0), run(1)
+    assert kept.answers == []
+    assert kept.refits == 0
+    np.testing.assert_array_equal(kept.learn, calibrated)
+    # 30 items = two school days of 15: one refit, at the start of day 1, on day 0's answers.
+    assert refitted.refits == 1
+    assert sum(step[0].size for step in refitted.answers) == 30 * 30
+    first_day = course.interaction_log(30, refitted.answers[:15])
+    counts = np.bincount(first_day.skill_idx, minlength=course.graph.n)
+    changed = refitted.learn != calibrated
+    # Only a competency with enough answers takes refitted parameters; the chain's deep end
+    # keeps the calibration fit.
+    enough = counts >= REFIT_MIN_ANSWERS
+    assert enough.any()
+    assert not enough.all()
+    np.testing.assert_array_equal(changed, enough)
+
+
+def test_refit_days_must_not_be_negative() -> None:
+    with pytest.raises(InvalidInput) as err:
+        SimulationConfig(refit_days=-1)
+    assert [p.location for p in err.value.problems] == ["refit_days"]

@@ -15,10 +15,13 @@ from numpy.typing import NDArray
 
 from zoped.domain.content import Item
 from zoped.domain.framework import Competency
+from zoped.engine.base import InteractionLog
 from zoped.engine.graph import BoolArray, CompetencyGraph
 from zoped.errors import InvalidInput, Problem
 
 DAY_S = 86_400.0
+# One step of answers: (learner codes, item codes, correct, time in seconds).
+AnswerStep = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_], float]
 
 
 @dataclass(frozen=True)
@@ -126,3 +129,30 @@ class SimCourse:
             pool = self.practice_items[int(c)]
             out[rows] = pool[np.minimum((u[rows] * pool.size).astype(np.int64), pool.size - 1)]
         return out
+
+    def interaction_log(self, n_learners: int, steps: Sequence[AnswerStep]) -> InteractionLog:
+        """Columnar log of answer steps, by learner then time, each item's competencies as skills.
+
+        What zoped's models are fitted on: the answers only, never the hidden state.
+        """
+        learner = np.concatenate([s[0] for s in steps])
+        item = np.concatenate([s[1] for s in steps])
+        correct = np.concatenate([s[2] for s in steps]).astype(np.int8)
+        time_s = np.concatenate([np.full(s[0].size, s[3]) for s in steps])
+        order = np.lexsort((time_s, learner))
+        learner, item, correct, time_s = learner[order], item[order], correct[order], time_s[order]
+        mask = self.item_skills[item]
+        ptr = np.zeros(item.size + 1, dtype=np.int64)
+        np.cumsum(mask.sum(axis=1), out=ptr[1:])
+        return InteractionLog(
+            learner=learner.astype(np.int64),
+            item=item.astype(np.int64),
+            skill_ptr=ptr,
+            skill_idx=np.nonzero(mask)[1].astype(np.int64),
+            correct=correct,
+            order=time_s,
+            learner_ids=np.arange(n_learners),
+            skill_ids=np.array(self.graph.ids, dtype=object),
+            item_ids=np.array(self.item_ids, dtype=object),
+            timestamp_s=time_s,
+        )

@@ -28,13 +28,15 @@ from zoped.engine.memory import (
 )
 from zoped.engine.placement import PlacementBatch, PlacementConfig, StatePrior
 from zoped.engine.recommend import RecommenderConfig, foundation_score, score_parts
-from zoped.engine.simulation.course import DAY_S, SimCourse
+from zoped.engine.simulation.course import DAY_S, AnswerStep, SimCourse
 from zoped.engine.simulation.learners import MASTERY_P, HiddenLearners
 from zoped.errors import InvalidInput, Problem
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+# Answers on a competency before a refit may replace its calibration parameters.
+REFIT_MIN_ANSWERS = 200
 
 
 class Policy(ABC):
@@ -80,9 +82,15 @@ class ModelledPolicy(Policy):
         memory: MemoryModel | MemoryParameters,
         mastery: MasteryConfig | None = None,
         unlock_at: int = MasteryLevel.PROFICIENT,
+        refit_days: int = 0,
     ) -> None:
         super().__init__(course, n_learners)
         n = course.graph.n
+        # Refit BKT every ``refit_days`` school days on the answers of these learners, as the
+        # platform refits on its own school's data (0: keep the calibration fit).
+        self.refit_days = int(refit_days)
+        self.answers: list[AnswerStep] = []
+        self.refits = 0
         # The level every direct prerequisite needs before a competency is offered: the
         # platform's rule is proficient; the simulation may tune it (runner.tune_zoped).
         self.unlock_at = int(unlock_at)
@@ -146,7 +154,32 @@ class ModelledPolicy(Policy):
         new = post * (1.0 - self.forget) + (1.0 - post) * self.learn
         self.p_known = np.where(mask, new, p)
 
+    def _maybe_refit(self, now_s: float) -> None:
+        """Refit BKT on the answers seen so far, once every ``refit_days`` days.
+
+        A competency keeps its calibration parameters until these learners have given
+        :data:`REFIT_MIN_ANSWERS` answers on it. The posteriors are kept: new parameters apply
+        from the next answer on.
+        """
+        if not self.refit_days or not self.answers:
+            return
+        if now_s < (self.refits + 1) * self.refit_days * DAY_S:
+            return
+        self.refits = int(now_s // (self.refit_days * DAY_S))
+        log = self.course.interaction_log(self.n_learners, self.answers)
+        fitted = BKT(n_restarts=1, seed=self.refits).fit(log)
+        assert fitted.fit_report is not None
+        enough = fitted.fit_report.n_obs >= REFIT_MIN_ANSWERS
+        params = fitted.params
+        self.learn = np.where(enough, np.asarray(params.learn), self.learn)
+        self.guess = np.where(enough, np.asarray(params.guess), self.guess)
+        self.slip = np.where(enough, np.asarray(params.slip), self.slip)
+
     def observe(self, items: IntArray, correct: BoolArray, active: BoolArray, now_s: float) -> None:
+        self._maybe_refit(now_s)
+        if self.refit_days:
+            rows = np.flatnonzero(active)
+            self.answers.append((rows, items[rows], correct[rows], now_s))
         mask = self.course.item_skills[items] & active[:, None]
         self._bkt_update(mask, correct)
         self._memory_update(mask, correct, now_s)
@@ -203,8 +236,9 @@ class ZopedPolicy(ModelledPolicy):
         choice_k: int = 1,
         choice_temperature: float = 0.1,
         unlock_at: int = MasteryLevel.PROFICIENT,
+        refit_days: int = 0,
     ) -> None:
-        super().__init__(course, n_learners, bkt, memory, mastery, unlock_at)
+        super().__init__(course, n_learners, bkt, memory, mastery, unlock_at, refit_days)
         self.config = recommender or RecommenderConfig()
         self.prior_states = prior
         base = PlacementConfig(

@@ -30,7 +30,7 @@ from zoped.engine.mastery import MasteryConfig, MasteryLevel
 from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.engine.placement import StatePrior, fit_state_prior
 from zoped.engine.recommend import RecommenderConfig
-from zoped.engine.simulation.course import DAY_S, SimCourse
+from zoped.engine.simulation.course import DAY_S, AnswerStep, SimCourse
 from zoped.engine.simulation.learners import COHORTS, FAMILIES, HiddenLearners
 from zoped.engine.simulation.metrics import BREAKDOWN, RunOutcome, summarise
 from zoped.engine.simulation.policies import (
@@ -81,6 +81,9 @@ class SimulationConfig:
     pretest_per_competency: int = 2
     mastery: MasteryConfig = field(default_factory=MasteryConfig)
     choice_k: int = 1
+    # zoped refits BKT on its own learners' answers every this many school days, as the
+    # platform refits on its school's data (0: only the calibration fit).
+    refit_days: int = 10
     # Tune zoped's move-on parameters on the calibration population (False: the platform's
     # MasteryConfig as given, unlocking at proficient).
     tune_zoped: bool = True
@@ -101,6 +104,8 @@ class SimulationConfig:
             problems.append(Problem("families", f"choose from {sorted(FAMILIES)}, got {unknown}"))
         if self.cohort not in COHORTS:
             problems.append(Problem("cohort", f"choose from {list(COHORTS)}, got {self.cohort!r}"))
+        if self.refit_days < 0:
+            problems.append(Problem("refit_days", "must be >= 0 (0: no refit)"))
         if self.calibration_count < 1 or self.max_block < 1 or self.memory_max_iter < 1:
             problems.append(Problem("calibration_count", "counts must be >= 1"))
         if problems:
@@ -118,7 +123,7 @@ def run_policy(
     policy: Policy,
     budget: int,
     rng: np.random.Generator,
-    log: list[tuple[IntArray, IntArray, NDArray[np.bool_], float]] | None = None,
+    log: list[AnswerStep] | None = None,
 ) -> RunOutcome:
     """Run one policy on one population for ``budget`` items per learner (diagnostic included).
 
@@ -184,34 +189,6 @@ def run_policy(
         delayed_retention=delayed,
         diagnostic_items=policy.diagnostic_items.copy(),
         breakdown=breakdown,
-    )
-
-
-def _build_log(
-    course: SimCourse, n_learners: int, steps: list[tuple[IntArray, IntArray, Any, float]]
-) -> InteractionLog:
-    """Columnar log, sorted by learner then time, with each item's competencies as skills."""
-    learner = np.concatenate([s[0] for s in steps])
-    item = np.concatenate([s[1] for s in steps])
-    correct = np.concatenate([s[2] for s in steps]).astype(np.int8)
-    time_s = np.concatenate([np.full(s[0].size, s[3]) for s in steps])
-    order = np.lexsort((time_s, learner))
-    learner, item, correct, time_s = learner[order], item[order], correct[order], time_s[order]
-    mask = course.item_skills[item]
-    counts = mask.sum(axis=1)
-    ptr = np.zeros(item.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
-    return InteractionLog(
-        learner=learner.astype(np.int64),
-        item=item.astype(np.int64),
-        skill_ptr=ptr,
-        skill_idx=np.nonzero(mask)[1].astype(np.int64),
-        correct=correct,
-        order=time_s,
-        learner_ids=np.arange(n_learners),
-        skill_ids=np.array(course.graph.ids, dtype=object),
-        item_ids=np.array(course.item_ids, dtype=object),
-        timestamp_s=time_s,
     )
 
 
@@ -293,10 +270,10 @@ def fit_models(
     right, wrong = pretest(course, population, config.pretest_per_competency, rng)
     prior = fit_state_prior(course.graph, course.item_skills, right, wrong, seed=seed)
     counts = np.full(course.graph.n, config.calibration_count, dtype=np.int64)
-    steps: list[tuple[IntArray, IntArray, Any, float]] = []
+    steps: list[AnswerStep] = []
     policy = LinearPolicy(course, population.n_learners, counts)
     run_policy(course, population, policy, config.budget, rng, steps)
-    log = _build_log(course, population.n_learners, steps)
+    log = course.interaction_log(population.n_learners, steps)
     bkt = BKT(n_restarts=3, seed=seed).fit(log)
     memory = MemoryModel(max_iter=config.memory_max_iter).fit(first_of_day(log))
     assert memory.parameters is not None
@@ -464,6 +441,7 @@ def _zoped(
         prior=fitted.prior,
         choice_k=config.choice_k,
         unlock_at=unlock_at,
+        refit_days=config.refit_days,
     )
 
 
@@ -512,6 +490,7 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
                         fitted.memory_used,
                         tuning.mastery,
                         tuning.unlock_at,
+                        config.refit_days,
                     )
                 elif name == "linear":
                     policy = LinearPolicy(course, config.n_learners, counts)
@@ -539,6 +518,7 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
         "tune_zoped": config.tune_zoped,
         "mastery": asdict(config.mastery),
         "choice_k": config.choice_k,
+        "refit_days": config.refit_days,
         "recommender": asdict(config.recommender),
     }
     return report
