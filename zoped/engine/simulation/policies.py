@@ -86,8 +86,8 @@ class ModelledPolicy(Policy):
     ) -> None:
         super().__init__(course, n_learners)
         n = course.graph.n
-        # Refit BKT every ``refit_days`` school days on the answers of these learners, as the
-        # platform refits on its own school's data (0: keep the calibration fit).
+        # Refit BKT every ``refit_days`` school days on the answers of these learners, as a
+        # school refits the platform's models on its own data (0: keep the calibration fit).
         self.refit_days = int(refit_days)
         self.answers: list[AnswerStep] = []
         self.refits = 0
