@@ -81,8 +81,8 @@ class SimulationConfig:
     pretest_per_competency: int = 2
     mastery: MasteryConfig = field(default_factory=MasteryConfig)
     choice_k: int = 1
-    # zoped refits BKT on its own learners' answers every this many school days, as the
-    # platform refits on its school's data (0: only the calibration fit).
+    # zoped refits BKT on its own learners' answers every this many school days, as a school
+    # refits the platform's models on its own data (0: only the calibration fit).
     refit_days: int = 10
     # Tune zoped's move-on parameters on the calibration population (False: the platform's
     # MasteryConfig as given, unlocking at proficient).
