@@ -3,7 +3,8 @@
 ``zoped``   placement, then BKT + memory model + mastery levels (with the prerequisite
             re-check after repeated misses) + the recommender's scoring
             (:func:`zoped.engine.recommend.score_parts`); the learner takes the top option.
-``random``  the same models, re-check and frontier, but a uniformly random choice from it.
+            With ``refit_days`` BKT is refitted on the answers these learners gave so far.
+``random``  the same models, re-check, refits and frontier, but a uniformly random choice.
 ``linear``  everyone in the same topological order, ``counts[c]`` items per competency (tuned
             per competency on a separate population), then one review item each, in a cycle.
 ``oracle``  reads the hidden state: practises the first competency (in topological order)

@@ -8,9 +8,12 @@ For every (family, seed):
    population, against the hidden truth (generous to the baseline): for each competency in
    order, the ``q``-quantile of the items its learners needed to truly master it, for ``q`` in
    a grid; the ``q`` with the smallest median items to full mastery wins.
-3. A fresh *evaluation* population is drawn; every policy runs on its own deep copy (the same
+3. zoped's move-on values (unlock level, P(known) for mastered, review point) are tuned on the
+   calibration population the same way (:func:`tune_zoped`; off with ``tune_zoped=False``).
+4. A fresh *evaluation* population is drawn; every policy runs on its own deep copy (the same
    learners for each policy), with the same budget of items per learner, diagnostic questions
-   included.
+   included. zoped (and random, which shares its models) refits BKT every ``refit_days``
+   school days on its own learners' answers.
 
 Scores come from the hidden truth only (see :mod:`zoped.engine.simulation.metrics`).
 """
