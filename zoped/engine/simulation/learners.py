@@ -87,6 +87,11 @@ class HiddenLearners(ABC):
         self.initially_known = known
         self.slip = rng.uniform(0.02, 0.10, n_learners)
         self.guess = rng.uniform(0.10, 0.25, n_learners)
+        self._init_family(rng)
+
+    @abstractmethod
+    def _init_family(self, rng: np.random.Generator) -> None:
+        """Draw the family's own hidden state, after the prior knowledge is known."""
 
     def copy(self) -> HiddenLearners:
         """An independent copy (for tuning the baseline without touching this population)."""
@@ -168,16 +173,9 @@ class StrengthLearners(HiddenLearners):
 
     family = "strength"
 
-    def __init__(
-        self,
-        course: SimCourse,
-        n_learners: int,
-        rng: np.random.Generator,
-        cohort: str = "mixed",
-    ) -> None:
-        super().__init__(course, n_learners, rng, cohort)
-        n = course.graph.n
-        shape = (n_learners, n)
+    def _init_family(self, rng: np.random.Generator) -> None:
+        n_learners = self.n_learners
+        shape = (n_learners, self.course.graph.n)
         known = self.initially_known
         self.rate = np.clip(rng.lognormal(np.log(0.12), 0.5, n_learners), 0.02, 0.5)
         self.decay = rng.uniform(0.2, 0.45, n_learners)
@@ -236,16 +234,9 @@ class StageLearners(HiddenLearners):
     family = "stage"
     STAGE_P = np.array([0.0, 0.35, 0.88, 0.97])
 
-    def __init__(
-        self,
-        course: SimCourse,
-        n_learners: int,
-        rng: np.random.Generator,
-        cohort: str = "mixed",
-    ) -> None:
-        super().__init__(course, n_learners, rng, cohort)
-        n = course.graph.n
-        shape = (n_learners, n)
+    def _init_family(self, rng: np.random.Generator) -> None:
+        n_learners = self.n_learners
+        shape = (n_learners, self.course.graph.n)
         known = self.initially_known
         self.rate = np.clip(rng.lognormal(np.log(0.25), 0.5, n_learners), 0.05, 0.8)
         self.tau_days = rng.lognormal(np.log(6.0), 0.5, n_learners)
