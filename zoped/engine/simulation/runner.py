@@ -47,8 +47,9 @@ from zoped.errors import InvalidInput, Problem
 
 IntArray = NDArray[np.int64]
 POLICIES = ("zoped", "linear", "random", "oracle")
-# The default budget: enough for most learners to reach full mastery under every family
-# (the slowest policies need ~70 items per competency on the demo course's stage family).
+# The default budget per competency: enough for most learners under every policy to reach
+# full mastery on the strength family and on the second course; the demo course's stage
+# family needs more (bench/results/pathways.md).
 ITEMS_PER_COMPETENCY = 80
 DELAY_DAYS = 30.0
 TUNING_QUANTILES = (0.6, 0.75, 0.9)
