@@ -8,6 +8,7 @@ import pytest
 from zoped.domain.content import Item, ItemType
 from zoped.domain.framework import Competency
 from zoped.engine.simulation import FAMILIES, SimCourse, SimulationConfig, simulate
+from zoped.engine.simulation.metrics import saving_lower_bound
 from zoped.engine.simulation.policies import REFIT_MIN_ANSWERS, RandomPolicy
 from zoped.engine.simulation.runner import fit_models, run_policy
 from zoped.errors import InvalidInput
@@ -79,6 +80,11 @@ def test_fixed_seed_regression() -> None:
     report = simulate(small_course(), config)
     again = simulate(small_course(), config)
     assert report == again  # deterministic for a seed
+    savings = report["savings_vs_linear"]
+    bound = savings["lower_bound"]
+    # Where every saving is known, the bound is the saving.
+    if savings["mean"] is not None:
+        assert bound["mean"] == pytest.approx(savings["mean"])
     pol = report["policies"]
     assert set(pol) == {"zoped", "linear", "random", "oracle"}
     for block in pol.values():
@@ -158,3 +164,13 @@ def test_refit_days_must_not_be_negative() -> None:
     with pytest.raises(InvalidInput) as err:
         SimulationConfig(refit_days=-1)
     assert [p.location for p in err.value.problems] == ["refit_days"]
+
+
+def test_saving_lower_bound_when_linear_never_gets_there() -> None:
+    # Both reached: the saving itself.
+    assert saving_lower_bound(300.0, 400.0, 1000) == pytest.approx(0.25)
+    # Linear's median beyond the budget: at least 1 - zoped / budget.
+    assert saving_lower_bound(600.0, float("nan"), 1000) == pytest.approx(0.4)
+    # zoped's median beyond the budget: nothing is known.
+    assert np.isnan(saving_lower_bound(float("nan"), 400.0, 1000))
+    assert np.isnan(saving_lower_bound(float("nan"), float("nan"), 1000))

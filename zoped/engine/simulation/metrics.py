@@ -22,7 +22,9 @@ Per run (one policy, family and seed):
                              including those after full mastery, so it says little alone.
 
 Across runs: the mean and a Student-t 95 % interval over seeds (families reported apart and
-pooled).
+pooled). ``savings_vs_linear`` is zoped's ``1 - median / linear's median`` per run; where
+linear's median lies beyond the budget the saving is undefined, and ``lower_bound`` gives
+what is still known: :func:`saving_lower_bound` per run.
 """
 
 from __future__ import annotations
@@ -93,6 +95,19 @@ def mean_ci(values: list[float]) -> tuple[float | None, list[float | None]]:
     return round(mean, 4), [round(mean - half, 4), round(mean + half, 4)]
 
 
+def saving_lower_bound(zoped_median: float, linear_median: float, budget: int) -> float:
+    """zoped's saving where linear's median may lie beyond the budget (censored).
+
+    A median that was never reached is more than ``budget``, so with zoped's median reached
+    ``1 - zoped / budget`` is a lower bound on the saving; with both reached it is the saving
+    itself. Where zoped's median was not reached the saving is unknown (nan).
+    """
+    if math.isnan(zoped_median):
+        return math.nan
+    reference = budget if math.isnan(linear_median) else linear_median
+    return 1.0 - zoped_median / reference if reference > 0 else math.nan
+
+
 def _block(runs: list[dict[str, float]], names: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     ci: dict[str, list[float | None]] = {}
@@ -128,18 +143,31 @@ def summarise(
     savings: dict[str, Any] = {}
     if "zoped" in outcomes and "linear" in outcomes:
         per_run: list[float] = []
+        per_run_bound: list[float] = []
         saved_by_family: dict[str, Any] = {}
+        bound_by_family: dict[str, Any] = {}
         for family, zoped_runs in outcomes["zoped"].items():
             fam: list[float] = []
+            fam_bound: list[float] = []
             for z, lin in zip(zoped_runs, outcomes["linear"][family], strict=True):
                 zm = z.scores()["median_items_to_mastery"]
                 lm = lin.scores()["median_items_to_mastery"]
                 fam.append(1.0 - zm / lm if lm > 0 else math.nan)
+                fam_bound.append(saving_lower_bound(zm, lm, budget))
             per_run += fam
+            per_run_bound += fam_bound
             mean, ci = mean_ci(fam)
             saved_by_family[family] = {"mean": mean, "ci95": ci}
+            mean, ci = mean_ci(fam_bound)
+            bound_by_family[family] = {"mean": mean, "ci95": ci}
         mean, ci = mean_ci(per_run)
-        savings = {"mean": mean, "ci95": ci, "by_family": saved_by_family}
+        bound, bound_ci = mean_ci(per_run_bound)
+        savings = {
+            "mean": mean,
+            "ci95": ci,
+            "by_family": saved_by_family,
+            "lower_bound": {"mean": bound, "ci95": bound_ci, "by_family": bound_by_family},
+        }
     place_runs: list[dict[str, float]] = []
     place_fams: dict[str, Any] = {}
     for family, placed in placement.items():
