@@ -58,10 +58,24 @@ def render(path: Path) -> str:
         f"{family} {_num(s['mean'], 3)} [{_num(s['ci95'][0], 3)}, {_num(s['ci95'][1], 3)}]"
         for family, s in savings["by_family"].items()
     )
+    bound = savings.get("lower_bound")
+    bound_text = ""
+    if bound is not None and bound["mean"] != savings["mean"]:
+        # Linear's median lay beyond the budget somewhere: say what is still known.
+        bound_text = (
+            f" Where linear's median lies beyond the budget, a lower bound (1 - zoped / budget):"
+            f" pooled {_num(bound['mean'], 3)} [{_num(bound['ci95'][0], 3)}, "
+            f"{_num(bound['ci95'][1], 3)}]; "
+            + ", ".join(
+                f"{family} {_num(b['mean'], 3)}" for family, b in bound["by_family"].items()
+            )
+            + "."
+        )
     lines += [
         "",
         f"Savings vs tuned linear (median items): pooled **{_num(savings['mean'], 3)} "
-        f"[{_num(savings['ci95'][0], 3)}, {_num(savings['ci95'][1], 3)}]**; {by_family}.",
+        f"[{_num(savings['ci95'][0], 3)}, {_num(savings['ci95'][1], 3)}]**; {by_family}."
+        + bound_text,
         "",
         "| family | policy | " + " | ".join(BREAKDOWN) + " |",
         "|---|---|" + "---|" * len(BREAKDOWN),

@@ -126,10 +126,12 @@ def simulate_command(
         f"{family} {_fmt(s['mean'])} [{_fmt(s['ci95'][0])}, {_fmt(s['ci95'][1])}]"
         for family, s in savings.get("by_family", {}).items()
     )
+    bound = savings.get("lower_bound", {})
     place = report["placement"]
     console.print(
         f"zoped's savings vs tuned linear (median items): pooled {_fmt(savings.get('mean'))} "
-        f"({by_family}; - where linear's median is beyond the budget)\n"
+        f"({by_family}; - where linear's median is beyond the budget; lower bound "
+        f"{_fmt(bound.get('mean'))})\n"
         f"placement: median questions {_fmt(place['median_questions'])}, "
         f"accuracy {_fmt(place['accuracy'])}",
         highlight=False,
