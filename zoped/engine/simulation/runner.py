@@ -287,10 +287,15 @@ def fit_models(
 
 def tune_linear(
     course: SimCourse, population: HiddenLearners, config: SimulationConfig, seed: int
-) -> IntArray:
-    """Practice count per competency for the linear curriculum, tuned against the truth."""
+) -> tuple[IntArray, RunOutcome]:
+    """Practice count per competency for the linear curriculum, tuned against the truth.
+
+    Returns:
+        the counts and their run on the calibration population (its retention is the floor
+        :func:`tune_zoped` holds zoped to).
+    """
     g = course.graph
-    best: tuple[float, float, IntArray] | None = None
+    best: tuple[float, float, IntArray, RunOutcome] | None = None
     for q in TUNING_QUANTILES:
         rng = np.random.default_rng(seed)
         pop = population.copy()
@@ -320,11 +325,11 @@ def tune_linear(
             np.random.default_rng(seed),
         )
         reached = np.where(np.isnan(outcome.items_to_mastery), np.inf, outcome.items_to_mastery)
-        key = (float(np.median(reached)), -float(np.isfinite(reached).mean()), counts)
+        key = (float(np.median(reached)), -float(np.isfinite(reached).mean()), counts, outcome)
         if best is None or key[:2] < best[:2]:
             best = key
     assert best is not None
-    return best[2]
+    return best[2], best[3]
 
 
 @dataclass(frozen=True)
@@ -360,7 +365,7 @@ def tune_zoped(
     course: SimCourse,
     population: HiddenLearners,
     fitted: FittedModels,
-    counts: IntArray,
+    linear: RunOutcome,
     config: SimulationConfig,
     seed: int,
 ) -> ZopedTuning:
@@ -373,13 +378,6 @@ def tune_zoped(
     population; scored against that population's hidden truth, never the evaluation learners'.
     """
     base = config.mastery
-    linear = run_policy(
-        course,
-        population.copy(),
-        LinearPolicy(course, population.n_learners, counts),
-        config.budget,
-        np.random.default_rng(seed),
-    )
     floor = linear.scores()["retention"]
     trials: list[dict[str, float]] = []
 
@@ -467,10 +465,10 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
             calibration = cls(course, config.n_learners, calib_rng, config.cohort)
             fitted = fit_models(course, calibration.copy(), config, seed)
             memory_fits[family].append(asdict(fitted.memory.parameters or fitted.memory_used))
-            counts = tune_linear(course, calibration, config, seed)
+            counts, calibration_linear = tune_linear(course, calibration, config, seed)
             linear_counts[family].append(counts.tolist())
             tuning = (
-                tune_zoped(course, calibration, fitted, counts, config, seed)
+                tune_zoped(course, calibration, fitted, calibration_linear, config, seed)
                 if config.tune_zoped
                 else ZopedTuning(config.mastery, int(MasteryLevel.PROFICIENT))
             )
