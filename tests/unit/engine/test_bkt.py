@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
@@ -186,6 +187,23 @@ def test_seed_makes_the_fit_reproducible():
     a = BKT(seed=5).fit(log).params.as_matrix()
     b = BKT(seed=5).fit(log).params.as_matrix()
     np.testing.assert_array_equal(a, b)
+
+
+def test_the_fit_does_not_depend_on_the_number_of_threads():
+    # EM runs one (restart, skill) job per thread; each writes only its own slots, so one
+    # thread and every thread must give the same floats.
+    params = BKTParams.from_values(
+        prior=[0.2, 0.4, 0.1], learn=[0.1, 0.2, 0.05], guess=[0.2, 0.3, 0.1], slip=[0.1] * 3
+    )
+    log = simulate(params, 200, 8, np.random.default_rng(1))
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = BKT(n_restarts=4, seed=3).fit(log).params.as_matrix()
+    finally:
+        numba.set_num_threads(threads)
+    many = BKT(n_restarts=4, seed=3).fit(log).params.as_matrix()
+    np.testing.assert_array_equal(single, many)
 
 
 def test_bad_parameters_are_all_reported_at_once():
