@@ -30,6 +30,31 @@ def _ci(block: dict[str, Any], name: str, digits: int) -> str:
     return f"{_num(block[name], digits)} [{_num(low, digits)}, {_num(high, digits)}]"
 
 
+def _savings(savings: dict[str, Any]) -> str:
+    """Pooled saving in bold, each family's, and the lower bound where it differs."""
+    by_family = ", ".join(
+        f"{family} {_num(s['mean'], 3)} [{_num(s['ci95'][0], 3)}, {_num(s['ci95'][1], 3)}]"
+        for family, s in savings["by_family"].items()
+    )
+    text = (
+        f"pooled **{_num(savings['mean'], 3)} [{_num(savings['ci95'][0], 3)}, "
+        f"{_num(savings['ci95'][1], 3)}]**; {by_family}."
+    )
+    bound = savings.get("lower_bound")
+    if bound is not None and bound["mean"] != savings["mean"]:
+        # Linear's median lay beyond the budget somewhere: say what is still known.
+        text += (
+            f" Where linear's median lies beyond the budget, a lower bound (1 - zoped / budget):"
+            f" pooled {_num(bound['mean'], 3)} [{_num(bound['ci95'][0], 3)}, "
+            f"{_num(bound['ci95'][1], 3)}]; "
+            + ", ".join(
+                f"{family} {_num(b['mean'], 3)}" for family, b in bound["by_family"].items()
+            )
+            + "."
+        )
+    return text
+
+
 def render(path: Path) -> str:
     """The tables for one report file."""
     report = json.loads(path.read_text())
@@ -42,40 +67,30 @@ def render(path: Path) -> str:
         f"{settings['budget']}, {settings['learners']} learners, seeds {settings['seeds']}, "
         f"tuned: {settings['tune_zoped']}.",
         "",
-        "| family | policy | median items | mastery rate | retention | delayed (30 d) |",
-        "|---|---|---|---|---|---|",
+        "| family | policy | median items (full mastery) | to coverage | mastery rate | "
+        "retention | delayed (30 d) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for family in settings["families"]:
         for name in POLICIES:
             block = report["policies"][name]["by_family"][family]
+            coverage = (
+                _ci(block, "median_items_to_coverage", 0)
+                if "median_items_to_coverage" in block
+                else "-"
+            )
             lines.append(
                 f"| {family} | {name} | {_ci(block, 'median_items_to_mastery', 0)} | "
-                f"{_num(block['mastery_rate'], 3)} | {_ci(block, 'retention', 3)} | "
-                f"{_ci(block, 'delayed_retention', 3)} |"
+                f"{coverage} | {_num(block['mastery_rate'], 3)} | "
+                f"{_ci(block, 'retention', 3)} | {_ci(block, 'delayed_retention', 3)} |"
             )
     savings = report["savings_vs_linear"]
-    by_family = ", ".join(
-        f"{family} {_num(s['mean'], 3)} [{_num(s['ci95'][0], 3)}, {_num(s['ci95'][1], 3)}]"
-        for family, s in savings["by_family"].items()
-    )
-    bound = savings.get("lower_bound")
-    bound_text = ""
-    if bound is not None and bound["mean"] != savings["mean"]:
-        # Linear's median lay beyond the budget somewhere: say what is still known.
-        bound_text = (
-            f" Where linear's median lies beyond the budget, a lower bound (1 - zoped / budget):"
-            f" pooled {_num(bound['mean'], 3)} [{_num(bound['ci95'][0], 3)}, "
-            f"{_num(bound['ci95'][1], 3)}]; "
-            + ", ".join(
-                f"{family} {_num(b['mean'], 3)}" for family, b in bound["by_family"].items()
-            )
-            + "."
+    lines += ["", "Savings vs tuned linear (median items) to full mastery: " + _savings(savings)]
+    if "coverage" in savings:
+        lines.append(
+            "To coverage (every competency mastered once): " + _savings(savings["coverage"])
         )
     lines += [
-        "",
-        f"Savings vs tuned linear (median items): pooled **{_num(savings['mean'], 3)} "
-        f"[{_num(savings['ci95'][0], 3)}, {_num(savings['ci95'][1], 3)}]**; {by_family}."
-        + bound_text,
         "",
         "| family | policy | " + " | ".join(BREAKDOWN) + " |",
         "|---|---|" + "---|" * len(BREAKDOWN),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -18,6 +19,7 @@ from zoped.interop.course_file import load_course_file
 
 _METRICS = (
     "median_items_to_mastery",
+    "median_items_to_coverage",
     "mastery_rate",
     "retention",
     "delayed_retention",
@@ -122,19 +124,27 @@ def simulate_command(
     console = Console()
     console.print(table)
     savings = report["savings_vs_linear"]
+    place = report["placement"]
+    console.print(
+        f"zoped's savings vs tuned linear (median items): to full mastery "
+        f"{_saving_line(savings)}\n"
+        f"  to coverage (each competency mastered once) {_saving_line(savings.get('coverage', {}))}"
+        f"\n  (- where linear's median is beyond the budget)\n"
+        f"placement: median questions {_fmt(place['median_questions'])}, "
+        f"accuracy {_fmt(place['accuracy'])}",
+        highlight=False,
+    )
+
+
+def _saving_line(savings: dict[str, Any]) -> str:
+    """Pooled saving, each family's with its interval, and the lower bound."""
     by_family = ", ".join(
         f"{family} {_fmt(s['mean'])} [{_fmt(s['ci95'][0])}, {_fmt(s['ci95'][1])}]"
         for family, s in savings.get("by_family", {}).items()
     )
     bound = savings.get("lower_bound", {})
-    place = report["placement"]
-    console.print(
-        f"zoped's savings vs tuned linear (median items): pooled {_fmt(savings.get('mean'))} "
-        f"({by_family}; - where linear's median is beyond the budget; lower bound "
-        f"{_fmt(bound.get('mean'))})\n"
-        f"placement: median questions {_fmt(place['median_questions'])}, "
-        f"accuracy {_fmt(place['accuracy'])}",
-        highlight=False,
+    return (
+        f"pooled {_fmt(savings.get('mean'))} ({by_family}; lower bound {_fmt(bound.get('mean'))})"
     )
 
 

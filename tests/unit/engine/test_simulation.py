@@ -9,7 +9,7 @@ from zoped.domain.content import Item, ItemType
 from zoped.domain.framework import Competency
 from zoped.engine.simulation import FAMILIES, SimCourse, SimulationConfig, simulate
 from zoped.engine.simulation.metrics import saving_lower_bound
-from zoped.engine.simulation.policies import REFIT_MIN_ANSWERS, RandomPolicy
+from zoped.engine.simulation.policies import REFIT_MIN_ANSWERS, OraclePolicy, RandomPolicy
 from zoped.engine.simulation.runner import fit_models, run_policy
 from zoped.errors import InvalidInput
 
@@ -85,11 +85,16 @@ def test_fixed_seed_regression() -> None:
     # Where every saving is known, the bound is the saving.
     if savings["mean"] is not None:
         assert bound["mean"] == pytest.approx(savings["mean"])
+    assert set(savings["coverage"]) >= {"mean", "ci95", "by_family", "lower_bound"}
     pol = report["policies"]
     assert set(pol) == {"zoped", "linear", "random", "oracle"}
     for block in pol.values():
         assert 0.0 <= block["mastery_rate"] <= 1.0
         assert 0.0 <= block["retention"] <= 1.0
+        full, cover = block["median_items_to_mastery"], block["median_items_to_coverage"]
+        if full is not None:
+            assert cover is not None
+            assert cover <= full
     # The oracle is the upper bound on reaching mastery; nobody beats it by much.
     assert pol["oracle"]["mastery_rate"] >= max(b["mastery_rate"] for b in pol.values()) - 0.1
     assert pol["oracle"]["premature_advancement"] == 0.0
@@ -174,3 +179,18 @@ def test_saving_lower_bound_when_linear_never_gets_there() -> None:
     # zoped's median beyond the budget: nothing is known.
     assert np.isnan(saving_lower_bound(float("nan"), 400.0, 1000))
     assert np.isnan(saving_lower_bound(float("nan"), float("nan"), 1000))
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_coverage_comes_no_later_than_full_mastery(family: str) -> None:
+    course = small_course(4)
+    pop = FAMILIES[family](course, 40, np.random.default_rng(2))
+    # The oracle gets most learners to full mastery, so the comparison has cases.
+    outcome = run_policy(course, pop, OraclePolicy(course, 40, pop), 80, np.random.default_rng(3))
+    full, cover = outcome.items_to_mastery, outcome.items_to_coverage
+    assert np.isfinite(full).any()
+    # Whoever had every competency mastered at once had each mastered at least once by then.
+    assert np.all(np.isfinite(cover[np.isfinite(full)]))
+    assert np.all(cover[np.isfinite(full)] <= full[np.isfinite(full)])
+    scores = outcome.scores()
+    assert scores["median_items_to_coverage"] <= scores["median_items_to_mastery"]

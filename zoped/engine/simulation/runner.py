@@ -138,6 +138,8 @@ def run_policy(
     policy.start(population, rng, 0.0)
     used = policy.diagnostic_items.copy()
     reached = np.full(n, np.nan)
+    covered = np.full(n, np.nan)
+    ever = np.zeros((n, course.graph.n), dtype=np.bool_)
     over = np.zeros(n, dtype=np.int64)
     premature = np.zeros(n, dtype=np.int64)
     practice = np.zeros(n, dtype=np.int64)
@@ -151,6 +153,9 @@ def run_policy(
         truth = population.truly_mastered(now)
         all_done = truth.all(axis=1) & np.isnan(reached)
         reached[all_done] = used[all_done]
+        ever |= truth
+        each_done = ever.all(axis=1) & np.isnan(covered)
+        covered[each_done] = used[each_done]
         active = used < budget
         if not active.any():
             break
@@ -181,12 +186,16 @@ def run_policy(
     truth = population.truly_mastered(end)
     last = truth.all(axis=1) & np.isnan(reached)
     reached[last] = used[last]
+    ever |= truth
+    last = ever.all(axis=1) & np.isnan(covered)
+    covered[last] = used[last]
     recall = population.true_p(end).mean(axis=1)
     later = end + DELAY_DAYS * DAY_S
     population.advance(later, rng)
     delayed = population.true_p(later).mean(axis=1)
     return RunOutcome(
         items_to_mastery=reached,
+        items_to_coverage=covered,
         over_practice=over / np.maximum(practice, 1),
         premature=premature / np.maximum(practice, 1),
         retention=recall,
