@@ -45,12 +45,19 @@ def test_bad_settings_print_every_problem_and_exit_2(
     assert "cohort: choose from ['mixed', 'new'], got 'adults'" in err
 
 
-def test_table_names_the_cohort_and_every_family() -> None:
+def test_tables_name_the_cohort_and_every_family_and_fit_80_columns() -> None:
     args = ["simulate", "--framework", SECOND, "--learners", "4", "--seeds", "2"]
     args += ["--no-tune", "--budget", "60", "--cohort", "new"]
-    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    result = runner.invoke(app, args, env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
-    assert "cohort new, budget 60, 4 learners x 2 seeds" in result.output
+    out = result.output
+    assert "cohort new, budget 60, 4 learners x 2 seeds" in out
+    rows = [line.split() for line in out.splitlines()]
     for family in ("strength", "stage"):
-        assert f"│ {family}" in result.output
-    assert "zoped's savings vs tuned linear" in result.output
+        for policy in ("zoped", "linear", "random", "oracle"):
+            # One row in each of the two tables.
+            assert sum(r[:2] == [family, policy] for r in rows) == 2
+    # Nothing is cut short to fit the terminal.
+    assert "…" not in out
+    assert "all at once: pooled" in out
+    assert "each at least once: pooled" in out
