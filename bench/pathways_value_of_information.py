@@ -107,9 +107,7 @@ class KnowsForgettingRate(ZopedPolicy):
 
 def _median(outcome: RunOutcome) -> float:
     """Median items to full mastery; nan where half the learners never got there."""
-    reached = np.where(np.isnan(outcome.items_to_mastery), np.inf, outcome.items_to_mastery)
-    median = float(np.median(reached))
-    return median if np.isfinite(median) else float("nan")
+    return outcome.scores()["median_items_to_mastery"]
 
 
 def main() -> None:
@@ -157,8 +155,10 @@ def main() -> None:
             np.random.default_rng([seed, f_index, 3]),
         )
 
-        def build(cls: type[ZopedPolicy], fitted: runner.FittedModels = fitted) -> ZopedPolicy:
-            return cls(
+        def build(
+            policy_cls: type[ZopedPolicy], fitted: runner.FittedModels = fitted
+        ) -> ZopedPolicy:
+            return policy_cls(
                 sim,
                 args.learners,
                 fitted.bkt,

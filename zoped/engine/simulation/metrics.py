@@ -7,8 +7,8 @@ Per run (one policy, family and seed):
                              never got there count as infinite, so the median is null when
                              half of them never did.
 ``median_items_to_coverage`` the same for *coverage*: every competency truly mastered at least
-                             once, not necessarily at the same time (what forgot since is left
-                             to ``retention``). Never later than full mastery.
+                             once, not necessarily at the same time (what was forgotten since
+                             counts in ``retention``). Never later than full mastery.
 ``mastery_rate``             share of learners who got there within the budget.
 ``retention``                mean true recall (P(solving a typical item)) at the end.
 ``delayed_retention``        the same, 30 days later without practice.
