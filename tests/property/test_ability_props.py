@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.engine.test_elo import make_log, synthetic
+from tests.factories import make_log, synthetic
 from tests.unit.engine.test_irt import matrix_log, sig_array
 from zoped.engine.base import Interaction, InteractionLog
 from zoped.engine.elo import Elo

@@ -2,70 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from zoped.engine.base import Interaction, InteractionLog, LearnerModel
+from tests.factories import make_log, sig, synthetic
+from zoped.engine.base import Interaction, LearnerModel
 from zoped.engine.elo import Elo
 from zoped.errors import InvalidInput, NotFitted
-
-
-def sig(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-def make_log(
-    learner: list[int],
-    item: list[int],
-    skills: Sequence[tuple[int, ...]],
-    correct: list[int],
-    n_items: int | None = None,
-    n_skills: int | None = None,
-) -> InteractionLog:
-    ptr = np.concatenate(([0], np.cumsum([len(s) for s in skills]))).astype(np.int64)
-    idx = np.array([k for s in skills for k in s], dtype=np.int64)
-    n_l = max(learner) + 1
-    return InteractionLog(
-        learner=np.array(learner, np.int64),
-        item=np.array(item, np.int64),
-        skill_ptr=ptr,
-        skill_idx=idx,
-        correct=np.array(correct, np.int8),
-        order=np.arange(len(learner), dtype=np.float64),
-        learner_ids=np.arange(n_l),
-        skill_ids=np.arange(n_skills or int(idx.max()) + 1),
-        item_ids=np.arange(n_items or max(item) + 1),
-    )
-
-
-def synthetic(
-    seed: int, n_learners: int = 60, n_items: int = 12, n_skills: int = 4, length: int = 25
-) -> tuple[InteractionLog, np.ndarray]:
-    """Learners of normal ability answering items of normal difficulty; some 2-skill items.
-
-    The items are the same for every seed (their own RNG); the seed draws the learners.
-    """
-    b = np.random.default_rng(1234).normal(size=n_items)
-    rng = np.random.default_rng(seed)
-    theta = rng.normal(size=n_learners)
-    item_skills = [
-        (i % n_skills,) if i % 3 else (i % n_skills, (i + 1) % n_skills) for i in range(n_items)
-    ]
-    learner: list[int] = []
-    item: list[int] = []
-    skills: list[tuple[int, ...]] = []
-    correct: list[int] = []
-    for u in range(n_learners):
-        for it in rng.integers(0, n_items, size=length):
-            learner.append(u)
-            item.append(int(it))
-            skills.append(item_skills[it])
-            correct.append(int(rng.random() < sig(theta[u] - b[it])))
-    return make_log(learner, item, skills, correct, n_items, n_skills), b
 
 
 def test_fit_matches_hand_computed_updates() -> None:

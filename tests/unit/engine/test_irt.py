@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.unit.engine.test_elo import make_log, sig, synthetic
+from tests.factories import make_log, sig, synthetic
 from zoped.engine.base import Interaction, InteractionLog
 from zoped.engine.irt import IRT1PL, IRT2PL
 from zoped.errors import InvalidInput, NotFitted

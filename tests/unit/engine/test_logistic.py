@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.unit.engine.test_elo import make_log, synthetic
+from tests.factories import make_log, synthetic
 from zoped.engine._features import prior_counts, window_counts
 from zoped.engine.base import Interaction, InteractionLog
 from zoped.engine.logistic import DAS3H, BestLR
