@@ -3,10 +3,11 @@
 Usage:
     python bench/pathways_report.py bench/results/pathways_demo_mixed.json [more.json ...]
 
-Prints, per report: every policy by family (median items to full mastery, mastery rate,
-retention, delayed retention, each a mean over seeds with its 95 % interval), zoped's savings
-against the tuned linear curriculum, where the items went until full mastery, placement, and
-the move-on values the tuning chose. Nothing is computed here that the report does not hold.
+Prints, per report: every policy by family (median items to full mastery and to coverage,
+mastery rate, retention, delayed retention, each a mean over seeds with its 95 % interval),
+zoped's savings against the tuned linear curriculum on both medians, where the items went
+until full mastery, placement, and the move-on values the tuning chose. Nothing is computed
+here that the report does not hold.
 """
 
 from __future__ import annotations
