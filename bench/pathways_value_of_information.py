@@ -11,6 +11,10 @@ piece of the truth at a time and measuring the saving again on the same learners
                             memory model's retrievability replaced by the truth.
 ``knows_fading_learning``   the same, only while zoped still has competencies to learn.
 ``knows_fading_endgame``    the same, only once zoped holds every competency as mastered.
+``no_false_alarms``         review due when the memory model says so *and* it has truly faded
+                            (the model's redundant reviews removed, its late ones kept).
+``no_missed_fading``        review due when the memory model says so *or* it has truly faded
+                            (fading caught at once, the model's redundant reviews kept).
 ``knows_forgetting_rate``   the memory model's clock scaled by each learner's true forgetting
                             speed (strength: memory scale / decay; stage: the decay time).
 ``oracle``                  the simulator's oracle (reads the hidden state for every choice).
@@ -22,6 +26,7 @@ oracle may do in ``zoped simulate``. zoped's move-on values are fixed here (``--
 Usage:
     python bench/pathways_value_of_information.py [--framework FILE] [--family strength]
         [--learners 100] [--seeds 5] [--cohort mixed] [--mastered-p 0.95] [--review 0.7]
+        [--variants zoped,knows_fading,...]
 
 Prints a markdown table: saving vs tuned linear (mean and 95 % interval over seeds), median
 items, retention and where the items went until full mastery. Results and commands are kept in
@@ -61,6 +66,8 @@ VARIANTS = (
     "knows_fading",
     "knows_fading_learning",
     "knows_fading_endgame",
+    "no_false_alarms",
+    "no_missed_fading",
     "knows_forgetting_rate",
     "oracle",
 )
@@ -76,6 +83,17 @@ class KnowsFading(ZopedPolicy):
         faded = self.population.true_p(now_s) < MASTERY_P
         told = np.where(faded, 0.0, 1.0)
         modelled = self.retrievability(now_s)
+        if self.phase in ("and", "or"):
+            # Below the review point means due: combine the model's verdict with the truth.
+            review_at = self.tracker.config.review_retrievability
+            model_due = modelled < review_at
+            due = model_due & faded if self.phase == "and" else model_due | faded
+            # Cells not due keep the model's recall (at least the review point), so the
+            # fallback review, the lowest recall, still ranks them as the model does.
+            kept = np.maximum(modelled, review_at)
+            self.recall = np.where(self.tracker.mastered, np.where(due, 0.0, kept), 1.0)
+            self.tracker.refresh(self.p_known, self.recall, now_s)
+            return
         endgame = np.broadcast_to(self.tracker.mastered.all(axis=1, keepdims=True), faded.shape)
         use = {"all": np.ones_like(faded), "learning": ~endgame, "endgame": endgame}[self.phase]
         self.recall = np.where(self.tracker.mastered, np.where(use, told, modelled), 1.0)
@@ -119,7 +137,14 @@ def main() -> None:
     parser.add_argument("--cohort", default="mixed")
     parser.add_argument("--mastered-p", type=float, default=0.95)
     parser.add_argument("--review", type=float, default=0.7)
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="comma-separated subset of the variants"
+    )
     args = parser.parse_args()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
     path = args.framework or Path(str(resources.files("zoped") / "content" / "demo_course.yaml"))
     course = load_course_file(path)
     sim = SimCourse.build(course.framework.competencies, course.items)
@@ -137,7 +162,7 @@ def main() -> None:
     # The benchmark's population seeds: the family's place in the default family order.
     f_index = SimulationConfig().families.index(args.family)
     cls = FAMILIES[args.family]
-    rows: dict[str, list[tuple[float, float, float, FloatArray]]] = {v: [] for v in VARIANTS}
+    rows: dict[str, list[tuple[float, float, float, FloatArray]]] = {v: [] for v in variants}
     linear_medians: list[float] = []
     started = time.perf_counter()
     for seed in config.seeds:
@@ -169,16 +194,18 @@ def main() -> None:
                 refit_days=config.refit_days,
             )
 
-        for variant in VARIANTS:
+        for variant in variants:
             pop = population.copy()
             policy: Policy
             if variant == "zoped":
                 policy = build(ZopedPolicy)
-            elif variant.startswith("knows_fading"):
+            elif variant.startswith("knows_fading") or variant.startswith("no_"):
                 fading = build(KnowsFading)
                 assert isinstance(fading, KnowsFading)
                 fading.population = pop
-                fading.phase = variant.removeprefix("knows_fading").lstrip("_") or "all"
+                fading.phase = {"no_false_alarms": "and", "no_missed_fading": "or"}.get(
+                    variant, variant.removeprefix("knows_fading").lstrip("_") or "all"
+                )
                 policy = fading
             elif variant == "knows_forgetting_rate":
                 rate = build(KnowsForgettingRate)
@@ -218,7 +245,7 @@ def main() -> None:
         + " |"
     )
     print("|---" * (4 + len(BREAKDOWN)) + "|")
-    for variant in VARIANTS:
+    for variant in variants:
         runs = rows[variant]
         saving, (low, high) = mean_ci([r[0] for r in runs])
         shown = "-" if saving is None else f"{prefix}{saving:.3f}"
