@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from zoped.engine.mastery import MasteryConfig
+from zoped.engine.mastery import MasteryConfig, MasteryLevel
 from zoped.engine.memory import MIN_STABILITY_DAYS
 from zoped.engine.recommend import RecommenderConfig
 from zoped.engine.simulation import SimCourse, SimulationConfig, runner
@@ -183,15 +183,8 @@ def main() -> None:
         def build(
             policy_cls: type[ZopedPolicy], fitted: runner.FittedModels = fitted
         ) -> ZopedPolicy:
-            return policy_cls(
-                sim,
-                args.learners,
-                fitted.bkt,
-                fitted.memory_used,
-                mastery,
-                recommender=config.recommender,
-                prior=fitted.prior,
-                refit_days=config.refit_days,
+            return runner.zoped_policy(
+                sim, args.learners, fitted, config, mastery, MasteryLevel.PROFICIENT, policy_cls
             )
 
         for variant in variants:

@@ -397,7 +397,7 @@ def tune_zoped(
             proficient_p=min(base.proficient_p, mastered_p - 0.01),
             review_retrievability=review,
         )
-        policy = _zoped(course, population.n_learners, fitted, config, mastery, unlock)
+        policy = zoped_policy(course, population.n_learners, fitted, config, mastery, unlock)
         outcome = run_policy(
             course, population.copy(), policy, config.budget, np.random.default_rng(seed)
         )
@@ -434,15 +434,21 @@ def tune_zoped(
     return ZopedTuning(mastery, unlock, tuple(trials))
 
 
-def _zoped(
+def zoped_policy(
     course: SimCourse,
     n_learners: int,
     fitted: FittedModels,
     config: SimulationConfig,
     mastery: MasteryConfig,
     unlock_at: int,
+    policy_cls: type[ZopedPolicy] = ZopedPolicy,
 ) -> ZopedPolicy:
-    return ZopedPolicy(
+    """zoped's policy on the fitted models and the simulation's settings.
+
+    ``policy_cls`` lets a diagnostic subclass (``bench/pathways_value_of_information.py``)
+    be built exactly as the benchmark builds zoped.
+    """
+    return policy_cls(
         course,
         n_learners,
         fitted.bkt,
@@ -489,7 +495,7 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
                 pop = population.copy()
                 policy: Policy
                 if name == "zoped":
-                    policy = _zoped(
+                    policy = zoped_policy(
                         course, config.n_learners, fitted, config, tuning.mastery, tuning.unlock_at
                     )
                 elif name == "random":
