@@ -15,6 +15,13 @@ piece of the truth at a time and measuring the saving again on the same learners
                             (the model's redundant reviews removed, its late ones kept).
 ``no_missed_fading``        review due when the memory model says so *or* it has truly faded
                             (fading caught at once, the model's redundant reviews kept).
+``knows_false_mastery``     review due at once when a competency zoped holds as mastered has
+                            not truly been mastered at any moment since zoped declared it
+                            (mastery called too early); everything else as the memory model
+                            says.
+``knows_true_fading``       review due exactly when a held competency that *was* truly
+                            mastered since its declaration falls below the line (fading
+                            proper); everything else as the memory model says.
 ``knows_forgetting_rate``   the memory model's clock scaled by each learner's true forgetting
                             speed (strength: memory scale / decay; stage: the decay time).
 ``oracle``                  the simulator's oracle (reads the hidden state for every choice).
@@ -68,6 +75,8 @@ VARIANTS = (
     "knows_fading_endgame",
     "no_false_alarms",
     "no_missed_fading",
+    "knows_false_mastery",
+    "knows_true_fading",
     "knows_forgetting_rate",
     "oracle",
 )
@@ -78,11 +87,25 @@ class KnowsFading(ZopedPolicy):
 
     population: HiddenLearners
     phase = "all"
+    # Per cell: held as mastered, and truly mastered at some moment since it was declared.
+    _held: NDArray[np.bool_] | None = None
+    _was_true: NDArray[np.bool_] | None = None
 
     def _refresh(self, now_s: float) -> None:
         faded = self.population.true_p(now_s) < MASTERY_P
         told = np.where(faded, 0.0, 1.0)
         modelled = self.retrievability(now_s)
+        if self.phase in ("false_mastery", "true_fading"):
+            held = self.tracker.mastered
+            declared = held if self._held is None else held & ~self._held
+            was_true = ~faded if self._was_true is None else self._was_true | ~faded
+            was_true = np.where(declared, ~faded, was_true)
+            self._held, self._was_true = held.copy(), was_true
+            # A refresh can change what is held (a new mastery): the next one sees it.
+            told_cells = ~was_true if self.phase == "false_mastery" else was_true
+            self.recall = np.where(held, np.where(told_cells, told, modelled), 1.0)
+            self.tracker.refresh(self.p_known, self.recall, now_s)
+            return
         if self.phase in ("and", "or"):
             # Below the review point means due: combine the model's verdict with the truth.
             review_at = self.tracker.config.review_retrievability
@@ -192,13 +215,16 @@ def main() -> None:
             policy: Policy
             if variant == "zoped":
                 policy = build(ZopedPolicy)
-            elif variant.startswith("knows_fading") or variant.startswith("no_"):
+            elif variant.startswith(("knows_fading", "no_", "knows_false", "knows_true")):
                 fading = build(KnowsFading)
                 assert isinstance(fading, KnowsFading)
                 fading.population = pop
-                fading.phase = {"no_false_alarms": "and", "no_missed_fading": "or"}.get(
-                    variant, variant.removeprefix("knows_fading").lstrip("_") or "all"
-                )
+                fading.phase = {
+                    "no_false_alarms": "and",
+                    "no_missed_fading": "or",
+                    "knows_false_mastery": "false_mastery",
+                    "knows_true_fading": "true_fading",
+                }.get(variant, variant.removeprefix("knows_fading").lstrip("_") or "all")
                 policy = fading
             elif variant == "knows_forgetting_rate":
                 rate = build(KnowsForgettingRate)
