@@ -44,20 +44,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from pathways_setup import Setup, add_arguments
 
-from zoped.engine.mastery import MasteryConfig, MasteryLevel
+from zoped.engine.mastery import MasteryLevel
 from zoped.engine.memory import MIN_STABILITY_DAYS
-from zoped.engine.recommend import RecommenderConfig
-from zoped.engine.simulation import SimCourse, SimulationConfig, runner
+from zoped.engine.simulation import runner
 from zoped.engine.simulation.course import DAY_S
 from zoped.engine.simulation.learners import (
-    FAMILIES,
     MASTERY_P,
     HiddenLearners,
     StageLearners,
@@ -65,7 +61,6 @@ from zoped.engine.simulation.learners import (
 )
 from zoped.engine.simulation.metrics import BREAKDOWN, RunOutcome, mean_ci, saving_lower_bound
 from zoped.engine.simulation.policies import LinearPolicy, OraclePolicy, Policy, ZopedPolicy
-from zoped.interop.course_file import load_course_file
 
 FloatArray = NDArray[np.float64]
 VARIANTS = (
@@ -153,13 +148,7 @@ def _median(outcome: RunOutcome) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--framework", type=Path, default=None)
-    parser.add_argument("--family", choices=sorted(FAMILIES), default="strength")
-    parser.add_argument("--learners", type=int, default=100)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--cohort", default="mixed")
-    parser.add_argument("--mastered-p", type=float, default=0.95)
-    parser.add_argument("--review", type=float, default=0.7)
+    add_arguments(parser, learners=100, seeds=5)
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help="comma-separated subset of the variants"
     )
@@ -168,39 +157,22 @@ def main() -> None:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
-    path = args.framework or Path(str(resources.files("zoped") / "content" / "demo_course.yaml"))
-    course = load_course_file(path)
-    sim = SimCourse.build(course.framework.competencies, course.items)
-    config = SimulationConfig(
-        n_learners=args.learners,
-        budget=runner.default_budget(sim),
-        seeds=tuple(range(args.seeds)),
-        families=(args.family,),
-        cohort=args.cohort,
-        recommender=RecommenderConfig(w_difficulty=0.0),
-    )
-    mastery = replace(
-        MasteryConfig(), mastered_p=args.mastered_p, review_retrievability=args.review
-    )
-    # The benchmark's population seeds: the family's place in the default family order.
-    f_index = SimulationConfig().families.index(args.family)
-    cls = FAMILIES[args.family]
+    setup = Setup.from_args(args)
+    course, sim, config, mastery = setup.course, setup.sim, setup.config, setup.mastery
     rows: dict[str, list[tuple[float, float, float, FloatArray]]] = {v: [] for v in variants}
     linear_medians: list[float] = []
     started = time.perf_counter()
     for seed in config.seeds:
-        calibration = cls(
-            sim, args.learners, np.random.default_rng([seed, f_index, 1]), args.cohort
-        )
+        calibration = setup.population(seed, role=1)
         fitted = runner.fit_models(sim, calibration.copy(), config, seed)
         counts, _ = runner.tune_linear(sim, calibration, config, seed)
-        population = cls(sim, args.learners, np.random.default_rng([seed, f_index, 2]), args.cohort)
+        population = setup.population(seed, role=2)
         linear = runner.run_policy(
             sim,
             population.copy(),
             LinearPolicy(sim, args.learners, counts),
             config.budget,
-            np.random.default_rng([seed, f_index, 3]),
+            setup.policy_rng(seed),
         )
 
         def build(
@@ -233,9 +205,7 @@ def main() -> None:
                 policy = rate
             else:
                 policy = OraclePolicy(sim, args.learners, pop)
-            outcome = runner.run_policy(
-                sim, pop, policy, config.budget, np.random.default_rng([seed, f_index, 3])
-            )
+            outcome = runner.run_policy(sim, pop, policy, config.budget, setup.policy_rng(seed))
             rows[variant].append(
                 (
                     saving_lower_bound(_median(outcome), _median(linear), config.budget),
