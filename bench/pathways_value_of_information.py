@@ -63,18 +63,17 @@ from zoped.engine.simulation.metrics import BREAKDOWN, RunOutcome, mean_ci, savi
 from zoped.engine.simulation.policies import LinearPolicy, OraclePolicy, Policy, ZopedPolicy
 
 FloatArray = NDArray[np.float64]
-VARIANTS = (
-    "zoped",
-    "knows_fading",
-    "knows_fading_learning",
-    "knows_fading_endgame",
-    "no_false_alarms",
-    "no_missed_fading",
-    "knows_false_mastery",
-    "knows_true_fading",
-    "knows_forgetting_rate",
-    "oracle",
-)
+# The variants that tell KnowsFading something, and what (its ``phase``).
+FADING_PHASES = {
+    "knows_fading": "all",
+    "knows_fading_learning": "learning",
+    "knows_fading_endgame": "endgame",
+    "no_false_alarms": "and",
+    "no_missed_fading": "or",
+    "knows_false_mastery": "false_mastery",
+    "knows_true_fading": "true_fading",
+}
+VARIANTS = ("zoped", *FADING_PHASES, "knows_forgetting_rate", "oracle")
 
 
 class KnowsFading(ZopedPolicy):
@@ -187,16 +186,11 @@ def main() -> None:
             policy: Policy
             if variant == "zoped":
                 policy = build(ZopedPolicy)
-            elif variant.startswith(("knows_fading", "no_", "knows_false", "knows_true")):
+            elif variant in FADING_PHASES:
                 fading = build(KnowsFading)
                 assert isinstance(fading, KnowsFading)
                 fading.population = pop
-                fading.phase = {
-                    "no_false_alarms": "and",
-                    "no_missed_fading": "or",
-                    "knows_false_mastery": "false_mastery",
-                    "knows_true_fading": "true_fading",
-                }.get(variant, variant.removeprefix("knows_fading").lstrip("_") or "all")
+                fading.phase = FADING_PHASES[variant]
                 policy = fading
             elif variant == "knows_forgetting_rate":
                 rate = build(KnowsForgettingRate)
