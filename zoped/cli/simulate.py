@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from functools import partial
 from importlib import resources
@@ -102,6 +103,12 @@ def simulate_command(
         help="zoped refits its knowledge model on its learners' answers every N school days "
         "(0: only the calibration fit).",
     ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        help="Worker processes for the family x seed runs (default: one per CPU core; 1: none). "
+        "The report is the same for any number.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Compare zoped's recommender with a tuned linear curriculum, random and an oracle."""
@@ -121,6 +128,7 @@ def simulate_command(
         tune_zoped=tune,
         refit_days=refit_days,
         mastery=MasteryConfig() if recheck else MasteryConfig(recheck_misses=0),
+        jobs=jobs if jobs is not None else len(os.sched_getaffinity(0)),
     )
     report = simulate(sim_course, config)
     report["settings"]["course"] = course.id

@@ -47,7 +47,7 @@ def test_bad_settings_print_every_problem_and_exit_2(
 
 def test_tables_name_the_cohort_and_every_family_and_fit_80_columns() -> None:
     args = ["simulate", "--framework", SECOND, "--learners", "4", "--seeds", "2"]
-    args += ["--no-tune", "--budget", "60", "--cohort", "new"]
+    args += ["--no-tune", "--budget", "60", "--cohort", "new", "--jobs", "1"]
     result = runner.invoke(app, args, env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     out = result.output

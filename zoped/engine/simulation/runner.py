@@ -20,10 +20,14 @@ Scores come from the hidden truth only (see :mod:`zoped.engine.simulation.metric
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -94,6 +98,9 @@ class SimulationConfig:
     # The engine's default recommender: the desirable-difficulty band on the attainable range
     # (band_scale="relative"); RecommenderConfig(w_difficulty=0.0) switches it off.
     recommender: RecommenderConfig = field(default_factory=RecommenderConfig)
+    # Worker processes for the (family, seed) runs; 1 runs them here, one after another. The
+    # report is the same for any number: every run draws from its own seeded generators.
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -110,6 +117,8 @@ class SimulationConfig:
             problems.append(Problem("cohort", f"choose from {list(COHORTS)}, got {self.cohort!r}"))
         if self.refit_days < 0:
             problems.append(Problem("refit_days", "must be >= 0 (0: no refit)"))
+        if not (isinstance(self.jobs, int) and self.jobs >= 1):
+            problems.append(Problem("jobs", f"must be an integer >= 1, got {self.jobs!r}"))
         if self.calibration_count < 1 or self.max_block < 1 or self.memory_max_iter < 1:
             problems.append(Problem("calibration_count", "counts must be >= 1"))
         if problems:
@@ -462,8 +471,100 @@ def zoped_policy(
     )
 
 
+@dataclass
+class SeedRun:
+    """One family and seed: every policy's outcome, and how the seed was fitted and tuned."""
+
+    family: str
+    outcomes: dict[str, RunOutcome]
+    placement: tuple[NDArray[np.float64], IntArray] | None
+    linear_counts: list[int]
+    memory_fit: dict[str, float]
+    zoped_tuned: dict[str, float]
+
+
+def run_seed(course: SimCourse, config: SimulationConfig, f_index: int, seed: int) -> SeedRun:
+    """Fit, tune and compare every policy for the ``f_index``-th family and one seed.
+
+    Every generator is seeded from ``(seed, f_index, role)``, so a run's result does not depend
+    on which process runs it or in what order.
+    """
+    family = config.families[f_index]
+    cls = FAMILIES[family]
+    calib_rng = np.random.default_rng([seed, f_index, 1])
+    calibration = cls(course, config.n_learners, calib_rng, config.cohort)
+    fitted = fit_models(course, calibration.copy(), config, seed)
+    memory_fit = asdict(fitted.memory.parameters or fitted.memory_used)
+    counts, calibration_linear = tune_linear(course, calibration, config, seed)
+    tuning = (
+        tune_zoped(course, calibration, fitted, calibration_linear, config, seed)
+        if config.tune_zoped
+        else ZopedTuning(config.mastery, int(MasteryLevel.PROFICIENT))
+    )
+    population = cls(
+        course, config.n_learners, np.random.default_rng([seed, f_index, 2]), config.cohort
+    )
+    outcomes: dict[str, RunOutcome] = {}
+    placement: tuple[NDArray[np.float64], IntArray] | None = None
+    for name in POLICIES:
+        pop = population.copy()
+        policy: Policy
+        if name == "zoped":
+            policy = zoped_policy(
+                course, config.n_learners, fitted, config, tuning.mastery, tuning.unlock_at
+            )
+        elif name == "random":
+            # The same models, thresholds and frontier as zoped: only the choice differs.
+            policy = RandomPolicy(
+                course,
+                config.n_learners,
+                fitted.bkt,
+                fitted.memory_used,
+                tuning.mastery,
+                tuning.unlock_at,
+                config.refit_days,
+            )
+        elif name == "linear":
+            policy = LinearPolicy(course, config.n_learners, counts)
+        else:
+            policy = OraclePolicy(course, config.n_learners, pop)
+        rng = np.random.default_rng([seed, f_index, 3])
+        outcomes[name] = run_policy(course, pop, policy, config.budget, rng)
+        if isinstance(policy, ZopedPolicy) and policy.placement_agreement is not None:
+            placement = (policy.placement_agreement, policy.diagnostic_items.copy())
+    return SeedRun(family, outcomes, placement, counts.tolist(), memory_fit, tuning.summary())
+
+
+def _one_thread() -> None:
+    """In a worker process: one numba thread, since the processes already share the cores."""
+    numba.set_num_threads(1)
+
+
 def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
-    """Compare every policy under every family and seed; returns the JSON-ready report."""
+    """Compare every policy under every family and seed; returns the JSON-ready report.
+
+    With ``config.jobs > 1`` the (family, seed) runs go to that many worker processes; the
+    report is identical to a run in this process.
+    """
+    tasks = [(f, seed) for f in range(len(config.families)) for seed in config.seeds]
+    workers = min(config.jobs, len(tasks))
+    runs: list[SeedRun]
+    if workers <= 1:
+        runs = [run_seed(course, config, f, seed) for f, seed in tasks]
+    else:
+        # "spawn": a fresh interpreter per worker, never a fork of threads numba has started.
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_one_thread,
+        ) as pool:
+            runs = list(
+                pool.map(
+                    partial(run_seed, course, config),
+                    [f for f, _ in tasks],
+                    [seed for _, seed in tasks],
+                )
+            )
     outcomes: dict[str, dict[str, list[RunOutcome]]] = {
         p: {f: [] for f in config.families} for p in POLICIES
     }
@@ -473,53 +574,14 @@ def simulate(course: SimCourse, config: SimulationConfig) -> dict[str, Any]:
     linear_counts: dict[str, list[list[int]]] = {f: [] for f in config.families}
     memory_fits: dict[str, list[dict[str, float]]] = {f: [] for f in config.families}
     zoped_tuned: dict[str, list[dict[str, float]]] = {f: [] for f in config.families}
-    for f_index, family in enumerate(config.families):
-        cls = FAMILIES[family]
-        for seed in config.seeds:
-            calib_rng = np.random.default_rng([seed, f_index, 1])
-            calibration = cls(course, config.n_learners, calib_rng, config.cohort)
-            fitted = fit_models(course, calibration.copy(), config, seed)
-            memory_fits[family].append(asdict(fitted.memory.parameters or fitted.memory_used))
-            counts, calibration_linear = tune_linear(course, calibration, config, seed)
-            linear_counts[family].append(counts.tolist())
-            tuning = (
-                tune_zoped(course, calibration, fitted, calibration_linear, config, seed)
-                if config.tune_zoped
-                else ZopedTuning(config.mastery, int(MasteryLevel.PROFICIENT))
-            )
-            zoped_tuned[family].append(tuning.summary())
-            population = cls(
-                course, config.n_learners, np.random.default_rng([seed, f_index, 2]), config.cohort
-            )
-            for name in POLICIES:
-                pop = population.copy()
-                policy: Policy
-                if name == "zoped":
-                    policy = zoped_policy(
-                        course, config.n_learners, fitted, config, tuning.mastery, tuning.unlock_at
-                    )
-                elif name == "random":
-                    # The same models, thresholds and frontier as zoped: only the choice differs.
-                    policy = RandomPolicy(
-                        course,
-                        config.n_learners,
-                        fitted.bkt,
-                        fitted.memory_used,
-                        tuning.mastery,
-                        tuning.unlock_at,
-                        config.refit_days,
-                    )
-                elif name == "linear":
-                    policy = LinearPolicy(course, config.n_learners, counts)
-                else:
-                    policy = OraclePolicy(course, config.n_learners, pop)
-                rng = np.random.default_rng([seed, f_index, 3])
-                outcome = run_policy(course, pop, policy, config.budget, rng)
-                outcomes[name][family].append(outcome)
-                if isinstance(policy, ZopedPolicy) and policy.placement_agreement is not None:
-                    placement[family].append(
-                        (policy.placement_agreement, policy.diagnostic_items.copy())
-                    )
+    for run in runs:
+        for name, outcome in run.outcomes.items():
+            outcomes[name][run.family].append(outcome)
+        if run.placement is not None:
+            placement[run.family].append(run.placement)
+        linear_counts[run.family].append(run.linear_counts)
+        memory_fits[run.family].append(run.memory_fit)
+        zoped_tuned[run.family].append(run.zoped_tuned)
     report = summarise(outcomes, placement, config.budget)
     report["settings"] = {
         "learners": config.n_learners,
