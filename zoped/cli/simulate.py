@@ -39,6 +39,13 @@ def _demo_course() -> Path:
     return Path(str(resources.files("zoped") / "content" / "demo_course.yaml"))
 
 
+def _cpu_cores() -> int:
+    """The CPUs this process may run on (on Linux, those its affinity mask allows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
+
+
 def _fmt(value: object, digits: int = 3) -> str:
     if value is None:
         return "-"
@@ -128,7 +135,7 @@ def simulate_command(
         tune_zoped=tune,
         refit_days=refit_days,
         mastery=MasteryConfig() if recheck else MasteryConfig(recheck_misses=0),
-        jobs=jobs if jobs is not None else len(os.sched_getaffinity(0)),
+        jobs=jobs if jobs is not None else _cpu_cores(),
     )
     report = simulate(sim_course, config)
     report["settings"]["course"] = course.id
