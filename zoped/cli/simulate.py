@@ -113,8 +113,8 @@ def simulate_command(
     jobs: int | None = typer.Option(
         None,
         "--jobs",
-        help="Worker processes for the family x seed runs (default: one per CPU core; 1: none). "
-        "The report is the same for any number.",
+        help="Worker processes for the family x seed runs (default: one per CPU core; 1: all "
+        "in this process). The report is the same for any number.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
