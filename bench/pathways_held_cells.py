@@ -46,8 +46,8 @@ def main() -> None:
     # placed (1) or learnt (0), truly below the line, true P(correct) on a typical item.
     rows: list[np.ndarray] = []
     for seed in config.seeds:
-        fitted = runner.fit_models(sim, setup.population(seed, role=1), config, seed)
-        population = setup.population(seed, role=2)
+        fitted = runner.fit_models(sim, setup.population(seed, runner.CALIBRATION), config, seed)
+        population = setup.population(seed, runner.EVALUATION)
         policy = runner.zoped_policy(
             sim, args.learners, fitted, config, mastery, MasteryLevel.PROFICIENT
         )

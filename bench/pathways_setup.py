@@ -65,16 +65,17 @@ class Setup:
         )
         return cls(course, sim, config, mastery, args.family, args.cohort, args.learners)
 
-    def population(self, seed: int, role: int) -> HiddenLearners:
-        """The benchmark's learners: ``role`` 1 is the calibration population, 2 the evaluation.
+    @property
+    def family_index(self) -> int:
+        """The family's place in ``zoped simulate``'s default order: its seeds use that."""
+        return SimulationConfig().families.index(self.family)
 
-        The seeds follow ``zoped simulate``: the family's place in the default family order.
-        """
-        f_index = SimulationConfig().families.index(self.family)
-        rng = np.random.default_rng([seed, f_index, role])
-        return FAMILIES[self.family](self.sim, self.learners, rng, self.cohort)
+    def population(self, seed: int, role: int) -> HiddenLearners:
+        """The benchmark's learners: ``runner.CALIBRATION`` or ``runner.EVALUATION``."""
+        return runner.draw_learners(
+            self.sim, self.config, self.family, self.family_index, seed, role
+        )
 
     def policy_rng(self, seed: int) -> np.random.Generator:
         """The generator every policy of one seed runs on (the same for each)."""
-        f_index = SimulationConfig().families.index(self.family)
-        return np.random.default_rng([seed, f_index, 3])
+        return runner.seeded_rng(seed, self.family_index, runner.POLICY_CHOICES)

@@ -162,10 +162,10 @@ def main() -> None:
     linear_medians: list[float] = []
     started = time.perf_counter()
     for seed in config.seeds:
-        calibration = setup.population(seed, role=1)
+        calibration = setup.population(seed, runner.CALIBRATION)
         fitted = runner.fit_models(sim, calibration.copy(), config, seed)
         counts, _ = runner.tune_linear(sim, calibration, config, seed)
-        population = setup.population(seed, role=2)
+        population = setup.population(seed, runner.EVALUATION)
         linear = runner.run_policy(
             sim,
             population.copy(),

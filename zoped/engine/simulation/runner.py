@@ -483,6 +483,24 @@ class SeedRun:
     zoped_tuned: dict[str, float]
 
 
+# What each generator of one (family, seed) run draws for: the third part of its seed.
+CALIBRATION, EVALUATION, POLICY_CHOICES = 1, 2, 3
+
+
+def seeded_rng(seed: int, f_index: int, role: int) -> np.random.Generator:
+    """The generator for one role of the ``f_index``-th family's run on ``seed``."""
+    return np.random.default_rng([seed, f_index, role])
+
+
+def draw_learners(
+    course: SimCourse, config: SimulationConfig, family: str, f_index: int, seed: int, role: int
+) -> HiddenLearners:
+    """The calibration or evaluation learners of ``family`` (seeded as the ``f_index``-th)."""
+    return FAMILIES[family](
+        course, config.n_learners, seeded_rng(seed, f_index, role), config.cohort
+    )
+
+
 def run_seed(course: SimCourse, config: SimulationConfig, f_index: int, seed: int) -> SeedRun:
     """Fit, tune and compare every policy for the ``f_index``-th family and one seed.
 
@@ -490,9 +508,7 @@ def run_seed(course: SimCourse, config: SimulationConfig, f_index: int, seed: in
     on which process runs it or in what order.
     """
     family = config.families[f_index]
-    cls = FAMILIES[family]
-    calib_rng = np.random.default_rng([seed, f_index, 1])
-    calibration = cls(course, config.n_learners, calib_rng, config.cohort)
+    calibration = draw_learners(course, config, family, f_index, seed, CALIBRATION)
     fitted = fit_models(course, calibration.copy(), config, seed)
     memory_fit = asdict(fitted.memory.parameters or fitted.memory_used)
     counts, calibration_linear = tune_linear(course, calibration, config, seed)
@@ -501,13 +517,11 @@ def run_seed(course: SimCourse, config: SimulationConfig, f_index: int, seed: in
         if config.tune_zoped
         else ZopedTuning(config.mastery, int(MasteryLevel.PROFICIENT))
     )
-    population = cls(
-        course, config.n_learners, np.random.default_rng([seed, f_index, 2]), config.cohort
-    )
+    learners = draw_learners(course, config, family, f_index, seed, EVALUATION)
     outcomes: dict[str, RunOutcome] = {}
     placement: tuple[NDArray[np.float64], IntArray] | None = None
     for name in POLICIES:
-        pop = population.copy()
+        pop = learners.copy()
         policy: Policy
         if name == "zoped":
             policy = zoped_policy(
@@ -528,7 +542,7 @@ def run_seed(course: SimCourse, config: SimulationConfig, f_index: int, seed: in
             policy = LinearPolicy(course, config.n_learners, counts)
         else:
             policy = OraclePolicy(course, config.n_learners, pop)
-        rng = np.random.default_rng([seed, f_index, 3])
+        rng = seeded_rng(seed, f_index, POLICY_CHOICES)
         outcomes[name] = run_policy(course, pop, policy, config.budget, rng)
         if isinstance(policy, ZopedPolicy) and policy.placement_agreement is not None:
             placement = (policy.placement_agreement, policy.diagnostic_items.copy())
