@@ -7,9 +7,11 @@ except in CI (``ZOPED_REQUIRE_SERVICES=1``), where their absence fails the run.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -23,6 +25,35 @@ settings.register_profile("dev", max_examples=40, deadline=None)
 settings.load_profile("ci" if os.environ.get("ZOPED_REQUIRE_SERVICES") == "1" else "dev")
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The moment the tests' demo schools are seeded and their app clocks start (zoped.clock): a fixed
+# date, so that no test depends on the day it runs.
+DEMO_NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+
+
+# `make pytest-later` runs the time-sensitive tests with the system date moved this many days
+# ahead (time-machine moves every clock Python reads, and the moved clock keeps running): a test
+# that only passes near the day it was written fails there.
+SHIFT_DAYS = int(os.environ.get("ZOPED_TEST_SHIFT_DAYS", "0"))
+_travel: time_machine.travel | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _travel
+    if SHIFT_DAYS:
+        _travel = time_machine.travel(datetime.now(UTC) + timedelta(days=SHIFT_DAYS), tick=True)
+        _travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _travel is not None:
+        _travel.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if SHIFT_DAYS:
+        return f"system date moved {SHIFT_DAYS} days ahead: {datetime.now(UTC):%Y-%m-%d}"
+    return None
 
 
 def services_required() -> bool:

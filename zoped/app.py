@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from zoped import __version__
 from zoped.api import routes as api_routes
 from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
+from zoped.clock import Clock, SystemClock
 from zoped.errors import Problem, ZopedError
 from zoped.services import demo as demo_services
 from zoped.services.system import Database, database_answers, open_database
@@ -163,8 +164,11 @@ class RequestGuard:
         await response(scope, receive, send)
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
-    """Build the web app for ``settings``; tests may pass their own ``database``."""
+def create_app(
+    settings: Settings, *, database: Database | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the web app for ``settings``; tests may pass their own ``database`` and ``clock``
+    (the system clock by default: every request reads "now" from it and nowhere else)."""
     db = database or open_database(settings.database_url)
     templates = Jinja2Templates(directory=WEB / "templates")
     templates.env.globals["version"] = __version__
@@ -183,6 +187,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.clock = clock or SystemClock()
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
+from tests.conftest import DEMO_NOW
 from zoped.services import demo
 from zoped.services.system import Database, open_database
-
-DEMO_NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import DEMO_NOW
 from zoped.app import SECURITY_HEADERS, create_app
+from zoped.clock import PinnedClock
 from zoped.settings import Settings
 
 
 @pytest.fixture
 def client(demo_db):
-    app = create_app(Settings(demo=True, database_url=demo_db.url), database=demo_db)
+    app = create_app(
+        Settings(demo=True, database_url=demo_db.url), database=demo_db, clock=PinnedClock(DEMO_NOW)
+    )
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -47,7 +51,11 @@ def test_home_page_shows_the_school_and_the_demo_signins(client):
 
 
 def test_home_page_hides_signins_outside_the_demo(demo_db):
-    app = create_app(Settings(demo=False, database_url=demo_db.url), database=demo_db)
+    app = create_app(
+        Settings(demo=False, database_url=demo_db.url),
+        database=demo_db,
+        clock=PinnedClock(DEMO_NOW),
+    )
     with TestClient(app) as test_client:
         page = test_client.get("/")
     assert "Riverside Middle School" in page.text

@@ -1,7 +1,7 @@
 """Browser: a teacher's dashboard, override and undo; a guardian's view and its limits.
 
 Uses the shared harness in ``tests/browser/conftest.py`` (a server subprocess on the demo
-school, Chromium, a screenshot helper). Until the harness is present these tests skip.
+school, Chromium, a screenshot helper).
 Screenshots of every teacher and guardian page, at phone and desktop widths, go to
 ``test-artifacts/screenshots/``.
 """
@@ -21,24 +21,9 @@ TEACHER_PAGES = {
 GUARDIAN_PAGES = {"guardian-children": "/guardian", "guardian-child": "/guardian/learners/amara"}
 
 
-def _fixture(request, *names):
-    for name in names:
-        try:
-            return request.getfixturevalue(name)
-        except pytest.FixtureLookupError:
-            continue
-    pytest.skip(f"the browser harness provides none of {names} yet")
-
-
 @pytest.fixture
-def site(request):
-    base = _fixture(request, "base_url", "server_url", "live_server")
-    return str(getattr(base, "url", base)).rstrip("/")
-
-
-@pytest.fixture
-def browser_(request):
-    return _fixture(request, "browser", "chromium")
+def site(base_url):
+    return str(base_url).rstrip("/")
 
 
 def sign_in(page, site, username):
@@ -48,22 +33,8 @@ def sign_in(page, site, username):
     page.get_by_role("button", name="Sign in").click()
 
 
-def shoot(request, page, name):
-    helper = None
-    for candidate in ("screenshot", "save_screenshot"):
-        try:
-            helper = request.getfixturevalue(candidate)
-            break
-        except pytest.FixtureLookupError:
-            continue
-    if helper is not None:
-        helper(page, name)
-    else:
-        page.screenshot(path=f"test-artifacts/screenshots/{name}.png", full_page=True)
-
-
-def test_teacher_sees_heatmap_overrides_and_undoes(request, site, browser_):
-    page = browser_.new_page(viewport={"width": 1366, "height": 900})
+def test_teacher_sees_heatmap_overrides_and_undoes(site, browser):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
     sign_in(page, site, "rivera")
     page.goto(f"{site}/teacher/classes/class-5a")
     heatmap = page.get_by_role("table").first
@@ -85,8 +56,8 @@ def test_teacher_sees_heatmap_overrides_and_undoes(request, site, browser_):
     page.close()
 
 
-def test_guardian_sees_their_child_and_is_refused_another(request, site, browser_):
-    page = browser_.new_page(viewport={"width": 390, "height": 844})
+def test_guardian_sees_their_child_and_is_refused_another(site, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
     sign_in(page, site, "guardian.amara")
     page.goto(f"{site}/guardian")
     page.get_by_role("link", name="Amara A.").click()
@@ -98,14 +69,14 @@ def test_guardian_sees_their_child_and_is_refused_another(request, site, browser
     page.close()
 
 
-def test_screenshots_of_every_page(request, site, browser_):
+def test_screenshots_of_every_page(site, browser, screenshot):
     for username, pages in (("rivera", TEACHER_PAGES), ("guardian.amara", GUARDIAN_PAGES)):
-        context = browser_.new_context(viewport={"width": 1366, "height": 900})
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
         page = context.new_page()
         sign_in(page, site, username)
         for name, path in pages.items():
             response = page.goto(f"{site}{path}")
             assert response is not None
             assert response.status == 200, path
-            shoot(request, page, name)  # the harness saves phone and desktop widths
+            screenshot(page, name)  # the harness saves phone and desktop widths
         context.close()

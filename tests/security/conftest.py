@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import DEMO_NOW
 from zoped.app import create_app
+from zoped.clock import PinnedClock
 from zoped.services import demo
 from zoped.services.system import Database, open_database
 from zoped.settings import Settings
 
-DEMO_NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -54,11 +54,15 @@ def fresh_db(seeded_path: Path, tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-def make_client(database: Database, **settings: object) -> TestClient:
+def make_client(
+    database: Database, *, clock: PinnedClock | None = None, **settings: object
+) -> TestClient:
+    """A client of the app on ``database`` whose clock starts at DEMO_NOW (or ``clock``)."""
     values: dict[str, object] = {"environment": "test", "secret_key": SECRET}
     values.update(settings)
     config = Settings(database_url=database.url, **values)  # type: ignore[arg-type]
-    return TestClient(create_app(config, database=database), follow_redirects=False)
+    app = create_app(config, database=database, clock=clock or PinnedClock(DEMO_NOW))
+    return TestClient(app, follow_redirects=False)
 
 
 def csrf_of(client: TestClient, path: str = "/signin") -> str:

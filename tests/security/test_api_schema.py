@@ -3,8 +3,6 @@ bad input that changes nothing in the database."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -16,14 +14,14 @@ from schemathesis.checks import (
 )
 from sqlalchemy import func, select
 
+from tests.conftest import DEMO_NOW as NOW
 from tests.security.conftest import SECRET, copy_database, make_client
 from zoped.app import create_app
+from zoped.clock import PinnedClock
 from zoped.domain.people import Role
 from zoped.services import tokens
 from zoped.settings import Settings
 from zoped.store.tables import metadata
-
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +36,7 @@ def admin_token(api_db) -> str:
     with api_db.session() as session:
         scopes = sorted(tokens.ALL_SCOPES - {tokens.Scope.ERASE_LEARNERS})
         issued = tokens.create_service_credentials(
-            session, role=Role.ADMIN, name="schema test", scopes=scopes, days=30
+            session, role=Role.ADMIN, name="schema test", scopes=scopes, days=30, now=NOW
         )
     return issued.value
 
@@ -46,7 +44,9 @@ def admin_token(api_db) -> str:
 @pytest.fixture(scope="module")
 def api_schema(api_db):
     config = Settings(environment="test", secret_key=SECRET, database_url=api_db.url)
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(config, database=api_db))
+    return schemathesis.openapi.from_asgi(
+        "/openapi.json", create_app(config, database=api_db, clock=PinnedClock(NOW))
+    )
 
 
 def test_api_conforms_to_its_schema(api_schema, admin_token) -> None:

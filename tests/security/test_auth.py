@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from tests.conftest import DEMO_NOW
 from tests.security.conftest import csrf_of, make_client, sign_in
+from zoped.clock import PinnedClock
 from zoped.domain.people import Role
 from zoped.services import auth as auth_services
 from zoped.services import tokens
@@ -116,8 +118,9 @@ def test_throttling_locks_an_address_trying_many_accounts(fresh_db) -> None:
     assert all("10.9.9.9" not in str(row) and "nobody" not in str(row) for row in stored)
 
 
-def test_locked_sign_in_page_answers_429(fresh_db) -> None:
-    client = make_client(fresh_db)
+def test_locked_sign_in_page_answers_429_until_the_lock_runs_out(fresh_db) -> None:
+    clock = PinnedClock(DEMO_NOW)
+    client = make_client(fresh_db, clock=clock)
     for _ in range(5):
         token = csrf_of(client)
         client.post("/signin", data={"username": "kofi", "password": "x", "csrf_token": token})
@@ -126,29 +129,52 @@ def test_locked_sign_in_page_answers_429(fresh_db) -> None:
         "/signin", data={"username": "kofi", "password": DEMO_PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 429
+    clock.advance(timedelta(minutes=16))  # the app's clock, not the machine's, ends the lock
+    token = csrf_of(client)
+    response = client.post(
+        "/signin", data={"username": "kofi", "password": DEMO_PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 303
 
 
 def test_api_tokens_are_scoped_revocable_expiring_and_stored_hashed(fresh_db) -> None:
-    now = datetime(2026, 12, 1, tzinfo=UTC)
+    clock = PinnedClock(DEMO_NOW)
     with fresh_db.session() as session:
-        issued = tokens.create_service_credentials(
-            session, role=Role.ADMIN, name="xAPI bridge", scopes=["read:learners"], days=1, now=now
+        reader, writer = (
+            tokens.create_service_credentials(
+                session, role=Role.ADMIN, name=name, scopes=scopes, days=1, now=clock.now()
+            )
+            for name, scopes in (("dashboard", ["read:learners"]), ("bridge", ["write:evidence"]))
         )
         rows = auth_repository.list_tokens(session)
-        assert issued.secret not in str(rows)
-    client = make_client(fresh_db)
-    auth = {"Authorization": f"Bearer {issued.value}"}
+        assert reader.secret not in str(rows)
+    client = make_client(fresh_db, clock=clock)
+    auth = {"Authorization": f"Bearer {reader.value}"}
     assert client.get("/api/v1/learners", headers=auth).status_code == 200
-    body = {"id": "00000000-0000-4000-8000-000000000001"}
+    # A valid body: the write is refused for the token's scope, not for what it sends.
+    body = {
+        "id": "00000000-0000-4000-8000-000000000001",
+        "learner_id": "amara",
+        "kind": "answer",
+        "occurred_at": DEMO_NOW.isoformat(),
+        "item_id": "q.found.non-unit.001",
+        "competency_ids": ["found.non-unit"],
+        "correct": True,
+    }
     refused = client.post("/api/v1/evidence", headers=auth, json=body)
-    assert refused.status_code in {403, 422}
-    wrong = {"Authorization": f"Bearer {issued.key_id}.not-the-secret"}
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "forbidden"
+    write_auth = {"Authorization": f"Bearer {writer.value}"}
+    assert client.post("/api/v1/evidence", headers=write_auth, json=body).status_code == 201
+    wrong = {"Authorization": f"Bearer {reader.key_id}.not-the-secret"}
     assert client.get("/api/v1/me", headers=wrong).status_code == 401
     with fresh_db.session() as session:
-        later = now + timedelta(days=2)
-        assert tokens.authenticate_token(session, value=issued.value, now=later) is None
-        tokens.revoke_token(session, key_id=issued.key_id)
+        tokens.revoke_token(session, key_id=reader.key_id, now=clock.now())
     assert client.get("/api/v1/me", headers=auth).status_code == 401
+    # The other token runs out with the app's clock.
+    assert client.get("/api/v1/me", headers=write_auth).status_code == 200
+    clock.advance(timedelta(days=1, seconds=1))
+    assert client.get("/api/v1/me", headers=write_auth).status_code == 401
 
 
 def test_production_refuses_default_secret_and_marks_cookies_secure(shared_db) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import DEMO_NOW as NOW
 from tests.security.conftest import copy_database, make_client
 from zoped.domain.evidence import EvidenceSource
 from zoped.domain.people import Role
@@ -35,7 +36,7 @@ def xapi_db(seeded_path, tmp_path_factory):
 def _token(database, scopes) -> str:
     with database.session() as session:
         issued = tokens.create_service_credentials(
-            session, role=Role.ADMIN, name="xapi client", scopes=scopes, days=1
+            session, role=Role.ADMIN, name="xapi client", scopes=scopes, days=1, now=NOW
         )
     return issued.value
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from tests.conftest import DEMO_NOW
 from zoped.domain.people import User
 from zoped.services import demo
 from zoped.services.system import Database, open_database
 from zoped.store.repositories import PeopleRepository
-
-DEMO_NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 
 
 @lru_cache(maxsize=1)

@@ -7,12 +7,12 @@ import random
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import DEMO_NOW
 from zoped.domain.course import Course
 from zoped.domain.people import (
     Enrollment,
@@ -38,7 +38,7 @@ from zoped.services.roster import (
 from zoped.services.system import Database, open_database
 from zoped.store.repositories import EvidenceRepository
 
-NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+NOW = DEMO_NOW
 SCHOOL = "s1"
 
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.services._school import DEMO_NOW, fresh_demo_db, user
+from tests.conftest import DEMO_NOW
+from tests.services._school import fresh_demo_db, user
 from zoped.domain.evidence import EvidenceKind
 from zoped.engine.mastery import MasteryLevel as L
 from zoped.errors import InvalidInput, NotFound, PermissionDenied

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.services._school import DEMO_NOW, fresh_demo_db, user
+from tests.conftest import DEMO_NOW
+from tests.services._school import fresh_demo_db, user
 from zoped.engine.bkt import BKT
 from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.services.courses import get_course, list_course_ids

@@ -29,6 +29,8 @@ from zoped.store.tables import (
 
 CONTENT_TABLES = (courses, competencies, competency_prerequisites, activities, items, rubrics)
 
+NOW = f.T0
+
 
 def counts(session: Session) -> dict[str, int]:
     return {
@@ -127,8 +129,10 @@ def test_a_database_error_mid_import_rolls_everything_back(
 
 def test_learners_may_not_import(roster: Session) -> None:
     with pytest.raises(PermissionDenied):
-        import_course(roster, actor=f.user(Role.LEARNER), course=f.course())
+        import_course(roster, actor=f.user(Role.LEARNER), course=f.course(), now=NOW)
     assert counts(roster)["courses"] == 0
-    summary = import_course(roster, actor=f.user(Role.TEACHER, id="teacher-1"), course=f.course())
+    summary = import_course(
+        roster, actor=f.user(Role.TEACHER, id="teacher-1"), course=f.course(), now=NOW
+    )
     assert summary.created
     assert roster.scalar(select(courses.c.imported_by)) == "teacher-1"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from tests.conftest import REPO
+from tests.conftest import DEMO_NOW, REPO
 from zoped.interop.course_file import load_course_file
 from zoped.services.demo_history import Archetype, archetypes_for, simulate_history
 
-NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+NOW = DEMO_NOW
 COURSE = load_course_file(REPO / "zoped" / "content" / "demo_course.yaml")
 
 
@@ -32,6 +32,20 @@ def test_histories_end_before_now_and_inactive_learners_stopped_long_ago():
         assert max(e.occurred_at for e in events) < NOW
     inactive = _history(Archetype.INACTIVE)
     assert NOW - max(e.occurred_at for e in inactive) > timedelta(days=14)
+
+
+def test_no_event_is_dated_after_the_reference_time_whatever_its_hour():
+    # Each active archetype practises on its last day in some seeds: the newest of those
+    # sessions must still end before the reference time, early or late in the day.
+    for hour in (0, 9, 17, 23):
+        now = NOW.replace(hour=hour, minute=59)
+        newest = []
+        for kind in (Archetype.FAST, Archetype.TYPICAL, Archetype.GAPS):
+            for seed in range(12):
+                events = simulate_history(COURSE, "x", kind, rng=random.Random(seed), now=now)
+                assert all(e.occurred_at <= now and e.recorded_at <= now for e in events)
+                newest.append(now - max(e.occurred_at for e in events))
+        assert min(newest) < timedelta(days=1), "no history reaches the last day"
 
 
 def test_fast_learners_get_further_than_slow_ones():

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from zoped.api.errors import Unauthenticated
+from zoped.clock import request_now
 from zoped.domain.people import User
 from zoped.errors import PermissionDenied
 from zoped.services import auth as auth_services
@@ -54,7 +56,11 @@ def db_session(request: Request) -> Iterator[Session]:
             session.commit()
 
 
-def caller(request: Request, session: Annotated[Session, Depends(db_session)]) -> Caller:
+def caller(
+    request: Request,
+    session: Annotated[Session, Depends(db_session)],
+    now: Annotated[datetime, Depends(request_now)],
+) -> Caller:
     """The authenticated caller.
 
     Raises:
@@ -66,7 +72,7 @@ def caller(request: Request, session: Annotated[Session, Depends(db_session)]) -
     if header:
         if scheme.lower() != "bearer" or not value:
             raise Unauthenticated()
-        found = token_services.authenticate_token(session, value=value)
+        found = token_services.authenticate_token(session, value=value, now=now)
         if found is None:
             raise Unauthenticated()
         return Caller(found[0], found[1])
@@ -85,5 +91,6 @@ def caller(request: Request, session: Annotated[Session, Depends(db_session)]) -
 
 
 DbSession = Annotated[Session, Depends(db_session)]
+Now = Annotated[datetime, Depends(request_now)]
 CurrentCaller = Annotated[Caller, Depends(caller)]
 AppSettings = Annotated[Settings, Depends(settings)]

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from zoped.api.deps import AppSettings, CurrentCaller, DbSession
+from zoped.api.deps import AppSettings, CurrentCaller, DbSession, Now
 from zoped.api.schemas import (
     ErasurePublic,
     ErrorBody,
@@ -27,7 +27,7 @@ from zoped.domain.evidence import EvidenceEvent, EvidenceSource
 from zoped.errors import InvalidInput, Problem
 from zoped.interop.xapi import statement_to_event
 from zoped.services import auth as auth_services
-from zoped.services import privacy, utc_now
+from zoped.services import privacy
 from zoped.services.audit import record_access
 from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
 from zoped.services.policy import Action, require_learner_access, visible_learner_ids
@@ -85,6 +85,7 @@ def me(caller: CurrentCaller) -> MePublic:
 def list_learners(
     caller: CurrentCaller,
     session: DbSession,
+    now: Now,
     settings: AppSettings,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -104,6 +105,7 @@ def list_learners(
         subject_type="learner_list",
         subject_id=None,
         details={"count": len(page), "offset": offset},
+        now=now,
     )
     learners = auth_services.users_by_ids(session, user_ids=page)
     return LearnerPage(
@@ -118,11 +120,13 @@ def list_learners(
 
 
 @router.get("/learners/{learner_id}", response_model=LearnerPublic)
-def get_learner(learner_id: LearnerId, caller: CurrentCaller, session: DbSession) -> LearnerPublic:
+def get_learner(
+    learner_id: LearnerId, caller: CurrentCaller, session: DbSession, now: Now
+) -> LearnerPublic:
     """One learner the caller may see."""
     caller.require(Scope.READ_LEARNERS)
     learner = require_learner_access(
-        session, actor=caller.user, learner_id=learner_id, action=Action.READ
+        session, actor=caller.user, learner_id=learner_id, action=Action.READ, now=now
     )
     return LearnerPublic(
         id=learner.id, school_id=learner.school_id, display_name=learner.display_name
@@ -134,6 +138,7 @@ def get_learner_evidence(
     learner_id: LearnerId,
     caller: CurrentCaller,
     session: DbSession,
+    now: Now,
     settings: AppSettings,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[EvidencePublic]:
@@ -143,7 +148,9 @@ def get_learner_evidence(
         raise InvalidInput(
             "page too large", [Problem("limit", f"at most {settings.page_size_max}")]
         )
-    require_learner_access(session, actor=caller.user, learner_id=learner_id, action=Action.READ)
+    require_learner_access(
+        session, actor=caller.user, learner_id=learner_id, action=Action.READ, now=now
+    )
     events = list_evidence(session, learner_id=learner_id, limit=limit)
     return [_evidence_public(e) for e in events]
 
@@ -158,19 +165,23 @@ def get_learner_evidence(
     },
 )
 def post_evidence(
-    body: EvidenceCreate, caller: CurrentCaller, session: DbSession, response: Response
+    body: EvidenceCreate,
+    caller: CurrentCaller,
+    session: DbSession,
+    now: Now,
+    response: Response,
 ) -> EvidenceRecorded:
     """Record a piece of evidence, idempotently by its id: 201 recorded, 200 duplicate."""
     caller.require(Scope.WRITE_EVIDENCE)
     require_learner_access(
-        session, actor=caller.user, learner_id=body.learner_id, action=Action.WRITE
+        session, actor=caller.user, learner_id=body.learner_id, action=Action.WRITE, now=now
     )
     event = EvidenceEvent(
         id=body.id,
         learner_id=body.learner_id,
         kind=body.kind,
         occurred_at=body.occurred_at,
-        recorded_at=utc_now(),
+        recorded_at=now,
         source=EvidenceSource.API,
         item_id=body.item_id,
         activity_id=body.activity_id,
@@ -198,7 +209,10 @@ def post_evidence(
     },
 )
 def post_xapi_statements(
-    body: dict[str, Any] | list[dict[str, Any]], caller: CurrentCaller, session: DbSession
+    body: dict[str, Any] | list[dict[str, Any]],
+    caller: CurrentCaller,
+    session: DbSession,
+    now: Now,
 ) -> list[uuid.UUID]:
     """Record xAPI statements from a client tool as evidence; returns their ids.
 
@@ -209,7 +223,6 @@ def post_xapi_statements(
     statements = body if isinstance(body, list) else [body]
     if len(statements) > 500:
         raise InvalidInput("too many statements", [Problem("body", "send at most 500 at once")])
-    now = utc_now()
     events, problems = [], []
     for index, statement in enumerate(statements):
         try:
@@ -220,7 +233,7 @@ def post_xapi_statements(
         raise InvalidInput("invalid xAPI statements", problems)
     for learner_id in sorted({e.learner_id for e in events}):
         require_learner_access(
-            session, actor=caller.user, learner_id=learner_id, action=Action.WRITE
+            session, actor=caller.user, learner_id=learner_id, action=Action.WRITE, now=now
         )
     for event in events:
         record_evidence(session, event=event)
@@ -232,10 +245,10 @@ def post_xapi_statements(
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "A zip of the data."}},
 )
-def export(learner_id: LearnerId, caller: CurrentCaller, session: DbSession) -> Response:
+def export(learner_id: LearnerId, caller: CurrentCaller, session: DbSession, now: Now) -> Response:
     """Everything zoped holds about the learner, as a zip (JSON and xAPI statements)."""
     caller.require(Scope.EXPORT_LEARNERS)
-    data = privacy.export_learner(session, actor=caller.user, learner_id=learner_id)
+    data = privacy.export_learner(session, actor=caller.user, learner_id=learner_id, now=now)
     return Response(
         data,
         media_type="application/zip",
@@ -244,8 +257,10 @@ def export(learner_id: LearnerId, caller: CurrentCaller, session: DbSession) -> 
 
 
 @router.post("/learners/{learner_id}/erase", response_model=ErasurePublic)
-def erase(learner_id: LearnerId, caller: CurrentCaller, session: DbSession) -> ErasurePublic:
+def erase(
+    learner_id: LearnerId, caller: CurrentCaller, session: DbSession, now: Now
+) -> ErasurePublic:
     """Erase the learner's personal data and events from every table."""
     caller.require(Scope.ERASE_LEARNERS)
-    report = privacy.erase_learner(session, actor=caller.user, learner_id=learner_id)
+    report = privacy.erase_learner(session, actor=caller.user, learner_id=learner_id, now=now)
     return ErasurePublic(erased=True, rows_by_table=report.rows_by_table)

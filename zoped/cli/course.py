@@ -7,15 +7,18 @@ problem and exit code 2. The import writes nothing unless the whole file is vali
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import typer
 
+from zoped.clock import SystemClock
 from zoped.domain.course import Course
 from zoped.errors import InvalidInput, ZopedError
 from zoped.interop.course_file import load_course_file
+from zoped.services.courses import import_course as import_course_service
+from zoped.services.system import open_database
+from zoped.settings import Settings
 
 validate_app = typer.Typer(help="Check files without changing anything.", no_args_is_help=True)
 import_app = typer.Typer(help="Import files into a zoped database.", no_args_is_help=True)
@@ -56,17 +59,6 @@ def validate_course(
     typer.echo(f"ok: {summary(course)}")
 
 
-def _import_service() -> Any:
-    """The service that writes a course, or None while it does not exist yet."""
-    try:
-        module = importlib.import_module("zoped.services.courses")
-    except ModuleNotFoundError as error:
-        if error.name in ("zoped.services.courses", "zoped.services"):
-            return None
-        raise  # the module exists but one of its own imports is broken: show that
-    return getattr(module, "import_course", None)
-
-
 @import_app.command("course")
 def import_course(
     file: Path = typer.Argument(..., help="The course file (YAML or JSON).", show_default=False),
@@ -77,30 +69,18 @@ def import_course(
     """Import a course file. Checks the whole file first; writes nothing unless it is valid."""
     try:
         course = load_course_file(file)
-        service = _import_service()
-        if service is None:
-            raise ZopedError(
-                "importing needs zoped.services.courses.import_course, which this installation "
-                f"lacks; the file is valid ({summary(course)}) but nothing was written"
-            )
-        # Settings are built here, at the entry point, and passed down (STYLE.md section 3).
-        from zoped.services.system import open_database
-        from zoped.settings import Settings
-
         database = open_database(
             Settings(database_url=db).database_url if db else Settings().database_url
         )
         try:
             with database.session() as session:
                 # The service owns the transaction: it commits only once every row is written.
-                result = service(session=session, course=course)
+                result = import_course_service(session, course=course, now=SystemClock().now())
         finally:
             database.dispose()
     except ZopedError as error:
         _fail(error)
-    # The service returns a summary with ``created``: False when an existing course was replaced.
-    created = getattr(result, "created", True)
-    verb = "imported" if created else "replaced"
+    verb = "imported" if result.created else "replaced"
     typer.echo(f"{verb} course {course.id!r}: {summary(course)}")
 
 

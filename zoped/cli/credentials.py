@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from zoped.clock import SystemClock
 from zoped.domain.people import Role
 from zoped.services import tokens
 from zoped.services.system import open_database
@@ -40,7 +41,13 @@ def register(app: typer.Typer) -> None:
         try:
             with database.session() as session:
                 issued = tokens.create_service_credentials(
-                    session, role=role, name=name, scopes=scope, days=days, school_id=school
+                    session,
+                    role=role,
+                    name=name,
+                    scopes=scope,
+                    days=days,
+                    school_id=school,
+                    now=SystemClock().now(),
                 )
         finally:
             database.dispose()
@@ -81,7 +88,7 @@ def register(app: typer.Typer) -> None:
         database = open_database(_settings(url).database_url)
         try:
             with database.session() as session:
-                tokens.revoke_token(session, key_id=key_id)
+                tokens.revoke_token(session, key_id=key_id, now=SystemClock().now())
         finally:
             database.dispose()
         typer.echo(f"revoked {key_id}")

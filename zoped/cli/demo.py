@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from zoped.clock import SystemClock
 from zoped.services import demo as demo_services
 from zoped.services.system import open_database
 from zoped.settings import Settings
@@ -50,7 +51,9 @@ def register(app: typer.Typer) -> None:
                         progress.update(task, completed=done, total=total)
 
                     with database.session() as session:
-                        demo_services.seed_demo_school(session, seed=seed, progress=step)
+                        demo_services.seed_demo_school(
+                            session, seed=seed, now=SystemClock().now(), progress=step
+                        )
             with database.session() as session:
                 overview = demo_services.school_overview(session, include_signins=True)
         finally:

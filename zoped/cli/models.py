@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from zoped.clock import SystemClock
 from zoped.services.courses import list_course_ids
 from zoped.services.refit import apply_refit, preview_refit
 from zoped.services.system import open_database
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         """Refit the models on the event log and report every level that would change."""
         settings = Settings() if url is None else Settings(database_url=url)
         database = open_database(settings.database_url)
-        now = datetime.now(UTC)
+        now = SystemClock().now()
         try:
             with database.session() as session:
                 course_ids = [course] if course else list_course_ids(session)

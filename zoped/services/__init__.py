@@ -2,14 +2,14 @@
 
 Every service takes the session as a keyword, checks who may act, writes through the
 repositories, appends to the audit log and commits. Nothing is written when it fails: the
-transaction is rolled back and the error propagates.
+transaction is rolled back and the error propagates. A service that needs the time takes it as
+``now=`` from its caller (the app's clock, :mod:`zoped.clock`); none reads the system clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -26,8 +26,3 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-
-
-def utc_now(now: datetime | None = None) -> datetime:
-    """``now`` if given (tests and replays pass their clock), else the current UTC time."""
-    return now if now is not None else datetime.now(UTC)

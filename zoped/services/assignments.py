@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.people import Role, User
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, PermissionDenied, Problem
-from zoped.services import transaction, utc_now
+from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.learning_repositories import AssignmentRepository
@@ -112,7 +112,7 @@ def assign(
     class_id: str | None = None,
     due_at: datetime | None = None,
     note: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> Assignment:
     """Assign an activity or an item to one learner, or to a small group of a class.
 
@@ -139,7 +139,7 @@ def assign(
             session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
         )
     title, competency_ids = _target(_content_index(session), activity_id, item_id)
-    at = utc_now(now)
+    at = now
     made = Assignment(
         id=uuid.uuid4(),
         assigned_by=actor.id,

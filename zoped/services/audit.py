@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.people import GuardianLink, Role, User
 from zoped.errors import NotFound, PermissionDenied
-from zoped.services import utc_now
 from zoped.store import jsondocs
 from zoped.store.repositories import PeopleRepository, append_audit
 from zoped.store.tables import audit_log, users
@@ -58,7 +57,7 @@ def record_access(
     action: str,
     subject_type: str,
     subject_id: str | None,
-    now: datetime | None = None,
+    now: datetime,
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append one access to the audit log in the caller's transaction.
@@ -67,7 +66,7 @@ def record_access(
     """
     append_audit(
         session,
-        at=utc_now(now),
+        at=now,
         actor_id=actor.id if actor is not None else None,
         action=action,
         subject_type=subject_type,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.people import Role, User
 from zoped.errors import PermissionDenied
-from zoped.services import transaction, utc_now
+from zoped.services import transaction
 from zoped.services.audit import record_access
 from zoped.services.roster import get_learner_profile
 from zoped.store import auth_repository as repo
@@ -90,10 +90,10 @@ def lock_remaining(
     username: str,
     school_id: str,
     client_address: str | None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> timedelta | None:
     """How long sign-in stays locked for this account or address, or None when it is open."""
-    return _retry_after(session, _keys(school_id, username, client_address), utc_now(now))
+    return _retry_after(session, _keys(school_id, username, client_address), now)
 
 
 def _resolve_school(session: Session, school_id: str | None) -> str | None:
@@ -110,7 +110,7 @@ def authenticate(
     password: str,
     client_address: str | None,
     school_id: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> User:
     """Check a username and password; record a failure, or audit the sign-in.
 
@@ -126,7 +126,7 @@ def authenticate(
         SignInLocked: too many recent failures for the account or the address.
         SignInFailed: wrong school, username or password.
     """
-    at = utc_now(now)
+    at = now
     resolved = _resolve_school(session, school_id)
     keys = _keys(resolved or school_id or "", username, client_address)
     wait = _retry_after(session, keys, at)

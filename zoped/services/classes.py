@@ -40,7 +40,6 @@ from zoped.engine.grouping import (
 )
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
-from zoped.services import utc_now
 from zoped.services.assignments import AssignmentProgress, progress_for_learner
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.evidence import list_evidence
@@ -421,7 +420,7 @@ def class_dashboard(
     *,
     actor: User,
     class_id: str,
-    now: datetime | None = None,
+    now: datetime,
     filters: DashboardFilters | None = None,
     config: AlertConfig | None = None,
     grouping: GroupingConfig | None = None,
@@ -431,7 +430,7 @@ def class_dashboard(
     Raises:
         NotFound: the class is not the actor's, or an unknown course is asked for.
     """
-    at = utc_now(now)
+    at = now
     chosen = filters or DashboardFilters()
     school_class = require_class_access(
         session, actor=actor, class_id=class_id, action=Action.READ, now=at
@@ -557,7 +556,7 @@ def learner_drilldown(
     *,
     actor: User,
     learner_id: str,
-    now: datetime | None = None,
+    now: datetime,
     timeline_limit: int = 60,
 ) -> LearnerDrilldown:
     """A learner's timeline of evidence, state, overrides and assignments, for their teacher.
@@ -566,7 +565,7 @@ def learner_drilldown(
         NotFound: the learner is outside the actor's reach (checked before anything is read).
         PermissionDenied: the actor may not read the learner's data.
     """
-    at = utc_now(now)
+    at = now
     learner = require_learner_access(
         session, actor=actor, learner_id=learner_id, action=Action.READ, now=at
     )
@@ -660,15 +659,13 @@ class ChildView:
     progress: RecentProgress
 
 
-def child_view(
-    session: Session, *, actor: User, learner_id: str, now: datetime | None = None
-) -> ChildView:
+def child_view(session: Session, *, actor: User, learner_id: str, now: datetime) -> ChildView:
     """The child's roadmap and recent progress, for a linked guardian (or anyone in reach).
 
     Raises:
         NotFound: the learner is not the actor's child (nor otherwise in reach).
     """
-    at = utc_now(now)
+    at = now
     learner = require_learner_access(
         session, actor=actor, learner_id=learner_id, action=Action.READ, now=at
     )

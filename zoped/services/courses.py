@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.course import Course
 from zoped.domain.people import Role, User
 from zoped.errors import PermissionDenied
-from zoped.services import transaction, utc_now
+from zoped.services import transaction
 from zoped.store.repositories import CourseRepository, append_audit
 
 #: Roles that may import or replace a course.
@@ -40,7 +40,7 @@ def import_course(
     *,
     actor: User | None = None,
     course: Course,
-    now: datetime | None = None,
+    now: datetime,
 ) -> ImportSummary:
     """Write a validated course in one transaction; a course with the same id is replaced.
 
@@ -51,7 +51,7 @@ def import_course(
         session: the session; this function commits or rolls back.
         actor: who imports (a teacher or an admin); None for the system (CLI, demo).
         course: a valid course (the domain validated it when it was built).
-        now: the import time; defaults to the current time.
+        now: the import time.
 
     Returns:
         What was written.
@@ -62,7 +62,7 @@ def import_course(
     """
     if actor is not None and actor.role not in COURSE_EDITORS:
         raise PermissionDenied("only teachers and admins import courses")
-    at = utc_now(now)
+    at = now
     repo = CourseRepository(session)
     with transaction(session):
         created = not repo.exists(course.id)

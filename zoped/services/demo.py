@@ -30,7 +30,7 @@ from zoped.domain.people import (
     User,
 )
 from zoped.interop.course_file import load_course_file
-from zoped.services import transaction, utc_now
+from zoped.services import transaction
 from zoped.services.courses import import_course
 from zoped.services.demo_history import Archetype, archetypes_for, simulate_history
 from zoped.services.models import fit_platform_models
@@ -196,7 +196,7 @@ def seed_demo_school(
     session: Session,
     *,
     seed: int = 7,
-    now: datetime | None = None,
+    now: datetime,
     progress: ProgressCallback | None = None,
 ) -> None:
     """Create the demo school with its course, people and simulated histories.
@@ -204,10 +204,10 @@ def seed_demo_school(
     Args:
         session: the session; each step commits.
         seed: the seed of every random choice.
-        now: the reference time the histories end at (default: the current time).
+        now: the reference time the histories end at.
         progress: called with (learners done, learners in all) as histories are written.
     """
-    at = utc_now(now)
+    at = now
     rng = random.Random(seed)
     course_file = resources.files("zoped.content").joinpath("demo_course.yaml")
     with resources.as_file(course_file) as path:

@@ -88,7 +88,8 @@ def simulate_history(
     rng: random.Random,
     now: datetime,
 ) -> list[EvidenceEvent]:
-    """Answer events of one simulated learner over the last HISTORY_DAYS days before ``now``.
+    """Answer events of one simulated learner over the HISTORY_DAYS days before ``now``; none is
+    dated after ``now``.
 
     The learner works through the course in prerequisite order, moving on after a streak of
     correct answers (a simple mastery-learning routine, as a school might run), with an
@@ -105,7 +106,9 @@ def simulate_history(
     newest = HISTORY_DAYS - traits.last_active_days_ago
     window = range(1, newest + 1) if archetype is not Archetype.INACTIVE else range(1, 22)
     days = sorted(rng.sample(list(window), k=min(traits.active_days, len(window))))
-    start = now - timedelta(days=HISTORY_DAYS)
+    # Day ``d`` of the window is ``HISTORY_DAYS + 1 - d`` days before ``now``, so even the most
+    # recent session (a school day, 9:00 to 17:00) ends well before the reference time.
+    start = now - timedelta(days=HISTORY_DAYS + 1)
     position = 0
     streak = 0
     events: list[EvidenceEvent] = []
@@ -117,6 +120,8 @@ def simulate_history(
         last_day = day
         moment = start + timedelta(days=day, hours=9 + rng.randrange(8), minutes=rng.randrange(60))
         for _ in range(rng.randint(*traits.items_per_session)):
+            if moment > now:  # nothing is dated after the reference time
+                break
             if position >= len(practisable):
                 position = rng.randrange(len(practisable))
             looking_back = position > 0 and rng.random() < 0.12

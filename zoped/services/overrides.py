@@ -22,7 +22,6 @@ from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import Role, User
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, PermissionDenied, Problem
-from zoped.services import utc_now
 from zoped.services.evidence import list_evidence, record_evidence
 from zoped.services.policy import Action, require_learner_access
 
@@ -91,7 +90,7 @@ def override_mastery(
     competency_id: str,
     level: MasteryLevel | int,
     reason: str,
-    now: datetime | None = None,
+    now: datetime,
     event_id: uuid.UUID | None = None,
 ) -> EvidenceEvent:
     """Set a learner's level on a competency by hand, with a reason.
@@ -103,7 +102,7 @@ def override_mastery(
         competency_id: which competency.
         level: the level to set (not "review due").
         reason: why, in plain words; required.
-        now: when; defaults to the current time.
+        now: when.
         event_id: the event's id (a client may choose it so a resubmission is a no-op).
 
     Returns:
@@ -131,7 +130,7 @@ def override_mastery(
         problems.append(Problem("level", f"{level!r} is not a level a teacher can set"))
     if problems or chosen is None:
         raise InvalidInput("invalid override", problems)
-    at = utc_now(now)
+    at = now
     event = EvidenceEvent(
         id=event_id or uuid.uuid4(),
         learner_id=learner_id,
@@ -155,7 +154,7 @@ def undo_override(
     learner_id: str,
     override_id: uuid.UUID,
     reason: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> EvidenceEvent:
     """Withdraw an override with a later event that supersedes it.
 
@@ -171,7 +170,7 @@ def undo_override(
     target = current.get(override_id)
     if target is None or not target.active:
         raise NotFound(f"no override {override_id} in force for this learner")
-    at = utc_now(now)
+    at = now
     event = EvidenceEvent(
         id=uuid.uuid4(),
         learner_id=learner_id,

@@ -118,7 +118,7 @@ def require_learner_access(
     actor: User,
     learner_id: str,
     action: Action,
-    now: datetime | None = None,
+    now: datetime,
 ) -> User:
     """Check that ``actor`` may do ``action`` to the learner, and audit the access.
 
@@ -196,7 +196,7 @@ def require_class_access(
     actor: User,
     class_id: str,
     action: Action,
-    now: datetime | None = None,
+    now: datetime,
 ) -> SchoolClass:
     """Check that ``actor`` may do ``action`` to a whole class (its roster and their data).
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from zoped import __version__
 from zoped.domain.people import Role, User
 from zoped.interop.xapi import ACTIVITY_IRI, ITEM_IRI, SCORED_VERB, XAPI_VERBS
-from zoped.services import transaction, utc_now
+from zoped.services import transaction
 from zoped.services.audit import entries_about, record_access
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.tables import audit_log, guardian_links, metadata, users
@@ -145,9 +145,7 @@ def _xapi_statements(events: list[dict[str, Any]], school_id: str) -> list[dict[
     return statements
 
 
-def export_learner(
-    session: Session, *, actor: User, learner_id: str, now: datetime | None = None
-) -> bytes:
+def export_learner(session: Session, *, actor: User, learner_id: str, now: datetime) -> bytes:
     """A zip of everything zoped holds about the learner, for the learner, a linked guardian
     or an admin of their school.
 
@@ -155,7 +153,7 @@ def export_learner(
         NotFound: the learner is out of the actor's reach.
         PermissionDenied: the actor may not export (a teacher).
     """
-    at = utc_now(now)
+    at = now
     learner = require_learner_access(
         session, actor=actor, learner_id=learner_id, action=Action.EXPORT, now=at
     )
@@ -256,7 +254,7 @@ def _erase_subject(session: Session, subject: str, pseudonym: str, counts: dict[
 
 
 def erase_learner(
-    session: Session, *, actor: User, learner_id: str, now: datetime | None = None
+    session: Session, *, actor: User, learner_id: str, now: datetime
 ) -> ErasureReport:
     """Erase the learner's personal data and events from every table.
 
@@ -267,7 +265,7 @@ def erase_learner(
         NotFound: the learner is out of the actor's reach.
         PermissionDenied: the actor may not erase (a guardian or a teacher).
     """
-    at = utc_now(now)
+    at = now
     with transaction(session):
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.ERASE, now=at

@@ -21,7 +21,7 @@ from zoped.domain.people import (
     User,
 )
 from zoped.errors import Conflict, InvalidInput, PermissionDenied, Problem
-from zoped.services import transaction, utc_now
+from zoped.services import transaction
 from zoped.store.repositories import PeopleRepository, append_audit
 
 
@@ -46,7 +46,7 @@ def _audit(
 
 
 def create_school(
-    session: Session, *, actor: User | None = None, school: School, now: datetime | None = None
+    session: Session, *, actor: User | None = None, school: School, now: datetime
 ) -> School:
     """Create a school. Only the system creates schools.
 
@@ -56,7 +56,7 @@ def create_school(
     """
     if actor is not None:
         raise PermissionDenied("schools are created by the operator")
-    at = utc_now(now)
+    at = now
     try:
         with transaction(session):
             PeopleRepository(session).add_school(school, at=at)
@@ -74,7 +74,7 @@ def create_user(
     actor: User | None = None,
     user: User,
     password_hash: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> User:
     """Add a user to a school.
 
@@ -91,7 +91,7 @@ def create_user(
         Conflict: when the id, or the username or email within the school, is taken.
     """
     _require_admin(actor, user.school_id)
-    at = utc_now(now)
+    at = now
     repo = PeopleRepository(session)
     try:
         with transaction(session):
@@ -121,7 +121,7 @@ def create_class(
     *,
     actor: User | None = None,
     school_class: SchoolClass,
-    now: datetime | None = None,
+    now: datetime,
 ) -> SchoolClass:
     """Create a class with its teachers.
 
@@ -132,7 +132,7 @@ def create_class(
         Conflict: when the class id is taken.
     """
     _require_admin(actor, school_class.school_id)
-    at = utc_now(now)
+    at = now
     repo = PeopleRepository(session)
     try:
         with transaction(session):
@@ -163,7 +163,7 @@ def enroll_learner(
     *,
     actor: User | None = None,
     enrollment: Enrollment,
-    now: datetime | None = None,
+    now: datetime,
 ) -> bool:
     """Enroll a learner in a class; enrolling twice is harmless.
 
@@ -176,7 +176,7 @@ def enroll_learner(
         InvalidInput: when the user is not a learner of the class's school.
     """
     repo = PeopleRepository(session)
-    at = utc_now(now)
+    at = now
     with transaction(session):
         school_class = repo.get_class(enrollment.class_id)
         _require_admin(actor, school_class.school_id)
@@ -203,7 +203,7 @@ def link_guardian(
     *,
     actor: User | None = None,
     link: GuardianLink,
-    now: datetime | None = None,
+    now: datetime,
 ) -> bool:
     """Let a guardian see a learner's progress; linking twice is harmless.
 
@@ -216,7 +216,7 @@ def link_guardian(
         InvalidInput: when the users are not a guardian and a learner.
     """
     repo = PeopleRepository(session)
-    at = utc_now(now)
+    at = now
     with transaction(session):
         learner = _user_with_role(repo, link.learner_id, Role.LEARNER, "learner_id")
         _require_admin(actor, learner.school_id)
@@ -235,7 +235,7 @@ def save_learner_profile(
     *,
     actor: User | None = None,
     profile: LearnerProfile,
-    now: datetime | None = None,
+    now: datetime,
 ) -> LearnerProfile:
     """Create or replace a learner's profile.
 
@@ -245,7 +245,7 @@ def save_learner_profile(
         NotFound: for an unknown learner.
     """
     repo = PeopleRepository(session)
-    at = utc_now(now)
+    at = now
     with transaction(session):
         learner = _user_with_role(repo, profile.learner_id, Role.LEARNER, "learner_id")
         if actor is not None and actor.id != learner.id:

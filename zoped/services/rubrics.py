@@ -18,7 +18,7 @@ from zoped.domain.content import Rubric, score
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import Role, User
 from zoped.errors import NotFound, PermissionDenied
-from zoped.services import transaction, utc_now
+from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.repositories import EvidenceRepository, append_audit
@@ -68,7 +68,7 @@ def score_project(
     rubric_id: str,
     chosen_levels: Mapping[str, int | str],
     note: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[EvidenceEvent]:
     """Record a project's rubric scores as one ``rubric_score`` event per competency.
 
@@ -80,7 +80,7 @@ def score_project(
         chosen_levels: criterion id -> chosen level (index from 0, or title); criteria left
             out are not scored.
         note: a comment for the learner.
-        now: when; defaults to the current time.
+        now: when.
 
     Returns:
         The recorded events, one per competency, in the rubric's order.
@@ -97,7 +97,7 @@ def score_project(
         raise PermissionDenied("only a learner's teachers score projects")
     found = find_rubric(session, rubric_id)
     scores = score(found.rubric, chosen_levels)
-    at = utc_now(now)
+    at = now
     project = uuid.uuid4()
     events = [
         EvidenceEvent(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.people import Role, User
 from zoped.errors import InvalidInput, NotFound, PermissionDenied, Problem
-from zoped.services import transaction, utc_now
+from zoped.services import transaction
 from zoped.services.audit import record_access
 from zoped.store import auth_repository as repo
 from zoped.store.repositories import PeopleRepository
@@ -103,7 +103,7 @@ def create_token(
     name: str,
     scopes: Iterable[str] = DEFAULT_SCOPES,
     days: int | None = 90,
-    now: datetime | None = None,
+    now: datetime,
 ) -> IssuedToken:
     """Issue a token acting as ``user``; the secret is returned once and stored hashed.
 
@@ -111,7 +111,7 @@ def create_token(
         InvalidInput: an unknown scope, an empty name or a lifetime out of range.
     """
     wanted = _check(name, scopes, days)
-    at = utc_now(now)
+    at = now
     key_id = "zk_" + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     expires_at = at + timedelta(days=days) if days is not None else None
@@ -154,7 +154,7 @@ def create_service_credentials(
     scopes: Iterable[str] = DEFAULT_SCOPES,
     days: int | None = 90,
     school_id: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> IssuedToken:
     """Create a service account (a user with ``role`` and no password) and a token for it.
 
@@ -171,7 +171,7 @@ def create_service_credentials(
         raise InvalidInput(
             "choose a school", [Problem("school", f"one of: {', '.join(schools) or '(none)'}")]
         )
-    at = utc_now(now)
+    at = now
     user_id = f"svc-{_slug(name)}-{secrets.token_hex(3)}"
     user = User(
         id=user_id, school_id=chosen, role=role, display_name=name.strip(), username=user_id
@@ -182,7 +182,7 @@ def create_service_credentials(
 
 
 def authenticate_token(
-    session: Session, *, value: str, now: datetime | None = None
+    session: Session, *, value: str, now: datetime
 ) -> tuple[User, frozenset[str]] | None:
     """The user and scopes of a valid ``KEY.SECRET``; None for an unknown, wrong, expired or
     revoked token (the reason is not told to the client)."""
@@ -195,7 +195,7 @@ def authenticate_token(
         return None
     if not hmac.compare_digest(row["secret_hash"], _digest(secret)):
         return None
-    at = utc_now(now)
+    at = now
     if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= at):
         return None
     user = repo.find_user(session, user_id=row["user_id"])
@@ -234,7 +234,7 @@ def list_tokens(session: Session, *, actor: User | None = None) -> list[TokenInf
 
 
 def revoke_token(
-    session: Session, *, key_id: str, actor: User | None = None, now: datetime | None = None
+    session: Session, *, key_id: str, actor: User | None = None, now: datetime
 ) -> None:
     """Revoke a token at once (the command line passes no actor; a user revokes their own,
     an admin any of their school's).
@@ -249,7 +249,7 @@ def revoke_token(
         owner = repo.find_user(session, user_id=row["user_id"])
         if actor.role is not Role.ADMIN or owner is None or owner.school_id != actor.school_id:
             raise NotFound(f"no token {key_id!r}")
-    at = utc_now(now)
+    at = now
     with transaction(session):
         repo.update_token(session, key_id=key_id, revoked_at=at)
         record_access(

@@ -19,6 +19,7 @@ from zoped.web.deps import (
     CsrfProtected,
     CurrentUser,
     DbSession,
+    Now,
     optional_user,
     render,
     sign_in_session,
@@ -56,6 +57,7 @@ def signin_page(request: Request, next: str | None = None) -> Response:
 def signin(
     request: Request,
     session: DbSession,
+    now: Now,
     username: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     school: Annotated[str, Form(max_length=64)] = "",
@@ -70,6 +72,7 @@ def signin(
             password=password,
             client_address=address,
             school_id=school or None,
+            now=now,
         )
     except auth_services.SignInLocked as locked:
         minutes = max(1, int(locked.retry_after.total_seconds() // 60) + 1)
@@ -112,9 +115,9 @@ def privacy_page(request: Request, user: CurrentUser, session: DbSession) -> Res
 
 
 @router.get("/privacy/export/{learner_id}")
-def privacy_export(learner_id: str, user: CurrentUser, session: DbSession) -> Response:
+def privacy_export(learner_id: str, user: CurrentUser, session: DbSession, now: Now) -> Response:
     """The learner's data as a zip."""
-    data = privacy.export_learner(session, actor=user, learner_id=learner_id)
+    data = privacy.export_learner(session, actor=user, learner_id=learner_id, now=now)
     return Response(
         data,
         media_type="application/zip",
@@ -127,6 +130,7 @@ def privacy_erase(
     request: Request,
     user: CurrentUser,
     session: DbSession,
+    now: Now,
     learner_id: Annotated[str, Form(max_length=64)],
     confirm: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
@@ -141,7 +145,7 @@ def privacy_erase(
             "Type the username exactly to confirm the erasure.",
             [Problem("confirm", "does not match")],
         )
-    privacy.erase_learner(session, actor=user, learner_id=learner_id)
+    privacy.erase_learner(session, actor=user, learner_id=learner_id, now=now)
     if user.id == learner_id:
         sign_out_session(request)
     return render(request, "auth/erased.html", {})

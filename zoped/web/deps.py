@@ -20,11 +20,13 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
+from zoped.clock import request_now
 from zoped.domain.people import Role, User
 from zoped.errors import PermissionDenied
 from zoped.services import auth as auth_services
@@ -181,6 +183,7 @@ def render(
 
 
 DbSession = Annotated[Session, Depends(session)]
+Now = Annotated[datetime, Depends(request_now)]
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 LearnerUser = Annotated[User, Depends(require_role(Role.LEARNER))]

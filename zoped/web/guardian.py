@@ -6,14 +6,12 @@ answers "not found" (404) for any other learner, exactly as for one who does not
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request, Response
 
 from zoped.domain.people import Role
 from zoped.services import classes as class_services
 from zoped.services import plans
-from zoped.web.deps import DbSession, GuardianUser, render
+from zoped.web.deps import DbSession, GuardianUser, Now, render
 
 router = APIRouter()
 
@@ -26,9 +24,10 @@ def children_page(request: Request, user: GuardianUser, db: DbSession) -> Respon
 
 
 @router.get("/guardian/learners/{learner_id}")
-def child_page(request: Request, learner_id: str, user: GuardianUser, db: DbSession) -> Response:
+def child_page(
+    request: Request, learner_id: str, user: GuardianUser, db: DbSession, now: Now
+) -> Response:
     """One child's roadmap, goals, recent progress and teachers' comments."""
-    now = datetime.now(UTC)
     view = class_services.child_view(db, actor=user, learner_id=learner_id, now=now)
     plan = plans.get_plan(db, actor=user, learner_id=learner_id, now=now)
     comments = [c for c in plan.comments if c.comment.author_id != learner_id]

@@ -7,7 +7,7 @@ Every page works without JavaScript (plain links and form POSTs, redirect after 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -23,14 +23,9 @@ from zoped.errors import InvalidInput, Problem
 from zoped.services import learning_log, menus, pathways, plans, practice
 from zoped.services.roster import get_learner_profile, save_learner_profile
 from zoped.web import svg
-from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, render
+from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, Now, render
 
 router = APIRouter(prefix="/learner")
-
-
-def _now() -> datetime:
-    """The request's clock (the services take it as an argument)."""
-    return datetime.now(UTC)
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -38,8 +33,7 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 @router.get("")
-def home(request: Request, user: LearnerUser, db: DbSession, seed: int = 0) -> Response:
-    now = _now()
+def home(request: Request, user: LearnerUser, db: DbSession, now: Now, seed: int = 0) -> Response:
     state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
     menu = menus.recommend_for(db, actor=user, learner_id=user.id, seed=seed, now=now)
     placement = practice.latest_placement(db, actor=user, learner_id=user.id, now=now)
@@ -65,6 +59,7 @@ def home(request: Request, user: LearnerUser, db: DbSession, seed: int = 0) -> R
 def pick(
     user: LearnerUser,
     db: DbSession,
+    now: Now,
     decision_id: Annotated[uuid.UUID, Form()],
     activity_id: Annotated[str, Form()],
 ) -> Response:
@@ -74,7 +69,7 @@ def pick(
         learner_id=user.id,
         decision_id=decision_id,
         activity_id=activity_id,
-        now=_now(),
+        now=now,
     )
     return _see_other(f"/learner/activity/{chosen}")
 
@@ -91,9 +86,9 @@ def activity(request: Request, user: LearnerUser, db: DbSession, activity_id: st
 
 @router.get("/practice/summary")
 def practice_summary(
-    request: Request, user: LearnerUser, db: DbSession, since: datetime
+    request: Request, user: LearnerUser, db: DbSession, now: Now, since: datetime
 ) -> Response:
-    changes = practice.session_summary(db, actor=user, learner_id=user.id, since=since, now=_now())
+    changes = practice.session_summary(db, actor=user, learner_id=user.id, since=since, now=now)
     return render(request, "learner/summary.html", {"changes": changes, "since": since})
 
 
@@ -102,13 +97,13 @@ def practice_page(
     request: Request,
     user: LearnerUser,
     db: DbSession,
+    now: Now,
     competency_id: str,
     item: str | None = None,
     event: uuid.UUID | None = None,
     hints: int = 0,
     since: datetime | None = None,
 ) -> Response:
-    now = _now()
     if item is not None and event is not None:
         shown, title = practice.get_item(db, item_id=item)
         event_id = event
@@ -154,11 +149,10 @@ def _response(item: Item, form: FormData) -> ItemResponse:
 
 @router.post("/practice/{competency_id}/answer", dependencies=[CsrfProtected])
 async def practice_answer(
-    request: Request, user: LearnerUser, db: DbSession, competency_id: str
+    request: Request, user: LearnerUser, db: DbSession, now: Now, competency_id: str
 ) -> Response:
     form = await request.form()
     item, title = practice.get_item(db, item_id=str(form.get("item_id", "")))
-    now = _now()
     started = datetime.fromisoformat(str(form.get("started") or now.isoformat()))
     outcome = practice.submit_answer(
         db,
@@ -188,19 +182,21 @@ async def practice_answer(
 
 
 @router.get("/placement")
-def placement_page(request: Request, user: LearnerUser, db: DbSession) -> Response:
-    view = practice.latest_placement(db, actor=user, learner_id=user.id, now=_now())
+def placement_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
+    view = practice.latest_placement(db, actor=user, learner_id=user.id, now=now)
     return render(request, "learner/placement.html", {"view": view})
 
 
 @router.post("/placement/start", dependencies=[CsrfProtected])
-def placement_start(user: LearnerUser, db: DbSession) -> Response:
-    practice.start_or_resume_placement(db, actor=user, learner_id=user.id, now=_now())
+def placement_start(user: LearnerUser, db: DbSession, now: Now) -> Response:
+    practice.start_or_resume_placement(db, actor=user, learner_id=user.id, now=now)
     return _see_other("/learner/placement")
 
 
 @router.post("/placement/answer", dependencies=[CsrfProtected])
-async def placement_answer(request: Request, user: LearnerUser, db: DbSession) -> Response:
+async def placement_answer(
+    request: Request, user: LearnerUser, db: DbSession, now: Now
+) -> Response:
     form = await request.form()
     item, _ = practice.get_item(db, item_id=str(form.get("item_id", "")))
     practice.answer_placement(
@@ -211,16 +207,16 @@ async def placement_answer(request: Request, user: LearnerUser, db: DbSession) -
         item_id=item.id,
         response=_response(item, form),
         event_id=uuid.UUID(str(form.get("event_id"))),
-        now=_now(),
+        now=now,
     )
     return _see_other("/learner/placement")
 
 
 @router.post("/placement/finish", dependencies=[CsrfProtected])
 def placement_finish(
-    user: LearnerUser, db: DbSession, session_id: Annotated[uuid.UUID, Form()]
+    user: LearnerUser, db: DbSession, now: Now, session_id: Annotated[uuid.UUID, Form()]
 ) -> Response:
-    practice.finish_placement(db, actor=user, learner_id=user.id, session_id=session_id, now=_now())
+    practice.finish_placement(db, actor=user, learner_id=user.id, session_id=session_id, now=now)
     return _see_other("/learner/placement")
 
 
@@ -228,15 +224,14 @@ def placement_finish(
 
 
 @router.get("/plan")
-def plan_page(request: Request, user: LearnerUser, db: DbSession) -> Response:
-    now = _now()
+def plan_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
     view = plans.get_plan(db, actor=user, learner_id=user.id, now=now)
     state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
     return render(request, "learner/plan.html", {"view": view, "state": state})
 
 
 @router.post("/plan", dependencies=[CsrfProtected])
-async def plan_save(request: Request, user: LearnerUser, db: DbSession) -> Response:
+async def plan_save(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
     form = await request.form()
     goals: list[PlanGoal] = []
     for i in range(int(str(form.get("goal_count") or 0))):
@@ -260,14 +255,16 @@ async def plan_save(request: Request, user: LearnerUser, db: DbSession) -> Respo
         strategies=str(form.get("strategies", "")).splitlines(),
         resources=str(form.get("resources", "")).splitlines(),
         mastery_evidence=str(form.get("mastery_evidence", "")),
-        now=_now(),
+        now=now,
     )
     return _see_other("/learner/plan")
 
 
 @router.post("/plan/comment", dependencies=[CsrfProtected])
-def plan_comment(user: LearnerUser, db: DbSession, body: Annotated[str, Form()]) -> Response:
-    plans.add_comment(db, actor=user, learner_id=user.id, body=body, now=_now())
+def plan_comment(
+    user: LearnerUser, db: DbSession, now: Now, body: Annotated[str, Form()]
+) -> Response:
+    plans.add_comment(db, actor=user, learner_id=user.id, body=body, now=now)
     return _see_other("/learner/plan#comments")
 
 
@@ -275,8 +272,8 @@ def plan_comment(user: LearnerUser, db: DbSession, body: Annotated[str, Form()])
 
 
 @router.get("/log")
-def log_page(request: Request, user: LearnerUser, db: DbSession) -> Response:
-    entries = learning_log.list_entries(db, actor=user, learner_id=user.id, now=_now())
+def log_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
+    entries = learning_log.list_entries(db, actor=user, learner_id=user.id, now=now)
     return render(request, "learner/log.html", {"entries": entries})
 
 
@@ -284,19 +281,24 @@ def log_page(request: Request, user: LearnerUser, db: DbSession) -> Response:
 def log_add(
     user: LearnerUser,
     db: DbSession,
+    now: Now,
     body: Annotated[str, Form()],
     shared: Annotated[bool, Form()] = False,
 ) -> Response:
-    learning_log.add_entry(db, actor=user, learner_id=user.id, body=body, shared=shared, now=_now())
+    learning_log.add_entry(db, actor=user, learner_id=user.id, body=body, shared=shared, now=now)
     return _see_other("/learner/log")
 
 
 @router.post("/log/{entry_id}/share", dependencies=[CsrfProtected])
 def log_share(
-    user: LearnerUser, db: DbSession, entry_id: str, shared: Annotated[bool, Form()] = False
+    user: LearnerUser,
+    db: DbSession,
+    now: Now,
+    entry_id: str,
+    shared: Annotated[bool, Form()] = False,
 ) -> Response:
     learning_log.set_shared(
-        db, actor=user, learner_id=user.id, entry_id=entry_id, shared=shared, now=_now()
+        db, actor=user, learner_id=user.id, entry_id=entry_id, shared=shared, now=now
     )
     return _see_other("/learner/log")
 
@@ -319,7 +321,7 @@ def profile_page(
 
 
 @router.post("/profile", dependencies=[CsrfProtected])
-async def profile_save(request: Request, user: LearnerUser, db: DbSession) -> Response:
+async def profile_save(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
     form = await request.form()
     current = get_learner_profile(db, learner_id=user.id) or LearnerProfile(
         user.id, user.display_name
@@ -345,5 +347,5 @@ async def profile_save(request: Request, user: LearnerUser, db: DbSession) -> Re
         languages=current.languages,
         prior_learning=current.prior_learning,
     )
-    save_learner_profile(db, actor=user, profile=profile, now=_now())
+    save_learner_profile(db, actor=user, profile=profile, now=now)
     return _see_other("/learner/profile?saved=true")

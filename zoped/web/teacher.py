@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -25,16 +24,12 @@ from zoped.services import assignments as assignment_services
 from zoped.services import classes as class_services
 from zoped.services import courses as course_services
 from zoped.services import learning_log, overrides, plans, rubrics
-from zoped.web.deps import CsrfProtected, DbSession, TeacherUser, render
+from zoped.web.deps import CsrfProtected, DbSession, Now, TeacherUser, render
 
 router = APIRouter()
 LEVELS = list(MasteryLevel)
 SETTABLE = [level for level in MasteryLevel if level is not MasteryLevel.REVIEW_DUE]
 MAX_COURSE_BYTES = 5_000_000
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _back(path: str, **params: str) -> RedirectResponse:
@@ -64,6 +59,7 @@ def class_page(
     class_id: str,
     user: TeacherUser,
     db: DbSession,
+    now: Now,
     course: str | None = None,
     strand: str | None = None,
     competency: str | None = None,
@@ -77,7 +73,7 @@ def class_page(
         level=_level(level),
     )
     dashboard = class_services.class_dashboard(
-        db, actor=user, class_id=class_id, now=_now(), filters=filters
+        db, actor=user, class_id=class_id, now=now, filters=filters
     )
     return render(
         request,
@@ -96,9 +92,10 @@ def _activities(db: DbSession) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 @router.get("/teacher/learners/{learner_id}")
-def learner_page(request: Request, learner_id: str, user: TeacherUser, db: DbSession) -> Response:
+def learner_page(
+    request: Request, learner_id: str, user: TeacherUser, db: DbSession, now: Now
+) -> Response:
     """A learner's drill-down: timeline, state, plan, shared log, overrides, rubric, assign."""
-    now = _now()
     detail = class_services.learner_drilldown(db, actor=user, learner_id=learner_id, now=now)
     plan = plans.get_plan(db, actor=user, learner_id=learner_id, now=now)
     shared = learning_log.list_entries(db, actor=user, learner_id=learner_id, now=now)
@@ -125,6 +122,7 @@ def override(
     learner_id: str,
     user: TeacherUser,
     db: DbSession,
+    now: Now,
     competency_id: Annotated[str, Form()],
     level: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
@@ -140,7 +138,7 @@ def override(
         competency_id=competency_id,
         level=chosen,
         reason=reason,
-        now=_now(),
+        now=now,
     )
     return _back(_learner_path(learner_id), done="override")
 
@@ -153,6 +151,7 @@ def undo(
     override_id: str,
     user: TeacherUser,
     db: DbSession,
+    now: Now,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Undo an override (a later event supersedes it)."""
@@ -161,14 +160,14 @@ def undo(
     except ValueError:
         raise NotFound(f"no override {override_id!r}") from None
     overrides.undo_override(
-        db, actor=user, learner_id=learner_id, override_id=event_id, reason=reason, now=_now()
+        db, actor=user, learner_id=learner_id, override_id=event_id, reason=reason, now=now
     )
     return _back(_learner_path(learner_id), done="undo")
 
 
 @router.post("/teacher/learners/{learner_id}/rubric", dependencies=[CsrfProtected])
 async def score_rubric(
-    request: Request, learner_id: str, user: TeacherUser, db: DbSession
+    request: Request, learner_id: str, user: TeacherUser, db: DbSession, now: Now
 ) -> Response:
     """Score a project against its rubric: one level per criterion (``level.<criterion>``)."""
     form = await request.form()
@@ -184,7 +183,7 @@ async def score_rubric(
         rubric_id=rubric_id,
         chosen_levels=chosen,
         note=str(form.get("note", "")),
-        now=_now(),
+        now=now,
     )
     return _back(_learner_path(learner_id), done="rubric")
 
@@ -193,6 +192,7 @@ async def score_rubric(
 def make_assignment(
     user: TeacherUser,
     db: DbSession,
+    now: Now,
     activity_id: Annotated[str, Form()],
     learner_ids: Annotated[list[str], Form()],
     class_id: Annotated[str, Form()] = "",
@@ -207,7 +207,7 @@ def make_assignment(
         activity_id=activity_id,
         class_id=class_id or None,
         note=note,
-        now=_now(),
+        now=now,
     )
     target = back if back.startswith("/teacher") else "/teacher"
     return _back(target, done="assigned")
@@ -215,7 +215,7 @@ def make_assignment(
 
 @router.post("/teacher/learners/{learner_id}/plan", dependencies=[CsrfProtected])
 async def save_plan(
-    request: Request, learner_id: str, user: TeacherUser, db: DbSession
+    request: Request, learner_id: str, user: TeacherUser, db: DbSession, now: Now
 ) -> Response:
     """Co-edit the plan: goals (one row each), strategies (one per line), mastery evidence."""
     form = await request.form()
@@ -240,17 +240,17 @@ async def save_plan(
         strategies=strategies,
         resources=[],
         mastery_evidence=str(form.get("mastery_evidence", "")),
-        now=_now(),
+        now=now,
     )
     return _back(_learner_path(learner_id), done="plan")
 
 
 @router.post("/teacher/learners/{learner_id}/comments", dependencies=[CsrfProtected])
 def comment(
-    learner_id: str, user: TeacherUser, db: DbSession, body: Annotated[str, Form()] = ""
+    learner_id: str, user: TeacherUser, db: DbSession, now: Now, body: Annotated[str, Form()] = ""
 ) -> Response:
     """Comment on the learner's plan."""
-    plans.add_comment(db, actor=user, learner_id=learner_id, body=body, now=_now())
+    plans.add_comment(db, actor=user, learner_id=learner_id, body=body, now=now)
     return _back(_learner_path(learner_id), done="comment")
 
 
@@ -266,6 +266,7 @@ async def import_course(
     request: Request,
     user: TeacherUser,
     db: DbSession,
+    now: Now,
     course_file: Annotated[UploadFile, File()],
 ) -> Response:
     """Import a course file: every problem is listed, and nothing is written when it is invalid."""
@@ -287,7 +288,7 @@ async def import_course(
                 course = None
         if course is not None:
             try:
-                summary = course_services.import_course(db, actor=user, course=course, now=_now())
+                summary = course_services.import_course(db, actor=user, course=course, now=now)
             except InvalidInput as error:
                 problems = error.problems or [Problem("", error.message)]
     status = 422 if problems else 200

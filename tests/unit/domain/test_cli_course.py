@@ -69,31 +69,17 @@ def test_validate_a_missing_file(tmp_path: Path) -> None:
     assert "cannot read the course file" in result.output
 
 
-def test_import_refuses_an_invalid_file_before_touching_a_database(
-    write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    called = []
-    monkeypatch.setattr(course_cli, "_import_service", lambda: called.append(1))
+def test_import_refuses_an_invalid_file_before_touching_a_database(write, tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     result = runner.invoke(
         app, ["import", "course", str(write(BROKEN_YAML)), "--db", f"sqlite:///{db}"]
     )
     assert result.exit_code == 2
     assert "unknown competency 'frac.ghost'" in result.output
-    assert called == []
     assert not db.exists()
 
 
-def test_import_without_the_service_fails_clearly(write, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(course_cli, "_import_service", lambda: None)
-    result = runner.invoke(app, ["import", "course", str(write(VALID_YAML))])
-    assert result.exit_code == 2
-    assert "zoped.services.courses.import_course" in result.output
-    assert "nothing was written" in result.output
-
-
 def test_import_writes_through_the_service_and_replaces_on_reimport(write, tmp_path: Path) -> None:
-    pytest.importorskip("zoped.services.courses", reason="the course service is not written yet")
     path, url = write(VALID_YAML), f"sqlite:///{tmp_path / 'school.db'}"
     first = runner.invoke(app, ["import", "course", str(path), "--db", url])
     assert first.exit_code == 0, first.output

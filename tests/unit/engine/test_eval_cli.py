@@ -75,8 +75,7 @@ def test_baseline_on_real_fixture_with_split_file(fixture_files):
 @pytest.mark.data
 @pytest.mark.parametrize("model", ["bkt", "elo", "irt", "lr"])
 def test_written_models_beat_chance_on_real_fixture(fixture_files, model):
-    if not available(model):
-        pytest.skip(f"model {model} is not written or does not import yet")
+    assert available(model), f"model {model} does not import"
     out = run_json(
         ["--data", str(fixture_files["data"]), "--columns", FIXTURE_COLUMNS,
          "--model", model, "--split", "learner:0.25", "--seed", "3"]
