@@ -30,7 +30,12 @@ from zoped.services import auth as auth_services
 from zoped.services import privacy
 from zoped.services.audit import record_access
 from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
-from zoped.services.policy import Action, require_learner_access, visible_learner_ids
+from zoped.services.policy import (
+    Action,
+    require_evidence_authority,
+    require_learner_access,
+    visible_learner_ids,
+)
 from zoped.services.tokens import Scope
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -173,8 +178,8 @@ def post_evidence(
 ) -> EvidenceRecorded:
     """Record a piece of evidence, idempotently by its id: 201 recorded, 200 duplicate."""
     caller.require(Scope.WRITE_EVIDENCE)
-    require_learner_access(
-        session, actor=caller.user, learner_id=body.learner_id, action=Action.WRITE, now=now
+    require_evidence_authority(
+        session, actor=caller.user, learner_id=body.learner_id, kind=body.kind, now=now
     )
     event = EvidenceEvent(
         id=body.id,
@@ -231,9 +236,9 @@ def post_xapi_statements(
             problems.extend(error.problems)
     if problems:
         raise InvalidInput("invalid xAPI statements", problems)
-    for learner_id in sorted({e.learner_id for e in events}):
-        require_learner_access(
-            session, actor=caller.user, learner_id=learner_id, action=Action.WRITE, now=now
+    for learner_id, kind in sorted({(e.learner_id, e.kind) for e in events}):
+        require_evidence_authority(
+            session, actor=caller.user, learner_id=learner_id, kind=kind, now=now
         )
     for event in events:
         record_evidence(session, event=event)

@@ -28,6 +28,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zoped.domain.evidence import EvidenceKind
 from zoped.domain.people import Role, SchoolClass, User
 from zoped.errors import NotFound, PermissionDenied
 from zoped.services.audit import record_access
@@ -61,6 +62,23 @@ ALLOWED: dict[Relation, frozenset[Action]] = {
     Relation.GUARDIAN: frozenset({Action.READ, Action.EXPORT}),
     Relation.TEACHER: frozenset({Action.READ, Action.WRITE, Action.COMMENT, Action.OVERRIDE}),
     Relation.ADMIN: frozenset(Action),
+}
+
+
+#: The action each kind of evidence needs when it comes in from outside (the JSON API, xAPI).
+#: Learners and their devices report answers and activity progress, and their own view of a
+#: level (shown, never decisive). A rubric score or accepted prior learning is a teacher's
+#: judgement. Overrides and placement answers are recorded only by their own services
+#: (:mod:`zoped.services.overrides`, :mod:`zoped.services.practice`), never sent in directly.
+EVIDENCE_ACTION: dict[EvidenceKind, Action | None] = {
+    EvidenceKind.ANSWER: Action.WRITE,
+    EvidenceKind.ACTIVITY_PROGRESS: Action.WRITE,
+    EvidenceKind.ACTIVITY_COMPLETION: Action.WRITE,
+    EvidenceKind.SELF_ASSESSMENT: Action.WRITE,
+    EvidenceKind.RUBRIC_SCORE: Action.OVERRIDE,
+    EvidenceKind.PRIOR_LEARNING: Action.OVERRIDE,
+    EvidenceKind.TEACHER_OVERRIDE: None,
+    EvidenceKind.PLACEMENT_ANSWER: None,
 }
 
 
@@ -148,6 +166,30 @@ def require_learner_access(
     learner = _learner_row(session, learner_id)
     assert learner is not None  # relation() found it
     return learner
+
+
+def require_evidence_authority(
+    session: Session, *, actor: User, learner_id: str, kind: EvidenceKind, now: datetime
+) -> User:
+    """Check that ``actor`` may send evidence of ``kind`` about the learner (audited).
+
+    Returns:
+        The learner.
+
+    Raises:
+        PermissionDenied: the kind is recorded only by its own service, or it needs an action
+            the actor does not have for this learner (a learner's rubric score, say).
+        NotFound: the learner does not exist or is out of the actor's reach.
+    """
+    action = EVIDENCE_ACTION[kind]
+    if action is None:
+        raise PermissionDenied(f"{kind} evidence is recorded only through its own page or API")
+    try:
+        return require_learner_access(
+            session, actor=actor, learner_id=learner_id, action=action, now=now
+        )
+    except PermissionDenied as error:
+        raise PermissionDenied(f"you may not send {kind} evidence for this learner") from error
 
 
 def visible_learner_ids(session: Session, *, actor: User) -> list[str]:
