@@ -98,7 +98,7 @@ class KnowsFading(ZopedPolicy):
             # A refresh can change what is held (a new mastery): the next one sees it.
             told_cells = ~was_true if self.phase == "false_mastery" else was_true
             self.recall = np.where(held, np.where(told_cells, told, modelled), 1.0)
-            self.tracker.refresh(self.p_known, self.recall, now_s)
+            self.level = self.tracker.levels(self.recall)
             return
         if self.phase in ("and", "or"):
             # Below the review point means due: combine the model's verdict with the truth.
@@ -109,12 +109,12 @@ class KnowsFading(ZopedPolicy):
             # fallback review, the lowest recall, still ranks them as the model does.
             kept = np.maximum(modelled, review_at)
             self.recall = np.where(self.tracker.mastered, np.where(due, 0.0, kept), 1.0)
-            self.tracker.refresh(self.p_known, self.recall, now_s)
+            self.level = self.tracker.levels(self.recall)
             return
         endgame = np.broadcast_to(self.tracker.mastered.all(axis=1, keepdims=True), faded.shape)
         use = {"all": np.ones_like(faded), "learning": ~endgame, "endgame": endgame}[self.phase]
         self.recall = np.where(self.tracker.mastered, np.where(use, told, modelled), 1.0)
-        self.tracker.refresh(self.p_known, self.recall, now_s)
+        self.level = self.tracker.levels(self.recall)
 
 
 class KnowsForgettingRate(ZopedPolicy):

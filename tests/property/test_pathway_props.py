@@ -43,7 +43,7 @@ def worlds(draw: st.DrawFn) -> tuple[CompetencyGraph, list[Activity], LearnerSna
     rechecks = {}
     for c in doubted:
         levels[c] = min(int(levels[c]), int(MasteryLevel.FAMILIAR))
-        rechecks[c] = (draw(st.integers(0, n - 1)), 3, 4)
+        rechecks[c] = (draw(st.integers(0, n - 1)), 3, 4, 86_400.0)
     learner = LearnerSnapshot(levels=levels, p_known=p, p_correct=p, rechecks=rechecks)
     return graph, acts, learner, draw(st.integers(0, 2**16))
 

@@ -23,6 +23,10 @@ N_PARAMS = 5
 
 # Keeps every probability away from 0 and 1 so that logs and divisions stay finite.
 _EPS = 1e-6
+# The online filter keeps P(known) and P(not known) at least this far from 0: nobody is ever
+# certain to know a skill (or not), so every answer still moves the estimate, even after a long
+# run of right (or wrong) answers.
+P_BOUND = 1e-4
 
 
 @numba.njit(cache=True, inline="always")
@@ -40,11 +44,28 @@ def _settle(p: float, q: float) -> tuple[float, float]:
     return 1.0 - q, q
 
 
-@numba.njit(cache=True, inline="always")
-def _step(
+def online_prior(prior: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The priors the online filter starts from: within [P_BOUND, 1 - P_BOUND], like every
+    P(known) it reports."""
+    out: NDArray[np.float64] = np.clip(np.asarray(prior, dtype=np.float64), P_BOUND, 1 - P_BOUND)
+    return out
+
+
+@numba.njit(cache=True)
+def step(
     p: float, q: float, correct: int, learn: float, guess: float, slip: float, forget: float
 ) -> tuple[float, float]:
-    """(P(known), P(not known)) after one answer and one transition (Bayes, then learning)."""
+    """(P(known), P(not known)) after one answer and one transition (Bayes, then learning).
+
+    The one online BKT step: the filter below, :meth:`BKT.update` and the simulator all call
+    it. Two rules make it safe to show to a learner:
+
+    * a wrong answer never raises P(known). Bayes lowers it, but the learning transition that
+      follows can lift a low estimate above where it was (p=0.1, learn=0.3 gives 0.30 after a
+      wrong answer); the estimate then stays where it was, and what the learner may have
+      learned from the feedback counts once a later answer shows it.
+    * P(known) and P(not known) stay within [P_BOUND, 1 - P_BOUND].
+    """
     if correct:
         a = p * (1.0 - slip)
         b = q * guess
@@ -54,9 +75,44 @@ def _step(
     den = a + b
     post_k = a / den
     post_u = b / den
-    return _settle(
+    nk, nu = _settle(
         post_k * (1.0 - forget) + post_u * learn, post_u * (1.0 - learn) + post_k * forget
     )
+    if not correct and nk > p:
+        nk, nu = p, q
+    if nk < P_BOUND:
+        return P_BOUND, 1.0 - P_BOUND
+    if nu < P_BOUND:
+        return 1.0 - P_BOUND, P_BOUND
+    return nk, nu
+
+
+@numba.njit(cache=True)
+def step_cells(
+    p_known: NDArray[np.float64],
+    p_unknown: NDArray[np.float64],
+    answered: NDArray[np.bool_],
+    correct: NDArray[np.bool_],
+    theta: NDArray[np.float64],
+) -> None:
+    """:func:`step` on every answered cell of ``(learners, skills)`` arrays, in place.
+
+    ``correct`` holds one answer per learner; ``theta`` is ``(skills, N_PARAMS)``.
+    """
+    n_learners, n_skills = p_known.shape
+    for r in range(n_learners):
+        c = 1 if correct[r] else 0
+        for k in range(n_skills):
+            if answered[r, k]:
+                p_known[r, k], p_unknown[r, k] = step(
+                    p_known[r, k],
+                    p_unknown[r, k],
+                    c,
+                    theta[k, LEARN],
+                    theta[k, GUESS],
+                    theta[k, SLIP],
+                    theta[k, FORGET],
+                )
 
 
 @numba.njit(cache=True)
@@ -277,8 +333,8 @@ def forward_filter(
             k = skill_idx[i]
             if stamp[k] != who:
                 stamp[k] = who
-                p_known[k] = theta[k, PRIOR]
-                p_unknown[k] = 1.0 - theta[k, PRIOR]
+                p_known[k] = min(max(theta[k, PRIOR], P_BOUND), 1.0 - P_BOUND)
+                p_unknown[k] = 1.0 - p_known[k]
             pc = p_known[k] * (1.0 - theta[k, SLIP]) + p_unknown[k] * theta[k, GUESS]
             acc = acc * pc if product else acc + pc
         if b == a:
@@ -290,7 +346,7 @@ def forward_filter(
         c = correct[r]
         for i in range(a, b):
             k = skill_idx[i]
-            p_known[k], p_unknown[k] = _step(
+            p_known[k], p_unknown[k] = step(
                 p_known[k],
                 p_unknown[k],
                 c,

@@ -396,7 +396,7 @@ class BKT:
         theta = self.params.as_matrix()
         skill_idx = self._model_codes(log)
         final = (
-            np.tile(theta[:, kernels.PRIOR], (log.n_learners, 1))
+            np.tile(kernels.online_prior(theta[:, kernels.PRIOR]), (log.n_learners, 1))
             if want_final
             else np.zeros((0, theta.shape[0]))
         )
@@ -456,29 +456,17 @@ class BKT:
         Mutates ``state`` and returns it; O(skills of the event).
         """
         theta = self._check_event(event)
-        c = bool(event.correct)
+        c = int(bool(event.correct))
         for k in event.skills:
             prior, learn, guess, slip, forget = theta[k]
             p, q = state.pair(k, prior)
-            # The same operations, in the same order, as _bkt_kernels._step.
-            if c:
-                a = p * (1.0 - slip)
-                b = q * guess
-            else:
-                a = p * slip
-                b = q * (1.0 - guess)
-            den = a + b
-            post_k = a / den
-            post_u = b / den
-            p = post_k * (1.0 - forget) + post_u * learn
-            q = post_u * (1.0 - learn) + post_k * forget
-            if p < q:
-                q = 1.0 - p
-            else:
-                p = 1.0 - q
-            state.p_known[k] = p
-            state.p_unknown[k] = q
+            # The one online step (the batched filter and the simulator run it too).
+            state.p_known[k], state.p_unknown[k] = kernels.step(p, q, c, learn, guess, slip, forget)
         return state
+
+    def online_prior(self) -> FloatArray:
+        """P(known) per skill code before any answer, as the online step starts from it."""
+        return kernels.online_prior(self.params.prior)
 
     def p_known(self, state: BKTState) -> dict[str, float]:
         """The learner's current P(known) for every skill, keyed by skill name."""
@@ -492,7 +480,9 @@ class BKT:
         # Python floats per skill: indexing a list of lists is several times faster than numpy
         # scalar access, and online updates are called one event at a time.
         if self._rows_cache is None:
-            rows: list[list[float]] = self.params.as_matrix().tolist()
+            theta = self.params.as_matrix()
+            theta[:, kernels.PRIOR] = kernels.online_prior(theta[:, kernels.PRIOR])
+            rows: list[list[float]] = theta.tolist()
             self._rows_cache = rows
         return self._rows_cache
 

@@ -14,8 +14,9 @@ iar
 3 profi- P(known) >= 0.80 with at least 3 responses
 cient
 4 maste- P(known) >= 0.95 with at least 4 responses, spread over >= 2 days **or** interleaved
-red      with other competencies >= 3 times (never one burst of massed practice); sticky until
-         recall fades
+red      with other competencies >= 3 times (never one burst of massed practice), and recent:
+         at least 4 of the last 5 answers right, the latest among them. Kept while at least 3
+         of the last 5 are right, until recall fades
 5 review mastered, but the memory model's retrievability fell below 0.80; a correct answer
 due      restores mastered (and the memory model lengthens the interval), a wrong one lowers the
          level to at most proficient
@@ -23,6 +24,14 @@ due      restores mastered (and the memory model lengthens the interval), a wron
 
 A competency unlocks when every direct prerequisite is at least proficient (review due counts:
 it was mastered and is only scheduled for a check).
+
+**Levels are decided when evidence arrives, and read without changing anything.**
+:meth:`MasteryTracker.record` takes each answer with the learner model's P(known) after it and
+decides the competency's level then; :meth:`MasteryTracker.levels` only adds what time does
+(review due when recall fades) and the re-check cap, so a level is the same however often or
+late it is read. Laws (tested with hypothesis): a wrong answer never raises a level above
+where it was (a first answer, right or wrong, makes it attempted); 3 right out of 10 is never
+mastered; mastered needs recent right answers.
 
 **Prerequisite re-check** (needs the graph: ``MasteryTracker(..., graph=graph)``). Repeated
 failure on a competency is evidence against its prerequisites: when a learner misses at least
@@ -95,6 +104,8 @@ class MasteryConfig:
     min_attempts_mastered: int = 4
     min_days_mastered: int = 2
     min_interleaved_mastered: int = 3
+    mastered_window: int = 5
+    mastered_right: int = 4
     review_retrievability: float = 0.80
     recheck_window: int = 4
     recheck_misses: int = 3
@@ -125,6 +136,11 @@ class MasteryConfig:
             problems.append(
                 Problem("min_attempts_mastered", "minimum evidence must not fall as levels rise")
             )
+        window, right = self.mastered_window, self.mastered_right
+        if not (isinstance(window, int) and isinstance(right, int) and 1 <= right <= window <= 30):
+            problems.append(
+                Problem("mastered_right", "need 1 <= mastered_right <= mastered_window <= 30")
+            )
         for name in ("recheck_window", "recheck_misses", "recheck_streak"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -141,11 +157,12 @@ class MasteryConfig:
 
 
 class MasteryTracker:
-    """Evidence counters and sticky mastery for ``n_learners`` x ``n_competencies``.
+    """Evidence counters and levels for ``n_learners`` x ``n_competencies``.
 
-    Call :meth:`record` with each batch of responses (in time order), then :meth:`refresh`
-    with the learner model's current P(known) (and the memory model's retrievability) to get
-    the levels. Arrays are public so callers can read them; only these two methods write them.
+    Call :meth:`record` with each batch of responses (in time order) and the learner model's
+    P(known) after them, and :meth:`place` with placement results; :meth:`levels` reads the
+    levels at any time. Arrays are public so callers can read them; only :meth:`record` and
+    :meth:`place` write them.
     """
 
     def __init__(
@@ -166,6 +183,7 @@ class MasteryTracker:
         self.recheck = np.zeros(shape, dtype=np.bool_)
         self.recheck_from = np.full(shape, -1, dtype=np.int64)
         self.recheck_missed = np.zeros(shape, dtype=np.int64)
+        self.recheck_at_s = np.full(shape, np.nan)
         self.recheck_run = np.zeros(shape, dtype=np.int64)
         self.attempts = np.zeros(shape, dtype=np.int64)
         self.n_correct = np.zeros(shape, dtype=np.int64)
@@ -173,7 +191,10 @@ class MasteryTracker:
         self.interleaved = np.zeros(shape, dtype=np.int64)
         self.last_day = np.full(shape, -1, dtype=np.int64)
         self.mastered = np.zeros(shape, dtype=np.bool_)
-        self.level = np.zeros(shape, dtype=np.int64)
+        # The level the evidence gave at the latest answer (mastered or at most proficient).
+        self.evidence_level = np.zeros(shape, dtype=np.int64)
+        # Bit i: whether the i-th latest answer was right (the last 62 answers).
+        self.right_bits = np.zeros(shape, dtype=np.int64)
         self.proficient_at_s = np.full(shape, np.nan)
         self.mastered_at_s = np.full(shape, np.nan)
         self.reviews_passed = np.zeros(shape, dtype=np.int64)
@@ -191,6 +212,9 @@ class MasteryTracker:
         levels = np.asarray(levels, dtype=np.int64)
         placed = levels == MasteryLevel.MASTERED
         self.mastered[learner] |= placed
+        self.evidence_level[learner] = np.where(
+            placed, MasteryLevel.MASTERED, self.evidence_level[learner]
+        )
         self.mastered_at_s[learner] = np.where(placed, now_s, self.mastered_at_s[learner])
         self.floor[learner] = np.where(placed, 0, np.minimum(levels, MasteryLevel.PROFICIENT))
         reached = (levels >= MasteryLevel.PROFICIENT) & np.isnan(self.proficient_at_s[learner])
@@ -202,8 +226,11 @@ class MasteryTracker:
         competencies: BoolArray,
         correct: NDArray[np.bool_],
         now_s: FloatArray | float,
+        p_known: FloatArray,
+        retrievability: FloatArray | None = None,
     ) -> None:
-        """Count one response per row, as evidence for every competency of its item.
+        """Count one response per row, as evidence for every competency of its item, and
+        decide the levels of the competencies it touched.
 
         Args:
             learners: learner code per row; each learner at most once per call.
@@ -211,14 +238,22 @@ class MasteryTracker:
                 multi-skill item is evidence for each of them, never averaged away).
             correct: whether each response was right.
             now_s: time of each response (seconds), or one time for all rows.
+            p_known: ``(rows, n_competencies)``: the learner model's P(known) after the
+                responses.
+            retrievability: ``(rows, n_competencies)``: the memory model's recall just before
+                the responses (None: nothing fades); a response on a mastered competency whose
+                recall fell below the review point is a review.
         """
         learners = np.asarray(learners, dtype=np.int64)
         mask = np.asarray(competencies, dtype=np.bool_)
         ok = np.asarray(correct, dtype=np.bool_)
-        day = np.floor(np.broadcast_to(np.asarray(now_s, dtype=np.float64), learners.shape) / DAY_S)
+        now = np.broadcast_to(np.asarray(now_s, dtype=np.float64), learners.shape)
+        day = np.floor(now / DAY_S)
         day_b = np.broadcast_to(day.astype(np.int64)[:, None], mask.shape)
+        level_before = self.evidence_level[learners]
         # A review is an answer on a competency that is due; a wrong one ends its mastery.
-        due = self.level[learners] == MasteryLevel.REVIEW_DUE
+        recall = np.ones(mask.shape) if retrievability is None else np.asarray(retrievability)
+        due = self.mastered[learners] & (recall < self.config.review_retrievability)
         failed = mask & due & ~ok[:, None]
         passed = mask & due & ok[:, None]
         self.reviews_failed[learners] += failed
@@ -238,9 +273,70 @@ class MasteryTracker:
         # A failed review needs fresh spread evidence before mastery can return.
         self.days[learners] = np.where(failed, 1, self.days[learners])
         self.interleaved[learners] = np.where(failed, 0, self.interleaved[learners])
-        self._recheck(learners, mask, ok)
+        bits = ((self.right_bits[learners] << 1) | ok[:, None]) & ((1 << 62) - 1)
+        self.right_bits[learners] = np.where(mask, bits, self.right_bits[learners])
+        self._decide(learners, mask, ok, np.asarray(p_known, dtype=np.float64), now, level_before)
+        self._recheck(learners, mask, ok, now)
 
-    def _recheck(self, learners: IntArray, mask: BoolArray, ok: NDArray[np.bool_]) -> None:
+    def recent_right(self, window: int) -> IntArray:
+        """Right answers among each cell's last ``window`` answers."""
+        bits = self.right_bits & ((1 << window) - 1)
+        out = np.zeros(bits.shape, dtype=np.int64)
+        for i in range(window):
+            out += (bits >> i) & 1
+        return out
+
+    def _decide(
+        self,
+        learners: IntArray,
+        mask: BoolArray,
+        ok: NDArray[np.bool_],
+        p: FloatArray,
+        now: FloatArray,
+        level_before: IntArray,
+    ) -> None:
+        """The level each answered cell's evidence gives now (see the module docstring)."""
+        cfg = self.config
+        a = self.attempts[learners]
+        right = self.recent_right(cfg.mastered_window)[learners]
+        spread = (self.days[learners] >= cfg.min_days_mastered) | (
+            self.interleaved[learners] >= cfg.min_interleaved_mastered
+        )
+        base = np.where(a > 0, MasteryLevel.ATTEMPTED, MasteryLevel.NOT_STARTED)
+        base = np.where(
+            (p >= cfg.familiar_p) & (a >= cfg.min_attempts_familiar), MasteryLevel.FAMILIAR, base
+        )
+        proficient = (p >= cfg.proficient_p) & (a >= cfg.min_attempts_proficient)
+        base = np.where(proficient, MasteryLevel.PROFICIENT, base)
+        eligible = (
+            ok[:, None]
+            & (p >= cfg.mastered_p)
+            & (a >= cfg.min_attempts_mastered)
+            & spread
+            & (right >= cfg.mastered_right)
+        )
+        held = self.mastered[learners] & (right >= cfg.mastered_right - 1)
+        mastered = np.where(mask, held | eligible, self.mastered[learners])
+        at = now[:, None]
+        newly = mask & mastered & ~self.mastered[learners]
+        self.mastered_at_s[learners] = np.where(newly, at, self.mastered_at_s[learners])
+        self.mastered[learners] = mastered
+        level = np.where(
+            mastered,
+            MasteryLevel.MASTERED,
+            np.minimum(np.maximum(base, self.floor[learners]), MasteryLevel.PROFICIENT),
+        )
+        # A wrong answer never lifts a level (beyond "attempted", which any answer gives).
+        cap = np.maximum(level_before, MasteryLevel.ATTEMPTED)
+        level = np.where(ok[:, None], level, np.minimum(level, cap))
+        self.evidence_level[learners] = np.where(mask, level, level_before)
+        reached = mask & (level >= MasteryLevel.PROFICIENT)
+        first = reached & np.isnan(self.proficient_at_s[learners])
+        self.proficient_at_s[learners] = np.where(first, at, self.proficient_at_s[learners])
+
+    def _recheck(
+        self, learners: IntArray, mask: BoolArray, ok: NDArray[np.bool_], now: FloatArray
+    ) -> None:
         """Update the re-check windows; repeated misses put unmastered prerequisites in doubt."""
         cfg = self.config
         if self.graph is None or cfg.recheck_misses == 0:
@@ -276,14 +372,16 @@ class MasteryTracker:
                 self.recheck_missed[learners],
             )
             self.recheck_run[learners] = np.where(doubt, 0, self.recheck_run[learners])
+            self.recheck_at_s[learners] = np.where(doubt, now[:, None], self.recheck_at_s[learners])
             # The failing competency's window starts afresh.
             bits = np.where(trigger, 0, bits)
             count = np.where(trigger, 0, count)
         self.recent_misses[learners] = bits
         self.recent_count[learners] = count
 
-    def rechecks(self, learner: int) -> dict[int, tuple[int, int, int]]:
-        """One learner's prerequisites under re-check: ``{code: (dependent, missed, window)}``.
+    def rechecks(self, learner: int) -> dict[int, tuple[int, int, int, float]]:
+        """One learner's prerequisites under re-check: ``{code: (dependent, missed, window,
+        at_s)}``: they missed ``missed`` of ``window`` answers on ``dependent`` up to ``at_s``.
 
         For :attr:`zoped.engine.recommend.LearnerSnapshot.rechecks`.
         """
@@ -293,43 +391,23 @@ class MasteryTracker:
                 int(self.recheck_from[learner, c]),
                 int(self.recheck_missed[learner, c]),
                 self.config.recheck_window,
+                float(self.recheck_at_s[learner, c]),
             )
             for c in codes
         }
 
-    def refresh(
-        self,
-        p_known: FloatArray,
-        retrievability: FloatArray | None = None,
-        now_s: float | FloatArray = 0.0,
-    ) -> NDArray[np.int64]:
-        """Derive every level from P(known), the evidence and recall; returns ``self.level``.
+    def levels(self, retrievability: FloatArray | None = None) -> NDArray[np.int64]:
+        """Every learner's levels now; reads and changes nothing.
 
         Args:
-            p_known: ``(learners, competencies)`` from the knowledge-tracing model.
-            retrievability: same shape, from the memory model (None: no forgetting known).
-            now_s: the time, stored as when a level was first reached.
+            retrievability: ``(learners, competencies)`` recall now, from the memory model
+                (None: nothing fades). A mastered competency below the review point is due.
         """
         cfg = self.config
-        p = np.asarray(p_known, dtype=np.float64)
-        a = self.attempts
-        spread = (self.days >= cfg.min_days_mastered) | (
-            self.interleaved >= cfg.min_interleaved_mastered
+        recall = (
+            np.ones(self.mastered.shape) if retrievability is None else np.asarray(retrievability)
         )
-        base = np.where(a > 0, MasteryLevel.ATTEMPTED, MasteryLevel.NOT_STARTED)
-        base = np.where(
-            (p >= cfg.familiar_p) & (a >= cfg.min_attempts_familiar), MasteryLevel.FAMILIAR, base
-        )
-        proficient = (p >= cfg.proficient_p) & (a >= cfg.min_attempts_proficient)
-        base = np.where(proficient, MasteryLevel.PROFICIENT, base)
-        eligible = (p >= cfg.mastered_p) & (a >= cfg.min_attempts_mastered) & spread
-        now = np.broadcast_to(np.asarray(now_s, dtype=np.float64), p.shape)
-        newly = eligible & ~self.mastered
-        self.mastered_at_s = np.where(newly, now, self.mastered_at_s)
-        self.mastered |= eligible
-        reached_prof = (proficient | self.mastered) & np.isnan(self.proficient_at_s)
-        self.proficient_at_s = np.where(reached_prof, now, self.proficient_at_s)
-        recall = np.ones_like(p) if retrievability is None else np.asarray(retrievability)
+        evidence = np.minimum(np.maximum(self.evidence_level, self.floor), MasteryLevel.PROFICIENT)
         level = np.where(
             self.mastered,
             np.where(
@@ -337,14 +415,14 @@ class MasteryTracker:
                 MasteryLevel.MASTERED,
                 MasteryLevel.REVIEW_DUE,
             ),
-            # Lost mastery (a failed review) caps the level at proficient until re-earned.
-            np.minimum(np.maximum(base, self.floor), MasteryLevel.PROFICIENT),
+            evidence,
         )
         # A prerequisite under re-check counts as familiar until re-checked (or mastered).
-        self.recheck &= ~self.mastered
-        level = np.where(self.recheck, np.minimum(level, MasteryLevel.FAMILIAR), level)
-        self.level = level.astype(np.int64)
-        return self.level
+        in_doubt = self.recheck & ~self.mastered
+        out: NDArray[np.int64] = np.where(
+            in_doubt, np.minimum(level, MasteryLevel.FAMILIAR), level
+        ).astype(np.int64)
+        return out
 
 
 # --- Overrides, claims and self-assessments ------------------------------------------------

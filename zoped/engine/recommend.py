@@ -204,9 +204,9 @@ class LearnerSnapshot:
         preferred_modalities: modalities the learner likes.
         recent_activities: ids of the learner's latest activities, most recent last.
         unfinished: ids of activities the learner started and did not finish.
-        rechecks: prerequisites under re-check, ``{code: (dependent code, missed, window)}``
-            (:meth:`zoped.engine.mastery.MasteryTracker.rechecks`): the learner missed
-            ``missed`` of their last ``window`` answers on the dependent.
+        rechecks: prerequisites under re-check, ``{code: (dependent code, missed, window,
+            at_s)}`` (:meth:`zoped.engine.mastery.MasteryTracker.rechecks`): the learner missed
+            ``missed`` of ``window`` answers on the dependent, the last of them at ``at_s``.
     """
 
     levels: NDArray[np.int64]
@@ -219,7 +219,7 @@ class LearnerSnapshot:
     preferred_modalities: frozenset[str] = frozenset()
     recent_activities: tuple[str, ...] = ()
     unfinished: frozenset[str] = frozenset()
-    rechecks: Mapping[int, tuple[int, int, int]] = field(default_factory=dict)
+    rechecks: Mapping[int, tuple[int, int, int, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -296,11 +296,14 @@ def _reason(
         )
     elif "recheck" in sources:
         c = next((c for c in codes if c in learner.rechecks), target)
-        dependent, missed, window = learner.rechecks[c]
+        dependent, missed, window, at_s = learner.rechecks[c]
         on = graph.titles[dependent] if 0 <= dependent < graph.n else "what comes next"
+        # The window is the one that triggered the re-check, so the sentence names its end:
+        # "your last 4" would stop being true with the next answer.
+        day = f"{datetime.fromtimestamp(at_s, UTC):%-d %B}" if math.isfinite(at_s) else "lately"
         sentences.append(
-            f"Let's make sure of {graph.titles[c]} first: you missed {missed} of your last "
-            f"{window} on {on}."
+            f"Let's make sure of {graph.titles[c]} first: of {window} answers on {on} up to "
+            f"{day}, you missed {missed}."
         )
     else:
         pre = graph.prerequisites_of(target)
@@ -479,7 +482,11 @@ def recommend_next(
         mods = {str(rows[j][0].modality) for j in chosen}
         last_slot = len(chosen) == size - 1
         pool = ranked
-        if chosen and last_slot and len(mods) < 2:
+        reviews = [j for j in ranked if "review" in rows[j][2]]
+        if chosen and last_slot and reviews and not any("review" in rows[j][2] for j in chosen):
+            # Mastery that fades comes back: a due review always keeps one place on the menu.
+            pool = reviews
+        elif chosen and last_slot and len(mods) < 2:
             other = [j for j in ranked if str(rows[j][0].modality) not in mods]
             pool = other or ranked
 

@@ -301,13 +301,12 @@ def replay(
 
     A placement is evidence at the moment it finished: its placed levels go to the mastery
     tracker (:meth:`MasteryTracker.place`) and its P(known) raises (never lowers) the model's.
-    Levels are refreshed after every answer (sticky mastery is decided when it is reached) and
-    at the end of each day with evidence, where a progress point is taken.
+    Each answer decides the levels of its competencies (:meth:`MasteryTracker.record`, with
+    the recall just before it, so an answer on a faded mastery is a review); at the end of each
+    day with evidence the levels are read and a progress point is taken.
 
     The learners advance in lockstep: step ``t`` takes every learner's ``t``-th move in one
-    :meth:`MasteryTracker.record` and one :meth:`MasteryTracker.refresh`; a learner without a
-    move at ``t`` is refreshed on the P(known) and recall of their last refresh, which changes
-    nothing.
+    :meth:`MasteryTracker.record`.
     """
     graph = learning_graph(course)
     bkt = models.bkt
@@ -315,7 +314,7 @@ def replay(
     bkt_codes = [skill_index[cid] for cid in graph.ids]
     learner_ids = list(events)
     n = len(learner_ids)
-    priors = np.asarray(bkt.params.prior, dtype=np.float64)[bkt_codes]
+    priors = bkt.online_prior()[bkt_codes]
     rep = Replay(
         graph=graph,
         models=models,
@@ -342,6 +341,7 @@ def replay(
                 _place(rep, r, placement, at_s)
             now_s[r, 0] = step.at_s
             if step.day is None:
+                recall[r] = rep.recall_row(r, step.at_s)  # before the answer: is it a review?
                 _answer(rep, r, step)
                 answered.append(r)
         if answered:
@@ -353,13 +353,17 @@ def replay(
                 mask,
                 np.array([steps[r][t].correct for r in answered]),
                 now_s[answered, 0],
+                rep.known[answered],
+                recall[answered],
             )
-        for r in rows:
-            recall[r] = rep.recall_row(r, float(now_s[r, 0]))
-        levels = rep.tracker.refresh(rep.known, recall, now_s)
-        for r in rows:
-            day = steps[r][t].day
-            if day is not None:
+        closing = [r for r in rows if steps[r][t].day is not None]
+        if closing:
+            for r in closing:
+                recall[r] = rep.recall_row(r, float(now_s[r, 0]))
+            levels = rep.tracker.levels(recall)
+            for r in closing:
+                day = steps[r][t].day
+                assert day is not None
                 _add_point(rep.history[r], ProgressPoint(day, *_counts(levels[r])))
     return rep
 
@@ -485,7 +489,7 @@ def compute_states(
     graph = rep.graph
     now_s = now.timestamp()
     recall = rep.retrievability(now_s)
-    derived = rep.tracker.refresh(rep.known, recall, now_s)
+    derived = rep.tracker.levels(recall)
     p_known = rep.p_known()
     fw = course.framework
     comps = [fw.get(cid) for cid in graph.ids]

@@ -28,10 +28,18 @@ def _graph() -> CompetencyGraph:
     )
 
 
-def _answer(tracker: MasteryTracker, comp: int, correct: bool, t: float) -> None:
+def _answer(
+    tracker: MasteryTracker,
+    comp: int,
+    correct: bool,
+    t: float,
+    p: tuple[float, float] = (0.99, 0.1),
+    recall: tuple[float, float] = (1.0, 1.0),
+) -> None:
+    """One answer on ``comp`` at ``t``, with the model's P(known) ``p`` after it."""
     mask = np.zeros((1, 2), dtype=bool)
     mask[0, comp] = True
-    tracker.record(np.array([0]), mask, np.array([correct]), t)
+    tracker.record(np.array([0]), mask, np.array([correct]), t, np.array([p]), np.array([recall]))
 
 
 def test_config_reports_every_bad_value() -> None:
@@ -45,20 +53,19 @@ def test_massed_practice_never_reaches_mastered() -> None:
     tracker = MasteryTracker(1, 2)
     for i in range(10):
         _answer(tracker, 0, True, i * 60.0)
-    levels = tracker.refresh(np.array([[0.99, 0.1]]), now_s=600.0)
-    assert levels[0, 0] == MasteryLevel.PROFICIENT
+    assert tracker.levels()[0, 0] == MasteryLevel.PROFICIENT
 
 
 def test_spread_over_days_reaches_mastered_and_then_review_due() -> None:
     tracker = MasteryTracker(1, 2)
     for i in range(4):
         _answer(tracker, 0, True, i * DAY)
-    assert tracker.refresh(np.array([[0.99, 0.1]]))[0, 0] == MasteryLevel.MASTERED
-    due = tracker.refresh(np.array([[0.99, 0.1]]), np.array([[0.5, 1.0]]))
+    assert tracker.levels()[0, 0] == MasteryLevel.MASTERED
+    due = tracker.levels(np.array([[0.5, 1.0]]))
     assert due[0, 0] == MasteryLevel.REVIEW_DUE
     # A wrong answer on a due review lowers the level to at most proficient.
-    _answer(tracker, 0, False, 10 * DAY)
-    after = tracker.refresh(np.array([[0.97, 0.1]]), np.array([[1.0, 1.0]]))
+    _answer(tracker, 0, False, 10 * DAY, p=(0.97, 0.1), recall=(0.5, 1.0))
+    after = tracker.levels(np.array([[1.0, 1.0]]))
     assert after[0, 0] == MasteryLevel.PROFICIENT
     assert tracker.reviews_failed[0, 0] == 1
 
@@ -67,9 +74,8 @@ def test_passed_review_restores_mastered() -> None:
     tracker = MasteryTracker(1, 2)
     for i in range(4):
         _answer(tracker, 0, True, i * DAY)
-    tracker.refresh(np.array([[0.99, 0.1]]), np.array([[0.5, 1.0]]))
-    _answer(tracker, 0, True, 9 * DAY)
-    assert tracker.refresh(np.array([[0.99, 0.1]]), np.array([[0.95, 1.0]]))[0, 0] == 4
+    _answer(tracker, 0, True, 9 * DAY, recall=(0.5, 1.0))
+    assert tracker.levels(np.array([[0.95, 1.0]]))[0, 0] == MasteryLevel.MASTERED
     assert tracker.reviews_passed[0, 0] == 1
 
 
@@ -115,32 +121,32 @@ def test_graph_rejects_cycles_and_unknown_prerequisites() -> None:
 def _proficient_a_then_miss_b(config: MasteryConfig | None = None) -> MasteryTracker:
     tracker = MasteryTracker(1, 2, config, graph=_graph())
     for i in range(3):
-        _answer(tracker, 0, True, i * 60.0)
-    assert tracker.refresh(np.array([[0.9, 0.2]]))[0, 0] == MasteryLevel.PROFICIENT
+        _answer(tracker, 0, True, i * 60.0, p=(0.9, 0.2))
+    assert tracker.levels()[0, 0] == MasteryLevel.PROFICIENT
     for i, ok in enumerate((False, True, False, False)):
-        _answer(tracker, 1, ok, 600.0 + i * 60.0)
+        _answer(tracker, 1, ok, 600.0 + i * 60.0, p=(0.9, 0.3))
     return tracker
 
 
 def test_repeated_misses_put_an_unmastered_prerequisite_back_to_check() -> None:
     tracker = _proficient_a_then_miss_b()
-    levels = tracker.refresh(np.array([[0.9, 0.3]]))
+    levels = tracker.levels()
     assert levels[0, 0] == MasteryLevel.FAMILIAR  # b locks again, a is on the frontier
-    assert tracker.rechecks(0) == {0: (1, 3, 4)}
+    assert tracker.rechecks(0) == {0: (1, 3, 4, 780.0)}
     # Three right answers in a row on a clear the re-check.
     for i, ok in enumerate((True, False, True, True, True)):
-        _answer(tracker, 0, ok, 2000.0 + i * 60.0)
-        level = tracker.refresh(np.array([[0.9, 0.3]]))[0, 0]
+        _answer(tracker, 0, ok, 2000.0 + i * 60.0, p=(0.9, 0.3))
+        level = tracker.levels()[0, 0]
         assert level == (MasteryLevel.PROFICIENT if i == 4 else MasteryLevel.FAMILIAR)
     assert tracker.rechecks(0) == {}
 
 
 def test_recheck_is_off_without_a_graph_or_with_zero_misses() -> None:
     off = _proficient_a_then_miss_b(MasteryConfig(recheck_misses=0))
-    assert off.refresh(np.array([[0.9, 0.3]]))[0, 0] == MasteryLevel.PROFICIENT
+    assert off.levels()[0, 0] == MasteryLevel.PROFICIENT
     plain = MasteryTracker(1, 2)
     for i, ok in enumerate((True, True, True, False, False, False, False)):
-        _answer(plain, 0 if i < 3 else 1, ok, i * 60.0)
-    assert plain.refresh(np.array([[0.9, 0.3]]))[0, 0] == MasteryLevel.PROFICIENT
+        _answer(plain, 0 if i < 3 else 1, ok, i * 60.0, p=(0.9, 0.3))
+    assert plain.levels()[0, 0] == MasteryLevel.PROFICIENT
     with pytest.raises(InvalidInput):
         MasteryConfig(recheck_window=2, recheck_misses=3)

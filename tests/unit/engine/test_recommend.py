@@ -97,13 +97,16 @@ def test_bad_config_lists_every_problem() -> None:
 
 def test_a_prerequisite_under_recheck_comes_first_with_its_reason() -> None:
     graph, acts = _setup()
-    learner = _learner([MasteryLevel.MASTERED, MasteryLevel.FAMILIAR, 0], rechecks={1: (2, 3, 4)})
+    learner = _learner(
+        [MasteryLevel.MASTERED, MasteryLevel.FAMILIAR, 0], rechecks={1: (2, 3, 4, 86_400.0 * 3)}
+    )
     decision = recommend_next(graph, acts, learner, seed=3)
     assert decision.chosen[0] in {"a2", "a3"}
     assert "mul" not in {c for o in decision.options for c in o.competencies}
     reason = decision.options[0].reason
     assert "Let's make sure of Adding fractions first" in reason
-    assert "you missed 3 of your last 4 on Multiplying fractions" in reason
+    # The window that triggered it, named by its end, so the sentence stays true.
+    assert "of 4 answers on Multiplying fractions up to 4 January, you missed 3" in reason
     assert decision.candidates[0].parts["recheck"] == 1.0
 
 
@@ -112,3 +115,27 @@ def test_foundation_score_prefers_what_more_locked_steps_need() -> None:
     score = foundation_score(graph, np.array([[1, 0, 0], [3, 1, 0]]))
     assert score[0].tolist() == [1.0, 0.5, 0.0]
     assert score[1].tolist() == [0.0, 1.0, 0.0]  # eq is proficient: no longer a foundation
+
+
+def test_a_due_review_keeps_a_place_on_the_menu() -> None:
+    graph = CompetencyGraph.from_competencies(
+        [
+            Competency("eq", "Equivalent fractions"),
+            Competency("add", "Adding fractions", prerequisites=("eq",)),
+            Competency("sub", "Subtracting fractions", prerequisites=("eq",)),
+        ]
+    )
+    acts = [
+        Activity("a1", "Fraction strips", Modality.HANDS_ON, ("eq",), 10, body="x"),
+        Activity("a2", "Add practice", Modality.PRACTICE, ("add",), 10, body="x"),
+        Activity("a3", "Subtract video", Modality.VIDEO, ("sub",), 5, body="x"),
+    ]
+    # Two prerequisites under re-check outscore the review; the review still takes the last
+    # place of a menu of two.
+    learner = _learner(
+        [MasteryLevel.REVIEW_DUE, MasteryLevel.FAMILIAR, MasteryLevel.FAMILIAR],
+        rechecks={1: (2, 3, 4, 0.0), 2: (1, 3, 4, 0.0)},
+    )
+    decision = recommend_next(graph, acts, learner, k=2, seed=1)
+    assert "a1" in decision.chosen
+    assert len(decision.chosen) == 2

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from numpy.typing import NDArray
 
+from zoped.engine import _bkt_kernels as kernels
 from zoped.engine.bkt import BKT
 from zoped.engine.mastery import MasteryConfig, MasteryLevel, MasteryTracker, at_least_proficient
 from zoped.engine.memory import (
@@ -97,7 +98,7 @@ class ModelledPolicy(Policy):
         self.unlock_at = int(unlock_at)
         self.bkt = bkt
         params = bkt.params
-        self.prior = np.asarray(params.prior, dtype=np.float64)
+        self.prior = kernels.online_prior(params.prior)
         self.learn = np.asarray(params.learn, dtype=np.float64)
         self.guess = np.asarray(params.guess, dtype=np.float64)
         self.slip = np.asarray(params.slip, dtype=np.float64)
@@ -112,6 +113,7 @@ class ModelledPolicy(Policy):
         self.last_review = np.zeros((n_learners, n))
         self.seen = np.zeros((n_learners, n), dtype=np.bool_)
         self.recall = np.ones((n_learners, n))
+        self.level = np.zeros((n_learners, n), dtype=np.int64)  # as of the latest refresh
 
     def p_correct(self) -> FloatArray:
         """Predicted P(correct) on a single-skill item of each competency (BKT's formula)."""
@@ -128,7 +130,7 @@ class ModelledPolicy(Policy):
     def _refresh(self, now_s: float) -> None:
         # Recall matters only where mastery is held.
         self.recall = np.where(self.tracker.mastered, self.retrievability(now_s), 1.0)
-        self.tracker.refresh(self.p_known, self.recall, now_s)
+        self.level = self.tracker.levels(self.recall)
 
     def _memory_update(self, mask: BoolArray, correct: BoolArray, now_s: float) -> None:
         mp = self.memory_params
@@ -147,13 +149,12 @@ class ModelledPolicy(Policy):
         self.seen |= mask
 
     def _bkt_update(self, mask: BoolArray, correct: BoolArray) -> None:
-        p = self.p_known
-        c = correct[:, None]
-        num = np.where(c, p * (1.0 - self.slip), p * self.slip)
-        den = num + np.where(c, (1.0 - p) * self.guess, (1.0 - p) * (1.0 - self.guess))
-        post = num / den
-        new = post * (1.0 - self.forget) + (1.0 - post) * self.learn
-        self.p_known = np.where(mask, new, p)
+        # The platform's own online step (P(known) stays within kernels.P_BOUND of 0 and 1, so
+        # 1 - p keeps P(not known) to full precision).
+        theta = np.stack([self.prior, self.learn, self.guess, self.slip, self.forget], axis=1)
+        p = self.p_known.copy()
+        kernels.step_cells(p, 1.0 - p, np.ascontiguousarray(mask), correct, theta)
+        self.p_known = p
 
     def _maybe_refit(self, now_s: float) -> None:
         """Refit BKT on the answers seen so far, once every ``refit_days`` days.
@@ -182,15 +183,19 @@ class ModelledPolicy(Policy):
             rows = np.flatnonzero(active)
             self.answers.append((rows, items[rows], correct[rows], now_s))
         mask = self.course.item_skills[items] & active[:, None]
+        # The recall the choice was made on: an answer on a faded mastery is a review.
+        before = self.recall
         self._bkt_update(mask, correct)
         self._memory_update(mask, correct, now_s)
         rows = np.flatnonzero(active)
-        self.tracker.record(rows, mask[rows], correct[rows], now_s)
+        self.tracker.record(
+            rows, mask[rows], correct[rows], now_s, self.p_known[rows], before[rows]
+        )
         self._refresh(now_s)
 
     def eligible(self) -> BoolArray:
         """Unlocked and not mastered, or due for review: the candidates zoped would offer."""
-        levels = self.tracker.level
+        levels = self.level
         met = (
             at_least_proficient(levels)
             if self.unlock_at == MasteryLevel.PROFICIENT
@@ -204,7 +209,7 @@ class ModelledPolicy(Policy):
     def reviewing(self, choice: IntArray) -> BoolArray:
         """A review: the choice was due, or nothing else was left (the fallback)."""
         rows = np.arange(self.n_learners)
-        level = self.tracker.level[rows, choice]
+        level = self.level[rows, choice]
         out: BoolArray = (level == MasteryLevel.REVIEW_DUE) | (level == MasteryLevel.MASTERED)
         return out
 
@@ -290,13 +295,13 @@ class ZopedPolicy(ModelledPolicy):
         del now_s
         cfg = self.config
         eligible = self.eligible()
-        due = (self.tracker.level == MasteryLevel.REVIEW_DUE).astype(np.float64)
+        due = (self.level == MasteryLevel.REVIEW_DUE).astype(np.float64)
         n = self.course.graph.n
         recent = (self.history[:, :, None] == np.arange(n)[None, None, :]).mean(axis=1)
         zeros = np.zeros_like(due)
         # Secure today but not yet shown over time: more practice now is massed practice, so
         # it waits (the variety part, at full weight) for another day or other competencies.
-        waiting = (self.tracker.level == MasteryLevel.PROFICIENT) & (
+        waiting = (self.level == MasteryLevel.PROFICIENT) & (
             self.p_known >= self.tracker.config.mastered_p
         )
         recent = np.maximum(recent, np.where(waiting, 2.0, 0.0))
@@ -311,7 +316,7 @@ class ZopedPolicy(ModelledPolicy):
             config=cfg,
             p_known=self.p_known,
             recheck=self.tracker.recheck.astype(np.float64),
-            foundation=foundation_score(self.course.graph, self.tracker.level),
+            foundation=foundation_score(self.course.graph, self.level),
         )
         # A seeded jitter far below any score difference breaks exact ties reproducibly.
         total = np.where(eligible, total + 1e-9 * rng.random(total.shape), -np.inf)
