@@ -89,6 +89,42 @@ def at_least_proficient(levels: NDArray[np.int64]) -> BoolArray:
 
 
 @dataclass(frozen=True)
+class LevelCounts:
+    """How many competencies are at each level: the one count every page shows.
+
+    "Mastered" counts review due too: those were mastered and are only scheduled for a check,
+    so the headline, the progress chart and the guardian's page all say the same number.
+    """
+
+    not_started: int
+    attempted: int
+    familiar: int
+    proficient: int
+    mastered: int
+    review_due: int
+    total: int
+
+    @property
+    def at_least_proficient(self) -> int:
+        """Proficient, mastered or due for review: what unlocks the next steps."""
+        return self.proficient + self.mastered
+
+
+def count_levels(levels: Sequence[int] | NDArray[np.int64]) -> LevelCounts:
+    """Count one learner's levels (see :class:`LevelCounts`)."""
+    found = np.bincount(np.asarray(levels, dtype=np.int64), minlength=len(MasteryLevel))
+    return LevelCounts(
+        not_started=int(found[MasteryLevel.NOT_STARTED]),
+        attempted=int(found[MasteryLevel.ATTEMPTED]),
+        familiar=int(found[MasteryLevel.FAMILIAR]),
+        proficient=int(found[MasteryLevel.PROFICIENT]),
+        mastered=int(found[MasteryLevel.MASTERED] + found[MasteryLevel.REVIEW_DUE]),
+        review_due=int(found[MasteryLevel.REVIEW_DUE]),
+        total=int(found.sum()),
+    )
+
+
+@dataclass(frozen=True)
 class MasteryConfig:
     """Thresholds that turn P(known) and evidence into levels. Validated on construction.
 

@@ -26,6 +26,7 @@ from zoped.domain.people import User
 from zoped.engine.base import Interaction
 from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import (
+    LevelCounts,
     MasteryConfig,
     MasteryEvent,
     MasteryLevel,
@@ -36,6 +37,7 @@ from zoped.engine.mastery import (
     UndoEvent,
     apply_overrides,
     at_least_proficient,
+    count_levels,
 )
 from zoped.engine.memory import SECONDS_PER_DAY
 from zoped.errors import NotFound
@@ -163,9 +165,10 @@ class LearnerState:
                 return c
         raise NotFound(f"no competency {competency_id!r} in course {self.course_id!r}")
 
-    def count(self, level: MasteryLevel) -> int:
-        """How many competencies are at ``level``."""
-        return sum(c.level is level for c in self.competencies)
+    @property
+    def counts(self) -> LevelCounts:
+        """How many competencies are at each level (the count every page shows)."""
+        return count_levels([int(c.level) for c in self.competencies])
 
     @property
     def reviews_due(self) -> list[CompetencyState]:
@@ -399,8 +402,9 @@ def _answer(rep: Replay, row: int, step: _Step) -> None:
 
 
 def _counts(levels: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[int, int]:
-    """(at least proficient, mastered) among one learner's levels."""
-    return int(at_least_proficient(levels).sum()), int((levels >= MasteryLevel.MASTERED).sum())
+    """(at least proficient, mastered) among one learner's levels, as every page counts."""
+    counts = count_levels(levels)
+    return counts.at_least_proficient, counts.mastered
 
 
 def _add_point(history: list[ProgressPoint], point: ProgressPoint) -> None:

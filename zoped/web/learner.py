@@ -37,7 +37,6 @@ def home(request: Request, user: LearnerUser, db: DbSession, now: Now, seed: int
     state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
     menu = menus.recommend_for(db, actor=user, learner_id=user.id, seed=seed, now=now)
     placement = practice.latest_placement(db, actor=user, learner_id=user.id, now=now)
-    counts = {level: state.count(level) for level in MasteryLevel}
     return render(
         request,
         "learner/home.html",
@@ -45,7 +44,7 @@ def home(request: Request, user: LearnerUser, db: DbSession, now: Now, seed: int
             "state": state,
             "menu": menu,
             "placement": placement,
-            "counts": counts,
+            "counts": state.counts,
             "levels": list(MasteryLevel),
             "colours": svg.LEVEL_COLOURS,
             "roadmap": svg.roadmap_svg(state),
