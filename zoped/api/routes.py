@@ -7,6 +7,7 @@ Each route parses, calls a service, maps the result to a schema; the authorizati
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from zoped.api.deps import AppSettings, CurrentCaller, DbSession, Now
 from zoped.api.schemas import (
+    CompetencyStatePublic,
     ErasurePublic,
     ErrorBody,
     EvidenceCreate,
@@ -21,13 +23,17 @@ from zoped.api.schemas import (
     EvidenceRecorded,
     LearnerPage,
     LearnerPublic,
+    LearnerStatePublic,
+    LevelCountsPublic,
+    MenuOptionPublic,
+    MenuPublic,
     MePublic,
 )
 from zoped.domain.evidence import EvidenceEvent, EvidenceSource
 from zoped.errors import InvalidInput, Problem
 from zoped.interop.xapi import statement_to_event
 from zoped.services import auth as auth_services
-from zoped.services import privacy
+from zoped.services import menus, pathways, privacy
 from zoped.services.audit import record_access
 from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
 from zoped.services.policy import (
@@ -158,6 +164,89 @@ def get_learner_evidence(
     )
     events = list_evidence(session, learner_id=learner_id, limit=limit)
     return [_evidence_public(e) for e in events]
+
+
+CourseId = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+@router.get("/learners/{learner_id}/state", response_model=LearnerStatePublic)
+def get_learner_state(
+    learner_id: LearnerId,
+    caller: CurrentCaller,
+    session: DbSession,
+    now: Now,
+    course: CourseId = None,
+) -> LearnerStatePublic:
+    """The learner's state on a course (default: the first): levels, chances, review dates
+    and the parameter version; the same state their pages show."""
+    caller.require(Scope.READ_LEARNERS)
+    state = pathways.learner_state(
+        session, actor=caller.user, learner_id=learner_id, now=now, course_id=course
+    )
+    return LearnerStatePublic(
+        learner_id=state.learner_id,
+        course_id=state.course_id,
+        course_title=state.course_title,
+        computed_at=state.computed_at,
+        parameter_version=state.parameter_version,
+        models_fitted=state.models_fitted,
+        n_events=state.n_events,
+        counts=LevelCountsPublic(**dataclasses.asdict(state.counts)),
+        competencies=[
+            CompetencyStatePublic(
+                competency_id=c.competency_id,
+                title=c.title,
+                group_id=c.group_id,
+                level=c.level.label,
+                derived_level=c.derived_level.label,
+                p_known=c.p_known,
+                p_correct=c.p_correct,
+                evidence_count=c.evidence_count,
+                n_correct=c.n_correct,
+                unlocked=c.unlocked,
+                practisable=c.practisable,
+                last_practised=c.last_practised,
+                retrievability=c.retrievability,
+                review_due_at=c.review_due_at,
+                notes=list(c.notes),
+            )
+            for c in state.competencies
+        ],
+    )
+
+
+@router.get("/learners/{learner_id}/menu", response_model=MenuPublic)
+def get_learner_menu(
+    learner_id: LearnerId,
+    caller: CurrentCaller,
+    session: DbSession,
+    now: Now,
+    course: CourseId = None,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    k: Annotated[int, Query(ge=1, le=10)] = 4,
+) -> MenuPublic:
+    """The learner's menu of next steps with their reasons, as their home page shows it (the
+    decision is logged; another ``seed`` asks for other options)."""
+    caller.require(Scope.READ_LEARNERS)
+    menu = menus.recommend_for(
+        session, actor=caller.user, learner_id=learner_id, k=k, seed=seed, now=now, course_id=course
+    )
+    return MenuPublic(
+        decision_id=menu.decision_id,
+        seed=menu.seed,
+        options=[
+            MenuOptionPublic(
+                activity_id=o.activity_id,
+                title=o.title,
+                modality=o.modality,
+                competencies=list(o.competencies),
+                reason=o.reason,
+                p_success=o.p_success,
+            )
+            for o in menu.options
+        ],
+        empty_reason=menu.empty_reason,
+    )
 
 
 @router.post(

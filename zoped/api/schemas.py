@@ -114,3 +114,70 @@ class ErasurePublic(BaseModel):
 
     erased: bool
     rows_by_table: dict[str, int]
+
+
+class CompetencyStatePublic(BaseModel):
+    """One competency of a learner's state, as the learner's pages show it."""
+
+    competency_id: str
+    title: str
+    group_id: str | None
+    level: str
+    derived_level: str = Field(description="The level the evidence alone gives.")
+    p_known: float = Field(description="The knowledge model's P(known), strictly in (0, 1).")
+    p_correct: float = Field(description="Chance of a right answer on a typical next item.")
+    evidence_count: int
+    n_correct: int
+    unlocked: bool
+    practisable: bool
+    last_practised: AwareDatetime | None
+    retrievability: float | None = Field(description="Predicted recall now (null: never seen).")
+    review_due_at: AwareDatetime | None
+    notes: list[str]
+
+
+class LevelCountsPublic(BaseModel):
+    """How many competencies are at each level; ``mastered`` includes those due for review."""
+
+    not_started: int
+    attempted: int
+    familiar: int
+    proficient: int
+    mastered: int
+    review_due: int
+    total: int
+
+
+class LearnerStatePublic(BaseModel):
+    """A learner's state on one course: levels, chances and review dates."""
+
+    learner_id: str
+    course_id: str
+    course_title: str
+    computed_at: AwareDatetime
+    parameter_version: str = Field(description="Fingerprint of the model parameters used.")
+    models_fitted: bool
+    n_events: int
+    counts: LevelCountsPublic
+    competencies: list[CompetencyStatePublic]
+
+
+class MenuOptionPublic(BaseModel):
+    """One next step on the learner's menu, with its reason."""
+
+    activity_id: str
+    title: str
+    modality: str
+    competencies: list[str]
+    reason: str
+    p_success: float
+
+
+class MenuPublic(BaseModel):
+    """The learner's menu, as their home page shows it; ``decision_id`` names the logged
+    decision (what a pick refers to)."""
+
+    decision_id: uuid.UUID
+    seed: int
+    options: list[MenuOptionPublic]
+    empty_reason: str

@@ -12,6 +12,8 @@ Fitting is deterministic (fixed seeds), so refitting on the same log gives the s
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -60,6 +62,17 @@ class PlatformModels:
     memory: MemoryModel
     fitted: bool
     n_answers: int = 0
+
+    @property
+    def version(self) -> str:
+        """A short fingerprint of the parameters: states computed with the same version agree."""
+        memory = self.memory.parameters
+        content = {
+            "bkt": self.bkt.params.to_dict(),
+            "memory": asdict(memory) if memory is not None else None,
+        }
+        text = json.dumps(content, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ class CompetencyState:
         notes: overrides, claims and the learner's own view, in plain words.
         self_assessed: the learner's own view of their level, if given.
         prerequisites: ids of its direct prerequisites.
+        p_correct: the model's chance of a right answer on a typical next item.
     """
 
     competency_id: str
@@ -116,6 +117,7 @@ class CompetencyState:
     notes: tuple[str, ...] = ()
     self_assessed: MasteryLevel | None = None
     prerequisites: tuple[str, ...] = ()
+    p_correct: float = 0.0
 
     @property
     def level_label(self) -> str:
@@ -146,6 +148,7 @@ class LearnerState:
         history: progress at the end of each day with evidence, then now.
         n_events: events replayed.
         models_fitted: False when the models are defaults from item difficulty.
+        parameter_version: the fingerprint of the model parameters it was computed with.
     """
 
     learner_id: str
@@ -157,6 +160,7 @@ class LearnerState:
     history: list[ProgressPoint] = field(default_factory=list)
     n_events: int = 0
     models_fitted: bool = False
+    parameter_version: str = ""
 
     def get(self, competency_id: str) -> CompetencyState:
         """The state of one competency. Raises: NotFound."""
@@ -495,6 +499,7 @@ def compute_states(
     recall = rep.retrievability(now_s)
     derived = rep.tracker.levels(recall)
     p_known = rep.p_known()
+    p_correct = rep.p_correct()
     fw = course.framework
     comps = [fw.get(cid) for cid in graph.ids]
     practisable = [bool(course.items_for(cid)) for cid in graph.ids]
@@ -533,6 +538,7 @@ def compute_states(
                     notes=status.notes,
                     self_assessed=status.self_assessed,
                     prerequisites=comp.prerequisites,
+                    p_correct=float(p_correct[row, code]),
                 )
             )
         history = list(rep.history[row])
@@ -547,6 +553,7 @@ def compute_states(
             history=history,
             n_events=rep.n_events[row],
             models_fitted=models.fitted,
+            parameter_version=models.version,
         )
     return out, rep
 
