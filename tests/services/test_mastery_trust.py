@@ -1,6 +1,6 @@
 """Mastery you can trust, through the services a learner's answers go through (issue 13's
-reproductions): a wrong answer never raises a level, 3 right out of 10 is never mastered, and
-wrong answers end a mastery they contradict."""
+reproductions): a wrong answer never raises a level, 3 right out of 10 is never mastered,
+wrong answers end a mastery they contradict, and a teacher's rubric score counts."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from tests.services.conftest import NOW
 from zoped.domain.content import Item, ItemType
-from zoped.engine.mastery import MasteryLevel
+from zoped.engine.mastery import RUBRIC_ANSWERS, MasteryLevel
 from zoped.services.pathways import learner_state
 from zoped.services.practice import submit_answer
+from zoped.services.rubrics import score_project
 
 COMPETENCY = "found.equal-parts"  # no prerequisites: always open to practise
 
@@ -82,3 +83,44 @@ def test_wrong_answers_end_a_mastery_they_contradict(school) -> None:
     levels = [after for _, _, after, _, _ in _answer_all(school, pattern, hours_apart=30.0)]
     assert MasteryLevel.MASTERED in levels[:7], "seven right answers over a week master it"
     assert levels[-1] < MasteryLevel.MASTERED
+
+
+def _state_of(school, competency_id: str):
+    with school.db.session() as s:
+        return learner_state(s, actor=school.teacher, learner_id="amy", now=NOW).get(competency_id)
+
+
+def test_a_rubric_score_counts_as_evidence_on_its_competencies(school) -> None:
+    before = _state_of(school, "prop.scale-recipe")
+    with school.db.session() as s:
+        score_project(
+            s,
+            actor=school.teacher,
+            learner_id="amy",
+            rubric_id="rubric.recipe-party",
+            chosen_levels={"scaling": 3},  # "Extending": 4 of 4 points
+            now=NOW - timedelta(hours=1),
+        )
+    after = _state_of(school, "prop.scale-recipe")
+    assert after.evidence_count == before.evidence_count + RUBRIC_ANSWERS
+    assert after.n_correct == before.n_correct + RUBRIC_ANSWERS
+    assert after.p_known > before.p_known
+    assert after.level > before.level
+
+
+def test_a_low_rubric_score_is_evidence_against(school) -> None:
+    before = _state_of(school, "prop.scale-recipe")
+    with school.db.session() as s:
+        score_project(
+            s,
+            actor=school.teacher,
+            learner_id="amy",
+            rubric_id="rubric.recipe-party",
+            chosen_levels={"scaling": 0},  # "Beginning": 1 of 4 points
+            now=NOW - timedelta(hours=1),
+        )
+    after = _state_of(school, "prop.scale-recipe")
+    assert after.evidence_count == before.evidence_count + RUBRIC_ANSWERS
+    assert after.n_correct == before.n_correct
+    assert after.p_known <= before.p_known
+    assert after.level <= MasteryLevel.ATTEMPTED

@@ -88,6 +88,26 @@ def at_least_proficient(levels: NDArray[np.int64]) -> BoolArray:
     return np.asarray(levels) >= MasteryLevel.PROFICIENT
 
 
+#: How many answers one rubric score on a competency counts as (see :func:`rubric_answers`).
+RUBRIC_ANSWERS = 2
+
+
+def rubric_answers(score: float) -> tuple[bool, ...]:
+    """The answers a teacher's rubric score on one competency counts as, in order.
+
+    A rubric judges a whole project, so it weighs as :data:`RUBRIC_ANSWERS` answers: secure or
+    better (score >= 0.75, "3 of 4 points") counts as that many right answers; partly there
+    (>= 0.5) as one right and then one wrong (so it never alone completes a mastery); below
+    that as that many wrong answers. They go through the same knowledge step and mastery
+    rules as answers to items.
+    """
+    if score >= 0.75:
+        return (True,) * RUBRIC_ANSWERS
+    if score >= 0.5:
+        return (True,) + (False,) * (RUBRIC_ANSWERS - 1)
+    return (False,) * RUBRIC_ANSWERS
+
+
 @dataclass(frozen=True)
 class LevelCounts:
     """How many competencies are at each level: the one count every page shows.

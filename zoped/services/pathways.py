@@ -38,6 +38,7 @@ from zoped.engine.mastery import (
     apply_overrides,
     at_least_proficient,
     count_levels,
+    rubric_answers,
 )
 from zoped.engine.memory import SECONDS_PER_DAY
 from zoped.errors import NotFound
@@ -266,7 +267,9 @@ def _steps(
     """A learner's answers and finished placements in time order, closed at the end of each
     day with evidence; placements ride on the step that follows them."""
     timeline: list[tuple[datetime, int, Any]] = [
-        (e.occurred_at, 1, e) for e in events if e.kind in ANSWER_KINDS
+        (e.occurred_at, 1, e)
+        for e in events
+        if e.kind in ANSWER_KINDS or (e.kind is EvidenceKind.RUBRIC_SCORE and e.score is not None)
     ]
     timeline += [(p[0], 0, p) for p in placements]
     timeline.sort(key=lambda t: (t[0], t[1]))
@@ -288,8 +291,14 @@ def _steps(
             pending.append((at.timestamp(), payload))
             continue
         codes = _event_codes(payload, course, index)
-        if codes:
-            steps.append(_Step(at.timestamp(), pending, codes, bool(payload.correct), at))
+        if not codes:
+            continue
+        if payload.kind is EvidenceKind.RUBRIC_SCORE:
+            outcomes = rubric_answers(float(payload.score))
+        else:
+            outcomes = (bool(payload.correct),)
+        for correct in outcomes:
+            steps.append(_Step(at.timestamp(), pending, codes, correct, at))
             pending = []
     if day is not None:
         steps.append(close(day))

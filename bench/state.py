@@ -1,0 +1,319 @@
+"""Benchmark what a learner's state costs per request, by the length of their history.
+
+Standalone script, not a test. Reproduce with::
+
+    .venv/bin/python bench/state.py [--sizes 100,1000,10000] [--reps 7] [--class-size 500]
+        [--replay-events 100000] [--write]
+
+It seeds the demo school (seed 7) into a temporary SQLite file, then adds learners whose
+histories have exactly N answers (the demo course's items in course order, right with a
+probability that grows along the course, ten minutes apart, school days only, all before the
+reference time), and times in process, after one warm-up call:
+
+- ``home``: ``GET /learner`` through the app (server time: the request in process, the page
+  rendered), as the learner;
+- ``answer``: one practice answer as the practice page records it (``submit_answer``, which
+  says what changed) and the new menu (``recommend_for``);
+- ``class``: the class page (``class_dashboard``) of a class of ``--class-size`` learners with
+  300 answers each;
+- ``replay``: every learner's state from the log (``learner_states``) over about
+  ``--replay-events`` answers, as events per second.
+
+p50 and p95 are over ``--reps`` runs. With ``--write`` it rewrites ``bench/results/state.md``
+with this run's figures and a profile of the home page at the largest size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import platform
+import pstats
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from zoped.app import create_app
+from zoped.clock import PinnedClock
+from zoped.domain.content import ItemType
+from zoped.domain.course import Course
+from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
+from zoped.domain.people import Enrollment, Role, SchoolClass, User
+from zoped.services import demo, transaction
+from zoped.services.classes import class_dashboard
+from zoped.services.courses import get_course
+from zoped.services.menus import recommend_for
+from zoped.services.pathways import default_course_id, learner_states
+from zoped.services.practice import submit_answer
+from zoped.services.roster import create_class, create_user, enroll_learner
+from zoped.services.system import Database, open_database
+from zoped.settings import Settings
+from zoped.store.repositories import EvidenceRepository, PeopleRepository
+
+NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+RESULTS = Path(__file__).parent / "results" / "state.md"
+TARGETS = {"answer": 0.020, "home": 0.060, "class": 0.300}
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"
+
+
+def history(course: Course, learner_id: str, n: int, rng: random.Random) -> list[EvidenceEvent]:
+    """``n`` answers ending before NOW: the course's items in order, ten minutes apart."""
+    items = [i for c in course.framework.topological_order() for i in course.items_for(c)]
+    start = NOW - timedelta(minutes=10 * n + 60)
+    events = []
+    for k in range(n):
+        item = items[k % len(items)]
+        position = (k % len(items)) / len(items)
+        at = start + timedelta(minutes=10 * k)
+        correct = rng.random() < 0.9 - 0.5 * position
+        events.append(
+            EvidenceEvent(
+                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                learner_id=learner_id,
+                kind=EvidenceKind.ANSWER,
+                occurred_at=at,
+                recorded_at=at,
+                source=EvidenceSource.IMPORT,
+                item_id=item.id,
+                competency_ids=item.competencies,
+                correct=correct,
+                score=1.0 if correct else 0.0,
+            )
+        )
+    return events
+
+
+def add_learner(
+    db: Database, course: Course, learner_id: str, class_id: str, n: int, password_hash: str
+) -> User:
+    user = User(learner_id, demo.DEMO_SCHOOL_ID, Role.LEARNER, learner_id, username=learner_id)
+    with db.session() as session:
+        create_user(session, user=user, password_hash=password_hash, now=NOW)
+        enroll_learner(session, enrollment=Enrollment(class_id, learner_id), now=NOW)
+        with transaction(session):
+            repo = EvidenceRepository(session)
+            for event in history(course, learner_id, n, random.Random(learner_id)):
+                repo.add(event)
+    return user
+
+
+def timed(reps: int, run: Callable[[], Any]) -> tuple[float, float]:
+    """(p50, p95) wall seconds of ``reps`` calls after one warm-up call."""
+    run()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return statistics.median(times), p95
+
+
+def right_response(course: Course, item_id: str) -> Any:
+    item = course.item(item_id)
+    if item.type is ItemType.SINGLE_CHOICE:
+        return next(o.id for o in item.options if o.correct)
+    if item.type is ItemType.MULTIPLE_CHOICE:
+        return [o.id for o in item.options if o.correct]
+    if item.type is ItemType.ORDERING:
+        return [o.id for o in item.options]
+    if item.type is ItemType.NUMERIC:
+        return str(item.answer)
+    return item.accepted[0]
+
+
+def signed_in(db: Database, username: str) -> TestClient:
+    """A client of the app on ``db``, its clock at NOW, signed in as ``username``."""
+    settings = Settings(database_url=db.url, environment="test", secret_key=SECRET)
+    app = create_app(settings, database=db, clock=PinnedClock(NOW))
+    client = TestClient(app, follow_redirects=False)
+    token = client.get("/signin").text.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"username": username, "password": demo.DEMO_PASSWORD, "csrf_token": token}
+    assert client.post("/signin", data=form).status_code == 303
+    return client
+
+
+def time_answer(
+    db: Database, course: Course, learner: User, item_id: str, reps: int
+) -> tuple[float, float]:
+    """p50 and p95 of one right answer on ``item_id`` and the menu after it."""
+    moment = [NOW]
+
+    def answer() -> None:
+        moment[0] += timedelta(seconds=30)
+        with db.session() as session:
+            submit_answer(
+                session,
+                actor=learner,
+                learner_id=learner.id,
+                item_id=item_id,
+                response=right_response(course, item_id),
+                event_id=uuid.uuid4(),
+                now=moment[0],
+            )
+            recommend_for(session, actor=learner, learner_id=learner.id, seed=0, now=moment[0])
+
+    return timed(reps, answer)
+
+
+def per_size(db: Database, course: Course, sizes: list[int], reps: int) -> dict[int, Any]:
+    """p50 and p95 of the home page and of an answer, for a learner with each history size."""
+    figures: dict[int, Any] = {}
+    first = next(c for c in course.framework.topological_order() if course.items_for(c))
+    item_id = course.items_for(first)[0].id
+    password_hash = PasswordHasher().hash(demo.DEMO_PASSWORD)
+    for n in sizes:
+        learner = add_learner(db, course, f"bench-{n}", "class-5a", n, password_hash)
+        client = signed_in(db, learner.id)
+        home = timed(reps, lambda: client.get("/learner").raise_for_status())  # noqa: B023
+        figures[n] = {"home": home, "answer": time_answer(db, course, learner, item_id, reps)}
+        print(f"{n} events: {figures[n]}", flush=True)
+    return figures
+
+
+def class_page(db: Database, course: Course, size: int, reps: int) -> tuple[float, float]:
+    """p50 and p95 of the class page for a class of ``size`` learners, 300 answers each."""
+    with db.session() as session:
+        create_class(
+            session,
+            school_class=SchoolClass("bench-class", demo.DEMO_SCHOOL_ID, "Bench", ("rivera",)),
+            now=NOW,
+        )
+    for k in range(size):
+        add_learner(db, course, f"bench-class-{k}", "bench-class", 300, "")
+    with db.session() as session:
+        teacher = PeopleRepository(session).get_user("rivera")
+
+        def page() -> None:
+            class_dashboard(session, actor=teacher, class_id="bench-class", now=NOW)
+
+        return timed(reps, page)
+
+
+def replay_rate(db: Database, events: int) -> tuple[int, float]:
+    """(events replayed, seconds) for every bench learner's state, about ``events`` answers."""
+    with db.session() as session:
+        people = PeopleRepository(session)
+        teacher = people.get_user("rivera")
+        ids = people.learners_in_class("bench-class")
+        chosen = ids[: max(1, events // 300)]
+        start = time.perf_counter()
+        states = learner_states(session, actor=teacher, learner_ids=chosen, now=NOW)
+        seconds = time.perf_counter() - start
+    return sum(s.n_events for s in states.values()), seconds
+
+
+def profile_home(db: Database, n: int) -> str:
+    """The top of a cProfile of one home page for the learner with ``n`` answers."""
+    client = signed_in(db, f"bench-{n}")
+    client.get("/learner")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    client.get("/learner")
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--class-size", type=int, default=500)
+    parser.add_argument("--replay-events", type=int, default=100_000)
+    parser.add_argument("--write", action="store_true", help="rewrite bench/results/state.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_database(f"sqlite:///{tmp}/demo.db")
+        with db.session() as session:
+            demo.seed_demo_school(session, seed=7, now=NOW)
+            course = get_course(session, course_id=default_course_id(session))
+        sized = per_size(db, course, sizes, args.reps)
+        profile = profile_home(db, max(sizes))
+        page = class_page(db, course, args.class_size, max(3, args.reps // 2))
+        print(f"class page, {args.class_size} learners: {page}", flush=True)
+        replayed = replay_rate(db, args.replay_events)
+        print(f"replay: {replayed[0]} events in {replayed[1]:.1f} s", flush=True)
+        db.dispose()
+    if args.write:
+        write(sized, page, replayed, profile, args)
+
+
+def write(
+    sized: dict[int, Any],
+    page: tuple[float, float],
+    replayed: tuple[int, float],
+    profile: str,
+    args: argparse.Namespace,
+) -> None:
+    ms = 1000.0
+    rows = ["| answers in the history | home page p50 / p95 (ms) | answer + menu p50 / p95 (ms) |"]
+    rows.append("| --- | --- | --- |")
+    for n, f in sized.items():
+        rows.append(
+            f"| {n:,} | {f['home'][0] * ms:.0f} / {f['home'][1] * ms:.0f} "
+            f"| {f['answer'][0] * ms:.0f} / {f['answer'][1] * ms:.0f} |"
+        )
+    largest = max(sized)
+    events, seconds = replayed
+    rate = events / seconds
+    checks = [
+        ("answer -> new state and menu, 10,000 events, p95", TARGETS["answer"] * ms,
+         sized.get(10_000, sized[largest])["answer"][1] * ms),
+        ("learner home page, 10,000 events, p95", TARGETS["home"] * ms,
+         sized.get(10_000, sized[largest])["home"][1] * ms),
+        (f"class page, {args.class_size} learners x 300 answers, p95", TARGETS["class"] * ms,
+         page[1] * ms),
+        ("replay of 1M events (from the measured rate)", 30_000.0, 1e6 / rate * ms),
+    ]  # fmt: skip
+    target_rows = ["| target | goal (ms) | measured (ms) | met |", "| --- | --- | --- | --- |"]
+    for name, goal, got in checks:
+        target_rows.append(
+            f"| {name} | {goal:,.0f} | {got:,.0f} | {'yes' if got <= goal else 'no'} |"
+        )
+    command = (
+        f".venv/bin/python bench/state.py --sizes {args.sizes} --reps {args.reps} "
+        f"--class-size {args.class_size} --replay-events {args.replay_events} --write"
+    )
+    text = f"""# What a learner's state costs, by history length
+
+Reproduce: `{command}` (each figure after one warm-up call).
+
+Demo school (seed 7, reference time {NOW:%Y-%m-%d %H:%M} UTC) in a temporary SQLite file, plus
+learners with exactly N answers each. In process, Python {platform.python_version()}, a 2-core
+machine shared with other work (times are noisy). "Home page" is `GET /learner` through the app
+(the request in process, page rendered); "answer + menu" is `submit_answer` (which also says
+what changed) followed by `recommend_for`, as the practice page then the home page call them.
+
+{chr(10).join(rows)}
+
+Replay: {events:,} answers of {events // 300} learners in {seconds:.1f} s ({rate:,.0f} answers/s).
+
+## Targets (issue 13)
+
+{chr(10).join(target_rows)}
+
+## Where the time goes (home page, {largest:,} answers; cProfile, cumulative)
+
+```
+{profile.strip()}
+```
+"""
+    RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
