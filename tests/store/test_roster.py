@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -83,8 +85,14 @@ def test_roles_are_checked(roster: Session) -> None:
 def test_a_profile_round_trips_and_is_replaced(roster: Session) -> None:
     assert svc.get_learner_profile(roster, learner_id="learner-1") is None
     profile = f.profile()
+    assert profile.prior_learning
     svc.save_learner_profile(roster, actor=f.user(id="learner-1"), profile=profile, now=NOW)
     roster.expunge_all()
+    # A learner's save cannot write prior-learning claims (only services.claims does) ...
+    unclaimed = dataclasses.replace(profile, prior_learning=())
+    assert svc.get_learner_profile(roster, learner_id="learner-1") == unclaimed
+    # ... the system (an import) can.
+    svc.save_learner_profile(roster, profile=profile, now=NOW)
     assert svc.get_learner_profile(roster, learner_id="learner-1") == profile
     changed = f.profile(interests=["chess"], prior_learning=[])
     svc.save_learner_profile(roster, profile=changed, now=NOW)

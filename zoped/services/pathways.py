@@ -457,6 +457,8 @@ def mastery_events(events: Sequence[EvidenceEvent], graph: CompetencyGraph) -> l
                     known.add(event_id)
             known.add(str(e.id))
         elif e.kind is EvidenceKind.PRIOR_LEARNING:
+            if e.actor_id is None or e.actor_id == e.learner_id:
+                continue  # the learner's own word is a claim, not evidence (services.claims)
             for cid in e.competency_ids:
                 if cid in graph.ids:
                     out.append(
@@ -465,7 +467,7 @@ def mastery_events(events: Sequence[EvidenceEvent], graph: CompetencyGraph) -> l
                             cid,
                             _level_of(e) if "level" in e.payload else MasteryLevel.PROFICIENT,
                             e.note or "prior learning",
-                            accepted_by=e.actor_id or "teacher",
+                            accepted_by=e.actor_id,
                             accepted_at_s=at_s,
                         )
                     )

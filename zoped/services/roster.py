@@ -6,6 +6,7 @@ otherwise admins roster their own school, and a learner may edit their own profi
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -239,6 +240,10 @@ def save_learner_profile(
 ) -> LearnerProfile:
     """Create or replace a learner's profile.
 
+    Prior-learning claims are kept as stored when a user saves the profile: only
+    :mod:`zoped.services.claims` submits and decides them (the system, ``actor=None``, may set
+    them, as an import does).
+
     Raises:
         PermissionDenied: unless the actor is the learner, an admin of their school, or the
             system.
@@ -250,6 +255,10 @@ def save_learner_profile(
         learner = _user_with_role(repo, profile.learner_id, Role.LEARNER, "learner_id")
         if actor is not None and actor.id != learner.id:
             _require_admin(actor, learner.school_id)
+        if actor is not None:
+            stored = repo.get_profile(learner.id)
+            claims = stored.prior_learning if stored is not None else ()
+            profile = dataclasses.replace(profile, prior_learning=claims)
         repo.save_profile(profile, at=at)
         _audit(session, at=at, actor=actor, action="profile.save", subject=("user", learner.id))
     return profile

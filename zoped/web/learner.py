@@ -20,7 +20,7 @@ from zoped.domain.people import AccessibilityNeeds, LearnerProfile
 from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
-from zoped.services import learning_log, menus, pathways, plans, practice
+from zoped.services import claims, learning_log, menus, pathways, plans, practice
 from zoped.services.roster import get_learner_profile, save_learner_profile
 from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, Now, render
@@ -307,7 +307,12 @@ def log_share(
 
 @router.get("/profile")
 def profile_page(
-    request: Request, user: LearnerUser, db: DbSession, saved: bool = False
+    request: Request,
+    user: LearnerUser,
+    db: DbSession,
+    now: Now,
+    saved: bool = False,
+    claimed: bool = False,
 ) -> Response:
     profile = get_learner_profile(db, learner_id=user.id) or LearnerProfile(
         user.id, user.display_name
@@ -315,8 +320,38 @@ def profile_page(
     return render(
         request,
         "learner/profile.html",
-        {"profile": profile, "modalities": list(Modality), "saved": saved},
+        {
+            "profile": profile,
+            "modalities": list(Modality),
+            "saved": saved,
+            "claimed": claimed,
+            "claims": claims.list_claims(db, actor=user, learner_id=user.id, now=now),
+            "claimable": claims.claimable(db),
+        },
     )
+
+
+@router.post("/claims", dependencies=[CsrfProtected])
+def claim_submit(
+    user: LearnerUser,
+    db: DbSession,
+    now: Now,
+    competency_id: Annotated[str, Form(max_length=64)],
+    what: Annotated[str, Form(max_length=claims.MAX_TEXT)],
+    where: Annotated[str, Form(max_length=claims.MAX_TEXT)] = "",
+    link: Annotated[str, Form(max_length=claims.MAX_TEXT)] = "",
+) -> Response:
+    claims.submit_claim(
+        db,
+        actor=user,
+        learner_id=user.id,
+        competency_ids=[competency_id],
+        what=what,
+        where=where,
+        link=link,
+        now=now,
+    )
+    return _see_other("/learner/profile?claimed=true#claims-h")
 
 
 @router.post("/profile", dependencies=[CsrfProtected])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
@@ -21,9 +21,9 @@ from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.interop.course_file import load_course_file
 from zoped.services import assignments as assignment_services
+from zoped.services import claims, learning_log, overrides, plans, rubrics
 from zoped.services import classes as class_services
 from zoped.services import courses as course_services
-from zoped.services import learning_log, overrides, plans, rubrics
 from zoped.web.deps import CsrfProtected, DbSession, Now, TeacherUser, render
 
 router = APIRouter()
@@ -106,6 +106,8 @@ def learner_page(
             "x": detail,
             "plan": plan,
             "log": shared,
+            "claims": claims.list_claims(db, actor=user, learner_id=learner_id, now=now),
+            "titles": claims.claimable(db),
             "settable": SETTABLE,
             "levels": LEVELS,
             "done": request.query_params.get("done", ""),
@@ -115,6 +117,28 @@ def learner_page(
 
 def _learner_path(learner_id: str) -> str:
     return f"/teacher/learners/{learner_id}"
+
+
+@router.post("/teacher/learners/{learner_id}/claims/{claim_id}", dependencies=[CsrfProtected])
+def claim_decide(
+    learner_id: str,
+    claim_id: str,
+    user: TeacherUser,
+    db: DbSession,
+    now: Now,
+    decision: Annotated[Literal["accept", "reject"], Form()],
+    note: Annotated[str, Form(max_length=claims.MAX_TEXT)] = "",
+) -> Response:
+    claims.decide_claim(
+        db,
+        actor=user,
+        learner_id=learner_id,
+        claim_id=claim_id,
+        accept=decision == "accept",
+        note=note,
+        now=now,
+    )
+    return _back(_learner_path(learner_id), done="claim")
 
 
 @router.post("/teacher/learners/{learner_id}/overrides", dependencies=[CsrfProtected])
