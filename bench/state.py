@@ -45,7 +45,7 @@ from fastapi.testclient import TestClient
 
 from zoped.app import create_app
 from zoped.clock import PinnedClock
-from zoped.domain.content import ItemType
+from zoped.domain.content import right_response
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import Enrollment, Role, SchoolClass, User
@@ -120,19 +120,6 @@ def timed(reps: int, run: Callable[[], Any]) -> tuple[float, float]:
     return statistics.median(times), p95
 
 
-def right_response(course: Course, item_id: str) -> Any:
-    item = course.item(item_id)
-    if item.type is ItemType.SINGLE_CHOICE:
-        return next(o.id for o in item.options if o.correct)
-    if item.type is ItemType.MULTIPLE_CHOICE:
-        return [o.id for o in item.options if o.correct]
-    if item.type is ItemType.ORDERING:
-        return [o.id for o in item.options]
-    if item.type is ItemType.NUMERIC:
-        return str(item.answer)
-    return item.accepted[0]
-
-
 def signed_in(db: Database, username: str) -> TestClient:
     """A client of the app on ``db``, its clock at NOW, signed in as ``username``."""
     settings = Settings(database_url=db.url, environment="test", secret_key=SECRET)
@@ -158,7 +145,7 @@ def time_answer(
                 actor=learner,
                 learner_id=learner.id,
                 item_id=item_id,
-                response=right_response(course, item_id),
+                response=right_response(course.item(item_id)),
                 event_id=uuid.uuid4(),
                 now=moment[0],
             )

@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 from tests.services.conftest import NOW
-from zoped.domain.content import Item, ItemType
+from zoped.domain.content import Item, ItemType, Response, right_response
 from zoped.engine.mastery import RUBRIC_ANSWERS, MasteryLevel
 from zoped.services.pathways import learner_state
 from zoped.services.practice import submit_answer
@@ -17,19 +17,20 @@ from zoped.services.rubrics import score_project
 COMPETENCY = "found.equal-parts"  # no prerequisites: always open to practise
 
 
-def _response(item: Item, right: bool) -> str | list[str]:
+def _response(item: Item, right: bool) -> Response:
+    if right:
+        return right_response(item)
     if item.type is ItemType.SINGLE_CHOICE:
-        return next(o.id for o in item.options if o.correct is right)
+        return next(o.id for o in item.options if not o.correct)
     if item.type is ItemType.MULTIPLE_CHOICE:
         good = [o.id for o in item.options if o.correct]
         bad = [o.id for o in item.options if not o.correct]
-        return good if right else bad[:1] or good[:-1]
+        return bad[:1] or good[:-1]
     if item.type is ItemType.ORDERING:
-        ids = [o.id for o in item.options]
-        return ids if right else ids[::-1]
+        return [o.id for o in item.options][::-1]
     if item.type is ItemType.NUMERIC:
-        return str(item.answer) if right else str(float(item.answer or 0) + 1000)
-    return item.accepted[0] if right else "not the answer"
+        return str(float(item.answer or 0) + 1000)
+    return "not the answer"
 
 
 def _answer_all(school, rights: list[bool], hours_apart: float = 20.0):
@@ -85,23 +86,30 @@ def test_wrong_answers_end_a_mastery_they_contradict(school) -> None:
     assert levels[-1] < MasteryLevel.MASTERED
 
 
-def _state_of(school, competency_id: str):
-    with school.db.session() as s:
-        return learner_state(s, actor=school.teacher, learner_id="amy", now=NOW).get(competency_id)
+def _scored(school, level: int):
+    """amy's state on the rubric's "scaling" competency before and after her teacher scores
+    that criterion at ``level`` (0 = the lowest)."""
 
+    def state():
+        with school.db.session() as s:
+            found = learner_state(s, actor=school.teacher, learner_id="amy", now=NOW)
+        return found.get("prop.scale-recipe")
 
-def test_a_rubric_score_counts_as_evidence_on_its_competencies(school) -> None:
-    before = _state_of(school, "prop.scale-recipe")
+    before = state()
     with school.db.session() as s:
         score_project(
             s,
             actor=school.teacher,
             learner_id="amy",
             rubric_id="rubric.recipe-party",
-            chosen_levels={"scaling": 3},  # "Extending": 4 of 4 points
+            chosen_levels={"scaling": level},
             now=NOW - timedelta(hours=1),
         )
-    after = _state_of(school, "prop.scale-recipe")
+    return before, state()
+
+
+def test_a_rubric_score_counts_as_evidence_on_its_competencies(school) -> None:
+    before, after = _scored(school, 3)  # "Extending": 4 of 4 points
     assert after.evidence_count == before.evidence_count + RUBRIC_ANSWERS
     assert after.n_correct == before.n_correct + RUBRIC_ANSWERS
     assert after.p_known > before.p_known
@@ -109,17 +117,7 @@ def test_a_rubric_score_counts_as_evidence_on_its_competencies(school) -> None:
 
 
 def test_a_low_rubric_score_is_evidence_against(school) -> None:
-    before = _state_of(school, "prop.scale-recipe")
-    with school.db.session() as s:
-        score_project(
-            s,
-            actor=school.teacher,
-            learner_id="amy",
-            rubric_id="rubric.recipe-party",
-            chosen_levels={"scaling": 0},  # "Beginning": 1 of 4 points
-            now=NOW - timedelta(hours=1),
-        )
-    after = _state_of(school, "prop.scale-recipe")
+    before, after = _scored(school, 0)  # "Beginning": 1 of 4 points
     assert after.evidence_count == before.evidence_count + RUBRIC_ANSWERS
     assert after.n_correct == before.n_correct
     assert after.p_known <= before.p_known

@@ -6,23 +6,11 @@ import uuid
 from datetime import timedelta
 
 from tests.services.conftest import NOW
-from zoped.domain.content import ItemType
+from zoped.domain.content import right_response
 from zoped.engine.mastery import MasteryLevel
 from zoped.services.menus import recommend_for
 from zoped.services.pathways import learner_state
 from zoped.services.practice import submit_answer
-
-
-def _right_answer(item):
-    if item.type is ItemType.SINGLE_CHOICE:
-        return next(o.id for o in item.options if o.correct)
-    if item.type is ItemType.MULTIPLE_CHOICE:
-        return [o.id for o in item.options if o.correct]
-    if item.type is ItemType.ORDERING:
-        return [o.id for o in item.options]
-    if item.type is ItemType.NUMERIC:
-        return str(item.answer)
-    return item.accepted[0]
 
 
 def test_mastery_decays_to_review_due_and_a_passed_review_restores_it(school):
@@ -60,7 +48,7 @@ def test_mastery_decays_to_review_due_and_a_passed_review_restores_it(school):
                 actor=school.other,
                 learner_id="bo",
                 item_id=item.id,
-                response=_right_answer(item),
+                response=right_response(item),
                 event_id=uuid.uuid4(),
                 now=moment,
             )

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from zoped.domain.content import grade, right_response
 from zoped.interop.course_file import load_course_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -259,3 +260,11 @@ def test_generator_is_deterministic_and_matches_committed_files(tmp_path: Path) 
 @pytest.mark.parametrize("path", [DEMO, SECOND], ids=lambda p: p.name)
 def test_course_file_validator_accepts(path: Path) -> None:
     load_course_file(path)
+
+
+@pytest.mark.parametrize("path", [DEMO, SECOND], ids=lambda p: p.name)
+def test_right_response_is_graded_right_for_every_item(path: Path) -> None:
+    course = load_course_file(path)
+    assert course.items
+    for item in course.items:
+        assert grade(item, right_response(item)).correct, item.id

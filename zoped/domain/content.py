@@ -375,6 +375,20 @@ def grade(item: Item, response: Response) -> Grade:
     return Grade(correct, in_order / pairs if pairs else 1.0, _verdict(item, correct))
 
 
+def right_response(item: Item) -> Response:
+    """A response that :func:`grade` marks right (for demos, simulations and tests)."""
+    kind = item.type
+    if kind is ItemType.SINGLE_CHOICE:
+        return next(o.id for o in item.options if o.correct)
+    if kind is ItemType.MULTIPLE_CHOICE:
+        return [o.id for o in item.options if o.correct]
+    if kind is ItemType.ORDERING:
+        return [o.id for o in item.options]
+    if kind is ItemType.NUMERIC:
+        return str(item.answer)
+    return item.accepted[0]
+
+
 @dataclass(frozen=True)
 class RubricLevel:
     """One level of a rubric criterion, e.g. "Developing", 2 points."""
