@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import ClaimStatus, LearnerProfile, PriorLearningClaim, User
+from zoped.engine.fold import learning_graph
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction
 from zoped.services.courses import get_course
-from zoped.services.pathways import default_course_id, learning_graph
+from zoped.services.pathways import default_course_id
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.repositories import EvidenceRepository, PeopleRepository, append_audit
 

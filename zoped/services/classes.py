@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent
 from zoped.domain.people import User
+from zoped.engine.fold import LearnerState
 from zoped.engine.grouping import (
     GroupingConfig,
     PeerTutorMatch,
@@ -44,7 +45,7 @@ from zoped.services.assignments import AssignmentProgress, progress_for_learner
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.evidence import list_evidence
 from zoped.services.overrides import OverrideSummary, list_overrides
-from zoped.services.pathways import LearnerState, learner_state, replay_learners
+from zoped.services.pathways import learner_state, replay_learners
 from zoped.services.policy import (
     Action,
     require_class_access,

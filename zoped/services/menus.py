@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
 from zoped.domain.people import User
+from zoped.engine.fold import compute_states
 from zoped.engine.recommend import LearnerSnapshot, MenuOption, recommend_next
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.services import transaction
-from zoped.services.pathways import compute_states, load_replay_inputs
+from zoped.services.pathways import load_replay_inputs
 from zoped.services.policy import Action, require_learner_access
 from zoped.services.roster import get_learner_profile
 from zoped.store.learning_repositories import DecisionRepository, PlanRepository

@@ -27,6 +27,7 @@ from zoped.domain.content import Activity, Item, Response, grade
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import User
+from zoped.engine.fold import LearnerState, compute_state, learning_graph
 from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import MasteryLevel
 from zoped.engine.placement import PlacementConfig, PlacementSession
@@ -36,12 +37,7 @@ from zoped.services import transaction
 from zoped.services.courses import get_course
 from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
 from zoped.services.models import platform_models
-from zoped.services.pathways import (
-    LearnerState,
-    compute_state,
-    default_course_id,
-    learning_graph,
-)
+from zoped.services.pathways import default_course_id
 from zoped.services.policy import Action, require_learner_access
 from zoped.store import jsondocs
 from zoped.store.learning_repositories import PlacementRepository

@@ -13,10 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from zoped.engine.fold import compute_states
 from zoped.engine.mastery import MasteryLevel
 from zoped.services.courses import get_course
 from zoped.services.models import CandidateFit, fit_candidate_models, platform_models, store_models
-from zoped.services.pathways import compute_states, load_replay_inputs
+from zoped.services.pathways import load_replay_inputs
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from zoped.engine.fold import LearnerState, ProgressPoint
 from zoped.engine.mastery import MasteryLevel
-from zoped.services.pathways import LearnerState, ProgressPoint
 
 #: Fill and text colour per level (text contrast >= 4.5:1 on the fill).
 LEVEL_COLOURS: dict[MasteryLevel, tuple[str, str]] = {
