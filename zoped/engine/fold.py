@@ -12,6 +12,7 @@ services load the inputs and pass ``now``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -204,6 +205,23 @@ class Replay:
     history: list[list[ProgressPoint]]
     n_events: list[int]
 
+    def copy(self) -> Replay:
+        """An independent copy of the folded state, to fold more into without changing this
+        one (the course's graph and models are shared)."""
+        return Replay(
+            graph=self.graph,
+            models=self.models,
+            learner_ids=list(self.learner_ids),
+            bkt_codes=self.bkt_codes,
+            bkt_states=copy.deepcopy(self.bkt_states),
+            memory_states=copy.deepcopy(self.memory_states),
+            tracker=self.tracker.copy(),
+            known=self.known.copy(),
+            last_at=[list(row) for row in self.last_at],
+            history=[list(row) for row in self.history],
+            n_events=list(self.n_events),
+        )
+
     def p_known(self) -> FloatMatrix:
         """P(known) per learner x graph code."""
         return self.known.copy()
@@ -321,14 +339,21 @@ def replay(
     The learners advance in lockstep: step ``t`` takes every learner's ``t``-th move in one
     :meth:`MasteryTracker.record`.
     """
+    rep = start_replay(course, models, list(events))
+    continue_replay(rep, course, events, placements=placements)
+    return rep
+
+
+def start_replay(course: Course, models: LearnerModels, learner_ids: Sequence[str]) -> Replay:
+    """The fold of no evidence yet for ``learner_ids``: every competency at its prior."""
     graph = learning_graph(course)
     bkt = models.bkt
     skill_index = {str(s): k for k, s in enumerate(bkt.skill_ids.tolist())}
     bkt_codes = [skill_index[cid] for cid in graph.ids]
-    learner_ids = list(events)
+    learner_ids = list(learner_ids)
     n = len(learner_ids)
     priors = bkt.online_prior()[bkt_codes]
-    rep = Replay(
+    return Replay(
         graph=graph,
         models=models,
         learner_ids=learner_ids,
@@ -341,8 +366,29 @@ def replay(
         history=[[] for _ in learner_ids],
         n_events=[0] * n,
     )
+
+
+def continue_replay(
+    rep: Replay,
+    course: Course,
+    events: Mapping[str, Sequence[EvidenceEvent]],
+    *,
+    placements: Mapping[str, Sequence[Placement]] | None = None,
+) -> None:
+    """Fold more evidence into ``rep`` (in place): each learner's ``events`` and
+    ``placements``, all later than what ``rep`` has folded.
+
+    Folding a history in two parts gives the same state as folding it at once (a property
+    test checks it): a day's progress point taken at the end of the first part is replaced
+    when the second part goes on in that day, and reading levels changes nothing.
+    """
+    graph = rep.graph
+    n = len(rep.learner_ids)
     placed_by = placements or {}
-    steps = [_steps(course, graph, events[lid], placed_by.get(lid, ())) for lid in learner_ids]
+    steps = [
+        _steps(course, graph, events.get(lid, ()), placed_by.get(lid, ()))
+        for lid in rep.learner_ids
+    ]
     recall = np.ones((n, graph.n))
     now_s = np.zeros((n, 1))
     for t in range(max((len(s) for s in steps), default=0)):
@@ -378,7 +424,6 @@ def replay(
                 day = steps[r][t].day
                 assert day is not None
                 _add_point(rep.history[r], ProgressPoint(day, *_counts(levels[r])))
-    return rep
 
 
 def _place(rep: Replay, row: int, placement: Placement, at_s: float) -> None:
@@ -502,6 +547,22 @@ def compute_states(
         placements: learner id -> their finished placement checks.
     """
     rep = replay(course, models, events, placements=placements)
+    return read_states(rep, course, events, now=now), rep
+
+
+def read_states(
+    rep: Replay,
+    course: Course,
+    events: Mapping[str, Sequence[EvidenceEvent]],
+    *,
+    now: datetime,
+) -> dict[str, LearnerState]:
+    """What the learners of a fold look like at ``now`` (reads ``rep``, changes nothing).
+
+    ``events`` are every folded learner's events: their overrides, claims and self-assessments
+    are applied here, over the levels the fold derived.
+    """
+    models = rep.models
     graph = rep.graph
     now_s = now.timestamp()
     recall = rep.retrievability(now_s)
@@ -563,7 +624,7 @@ def compute_states(
             models_fitted=models.fitted,
             parameter_version=models.version,
         )
-    return out, rep
+    return out
 
 
 def compute_state(

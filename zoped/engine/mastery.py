@@ -51,6 +51,7 @@ services use it with one learner.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -257,6 +258,14 @@ class MasteryTracker:
         self.reviews_failed = np.zeros(shape, dtype=np.int64)
         self.floor = np.zeros(shape, dtype=np.int64)
         self._last_mask = np.zeros(shape, dtype=np.bool_)
+
+    def copy(self) -> MasteryTracker:
+        """An independent copy (the arrays copied; the configuration and graph shared)."""
+        out = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                setattr(out, name, value.copy())
+        return out
 
     def place(self, learner: int, levels: NDArray[np.int64], now_s: float) -> None:
         """Take a placement result as evidence for one learner.

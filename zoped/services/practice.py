@@ -27,7 +27,14 @@ from zoped.domain.content import Activity, Item, Response, grade
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import User
-from zoped.engine.fold import LearnerState, compute_state, learning_graph
+from zoped.engine.fold import (
+    LearnerState,
+    compute_state,
+    continue_replay,
+    learning_graph,
+    read_states,
+    replay,
+)
 from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import MasteryLevel
 from zoped.engine.placement import PlacementConfig, PlacementSession
@@ -71,6 +78,27 @@ def _state(
         course, models, events, learner_id=learner_id, now=now, placements=placements
     )
     return state
+
+
+def _before_and_after(
+    session: Session, course: Course, event: EvidenceEvent
+) -> tuple[LearnerState, LearnerState]:
+    """The learner's state just before ``event`` and with it, at its time: one fold of the
+    earlier evidence, then that fold continued by the event (the same as folding it all)."""
+    lid, now = event.learner_id, event.occurred_at
+    models = platform_models(session, course=course)
+    events = [e for e in list_evidence(session, learner_id=lid) if e.occurred_at <= now]
+    earlier = [e for e in events if e.id != event.id]
+    placements = PlacementRepository(session).finished(lid, course.id)
+    if any((e.occurred_at, e.id.hex) > (now, event.id.hex) for e in earlier):
+        # The event is not the learner's latest (a late or repeated submission): fold each.
+        before = _state(session, course, lid, now, exclude=event.id)
+        return before, _state(session, course, lid, now)
+    rep = replay(course, models, {lid: earlier}, placements={lid: placements})
+    before = read_states(rep, course, {lid: earlier}, now=now)[lid]
+    later = rep.copy()
+    continue_replay(later, course, {lid: [event]})
+    return before, read_states(later, course, {lid: [*earlier, event]}, now=now)[lid]
 
 
 def item_success(p_correct: float, difficulty: float | None) -> float:
@@ -277,8 +305,7 @@ def _outcome(
     session: Session, course: Course, item: Item, event: EvidenceEvent, *, duplicate: bool
 ) -> AnswerOutcome:
     with transaction(session):
-        before = _state(session, course, event.learner_id, event.occurred_at, exclude=event.id)
-        after = _state(session, course, event.learner_id, event.occurred_at)
+        before, after = _before_and_after(session, course, event)
     response = event.payload.get("response")
     if isinstance(response, list):
         response = [str(v) for v in response]

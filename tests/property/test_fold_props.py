@@ -1,0 +1,97 @@
+"""Folding a learner's evidence in two parts gives the same state as folding it at once: the
+property the incremental learner state rests on (issue 13)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.conftest import REPO
+from zoped.domain.course import Course
+from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
+from zoped.engine.bkt import BKT
+from zoped.engine.fold import (
+    compute_states,
+    continue_replay,
+    learning_graph,
+    read_states,
+    replay,
+)
+from zoped.engine.memory import MemoryModel, MemoryParameters
+from zoped.interop.course_file import load_course_file
+from zoped.services.models import PlatformModels, default_bkt_params
+
+START = datetime(2026, 9, 1, 8, tzinfo=UTC)
+
+
+@functools.cache
+def _course_and_models() -> tuple[Course, PlatformModels]:
+    course = load_course_file(REPO / "zoped" / "content" / "demo_course.yaml")
+    ids = np.asarray(list(course.framework.ids), dtype=object)
+    bkt = BKT.from_params(default_bkt_params(course), ids)
+    return course, PlatformModels(course.id, bkt, MemoryModel(MemoryParameters()), False)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[EvidenceEvent]:
+    """A learner's answers (and the odd rubric score and override) in time order."""
+    course, _ = _course_and_models()
+    leaves = learning_graph(course).ids[:6]
+    n = draw(st.integers(1, 40))
+    at = START
+    events = []
+    for k in range(n):
+        at += timedelta(minutes=draw(st.sampled_from([2, 40, 60 * 20, 60 * 24 * 3])))
+        cid = draw(st.sampled_from(leaves))
+        kind = draw(st.sampled_from(["answer"] * 8 + ["rubric", "override"]))
+        common: dict[str, Any] = {
+            "id": uuid.UUID(int=k + 1),
+            "learner_id": "x",
+            "occurred_at": at,
+            "recorded_at": at,
+            "source": EvidenceSource.WEB,
+        }
+        if kind == "answer":
+            item = course.items_for(cid)[0]
+            right = draw(st.booleans())
+            event = EvidenceEvent(
+                kind=EvidenceKind.ANSWER, item_id=item.id, competency_ids=item.competencies,
+                correct=right, score=float(right), **common,
+            )  # fmt: skip
+        elif kind == "rubric":
+            event = EvidenceEvent(
+                kind=EvidenceKind.RUBRIC_SCORE, competency_ids=(cid,), actor_id="t",
+                score=draw(st.sampled_from([0.25, 0.5, 1.0])), **common,
+            )  # fmt: skip
+        else:
+            level = draw(st.integers(0, 4))
+            event = EvidenceEvent(
+                kind=EvidenceKind.TEACHER_OVERRIDE, competency_ids=(cid,), actor_id="t",
+                note="seen in class", score=level / 4, payload={"level": level}, **common,
+            )  # fmt: skip
+        events.append(event)
+    return events
+
+
+@given(histories(), st.data())
+def test_folding_in_two_parts_equals_folding_at_once(events, data) -> None:
+    course, models = _course_and_models()
+    cut = data.draw(st.integers(0, len(events)))
+    now = events[-1].occurred_at + timedelta(days=data.draw(st.sampled_from([0, 1, 30])))
+    whole, _ = compute_states(course, models, {"x": events}, now=now)
+    first = replay(course, models, {"x": events[:cut]})
+    later = first.copy()
+    continue_replay(later, course, {"x": events[cut:]})
+    parts = read_states(later, course, {"x": events}, now=now)
+    assert parts == whole
+    # The copy left the first part's fold as it was.
+    again = replay(course, models, {"x": events[:cut]})
+    assert read_states(first, course, {"x": events[:cut]}, now=now) == read_states(
+        again, course, {"x": events[:cut]}, now=now
+    )
