@@ -4,11 +4,13 @@ property the incremental learner state rests on (issue 13)."""
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +19,7 @@ from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.engine.bkt import BKT
 from zoped.engine.fold import (
+    Replay,
     compute_states,
     continue_replay,
     learning_graph,
@@ -24,6 +27,7 @@ from zoped.engine.fold import (
     replay,
 )
 from zoped.engine.memory import MemoryModel, MemoryParameters
+from zoped.errors import InvalidInput
 from zoped.interop.course_file import load_course_file
 from zoped.services.models import PlatformModels, default_bkt_params
 
@@ -95,3 +99,24 @@ def test_folding_in_two_parts_equals_folding_at_once(events, data) -> None:
     assert read_states(first, course, {"x": events[:cut]}, now=now) == read_states(
         again, course, {"x": events[:cut]}, now=now
     )
+
+
+@given(histories(), st.data())
+def test_a_stored_fold_continues_like_the_whole(events, data) -> None:
+    """A fold written as a JSON document and read back continues as if never stored."""
+    course, models = _course_and_models()
+    cut = data.draw(st.integers(0, len(events)))
+    now = events[-1].occurred_at + timedelta(days=data.draw(st.sampled_from([0, 2, 40])))
+    whole, _ = compute_states(course, models, {"x": events}, now=now)
+    text = json.dumps(replay(course, models, {"x": events[:cut]}).to_doc(0), allow_nan=False)
+    stored = Replay.from_docs(course, models, [json.loads(text)])
+    continue_replay(stored, course, {"x": events[cut:]})
+    assert read_states(stored, course, {"x": events}, now=now) == whole
+
+
+def test_a_stored_fold_of_another_course_is_refused() -> None:
+    course, models = _course_and_models()
+    doc = replay(course, models, {"x": []}).to_doc(0)
+    doc["known"] = doc["known"][:-1]
+    with pytest.raises(InvalidInput):
+        Replay.from_docs(course, models, [doc])

@@ -40,8 +40,8 @@ from zoped.engine.mastery import (
     count_levels,
     rubric_answers,
 )
-from zoped.engine.memory import MemoryModel
-from zoped.errors import NotFound
+from zoped.engine.memory import MemoryModel, MemoryState
+from zoped.errors import InvalidInput, NotFound, Problem
 
 #: A finished placement check: when it finished, the placed level and P(known) per competency.
 Placement = tuple[datetime, dict[str, int], dict[str, float]]
@@ -221,6 +221,55 @@ class Replay:
             history=[list(row) for row in self.history],
             n_events=list(self.n_events),
         )
+
+    def to_doc(self, row: int) -> dict[str, Any]:
+        """One learner's fold as a JSON document, to store and continue later
+        (:meth:`from_docs`)."""
+        bkt = self.bkt_states[row]
+        return {
+            "learner_id": self.learner_ids[row],
+            "bkt": {
+                "p_known": {str(k): v for k, v in bkt.p_known.items()},
+                "p_unknown": {str(k): v for k, v in bkt.p_unknown.items()},
+            },
+            "memory": self.memory_states[row].to_dict(),
+            "tracker": self.tracker.row_doc(row),
+            "known": self.known[row].tolist(),
+            "last_at": [None if at is None else at.isoformat() for at in self.last_at[row]],
+            "history": [[p.day.isoformat(), p.proficient, p.mastered] for p in self.history[row]],
+            "n_events": self.n_events[row],
+        }
+
+    @classmethod
+    def from_docs(
+        cls, course: Course, models: LearnerModels, docs: Sequence[Mapping[str, Any]]
+    ) -> Replay:
+        """The fold of :meth:`to_doc` documents (one learner each), ready to continue.
+
+        Raises:
+            InvalidInput: a document does not fit this course (wrong number of competencies).
+            KeyError: a document lacks a part (it was not written by :meth:`to_doc`).
+        """
+        rep = start_replay(course, models, [str(d["learner_id"]) for d in docs])
+        for row, doc in enumerate(docs):
+            known = np.asarray(doc["known"], dtype=np.float64)
+            if known.shape != (rep.graph.n,):
+                raise InvalidInput("a stored fold of another course", [Problem("known", "size")])
+            bkt = rep.bkt_states[row]
+            bkt.p_known.update({int(k): float(v) for k, v in doc["bkt"]["p_known"].items()})
+            bkt.p_unknown.update({int(k): float(v) for k, v in doc["bkt"]["p_unknown"].items()})
+            rep.memory_states[row] = MemoryState.from_dict(doc["memory"])
+            rep.tracker.set_row(row, doc["tracker"])
+            rep.known[row] = known
+            rep.last_at[row] = [
+                None if at is None else datetime.fromisoformat(at) for at in doc["last_at"]
+            ]
+            rep.history[row] = [
+                ProgressPoint(date.fromisoformat(day), int(p), int(m))
+                for day, p, m in doc["history"]
+            ]
+            rep.n_events[row] = int(doc["n_events"])
+        return rep
 
     def p_known(self) -> FloatMatrix:
         """P(known) per learner x graph code."""

@@ -53,9 +53,10 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -266,6 +267,38 @@ class MasteryTracker:
             if isinstance(value, np.ndarray):
                 setattr(out, name, value.copy())
         return out
+
+    def row_doc(self, learner: int) -> dict[str, list[Any]]:
+        """One learner's counters as JSON data (NaN, "never", as null), for
+        :meth:`set_row`."""
+        out: dict[str, list[Any]] = {}
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                row = value[learner].tolist()
+                if value.dtype.kind == "f":
+                    row = [None if math.isnan(v) else v for v in row]
+                out[name] = row
+        return out
+
+    def set_row(self, learner: int, doc: Mapping[str, Sequence[Any]]) -> None:
+        """Put back one learner's counters from :meth:`row_doc`.
+
+        Raises:
+            InvalidInput: the document lacks a counter or has the wrong length.
+        """
+        arrays = {n: v for n, v in vars(self).items() if isinstance(v, np.ndarray)}
+        problems = [
+            Problem(name, "missing or the wrong length")
+            for name, value in arrays.items()
+            if name not in doc or len(doc[name]) != value.shape[1]
+        ]
+        if problems:
+            raise InvalidInput("invalid mastery counters", problems)
+        for name, value in arrays.items():
+            row = doc[name]
+            if value.dtype.kind == "f":
+                row = [math.nan if v is None else v for v in row]
+            value[learner] = np.asarray(row, dtype=value.dtype)
 
     def place(self, learner: int, levels: NDArray[np.int64], now_s: float) -> None:
         """Take a placement result as evidence for one learner.
