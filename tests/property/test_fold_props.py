@@ -109,7 +109,7 @@ def test_a_stored_fold_continues_like_the_whole(events, data) -> None:
     now = events[-1].occurred_at + timedelta(days=data.draw(st.sampled_from([0, 2, 40])))
     whole, _ = compute_states(course, models, {"x": events}, now=now)
     text = json.dumps(replay(course, models, {"x": events[:cut]}).to_doc(0), allow_nan=False)
-    stored = Replay.from_docs(course, models, [json.loads(text)])
+    stored = Replay.from_docs(course, models, ["x"], [json.loads(text)])
     continue_replay(stored, course, {"x": events[cut:]})
     assert read_states(stored, course, {"x": events}, now=now) == whole
 
@@ -119,4 +119,4 @@ def test_a_stored_fold_of_another_course_is_refused() -> None:
     doc = replay(course, models, {"x": []}).to_doc(0)
     doc["known"] = doc["known"][:-1]
     with pytest.raises(InvalidInput):
-        Replay.from_docs(course, models, [doc])
+        Replay.from_docs(course, models, ["x"], [doc])

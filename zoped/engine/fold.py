@@ -13,6 +13,8 @@ services load the inputs and pass ``now``.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -242,16 +244,23 @@ class Replay:
 
     @classmethod
     def from_docs(
-        cls, course: Course, models: LearnerModels, docs: Sequence[Mapping[str, Any]]
+        cls,
+        course: Course,
+        models: LearnerModels,
+        learner_ids: Sequence[str],
+        docs: Sequence[Mapping[str, Any] | None],
     ) -> Replay:
-        """The fold of :meth:`to_doc` documents (one learner each), ready to continue.
+        """The fold of :meth:`to_doc` documents, one per learner of ``learner_ids`` (None: a
+        learner with nothing folded yet), ready to continue.
 
         Raises:
             InvalidInput: a document does not fit this course (wrong number of competencies).
             KeyError: a document lacks a part (it was not written by :meth:`to_doc`).
         """
-        rep = start_replay(course, models, [str(d["learner_id"]) for d in docs])
+        rep = start_replay(course, models, learner_ids)
         for row, doc in enumerate(docs):
+            if doc is None:
+                continue
             known = np.asarray(doc["known"], dtype=np.float64)
             if known.shape != (rep.graph.n,):
                 raise InvalidInput("a stored fold of another course", [Problem("known", "size")])
@@ -391,6 +400,25 @@ def replay(
     rep = start_replay(course, models, list(events))
     continue_replay(rep, course, events, placements=placements)
     return rep
+
+
+#: Bump when what the fold does with the same evidence changes: stored folds are then rebuilt.
+FOLD_RULES = 1
+
+
+def fold_version(course: Course, models: LearnerModels) -> str:
+    """What a stored fold depends on besides the evidence: the fold's rules, the model
+    parameters and the course (competencies, prerequisites, items' competencies)."""
+    fw = course.framework
+    content = {
+        "rules": FOLD_RULES,
+        "mastery": str(MASTERY),
+        "models": models.version,
+        "graph": [[c.id, c.parent, list(c.prerequisites)] for c in fw.competencies],
+        "items": [[i.id, list(i.competencies)] for i in course.items],
+    }
+    text = json.dumps(content, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def start_replay(course: Course, models: LearnerModels, learner_ids: Sequence[str]) -> Replay:

@@ -18,11 +18,10 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
 from zoped.domain.people import User
-from zoped.engine.fold import compute_states
 from zoped.engine.recommend import LearnerSnapshot, MenuOption, recommend_next
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.services import transaction
-from zoped.services.pathways import load_replay_inputs
+from zoped.services.pathways import fold_states, load_replay_inputs
 from zoped.services.policy import Action, require_learner_access
 from zoped.services.roster import get_learner_profile
 from zoped.store.learning_repositories import DecisionRepository, PlanRepository
@@ -88,9 +87,7 @@ def recommend_for(
         )
         loaded = load_replay_inputs(session, [learner_id], course_id, now)
         course, events = loaded.course, loaded.events[learner_id]
-        states, rep = compute_states(
-            course, loaded.models, loaded.events, now=now, placements=loaded.placements
-        )
+        states, rep = fold_states(session, loaded, now=now)
         state = states[learner_id]
         graph = rep.graph
         profile = get_learner_profile(session, learner_id=learner_id)

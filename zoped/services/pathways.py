@@ -9,22 +9,31 @@ learner's evidence and finished placement checks, and folds them
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent
 from zoped.domain.people import User
-from zoped.engine.fold import LearnerState, Placement, compute_states
+from zoped.engine.fold import (
+    LearnerState,
+    Placement,
+    Replay,
+    continue_replay,
+    fold_version,
+    read_states,
+)
 from zoped.errors import NotFound
 from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.models import PlatformModels, platform_models
 from zoped.services.policy import Action, require_learner_access
-from zoped.store.learning_repositories import PlacementRepository
+from zoped.store.learning_repositories import FoldRepository, PlacementRepository, StoredFold
 from zoped.store.repositories import list_events_for_learners
 
 
@@ -62,6 +71,75 @@ def load_replay_inputs(
     return ReplayInputs(course, models, events, placements)
 
 
+def _digest(events: Sequence[EvidenceEvent]) -> str:
+    return hashlib.sha256("\n".join(str(e.id) for e in events).encode()).hexdigest()
+
+
+def _continuable(
+    fold: StoredFold | None,
+    version: str,
+    events: Sequence[EvidenceEvent],
+    placements: Sequence[Placement],
+) -> bool:
+    """Whether a stored fold can be continued by the events and placements after it: same
+    version, it folded exactly the learner's first events, and nothing new is older."""
+    if fold is None or fold.version != version:
+        return False
+    n, k = fold.n_events, fold.n_placements
+    if n > len(events) or k > len(placements) or _digest(events[:n]) != fold.digest:
+        return False
+    last = events[n - 1].occurred_at if n else None
+    return last is None or all(finished >= last for finished, _, _ in placements[k:])
+
+
+def fold_learners(session: Session, loaded: ReplayInputs, *, now: datetime) -> Replay:
+    """The learners' folds: each stored fold continued by the evidence after it (or a fold
+    from scratch when there is none or it cannot be continued), and stored again.
+
+    The caller owns the transaction; the stored folds are written in it.
+    """
+    course, models = loaded.course, loaded.models
+    version = fold_version(course, models)
+    ids = list(loaded.events)
+    repo = FoldRepository(session)
+    stored = repo.get_many(ids, course.id)
+    docs: list[dict[str, Any] | None] = []
+    newer: dict[str, list[EvidenceEvent]] = {}
+    newer_placements: dict[str, list[Placement]] = {}
+    for lid in ids:
+        events, placed = loaded.events[lid], loaded.placements.get(lid, [])
+        fold = stored.get(lid)
+        if fold is not None and _continuable(fold, version, events, placed):
+            docs.append(fold.state)
+            newer[lid] = events[fold.n_events :]
+            newer_placements[lid] = placed[fold.n_placements :]
+        else:
+            docs.append(None)
+            newer[lid], newer_placements[lid] = events, placed
+    rep = Replay.from_docs(course, models, ids, docs)
+    continue_replay(rep, course, newer, placements=newer_placements)
+    for row, lid in enumerate(ids):
+        if docs[row] is not None and not newer[lid] and not newer_placements[lid]:
+            continue  # nothing new: the stored fold stands
+        events, placed = loaded.events[lid], loaded.placements.get(lid, [])
+        repo.put(
+            lid,
+            course.id,
+            StoredFold(version, len(events), _digest(events), len(placed), rep.to_doc(row)),
+            at=now,
+        )
+    return rep
+
+
+def fold_states(
+    session: Session, loaded: ReplayInputs, *, now: datetime
+) -> tuple[dict[str, LearnerState], Replay]:
+    """The learners' states at ``now`` from their stored folds (:func:`fold_learners`): the
+    same as :func:`zoped.engine.fold.compute_states` over the whole log."""
+    rep = fold_learners(session, loaded, now=now)
+    return read_states(rep, loaded.course, loaded.events, now=now), rep
+
+
 @dataclass(frozen=True)
 class LearnersReplay:
     """Several learners' states and the events they were replayed from (oldest first)."""
@@ -95,9 +173,7 @@ def replay_learners(
                 session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
             )
         loaded = load_replay_inputs(session, ids, course_id, now)
-    states, _ = compute_states(
-        loaded.course, loaded.models, loaded.events, now=now, placements=loaded.placements
-    )
+        states, _ = fold_states(session, loaded, now=now)
     return LearnersReplay(states, loaded.events)
 
 

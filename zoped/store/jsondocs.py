@@ -29,6 +29,7 @@ CURRENT: dict[str, int] = {
     "placement_state": 1,
     "group": 1,
     "model_params": 1,
+    "learner_fold": 1,
 }
 
 Doc = dict[str, Any]

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from zoped.domain.plans import LearningPlan, LogEntry, PlanComment
 from zoped.store import jsondocs, mappers
 from zoped.store.tables import (
     assignments,
+    learner_folds,
     learning_plan_versions,
     learning_plans,
     log_entries,
@@ -340,3 +342,60 @@ class AssignmentRepository:
                 del found["learner_id"], found["group_learner_ids"]
                 out.append(found)
         return out
+
+
+@dataclass(frozen=True)
+class StoredFold:
+    """A learner's stored fold on a course and what it folded (see ``tables.learner_folds``)."""
+
+    version: str
+    n_events: int
+    digest: str
+    n_placements: int
+    state: dict[str, Any]
+
+
+class FoldRepository:
+    """Learners' stored folds, one per learner and course."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_many(self, learner_ids: Iterable[str], course_id: str) -> dict[str, StoredFold]:
+        """The stored folds of ``learner_ids`` on the course (learners without one left out)."""
+        ids = list(learner_ids)
+        if not ids:
+            return {}
+        stmt = select(learner_folds).where(
+            learner_folds.c.course_id == course_id, learner_folds.c.learner_id.in_(ids)
+        )
+        return {
+            row.learner_id: StoredFold(
+                row.version,
+                row.n_events,
+                row.digest,
+                row.n_placements,
+                jsondocs.load("learner_fold", row.state),
+            )
+            for row in self.session.execute(stmt)
+        }
+
+    def put(self, learner_id: str, course_id: str, fold: StoredFold, *, at: datetime) -> None:
+        """Store (or replace) a learner's fold on the course."""
+        self.session.execute(
+            delete(learner_folds).where(
+                learner_folds.c.learner_id == learner_id, learner_folds.c.course_id == course_id
+            )
+        )
+        self.session.execute(
+            insert(learner_folds).values(
+                learner_id=learner_id,
+                course_id=course_id,
+                version=fold.version,
+                n_events=fold.n_events,
+                digest=fold.digest,
+                n_placements=fold.n_placements,
+                state=jsondocs.dump("learner_fold", fold.state),
+                updated_at=at,
+            )
+        )

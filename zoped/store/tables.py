@@ -419,3 +419,22 @@ model_parameters = Table(
     Column("fitted_at", UtcDateTime(), nullable=False),
     Column("n_answers", Integer(), nullable=False),
 )
+
+# --- folded learner states ------------------------------------------------------------------
+
+# A learner's fold on a course (``zoped.engine.fold.Replay.to_doc``), so that a request folds
+# only the evidence that came after it. A cache of the event log, never evidence: it is
+# rebuilt when ``version`` (the parameters and the course) changes or when the events it
+# folded are no longer the learner's first ``n_events`` (``digest``: a late or erased event).
+learner_folds = Table(
+    "learner_folds",
+    metadata,
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("n_events", Integer(), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("n_placements", Integer(), nullable=False),
+    Column("state", json_type(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

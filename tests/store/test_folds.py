@@ -1,0 +1,108 @@
+"""The stored fold equals a fold of the whole log, on SQLite and PostgreSQL, whatever arrives:
+answers in order and late, rubric scores, overrides and their undos, accepted prior learning
+(issue 13's snapshot-equals-replay property)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests import factories as f
+from tests.conftest import REPO
+from zoped.domain import Role
+from zoped.domain.course import Course
+from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
+from zoped.engine.fold import compute_states, learning_graph
+from zoped.interop.course_file import load_course_file
+from zoped.services.courses import import_course, list_course_ids
+from zoped.services.evidence import list_evidence, record_evidence
+from zoped.services.models import platform_models
+from zoped.services.pathways import learner_state
+from zoped.services.roster import create_user
+from zoped.store.tables import learner_folds
+
+
+@functools.cache
+def _course() -> Course:
+    return load_course_file(REPO / "zoped" / "content" / "demo_course.yaml")
+
+
+LEAVES = learning_graph(_course()).ids[:5]
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["answer"] * 6 + ["late", "rubric", "override", "undo", "claim"]),
+        st.sampled_from(LEAVES),
+        st.booleans(),
+        st.sampled_from([3, 90, 60 * 26]),
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+def _event(kind: EvidenceKind, learner: str, at: Any, **fields: Any) -> EvidenceEvent:
+    return EvidenceEvent(
+        id=uuid.uuid4(), learner_id=learner, kind=kind, occurred_at=at, recorded_at=at,
+        source=EvidenceSource.WEB, **fields,
+    )  # fmt: skip
+
+
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=ops)
+def test_the_stored_fold_equals_the_whole_fold(roster: Session, steps) -> None:
+    course = _course()
+    if course.id not in list_course_ids(roster):  # once per database: examples share it
+        import_course(roster, course=course, now=f.T0)
+    learner = f.user(Role.LEARNER, id=f"fold-{uuid.uuid4().hex[:8]}")
+    create_user(roster, user=learner, now=f.T0)
+    at = f.T0 + timedelta(days=1)
+    overrides: list[EvidenceEvent] = []
+    for kind, cid, right, minutes in steps:
+        at += timedelta(minutes=minutes)
+        when = at - timedelta(days=2) if kind == "late" else at
+        item = course.items_for(cid)[0]
+        if kind in ("answer", "late"):
+            event = _event(
+                EvidenceKind.ANSWER, learner.id, when, item_id=item.id,
+                competency_ids=item.competencies, correct=right, score=float(right),
+            )  # fmt: skip
+        elif kind == "rubric":
+            event = _event(
+                EvidenceKind.RUBRIC_SCORE, learner.id, when, competency_ids=(cid,),
+                score=1.0 if right else 0.25, actor_id="teacher-1",
+            )  # fmt: skip
+        elif kind == "override" or (kind == "undo" and not overrides):
+            event = _event(
+                EvidenceKind.TEACHER_OVERRIDE, learner.id, when, competency_ids=(cid,),
+                score=0.75, payload={"level": 3}, actor_id="teacher-1", note="seen in class",
+            )  # fmt: skip
+            overrides.append(event)
+        elif kind == "undo":
+            undone = overrides.pop()
+            event = _event(
+                EvidenceKind.TEACHER_OVERRIDE, learner.id, when, supersedes=undone.id,
+                competency_ids=undone.competency_ids, score=0.0, actor_id="teacher-1", note="undo",
+            )  # fmt: skip
+        else:
+            event = _event(
+                EvidenceKind.PRIOR_LEARNING, learner.id, when, competency_ids=(cid,),
+                payload={"level": 3}, actor_id="teacher-1", note="accepted claim",
+            )  # fmt: skip
+        record_evidence(roster, event=event)
+        now = at + timedelta(hours=1)
+        stored = learner_state(roster, actor=learner, learner_id=learner.id, now=now)
+        events = list_evidence(roster, learner_id=learner.id, limit=100_000)
+        models = platform_models(roster, course=course)
+        whole, _ = compute_states(course, models, {learner.id: events}, now=now)
+        assert stored == whole[learner.id]
+    folded = roster.scalar(
+        select(learner_folds.c.n_events).where(learner_folds.c.learner_id == learner.id)
+    )
+    assert folded == len(steps)
