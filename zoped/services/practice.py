@@ -33,7 +33,6 @@ from zoped.engine.fold import (
     continue_replay,
     learning_graph,
     read_states,
-    replay,
 )
 from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import MasteryLevel
@@ -44,7 +43,7 @@ from zoped.services import transaction
 from zoped.services.courses import get_course
 from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
 from zoped.services.models import platform_models
-from zoped.services.pathways import default_course_id
+from zoped.services.pathways import ReplayInputs, default_course_id, fold_learners
 from zoped.services.policy import Action, require_learner_access
 from zoped.store import jsondocs
 from zoped.store.learning_repositories import PlacementRepository
@@ -83,8 +82,8 @@ def _state(
 def _before_and_after(
     session: Session, course: Course, event: EvidenceEvent
 ) -> tuple[LearnerState, LearnerState]:
-    """The learner's state just before ``event`` and with it, at its time: one fold of the
-    earlier evidence, then that fold continued by the event (the same as folding it all)."""
+    """The learner's state just before ``event`` and with it, at its time: the learner's
+    stored fold of the earlier evidence, continued by the event (the same as folding it all)."""
     lid, now = event.learner_id, event.occurred_at
     models = platform_models(session, course=course)
     events = [e for e in list_evidence(session, learner_id=lid) if e.occurred_at <= now]
@@ -94,7 +93,8 @@ def _before_and_after(
         # The event is not the learner's latest (a late or repeated submission): fold each.
         before = _state(session, course, lid, now, exclude=event.id)
         return before, _state(session, course, lid, now)
-    rep = replay(course, models, {lid: earlier}, placements={lid: placements})
+    inputs = ReplayInputs(course, models, {lid: earlier}, {lid: placements})
+    rep = fold_learners(session, inputs, now=now)
     before = read_states(rep, course, {lid: earlier}, now=now)[lid]
     later = rep.copy()
     continue_replay(later, course, {lid: [event]})
