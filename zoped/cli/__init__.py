@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from zoped import __version__
-from zoped.cli import course, credentials, db, demo, evaluate, models, simulate
+from zoped.cli import course, credentials, db, demo, evaluate, models, replay, simulate
 from zoped.errors import InvalidInput, ZopedError
 
 app = typer.Typer(
@@ -41,7 +41,7 @@ def _root(
     """zoped: open personalized learning."""
 
 
-for module in (demo, db, course, evaluate, simulate, models, credentials):
+for module in (demo, db, course, evaluate, simulate, models, replay, credentials):
     module.register(app)
 
 

@@ -10,7 +10,7 @@ learner's evidence and finished placement checks, and folds them
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from zoped.services.courses import get_course, list_course_ids
 from zoped.services.models import PlatformModels, platform_models
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.learning_repositories import FoldRepository, PlacementRepository, StoredFold
-from zoped.store.repositories import list_events_for_learners
+from zoped.store.repositories import PeopleRepository, list_events_for_learners
 
 
 def default_course_id(session: Session) -> str:
@@ -223,3 +223,47 @@ def learner_state(
         session, actor=actor, learner_ids=[learner_id], now=now, course_id=course_id
     )
     return states[learner_id]
+
+
+def refold_learners(
+    session: Session,
+    *,
+    now: datetime,
+    learner_ids: Sequence[str] | None = None,
+    course_id: str | None = None,
+    batch: int = 200,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Fold the learners' evidence from scratch and store the folds, ``batch`` learners per
+    transaction (the system's job, as after a refit or a course import: reads would rebuild
+    each stale fold anyway, on the learner's next request).
+
+    Args:
+        now: when.
+        learner_ids: whose folds (default: every learner).
+        course_id: the course (default: the first stored course).
+        batch: learners per transaction.
+        progress: called with (learners done, learners in all) after each batch.
+
+    Returns:
+        How many learners were folded.
+
+    Raises:
+        NotFound: an unknown learner or course.
+    """
+    with transaction(session):
+        people = PeopleRepository(session)
+        known = people.learner_ids()
+    ids = known if learner_ids is None else list(dict.fromkeys(learner_ids))
+    missing = sorted(set(ids) - set(known))
+    if missing:
+        raise NotFound(f"no learner {missing[0]!r}")
+    for start in range(0, len(ids), max(1, batch)):
+        chunk = ids[start : start + max(1, batch)]
+        with transaction(session):
+            loaded = load_replay_inputs(session, chunk, course_id, now)
+            FoldRepository(session).forget(chunk, loaded.course.id)
+            fold_learners(session, loaded, now=now)
+        if progress is not None:
+            progress(start + len(chunk), len(ids))
+    return len(ids)

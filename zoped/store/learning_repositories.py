@@ -380,6 +380,15 @@ class FoldRepository:
             for row in self.session.execute(stmt)
         }
 
+    def forget(self, learner_ids: Iterable[str], course_id: str) -> None:
+        """Drop the learners' stored folds on the course (the next read folds from scratch)."""
+        self.session.execute(
+            delete(learner_folds).where(
+                learner_folds.c.course_id == course_id,
+                learner_folds.c.learner_id.in_(list(learner_ids)),
+            )
+        )
+
     def put(self, learner_id: str, course_id: str, fold: StoredFold, *, at: datetime) -> None:
         """Store (or replace) a learner's fold on the course."""
         self.session.execute(

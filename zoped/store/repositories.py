@@ -355,6 +355,11 @@ class PeopleRepository:
         stmt = stmt.order_by(users.c.display_name, users.c.id)
         return [mappers.user_from_row(r) for r in self.session.execute(stmt).mappings()]
 
+    def learner_ids(self) -> list[str]:
+        """Every learner's id, in every school, sorted."""
+        stmt = select(users.c.id).where(users.c.role == str(Role.LEARNER)).order_by(users.c.id)
+        return list(self.session.scalars(stmt))
+
     def add_class(self, school_class: SchoolClass, *, at: datetime) -> None:
         """Insert a class with its teachers."""
         self.session.execute(insert(classes), [mappers.class_row(school_class, created_at=at)])
