@@ -89,7 +89,8 @@ def _continuable(
     if n > len(events) or k > len(placements) or _digest(events[:n]) != fold.digest:
         return False
     last = events[n - 1].occurred_at if n else None
-    return last is None or all(finished >= last for finished, _, _ in placements[k:])
+    # A placement at the very moment of the last folded answer would have been folded before it.
+    return last is None or all(finished > last for finished, _, _ in placements[k:])
 
 
 def fold_learners(session: Session, loaded: ReplayInputs, *, now: datetime) -> Replay:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from zoped.domain.plans import LearningPlan, LogEntry, PlanComment
@@ -390,21 +391,25 @@ class FoldRepository:
         )
 
     def put(self, learner_id: str, course_id: str, fold: StoredFold, *, at: datetime) -> None:
-        """Store (or replace) a learner's fold on the course."""
-        self.session.execute(
-            delete(learner_folds).where(
-                learner_folds.c.learner_id == learner_id, learner_folds.c.course_id == course_id
-            )
+        """Store (or replace) a learner's fold on the course, in one statement (an upsert), so
+        that two requests storing the same learner's fold at once both succeed."""
+        values = {
+            "version": fold.version,
+            "n_events": fold.n_events,
+            "digest": fold.digest,
+            "n_placements": fold.n_placements,
+            "state": jsondocs.dump("learner_fold", fold.state),
+            "updated_at": at,
+        }
+        upsert = (
+            postgresql.insert
+            if self.session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
         )
+        stmt = upsert(learner_folds).values(learner_id=learner_id, course_id=course_id, **values)
         self.session.execute(
-            insert(learner_folds).values(
-                learner_id=learner_id,
-                course_id=course_id,
-                version=fold.version,
-                n_events=fold.n_events,
-                digest=fold.digest,
-                n_placements=fold.n_placements,
-                state=jsondocs.dump("learner_fold", fold.state),
-                updated_at=at,
+            stmt.on_conflict_do_update(
+                index_elements=[learner_folds.c.learner_id, learner_folds.c.course_id],
+                set_=values,
             )
         )
