@@ -18,14 +18,8 @@ from tests.conftest import REPO
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.engine.bkt import BKT
-from zoped.engine.fold import (
-    Replay,
-    compute_states,
-    continue_replay,
-    learning_graph,
-    read_states,
-    replay,
-)
+from zoped.engine.fold import Replay, continue_replay, learning_graph, replay
+from zoped.engine.learner_view import compute_states, read_states
 from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.errors import InvalidInput
 from zoped.interop.course_file import load_course_file

@@ -19,7 +19,8 @@ from tests.conftest import REPO
 from zoped.domain import Role
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
-from zoped.engine.fold import compute_states, learning_graph
+from zoped.engine.fold import learning_graph
+from zoped.engine.learner_view import compute_states
 from zoped.interop.course_file import load_course_file
 from zoped.services.courses import import_course, list_course_ids
 from zoped.services.evidence import list_evidence, record_evidence

@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent
 from zoped.domain.people import User
-from zoped.engine.fold import LearnerState
 from zoped.engine.grouping import (
     GroupingConfig,
     PeerTutorMatch,
@@ -39,6 +38,7 @@ from zoped.engine.grouping import (
     suggest_groups,
     suggest_peer_tutors,
 )
+from zoped.engine.learner_view import LearnerState
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
 from zoped.services.assignments import AssignmentProgress, progress_for_learner

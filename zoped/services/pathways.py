@@ -20,14 +20,8 @@ from sqlalchemy.orm import Session
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent
 from zoped.domain.people import User
-from zoped.engine.fold import (
-    LearnerState,
-    Placement,
-    Replay,
-    continue_replay,
-    fold_version,
-    read_states,
-)
+from zoped.engine.fold import Placement, Replay, continue_replay, fold_version
+from zoped.engine.learner_view import LearnerState, read_states
 from zoped.errors import NotFound
 from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids

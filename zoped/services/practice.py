@@ -27,14 +27,9 @@ from zoped.domain.content import Activity, Item, Response, grade
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import User
-from zoped.engine.fold import (
-    LearnerState,
-    compute_state,
-    continue_replay,
-    learning_graph,
-    read_states,
-)
+from zoped.engine.fold import continue_replay, learning_graph
 from zoped.engine.graph import CompetencyGraph
+from zoped.engine.learner_view import LearnerState, compute_state, read_states
 from zoped.engine.mastery import MasteryLevel
 from zoped.engine.placement import PlacementConfig, PlacementSession
 from zoped.engine.recommend import RecommenderConfig

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from zoped.engine.fold import compute_states
+from zoped.engine.learner_view import compute_states
 from zoped.engine.mastery import MasteryLevel
 from zoped.services.courses import get_course
 from zoped.services.models import CandidateFit, fit_candidate_models, platform_models, store_models

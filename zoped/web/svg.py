@@ -11,7 +11,8 @@ from html import escape
 
 from markupsafe import Markup
 
-from zoped.engine.fold import LearnerState, ProgressPoint
+from zoped.engine.fold import ProgressPoint
+from zoped.engine.learner_view import LearnerState
 from zoped.engine.mastery import MasteryLevel
 
 #: Fill and text colour per level (text contrast >= 4.5:1 on the fill).

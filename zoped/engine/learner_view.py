@@ -1,0 +1,313 @@
+"""What a reader sees of a fold at ``now``: every competency's level, chances and review date.
+
+:func:`read_states` reads a fold (:mod:`zoped.engine.fold`) at ``now`` (recall fades with it),
+with teacher overrides (undone by a later event that ``supersedes`` them), accepted prior
+learning and self-assessments (shown, never decisive) applied by
+:func:`zoped.engine.mastery.apply_overrides`. The learner's, the guardian's and the teacher's
+pages, and the JSON API, all show this. Pure: no database, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from zoped.domain.course import Course
+from zoped.domain.evidence import EvidenceEvent, EvidenceKind
+from zoped.engine.fold import (
+    MASTERY,
+    LearnerModels,
+    Placement,
+    ProgressPoint,
+    Replay,
+    add_progress_point,
+    progress_counts,
+    replay,
+)
+from zoped.engine.graph import CompetencyGraph
+from zoped.engine.mastery import (
+    LevelCounts,
+    MasteryEvent,
+    MasteryLevel,
+    OverrideEvent,
+    PriorLearningClaim,
+    SelfAssessmentEvent,
+    UndoEvent,
+    apply_overrides,
+    at_least_proficient,
+    count_levels,
+)
+from zoped.errors import NotFound
+
+
+@dataclass(frozen=True)
+class CompetencyState:
+    """One competency for one learner, worded the same for every role.
+
+    Attributes:
+        competency_id: the competency.
+        title: its title.
+        group_id: the grouping competency it belongs to (its parent), if any.
+        p_known: the knowledge-tracing model's P(known), in [0, 1].
+        level: the level shown (an override or accepted claim wins over the derived one).
+        derived_level: the level the evidence alone gives.
+        last_practised: when the learner last answered on it.
+        evidence_count: answers on it (placement answers included).
+        n_correct: of which right.
+        unlocked: every direct prerequisite is at least proficient.
+        retrievability: predicted recall now (None if never practised).
+        review_due_at: when recall falls below the review threshold (None if never practised).
+        practisable: the course has items on it.
+        notes: overrides, claims and the learner's own view, in plain words.
+        self_assessed: the learner's own view of their level, if given.
+        prerequisites: ids of its direct prerequisites.
+        p_correct: the model's chance of a right answer on a typical next item.
+    """
+
+    competency_id: str
+    title: str
+    group_id: str | None
+    p_known: float
+    level: MasteryLevel
+    derived_level: MasteryLevel
+    last_practised: datetime | None
+    evidence_count: int
+    n_correct: int
+    unlocked: bool
+    retrievability: float | None
+    review_due_at: datetime | None
+    practisable: bool
+    notes: tuple[str, ...] = ()
+    self_assessed: MasteryLevel | None = None
+    prerequisites: tuple[str, ...] = ()
+    p_correct: float = 0.0
+
+    @property
+    def level_label(self) -> str:
+        """The level in plain words."""
+        return self.level.label
+
+
+@dataclass(frozen=True)
+class LearnerState:
+    """A learner's whole picture on one course.
+
+    Attributes:
+        learner_id: whose.
+        course_id: which course.
+        course_title: its title.
+        computed_at: the ``now`` it was computed for.
+        competencies: one entry per competency (groupings excluded), in course order.
+        groups: (id, title) of the grouping competencies, in course order.
+        history: progress at the end of each day with evidence, then now.
+        n_events: events replayed.
+        models_fitted: False when the models are defaults from item difficulty.
+        parameter_version: the fingerprint of the model parameters it was computed with.
+    """
+
+    learner_id: str
+    course_id: str
+    course_title: str
+    computed_at: datetime
+    competencies: list[CompetencyState]
+    groups: list[tuple[str, str]] = field(default_factory=list)
+    history: list[ProgressPoint] = field(default_factory=list)
+    n_events: int = 0
+    models_fitted: bool = False
+    parameter_version: str = ""
+
+    def get(self, competency_id: str) -> CompetencyState:
+        """The state of one competency. Raises: NotFound."""
+        for c in self.competencies:
+            if c.competency_id == competency_id:
+                return c
+        raise NotFound(f"no competency {competency_id!r} in course {self.course_id!r}")
+
+    @property
+    def counts(self) -> LevelCounts:
+        """How many competencies are at each level (the count every page shows)."""
+        return count_levels([int(c.level) for c in self.competencies])
+
+    @property
+    def reviews_due(self) -> list[CompetencyState]:
+        """Competencies whose review is due, the most forgotten first."""
+        due = [c for c in self.competencies if c.level is MasteryLevel.REVIEW_DUE]
+        return sorted(due, key=lambda c: c.retrievability or 0.0)
+
+
+def _level_of(event: EvidenceEvent) -> MasteryLevel:
+    raw = event.payload.get("level")
+    if raw is None and event.score is not None:
+        raw = round(event.score * MasteryLevel.MASTERED)
+    try:
+        return MasteryLevel(int(raw if raw is not None else 0))
+    except ValueError:
+        return MasteryLevel.NOT_STARTED
+
+
+def mastery_events(events: Sequence[EvidenceEvent], graph: CompetencyGraph) -> list[MasteryEvent]:
+    """Overrides, undos, accepted prior learning and self-assessments, for the fold."""
+    out: list[MasteryEvent] = []
+    known: set[str] = set()
+    for e in events:
+        at_s = e.occurred_at.timestamp()
+        if e.kind is EvidenceKind.TEACHER_OVERRIDE:
+            if e.supersedes is not None:
+                if str(e.supersedes) in known:
+                    out.append(UndoEvent(str(e.id), str(e.supersedes), e.actor_id or "", at_s))
+                continue
+            for cid in e.competency_ids:
+                if cid in graph.ids:
+                    event_id = str(e.id) if len(e.competency_ids) == 1 else f"{e.id}:{cid}"
+                    out.append(
+                        OverrideEvent(event_id, cid, _level_of(e), e.actor_id or "", at_s, e.note)
+                    )
+                    known.add(event_id)
+            known.add(str(e.id))
+        elif e.kind is EvidenceKind.PRIOR_LEARNING:
+            if e.actor_id is None or e.actor_id == e.learner_id:
+                continue  # the learner's own word is a claim, not evidence (services.claims)
+            for cid in e.competency_ids:
+                if cid in graph.ids:
+                    out.append(
+                        PriorLearningClaim(
+                            f"{e.id}:{cid}",
+                            cid,
+                            _level_of(e) if "level" in e.payload else MasteryLevel.PROFICIENT,
+                            e.note or "prior learning",
+                            accepted_by=e.actor_id,
+                            accepted_at_s=at_s,
+                        )
+                    )
+        elif e.kind is EvidenceKind.SELF_ASSESSMENT:
+            for cid in e.competency_ids:
+                if cid in graph.ids:
+                    out.append(SelfAssessmentEvent(f"{e.id}:{cid}", cid, _level_of(e), at_s))
+    # Undos for multi-competency overrides name the event; expand them to each competency.
+    expanded: list[MasteryEvent] = []
+    for m in out:
+        if isinstance(m, UndoEvent):
+            parts = [k for k in known if k.startswith(m.undoes + ":")]
+            if parts:
+                expanded += [UndoEvent(f"{m.event_id}:{p}", p, m.actor, m.at_s) for p in parts]
+                continue
+        expanded.append(m)
+    return expanded
+
+
+def compute_states(
+    course: Course,
+    models: LearnerModels,
+    events: Mapping[str, Sequence[EvidenceEvent]],
+    *,
+    now: datetime,
+    placements: Mapping[str, Sequence[Placement]] | None = None,
+) -> tuple[dict[str, LearnerState], Replay]:
+    """Several learners' states from their events (pure: no database), replayed together.
+
+    Args:
+        course: the course.
+        models: its learner models.
+        events: learner id -> the learner's events, oldest first.
+        now: the time the states are computed for.
+        placements: learner id -> their finished placement checks.
+    """
+    rep = replay(course, models, events, placements=placements)
+    return read_states(rep, course, events, now=now), rep
+
+
+def read_states(
+    rep: Replay,
+    course: Course,
+    events: Mapping[str, Sequence[EvidenceEvent]],
+    *,
+    now: datetime,
+) -> dict[str, LearnerState]:
+    """What the learners of a fold look like at ``now`` (reads ``rep``, changes nothing).
+
+    ``events`` are every folded learner's events: their overrides, claims and self-assessments
+    are applied here, over the levels the fold derived.
+    """
+    models = rep.models
+    graph = rep.graph
+    now_s = now.timestamp()
+    recall = rep.retrievability(now_s)
+    derived = rep.tracker.levels(recall)
+    p_known = rep.p_known()
+    p_correct = rep.p_correct()
+    fw = course.framework
+    comps = [fw.get(cid) for cid in graph.ids]
+    practisable = [bool(course.items_for(cid)) for cid in graph.ids]
+    groups = [(c.id, c.title) for c in fw.competencies if fw.children(c.id)]
+    out: dict[str, LearnerState] = {}
+    for row, learner_id in enumerate(rep.learner_ids):
+        statuses = apply_overrides(graph, derived[row], mastery_events(events[learner_id], graph))
+        levels = np.array([int(s.level) for s in statuses], dtype=np.int64)
+        unlocked = graph.unlocked(at_least_proficient(levels))
+        memory_state = rep.memory_states[row]
+        states: list[CompetencyState] = []
+        for code, comp in enumerate(comps):
+            seen = code in memory_state.skills
+            due_at = None
+            if seen:
+                due_s = models.memory.next_review_s(
+                    memory_state, code, MASTERY.review_retrievability
+                )
+                due_at = datetime.fromtimestamp(min(due_s, 4e9), tz=UTC)
+            status = statuses[code]
+            states.append(
+                CompetencyState(
+                    competency_id=comp.id,
+                    title=comp.title,
+                    group_id=comp.parent,
+                    p_known=float(p_known[row, code]),
+                    level=status.level,
+                    derived_level=status.derived_level,
+                    last_practised=rep.last_at[row][code],
+                    evidence_count=int(rep.tracker.attempts[row, code]),
+                    n_correct=int(rep.tracker.n_correct[row, code]),
+                    unlocked=bool(unlocked[code]),
+                    retrievability=float(recall[row, code]) if seen else None,
+                    review_due_at=due_at,
+                    practisable=practisable[code],
+                    notes=status.notes,
+                    self_assessed=status.self_assessed,
+                    prerequisites=comp.prerequisites,
+                    p_correct=float(p_correct[row, code]),
+                )
+            )
+        history = list(rep.history[row])
+        add_progress_point(history, ProgressPoint(now.date(), *progress_counts(levels)))
+        out[learner_id] = LearnerState(
+            learner_id=learner_id,
+            course_id=course.id,
+            course_title=course.title,
+            computed_at=now,
+            competencies=states,
+            groups=groups,
+            history=history,
+            n_events=rep.n_events[row],
+            models_fitted=models.fitted,
+            parameter_version=models.version,
+        )
+    return out
+
+
+def compute_state(
+    course: Course,
+    models: LearnerModels,
+    events: Sequence[EvidenceEvent],
+    *,
+    learner_id: str,
+    now: datetime,
+    placements: Sequence[Placement] = (),
+) -> tuple[LearnerState, Replay]:
+    """One learner's state from their events (pure: no database): :func:`compute_states` of
+    one; the replay's row 0 is theirs."""
+    states, rep = compute_states(
+        course, models, {learner_id: events}, now=now, placements={learner_id: placements}
+    )
+    return states[learner_id], rep
