@@ -82,3 +82,19 @@ def test_openapi_schema_is_served_but_no_cdn_docs_page(client):
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/docs").status_code == 404
     assert client.get("/redoc").status_code == 404
+
+
+def test_no_route_runs_on_the_event_loop():
+    """Every route calls blocking services (database, model maths), so each is a plain def that
+    FastAPI runs in its thread pool; an async route would stall every other request."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    from zoped.api import routes as api_routes
+    from zoped.web import auth, guardian, learner, teacher
+
+    routers = (auth.router, learner.router, teacher.router, guardian.router, api_routes.router)
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    assert len(routes) > 30
+    assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from zoped.clock import request_now
 from zoped.domain.people import Role, User
@@ -162,6 +163,15 @@ async def verify_csrf(request: Request) -> None:
         raise CsrfRefused()
 
 
+async def submitted_form(request: Request) -> FormData:
+    """The request's form, read without blocking (Starlette keeps it for the CSRF check too).
+
+    Handlers that read a whole form take it as ``form: SubmittedForm`` and stay plain ``def``:
+    FastAPI runs them in its thread pool, so their database work never blocks the event loop.
+    """
+    return await request.form()
+
+
 def render(
     request: Request,
     template: str,
@@ -191,3 +201,4 @@ TeacherUser = Annotated[User, Depends(require_role(Role.TEACHER, Role.ADMIN))]
 GuardianUser = Annotated[User, Depends(require_role(Role.GUARDIAN))]
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 CsrfProtected = Depends(verify_csrf)
+SubmittedForm = Annotated[FormData, Depends(submitted_form)]

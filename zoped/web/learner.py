@@ -23,7 +23,7 @@ from zoped.errors import InvalidInput, Problem
 from zoped.services import claims, learning_log, menus, pathways, plans, practice
 from zoped.services.roster import get_learner_profile, save_learner_profile
 from zoped.web import svg
-from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, Now, render
+from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, Now, SubmittedForm, render
 
 router = APIRouter(prefix="/learner")
 
@@ -147,10 +147,14 @@ def _response(item: Item, form: FormData) -> ItemResponse:
 
 
 @router.post("/practice/{competency_id}/answer", dependencies=[CsrfProtected])
-async def practice_answer(
-    request: Request, user: LearnerUser, db: DbSession, now: Now, competency_id: str
+def practice_answer(
+    request: Request,
+    user: LearnerUser,
+    db: DbSession,
+    now: Now,
+    form: SubmittedForm,
+    competency_id: str,
 ) -> Response:
-    form = await request.form()
     item, title = practice.get_item(db, item_id=str(form.get("item_id", "")))
     started = datetime.fromisoformat(str(form.get("started") or now.isoformat()))
     outcome = practice.submit_answer(
@@ -193,10 +197,7 @@ def placement_start(user: LearnerUser, db: DbSession, now: Now) -> Response:
 
 
 @router.post("/placement/answer", dependencies=[CsrfProtected])
-async def placement_answer(
-    request: Request, user: LearnerUser, db: DbSession, now: Now
-) -> Response:
-    form = await request.form()
+def placement_answer(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -> Response:
     item, _ = practice.get_item(db, item_id=str(form.get("item_id", "")))
     practice.answer_placement(
         db,
@@ -230,8 +231,7 @@ def plan_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> R
 
 
 @router.post("/plan", dependencies=[CsrfProtected])
-async def plan_save(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
-    form = await request.form()
+def plan_save(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -> Response:
     goals: list[PlanGoal] = []
     for i in range(int(str(form.get("goal_count") or 0))):
         text = str(form.get(f"goal_{i}_description", "")).strip()
@@ -355,8 +355,7 @@ def claim_submit(
 
 
 @router.post("/profile", dependencies=[CsrfProtected])
-async def profile_save(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
-    form = await request.form()
+def profile_save(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -> Response:
     current = get_learner_profile(db, learner_id=user.id) or LearnerProfile(
         user.id, user.display_name
     )

@@ -24,7 +24,7 @@ from zoped.services import assignments as assignment_services
 from zoped.services import claims, learning_log, overrides, plans, rubrics
 from zoped.services import classes as class_services
 from zoped.services import courses as course_services
-from zoped.web.deps import CsrfProtected, DbSession, Now, TeacherUser, render
+from zoped.web.deps import CsrfProtected, DbSession, Now, SubmittedForm, TeacherUser, render
 
 router = APIRouter()
 LEVELS = list(MasteryLevel)
@@ -190,11 +190,10 @@ def undo(
 
 
 @router.post("/teacher/learners/{learner_id}/rubric", dependencies=[CsrfProtected])
-async def score_rubric(
-    request: Request, learner_id: str, user: TeacherUser, db: DbSession, now: Now
+def score_rubric(
+    learner_id: str, user: TeacherUser, db: DbSession, now: Now, form: SubmittedForm
 ) -> Response:
     """Score a project against its rubric: one level per criterion (``level.<criterion>``)."""
-    form = await request.form()
     rubric_id = str(form.get("rubric_id", ""))
     chosen: dict[str, int | str] = {}
     for key, value in form.multi_items():
@@ -238,11 +237,10 @@ def make_assignment(
 
 
 @router.post("/teacher/learners/{learner_id}/plan", dependencies=[CsrfProtected])
-async def save_plan(
-    request: Request, learner_id: str, user: TeacherUser, db: DbSession, now: Now
+def save_plan(
+    learner_id: str, user: TeacherUser, db: DbSession, now: Now, form: SubmittedForm
 ) -> Response:
     """Co-edit the plan: goals (one row each), strategies (one per line), mastery evidence."""
-    form = await request.form()
     descriptions = [str(v) for v in form.getlist("goal_description")]
     dates = [str(v) for v in form.getlist("goal_date")]
     competencies = [str(v) for v in form.getlist("goal_competencies")]
@@ -286,7 +284,7 @@ def import_page(request: Request, user: TeacherUser) -> Response:
 
 
 @router.post("/teacher/courses/import", dependencies=[CsrfProtected])
-async def import_course(
+def import_course(
     request: Request,
     user: TeacherUser,
     db: DbSession,
@@ -294,7 +292,7 @@ async def import_course(
     course_file: Annotated[UploadFile, File()],
 ) -> Response:
     """Import a course file: every problem is listed, and nothing is written when it is invalid."""
-    data = await course_file.read(MAX_COURSE_BYTES + 1)
+    data = course_file.file.read(MAX_COURSE_BYTES + 1)  # spooled by Starlette: no network wait
     name = Path(course_file.filename or "course.yaml").name
     problems: list[Problem] = []
     summary = None
