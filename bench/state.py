@@ -54,7 +54,8 @@ from zoped.services.classes import class_dashboard
 from zoped.services.courses import get_course
 from zoped.services.menus import recommend_for
 from zoped.services.pathways import default_course_id, learner_state, refold_learners
-from zoped.services.practice import latest_placement, submit_answer
+from zoped.services.placement import latest_placement
+from zoped.services.practice import submit_answer
 from zoped.services.roster import create_class, create_user, enroll_learner
 from zoped.services.system import Database, open_database
 from zoped.settings import Settings

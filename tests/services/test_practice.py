@@ -12,7 +12,7 @@ from zoped.domain.content import Item, ItemType, Response
 from zoped.domain.evidence import EvidenceKind
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput
-from zoped.services import practice
+from zoped.services import placement, practice
 from zoped.services.evidence import list_evidence
 
 
@@ -98,7 +98,7 @@ def test_a_malformed_answer_records_nothing(school):
 
 def test_placement_pauses_resumes_and_places(school):
     with school.db.session() as s:
-        view = practice.start_or_resume_placement(
+        view = placement.start_or_resume_placement(
             s, actor=school.learner, learner_id="amy", now=NOW
         )
         assert view.status == "active"
@@ -109,7 +109,7 @@ def test_placement_pauses_resumes_and_places(school):
             now += timedelta(minutes=1)
             assert view.item is not None
             asked.append(view.item.id)
-            view = practice.answer_placement(
+            view = placement.answer_placement(
                 s,
                 actor=school.learner,
                 learner_id="amy",
@@ -121,14 +121,14 @@ def test_placement_pauses_resumes_and_places(school):
             )
     # Paused: a new session (a new visit) resumes where the learner stopped.
     with school.db.session() as s:
-        resumed = practice.start_or_resume_placement(
+        resumed = placement.start_or_resume_placement(
             s, actor=school.learner, learner_id="amy", now=now
         )
         assert resumed.session_id == view.session_id
         assert resumed.answered == 3
         assert resumed.item is not None
         assert resumed.item.id not in asked
-        done = practice.finish_placement(
+        done = placement.finish_placement(
             s, actor=school.learner, learner_id="amy", session_id=resumed.session_id, now=now
         )
         assert done.status == "finished"

@@ -3,7 +3,7 @@
 :func:`read_states` reads a fold (:mod:`zoped.engine.fold`) at ``now`` (recall fades with it),
 with teacher overrides (undone by a later event that ``supersedes`` them), accepted prior
 learning and self-assessments (shown, never decisive) applied by
-:func:`zoped.engine.mastery.apply_overrides`. The learner's, the guardian's and the teacher's
+:func:`zoped.engine.overrides.apply_overrides`. The learner's, the guardian's and the teacher's
 pages, and the JSON API, all show this. Pure: no database, no clock.
 """
 
@@ -28,17 +28,14 @@ from zoped.engine.fold import (
     replay,
 )
 from zoped.engine.graph import CompetencyGraph
-from zoped.engine.mastery import (
-    LevelCounts,
+from zoped.engine.mastery import LevelCounts, MasteryLevel, at_least_proficient, count_levels
+from zoped.engine.overrides import (
     MasteryEvent,
-    MasteryLevel,
     OverrideEvent,
     PriorLearningClaim,
     SelfAssessmentEvent,
     UndoEvent,
     apply_overrides,
-    at_least_proficient,
-    count_levels,
 )
 from zoped.errors import NotFound
 

@@ -21,8 +21,7 @@ from zoped.engine.fold import learning_graph
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction
-from zoped.services.courses import get_course
-from zoped.services.pathways import default_course_id
+from zoped.services.pathways import course_or_default
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.repositories import EvidenceRepository, PeopleRepository, append_audit
 
@@ -35,7 +34,7 @@ CLAIMED_LEVEL = MasteryLevel.PROFICIENT
 
 def claimable(session: Session) -> dict[str, str]:
     """The competencies a learner may claim (the course's, groupings excluded): id -> title."""
-    graph = learning_graph(get_course(session, course_id=default_course_id(session)))
+    graph = learning_graph(course_or_default(session, None))
     return dict(zip(graph.ids, graph.titles, strict=True))
 
 
@@ -76,7 +75,7 @@ def submit_claim(
     )
     if actor.id != learner_id:
         raise PermissionDenied("a prior-learning claim comes from the learner themselves")
-    course = get_course(session, course_id=default_course_id(session))
+    course = course_or_default(session, None)
     problems: list[Problem] = []
     wanted = sorted(set(competency_ids))
     if not wanted:

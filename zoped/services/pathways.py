@@ -43,6 +43,15 @@ def default_course_id(session: Session) -> str:
     return ids[0]
 
 
+def course_or_default(session: Session, course_id: str | None) -> Course:
+    """The course ``course_id``, or the one a learner's pages show when it is None.
+
+    Raises:
+        NotFound: no such course, or no course stored.
+    """
+    return get_course(session, course_id=course_id or default_course_id(session))
+
+
 @dataclass(frozen=True)
 class ReplayInputs:
     """What a replay needs from the store, for one or several learners."""
@@ -58,7 +67,7 @@ def load_replay_inputs(
 ) -> ReplayInputs:
     """The course and its models once, and the learners' events and placements in one query
     each (events up to ``now`` included)."""
-    course = get_course(session, course_id=course_id or default_course_id(session))
+    course = course_or_default(session, course_id)
     models = platform_models(session, course=course)
     events = list_events_for_learners(session, learner_ids, until=now + timedelta(microseconds=1))
     placements = PlacementRepository(session).finished_for_learners(learner_ids, course.id)

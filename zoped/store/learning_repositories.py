@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from zoped.domain.plans import LearningPlan, LogEntry, PlanComment
+from zoped.engine.fold import Placement
 from zoped.store import jsondocs, mappers
 from zoped.store.tables import (
     assignments,
@@ -32,9 +33,6 @@ from zoped.store.tables import (
     recommendation_decisions,
     users,
 )
-
-#: A finished placement check: (finished at, placed level and P(known) by competency id).
-FinishedPlacement = tuple[datetime, dict[str, int], dict[str, float]]
 
 
 class PlanRepository:
@@ -246,9 +244,9 @@ class PlacementRepository:
 
     def finished_for_learners(
         self, learner_ids: Iterable[str], course_id: str
-    ) -> dict[str, list[FinishedPlacement]]:
+    ) -> dict[str, list[Placement]]:
         """Every learner's finished checks on the course, oldest first (every id is a key)."""
-        out: dict[str, list[FinishedPlacement]] = {lid: [] for lid in learner_ids}
+        out: dict[str, list[Placement]] = {lid: [] for lid in learner_ids}
         if not out:
             return out
         stmt = select(placement_sessions).where(
@@ -270,7 +268,7 @@ class PlacementRepository:
             placements.sort(key=lambda t: t[0])
         return out
 
-    def finished(self, learner_id: str, course_id: str) -> list[FinishedPlacement]:
+    def finished(self, learner_id: str, course_id: str) -> list[Placement]:
         """The learner's finished checks on the course, oldest first."""
         return self.finished_for_learners([learner_id], course_id)[learner_id]
 

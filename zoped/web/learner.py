@@ -20,7 +20,7 @@ from zoped.domain.people import AccessibilityNeeds, LearnerProfile
 from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
-from zoped.services import claims, learning_log, menus, pathways, plans, practice
+from zoped.services import claims, learning_log, menus, pathways, placement, plans, practice
 from zoped.services.roster import get_learner_profile, save_learner_profile
 from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, Now, SubmittedForm, render
@@ -36,14 +36,14 @@ def _see_other(url: str) -> RedirectResponse:
 def home(request: Request, user: LearnerUser, db: DbSession, now: Now, seed: int = 0) -> Response:
     state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
     menu = menus.recommend_for(db, actor=user, learner_id=user.id, seed=seed, now=now)
-    placement = practice.latest_placement(db, actor=user, learner_id=user.id, now=now)
+    check = placement.latest_placement(db, actor=user, learner_id=user.id, now=now)
     return render(
         request,
         "learner/home.html",
         {
             "state": state,
             "menu": menu,
-            "placement": placement,
+            "placement": check,
             "counts": state.counts,
             "levels": list(MasteryLevel),
             "colours": svg.LEVEL_COLOURS,
@@ -186,20 +186,20 @@ def practice_answer(
 
 @router.get("/placement")
 def placement_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
-    view = practice.latest_placement(db, actor=user, learner_id=user.id, now=now)
+    view = placement.latest_placement(db, actor=user, learner_id=user.id, now=now)
     return render(request, "learner/placement.html", {"view": view})
 
 
 @router.post("/placement/start", dependencies=[CsrfProtected])
 def placement_start(user: LearnerUser, db: DbSession, now: Now) -> Response:
-    practice.start_or_resume_placement(db, actor=user, learner_id=user.id, now=now)
+    placement.start_or_resume_placement(db, actor=user, learner_id=user.id, now=now)
     return _see_other("/learner/placement")
 
 
 @router.post("/placement/answer", dependencies=[CsrfProtected])
 def placement_answer(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -> Response:
     item, _ = practice.get_item(db, item_id=str(form.get("item_id", "")))
-    practice.answer_placement(
+    placement.answer_placement(
         db,
         actor=user,
         learner_id=user.id,
@@ -216,7 +216,7 @@ def placement_answer(user: LearnerUser, db: DbSession, now: Now, form: Submitted
 def placement_finish(
     user: LearnerUser, db: DbSession, now: Now, session_id: Annotated[uuid.UUID, Form()]
 ) -> Response:
-    practice.finish_placement(db, actor=user, learner_id=user.id, session_id=session_id, now=now)
+    placement.finish_placement(db, actor=user, learner_id=user.id, session_id=session_id, now=now)
     return _see_other("/learner/placement")
 
 

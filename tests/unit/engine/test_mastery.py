@@ -7,10 +7,8 @@ import pytest
 
 from zoped.domain.framework import Competency
 from zoped.engine.graph import CompetencyGraph
-from zoped.engine.mastery import (
-    MasteryConfig,
-    MasteryLevel,
-    MasteryTracker,
+from zoped.engine.mastery import MasteryConfig, MasteryLevel, MasteryTracker
+from zoped.engine.overrides import (
     OverrideEvent,
     PriorLearningClaim,
     SelfAssessmentEvent,
