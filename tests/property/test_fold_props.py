@@ -86,13 +86,11 @@ def test_folding_in_two_parts_equals_folding_at_once(events, data) -> None:
     first = replay(course, models, {"x": events[:cut]})
     later = first.copy()
     continue_replay(later, course, {"x": events[cut:]})
-    parts = read_states(later, course, {"x": events}, now=now)
+    parts = read_states(later, course, now=now)
     assert parts == whole
     # The copy left the first part's fold as it was.
     again = replay(course, models, {"x": events[:cut]})
-    assert read_states(first, course, {"x": events[:cut]}, now=now) == read_states(
-        again, course, {"x": events[:cut]}, now=now
-    )
+    assert read_states(first, course, now=now) == read_states(again, course, now=now)
 
 
 @given(histories(), st.data())
@@ -105,7 +103,7 @@ def test_a_stored_fold_continues_like_the_whole(events, data) -> None:
     text = json.dumps(replay(course, models, {"x": events[:cut]}).to_doc(0), allow_nan=False)
     stored = Replay.from_docs(course, models, ["x"], [json.loads(text)])
     continue_replay(stored, course, {"x": events[cut:]})
-    assert read_states(stored, course, {"x": events}, now=now) == whole
+    assert read_states(stored, course, now=now) == whole
 
 
 def test_a_stored_fold_of_another_course_is_refused() -> None:

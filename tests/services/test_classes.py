@@ -17,6 +17,7 @@ from zoped.services.classes import (
     AlertKind,
     CompetencyView,
     DashboardFilters,
+    OwnEvidence,
     class_dashboard,
     find_alerts,
     next_competency,
@@ -49,7 +50,11 @@ def answers(
 
 
 def alerts(events, state, **kw):
-    return find_alerts(learner_id="ana", events=events, state=state, titles=TITLES, now=NOW, **kw)
+    mine = [e for e in events if e.actor_id in (None, "ana")]
+    own = OwnEvidence(len(mine), max((e.occurred_at for e in mine), default=None))
+    return find_alerts(
+        learner_id="ana", events=events, own=own, state=state, titles=TITLES, now=NOW, **kw
+    )
 
 
 def of_kind(found, kind):

@@ -32,6 +32,12 @@ from zoped.engine.mastery import (
     rubric_answers,
 )
 from zoped.engine.memory import MemoryModel, MemoryState
+from zoped.engine.overrides import (
+    MasteryEvent,
+    mastery_event_doc,
+    mastery_event_from_doc,
+    mastery_events,
+)
 from zoped.errors import InvalidInput, NotFound, Problem
 
 #: A finished placement check: when it finished, the placed level and P(known) per competency.
@@ -77,6 +83,48 @@ class ProgressPoint:
     mastered: int
 
 
+#: How many of a learner's latest activities a fold keeps (the menu looks at fewer).
+RECENT_ACTIVITIES = 20
+
+
+@dataclass
+class ActivityTrail:
+    """What a learner did with the course's activities: the latest ones (oldest first), and
+    those started and those finished."""
+
+    recent: list[str] = field(default_factory=list)
+    started: set[str] = field(default_factory=set)
+    finished: set[str] = field(default_factory=set)
+
+    @property
+    def unfinished(self) -> set[str]:
+        """Activities started and not finished."""
+        return self.started - self.finished
+
+    def add(self, events: Sequence[EvidenceEvent]) -> None:
+        """Follow the trail through more events (in the order they occurred)."""
+        for e in events:
+            if e.activity_id is None:
+                continue
+            self.recent.append(e.activity_id)
+            if e.kind is EvidenceKind.ACTIVITY_COMPLETION:
+                self.finished.add(e.activity_id)
+            elif e.kind is EvidenceKind.ACTIVITY_PROGRESS:
+                self.started.add(e.activity_id)
+        del self.recent[:-RECENT_ACTIVITIES]
+
+    def to_doc(self) -> dict[str, list[str]]:
+        return {
+            "recent": list(self.recent),
+            "started": sorted(self.started),
+            "finished": sorted(self.finished),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Sequence[str]]) -> ActivityTrail:
+        return cls(list(doc["recent"]), set(doc["started"]), set(doc["finished"]))
+
+
 # --- replay ---------------------------------------------------------------------------------
 
 FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
@@ -100,6 +148,8 @@ class Replay:
     last_at: list[list[datetime | None]]
     history: list[list[ProgressPoint]]
     n_events: list[int]
+    judgements: list[list[MasteryEvent]]
+    activities: list[ActivityTrail]
 
     def copy(self) -> Replay:
         """An independent copy of the folded state, to fold more into without changing this
@@ -116,6 +166,8 @@ class Replay:
             last_at=[list(row) for row in self.last_at],
             history=[list(row) for row in self.history],
             n_events=list(self.n_events),
+            judgements=[list(row) for row in self.judgements],
+            activities=[copy.deepcopy(trail) for trail in self.activities],
         )
 
     def to_doc(self, row: int) -> dict[str, Any]:
@@ -134,6 +186,8 @@ class Replay:
             "last_at": [None if at is None else at.isoformat() for at in self.last_at[row]],
             "history": [[p.day.isoformat(), p.proficient, p.mastered] for p in self.history[row]],
             "n_events": self.n_events[row],
+            "judgements": [mastery_event_doc(m) for m in self.judgements[row]],
+            "activities": self.activities[row].to_doc(),
         }
 
     @classmethod
@@ -172,6 +226,8 @@ class Replay:
                 for day, p, m in doc["history"]
             ]
             rep.n_events[row] = int(doc["n_events"])
+            rep.judgements[row] = [mastery_event_from_doc(m) for m in doc["judgements"]]
+            rep.activities[row] = ActivityTrail.from_doc(doc["activities"])
         return rep
 
     def p_known(self) -> FloatMatrix:
@@ -297,7 +353,7 @@ def replay(
 
 
 #: Bump when what the fold does with the same evidence changes: stored folds are then rebuilt.
-FOLD_RULES = 1
+FOLD_RULES = 2
 
 
 def fold_version(course: Course, models: LearnerModels) -> str:
@@ -336,6 +392,8 @@ def start_replay(course: Course, models: LearnerModels, learner_ids: Sequence[st
         last_at=[[None] * graph.n for _ in learner_ids],
         history=[[] for _ in learner_ids],
         n_events=[0] * n,
+        judgements=[[] for _ in learner_ids],
+        activities=[ActivityTrail() for _ in learner_ids],
     )
 
 
@@ -356,6 +414,10 @@ def continue_replay(
     graph = rep.graph
     n = len(rep.learner_ids)
     placed_by = placements or {}
+    for r, lid in enumerate(rep.learner_ids):
+        mine = events.get(lid, ())
+        rep.judgements[r] += mastery_events(mine, graph, rep.judgements[r])
+        rep.activities[r].add(mine)
     steps = [
         _steps(course, graph, events.get(lid, ()), placed_by.get(lid, ()))
         for lid in rep.learner_ids

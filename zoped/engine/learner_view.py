@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from zoped.domain.course import Course
-from zoped.domain.evidence import EvidenceEvent, EvidenceKind
+from zoped.domain.evidence import EvidenceEvent
 from zoped.engine.fold import (
     MASTERY,
     LearnerModels,
@@ -27,14 +27,8 @@ from zoped.engine.fold import (
     progress_counts,
     replay,
 )
-from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import LevelCounts, MasteryLevel, at_least_proficient, count_levels
 from zoped.engine.overrides import (
-    MasteryEvent,
-    OverrideEvent,
-    PriorLearningClaim,
-    SelfAssessmentEvent,
-    UndoEvent,
     apply_overrides,
 )
 from zoped.errors import NotFound
@@ -135,66 +129,6 @@ class LearnerState:
         return sorted(due, key=lambda c: c.retrievability or 0.0)
 
 
-def _level_of(event: EvidenceEvent) -> MasteryLevel:
-    raw = event.payload.get("level")
-    if raw is None and event.score is not None:
-        raw = round(event.score * MasteryLevel.MASTERED)
-    try:
-        return MasteryLevel(int(raw if raw is not None else 0))
-    except ValueError:
-        return MasteryLevel.NOT_STARTED
-
-
-def mastery_events(events: Sequence[EvidenceEvent], graph: CompetencyGraph) -> list[MasteryEvent]:
-    """Overrides, undos, accepted prior learning and self-assessments, for the fold."""
-    out: list[MasteryEvent] = []
-    known: set[str] = set()
-    for e in events:
-        at_s = e.occurred_at.timestamp()
-        if e.kind is EvidenceKind.TEACHER_OVERRIDE:
-            if e.supersedes is not None:
-                if str(e.supersedes) in known:
-                    out.append(UndoEvent(str(e.id), str(e.supersedes), e.actor_id or "", at_s))
-                continue
-            for cid in e.competency_ids:
-                if cid in graph.ids:
-                    event_id = str(e.id) if len(e.competency_ids) == 1 else f"{e.id}:{cid}"
-                    out.append(
-                        OverrideEvent(event_id, cid, _level_of(e), e.actor_id or "", at_s, e.note)
-                    )
-                    known.add(event_id)
-            known.add(str(e.id))
-        elif e.kind is EvidenceKind.PRIOR_LEARNING:
-            if e.actor_id is None or e.actor_id == e.learner_id:
-                continue  # the learner's own word is a claim, not evidence (services.claims)
-            for cid in e.competency_ids:
-                if cid in graph.ids:
-                    out.append(
-                        PriorLearningClaim(
-                            f"{e.id}:{cid}",
-                            cid,
-                            _level_of(e) if "level" in e.payload else MasteryLevel.PROFICIENT,
-                            e.note or "prior learning",
-                            accepted_by=e.actor_id,
-                            accepted_at_s=at_s,
-                        )
-                    )
-        elif e.kind is EvidenceKind.SELF_ASSESSMENT:
-            for cid in e.competency_ids:
-                if cid in graph.ids:
-                    out.append(SelfAssessmentEvent(f"{e.id}:{cid}", cid, _level_of(e), at_s))
-    # Undos for multi-competency overrides name the event; expand them to each competency.
-    expanded: list[MasteryEvent] = []
-    for m in out:
-        if isinstance(m, UndoEvent):
-            parts = [k for k in known if k.startswith(m.undoes + ":")]
-            if parts:
-                expanded += [UndoEvent(f"{m.event_id}:{p}", p, m.actor, m.at_s) for p in parts]
-                continue
-        expanded.append(m)
-    return expanded
-
-
 def compute_states(
     course: Course,
     models: LearnerModels,
@@ -213,21 +147,13 @@ def compute_states(
         placements: learner id -> their finished placement checks.
     """
     rep = replay(course, models, events, placements=placements)
-    return read_states(rep, course, events, now=now), rep
+    return read_states(rep, course, now=now), rep
 
 
-def read_states(
-    rep: Replay,
-    course: Course,
-    events: Mapping[str, Sequence[EvidenceEvent]],
-    *,
-    now: datetime,
-) -> dict[str, LearnerState]:
-    """What the learners of a fold look like at ``now`` (reads ``rep``, changes nothing).
-
-    ``events`` are every folded learner's events: their overrides, claims and self-assessments
-    are applied here, over the levels the fold derived.
-    """
+def read_states(rep: Replay, course: Course, *, now: datetime) -> dict[str, LearnerState]:
+    """What the learners of a fold look like at ``now`` (reads ``rep``, changes nothing): the
+    overrides, accepted claims and self-assessments the fold gathered are applied over the
+    levels it derived."""
     models = rep.models
     graph = rep.graph
     now_s = now.timestamp()
@@ -241,7 +167,7 @@ def read_states(
     groups = [(c.id, c.title) for c in fw.competencies if fw.children(c.id)]
     out: dict[str, LearnerState] = {}
     for row, learner_id in enumerate(rep.learner_ids):
-        statuses = apply_overrides(graph, derived[row], mastery_events(events[learner_id], graph))
+        statuses = apply_overrides(graph, derived[row], rep.judgements[row])
         levels = np.array([int(s.level) for s in statuses], dtype=np.int64)
         unlocked = graph.unlocked(at_least_proficient(levels))
         memory_state = rep.memory_states[row]

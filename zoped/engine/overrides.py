@@ -9,12 +9,14 @@ never changes the level.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from zoped.domain.evidence import EvidenceEvent, EvidenceKind
 from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
@@ -66,6 +68,99 @@ class SelfAssessmentEvent:
 
 
 MasteryEvent = OverrideEvent | UndoEvent | PriorLearningClaim | SelfAssessmentEvent
+
+_KINDS: dict[str, type[MasteryEvent]] = {
+    "override": OverrideEvent,
+    "undo": UndoEvent,
+    "claim": PriorLearningClaim,
+    "self": SelfAssessmentEvent,
+}
+
+
+def mastery_event_doc(event: MasteryEvent) -> dict[str, Any]:
+    """A mastery event as a JSON document (:func:`mastery_event_from_doc` reads it back)."""
+    kind = next(k for k, cls in _KINDS.items() if isinstance(event, cls))
+    return {"type": kind, **asdict(event)}
+
+
+def mastery_event_from_doc(doc: Mapping[str, Any]) -> MasteryEvent:
+    """The mastery event of a :func:`mastery_event_doc` document.
+
+    Raises:
+        KeyError: an unknown type or a missing field.
+    """
+    fields = {k: v for k, v in doc.items() if k != "type"}
+    if "level" in fields:
+        fields["level"] = MasteryLevel(int(fields["level"]))
+    return _KINDS[doc["type"]](**fields)
+
+
+def _level_of(event: EvidenceEvent) -> MasteryLevel:
+    raw = event.payload.get("level")
+    if raw is None and event.score is not None:
+        raw = round(event.score * MasteryLevel.MASTERED)
+    try:
+        return MasteryLevel(int(raw if raw is not None else 0))
+    except ValueError:
+        return MasteryLevel.NOT_STARTED
+
+
+def mastery_events(
+    events: Sequence[EvidenceEvent],
+    graph: CompetencyGraph,
+    earlier: Sequence[MasteryEvent] = (),
+) -> list[MasteryEvent]:
+    """The overrides, undos, accepted prior learning and self-assessments among ``events``,
+    which come after the mastery events ``earlier`` (an undo may name one of those).
+
+    The learner's own prior-learning event is a claim, not evidence (:mod:`zoped.services.claims`
+    turns an accepted claim into a teacher's event). An undo of an override that is not known is
+    dropped. An override of several competencies becomes one per competency
+    (``event-id:competency``), and an undo of it undoes each.
+    """
+    out: list[MasteryEvent] = []
+    known = {m.event_id for m in earlier if isinstance(m, OverrideEvent)}
+    known |= {m.event_id.split(":", 1)[0] for m in earlier if isinstance(m, OverrideEvent)}
+    for e in events:
+        at_s = e.occurred_at.timestamp()
+        if e.kind is EvidenceKind.TEACHER_OVERRIDE:
+            if e.supersedes is not None:
+                undone = str(e.supersedes)
+                if undone in known:
+                    parts = sorted(k for k in known if k.startswith(undone + ":"))
+                    for part in parts or [undone]:
+                        event_id = f"{e.id}:{part}" if parts else str(e.id)
+                        out.append(UndoEvent(event_id, part, e.actor_id or "", at_s))
+                continue
+            for cid in e.competency_ids:
+                if cid in graph.ids:
+                    event_id = str(e.id) if len(e.competency_ids) == 1 else f"{e.id}:{cid}"
+                    out.append(
+                        OverrideEvent(event_id, cid, _level_of(e), e.actor_id or "", at_s, e.note)
+                    )
+                    # Only overrides of this course can be undone here (another course's
+                    # override and its undo both pass this fold by).
+                    known |= {event_id, str(e.id)}
+        elif e.kind is EvidenceKind.PRIOR_LEARNING:
+            if e.actor_id is None or e.actor_id == e.learner_id:
+                continue
+            for cid in e.competency_ids:
+                if cid in graph.ids:
+                    out.append(
+                        PriorLearningClaim(
+                            f"{e.id}:{cid}",
+                            cid,
+                            _level_of(e) if "level" in e.payload else MasteryLevel.PROFICIENT,
+                            e.note or "prior learning",
+                            accepted_by=e.actor_id,
+                            accepted_at_s=at_s,
+                        )
+                    )
+        elif e.kind is EvidenceKind.SELF_ASSESSMENT:
+            for cid in e.competency_ids:
+                if cid in graph.ids:
+                    out.append(SelfAssessmentEvent(f"{e.id}:{cid}", cid, _level_of(e), at_s))
+    return out
 
 
 @dataclass(frozen=True)

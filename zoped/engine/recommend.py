@@ -533,3 +533,12 @@ def recommend_next(
         chosen=[o.activity_id for o in options],
         options=options,
     )
+
+
+def item_success(p_correct: float, difficulty: float | None) -> float:
+    """Predicted success on one item: the competency's P(correct), shifted by the item's
+    difficulty. An item of difficulty 0.5 (or unrated) predicts the competency's P(correct);
+    each 0.1 of difficulty above it lowers the log-odds by 0.4."""
+    p = min(max(p_correct, 1e-3), 1 - 1e-3)
+    logit = math.log(p / (1 - p)) - 4.0 * ((difficulty if difficulty is not None else 0.5) - 0.5)
+    return 1.0 / (1.0 + math.exp(-logit))

@@ -45,7 +45,7 @@ from zoped.services.assignments import AssignmentProgress, progress_for_learner
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.evidence import list_evidence
 from zoped.services.overrides import OverrideSummary, list_overrides
-from zoped.services.pathways import learner_state, replay_learners
+from zoped.services.pathways import learner_state, learner_states
 from zoped.services.policy import (
     Action,
     require_class_access,
@@ -54,7 +54,13 @@ from zoped.services.policy import (
     visible_learner_ids,
 )
 from zoped.services.rubrics import ProjectRubric, list_rubrics
-from zoped.store.repositories import PeopleRepository
+from zoped.store.repositories import (
+    PeopleRepository,
+    count_events_for_learners,
+    latest_events,
+    list_events_for_learners,
+    own_evidence_for_learners,
+)
 
 
 @dataclass(frozen=True)
@@ -154,10 +160,19 @@ def _answer_competencies(event: EvidenceEvent, course: Course | None) -> tuple[s
     return tuple(item.competencies) if item else ()
 
 
+@dataclass(frozen=True)
+class OwnEvidence:
+    """How much evidence a learner gave themselves (not a teacher's), and when they last did."""
+
+    count: int
+    last_at: datetime | None
+
+
 def find_alerts(
     *,
     learner_id: str,
     events: Sequence[EvidenceEvent],
+    own: OwnEvidence,
     state: Mapping[str, CompetencyView],
     titles: Mapping[str, str],
     now: datetime,
@@ -168,7 +183,8 @@ def find_alerts(
 
     Args:
         learner_id: whose alerts.
-        events: the learner's events, oldest first.
+        events: the learner's events, oldest first, at least those since the stuck lookback.
+        own: the learner's own evidence, all of it (for inactivity).
         state: competency id -> the learner's current view (levels from the learner state).
         titles: competency id -> title, for the wording.
         now: the time to judge inactivity against.
@@ -177,11 +193,10 @@ def find_alerts(
     """
     cfg = config or AlertConfig()
     alerts: list[Alert] = []
-    own = [e for e in events if e.actor_id in (None, learner_id)]
     # Stuck: many recent answers on one competency, still below proficient, mostly wrong.
     start = now - timedelta(days=cfg.stuck_lookback_days)
     answers: dict[str, list[EvidenceEvent]] = {}
-    for event in own:
+    for event in (e for e in events if e.actor_id in (None, learner_id)):
         if event.kind in ANSWER_KINDS and start <= event.occurred_at <= now:
             for cid in _answer_competencies(event, course):
                 answers.setdefault(cid, []).append(event)
@@ -215,7 +230,7 @@ def find_alerts(
             )
         )
     # Inactive: nothing from the learner for a while.
-    if not own:
+    if own.last_at is None:
         alerts.append(
             Alert(
                 kind=AlertKind.INACTIVE,
@@ -225,7 +240,7 @@ def find_alerts(
             )
         )
     else:
-        last = max(e.occurred_at for e in own)
+        last = own.last_at
         days = (now - last).days
         if days >= cfg.inactive_days:
             alerts.append(
@@ -235,7 +250,7 @@ def find_alerts(
                     summary=f"Inactive for {days} days",
                     evidence=(
                         f"last evidence on {_day(last)} ({days} days ago)",
-                        f"{len(own)} pieces of evidence before that",
+                        f"{own.count} pieces of evidence before that",
                     ),
                     since=last,
                     days=days,
@@ -452,22 +467,29 @@ def class_dashboard(
     order = [c.id for c in all_columns]
     states: dict[str, dict[str, CompetencyView]] = {}
     alerts: list[Alert] = []
-    # One replay for the whole class (each learner checked and audited as for their own page);
-    # the alerts read the same evidence the levels were replayed from.
-    replayed = replay_learners(
+    # One fold for the whole class (each learner checked and audited as for their own page);
+    # the alerts read the evidence since the stuck lookback, and a summary of the rest.
+    states_by_learner = learner_states(
         session, actor=actor, learner_ids=learner_ids, now=at, course_id=course.id
     )
+    cfg = config or AlertConfig()
+    until = at + timedelta(microseconds=1)
+    recent = list_events_for_learners(
+        session, learner_ids, since=at - timedelta(days=cfg.stuck_lookback_days), until=until
+    )
+    own = own_evidence_for_learners(session, learner_ids, until=until)
     for learner_id in learner_ids:
-        views = competency_views(replayed.states[learner_id])
+        views = competency_views(states_by_learner[learner_id])
         states[learner_id] = {cid: v for cid, v in views.items() if cid in titles}
         alerts += find_alerts(
             learner_id=learner_id,
-            events=replayed.events[learner_id],
+            events=recent[learner_id],
+            own=OwnEvidence(*own[learner_id]),
             state=states[learner_id],
             titles=titles,
             now=at,
             course=course,
-            config=config,
+            config=cfg,
         )
     rows = []
     for learner_id in sorted(learner_ids, key=lambda lid: (names[lid], lid)):
@@ -572,7 +594,9 @@ def learner_drilldown(
     )
     state = learner_state(session, actor=actor, learner_id=learner_id, now=at)
     course = get_course(session, course_id=state.course_id)
-    events = list_evidence(session, learner_id=learner_id, until=at + timedelta(seconds=1))
+    until = at + timedelta(microseconds=1)
+    timeline = latest_events(session, learner_id, until=until, limit=timeline_limit)
+    n_events = count_events_for_learners(session, [learner_id], until=until)[learner_id]
     levels = {c.competency_id: c.level for c in state.competencies}
     overrides = list_overrides(session, learner_id=learner_id)
     repo = PeopleRepository(session)
@@ -585,8 +609,8 @@ def learner_drilldown(
     return LearnerDrilldown(
         learner=learner,
         state=state,
-        timeline=tuple(reversed(events[-timeline_limit:])),
-        n_events=len(events),
+        timeline=tuple(reversed(timeline)),
+        n_events=n_events,
         overrides=tuple(reversed(overrides)),
         assignments=tuple(progress_for_learner(session, learner_id=learner_id, levels=levels)),
         rubrics=tuple(list_rubrics(session)),

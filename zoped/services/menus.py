@@ -9,19 +9,18 @@ that policies can be evaluated offline. :func:`choose_option` records which opti
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from zoped.domain.evidence import EvidenceEvent, EvidenceKind
 from zoped.domain.people import User
+from zoped.engine.learner_view import read_states
 from zoped.engine.recommend import LearnerSnapshot, MenuOption, recommend_next
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.services import transaction
-from zoped.services.pathways import fold_states, load_replay_inputs
+from zoped.services.pathways import course_or_default, fold_learners
 from zoped.services.policy import Action, require_learner_access
 from zoped.services.roster import get_learner_profile
 from zoped.store.learning_repositories import DecisionRepository, PlanRepository
@@ -44,22 +43,6 @@ class Menu:
     options: list[MenuOption]
     seed: int
     empty_reason: str = ""
-
-
-def _activity_history(events: Sequence[EvidenceEvent]) -> tuple[list[str], set[str]]:
-    """Recent activity ids (oldest first) and the activities started but not finished."""
-    recent: list[str] = []
-    started: set[str] = set()
-    finished: set[str] = set()
-    for e in events:
-        if e.activity_id is None:
-            continue
-        recent.append(e.activity_id)
-        if e.kind is EvidenceKind.ACTIVITY_COMPLETION:
-            finished.add(e.activity_id)
-        elif e.kind is EvidenceKind.ACTIVITY_PROGRESS:
-            started.add(e.activity_id)
-    return recent, started - finished
 
 
 def recommend_for(
@@ -85,14 +68,13 @@ def recommend_for(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
         )
-        loaded = load_replay_inputs(session, [learner_id], course_id, now)
-        course, events = loaded.course, loaded.events[learner_id]
-        states, rep = fold_states(session, loaded, now=now)
-        state = states[learner_id]
+        course = course_or_default(session, course_id)
+        rep = fold_learners(session, [learner_id], course=course, now=now).fold
+        state = read_states(rep, course, now=now)[learner_id]
         graph = rep.graph
         profile = get_learner_profile(session, learner_id=learner_id)
         goal_ids = PlanRepository(session).goal_competency_ids(learner_id)
-        recent, unfinished = _activity_history(events)
+        trail = rep.activities[0]
         reached = rep.tracker.proficient_at_s[0].copy()
         snapshot = LearnerSnapshot(
             levels=np.array([int(c.level) for c in state.competencies], dtype=np.int64),
@@ -105,8 +87,8 @@ def recommend_for(
             preferred_modalities=frozenset(
                 str(m) for m in (profile.preferred_modalities if profile else ())
             ),
-            recent_activities=tuple(recent),
-            unfinished=frozenset(unfinished),
+            recent_activities=tuple(trail.recent),
+            unfinished=frozenset(trail.unfinished),
             rechecks=rep.tracker.rechecks(0),
         )
         activities = [a for a in course.activities if all(c in graph.ids for c in a.competencies)]

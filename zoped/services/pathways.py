@@ -9,11 +9,9 @@ learner's evidence and finished placement checks, and folds them
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,7 +26,11 @@ from zoped.services.courses import get_course, list_course_ids
 from zoped.services.models import PlatformModels, platform_models
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.learning_repositories import FoldRepository, PlacementRepository, StoredFold
-from zoped.store.repositories import PeopleRepository, list_events_for_learners
+from zoped.store.repositories import (
+    PeopleRepository,
+    count_events_for_learners,
+    list_events_for_learners,
+)
 
 
 def default_course_id(session: Session) -> str:
@@ -54,7 +56,7 @@ def course_or_default(session: Session, course_id: str | None) -> Course:
 
 @dataclass(frozen=True)
 class ReplayInputs:
-    """What a replay needs from the store, for one or several learners."""
+    """Everything a replay from scratch needs from the store, for one or several learners."""
 
     course: Course
     models: PlatformModels
@@ -62,106 +64,141 @@ class ReplayInputs:
     placements: dict[str, list[Placement]]
 
 
+def _until(now: datetime) -> datetime:
+    return now + timedelta(microseconds=1)  # events at ``now`` are included
+
+
 def load_replay_inputs(
     session: Session, learner_ids: Sequence[str], course_id: str | None, now: datetime
 ) -> ReplayInputs:
-    """The course and its models once, and the learners' events and placements in one query
-    each (events up to ``now`` included)."""
+    """The course and its models, and the learners' whole logs (up to ``now`` included) and
+    placements: what a fold from scratch needs (a refit's comparison). Requests use
+    :func:`fold_learners`, which reads only what came after the stored folds."""
     course = course_or_default(session, course_id)
     models = platform_models(session, course=course)
-    events = list_events_for_learners(session, learner_ids, until=now + timedelta(microseconds=1))
+    events = list_events_for_learners(session, learner_ids, until=_until(now))
     placements = PlacementRepository(session).finished_for_learners(learner_ids, course.id)
     return ReplayInputs(course, models, events, placements)
 
 
-def _digest(events: Sequence[EvidenceEvent]) -> str:
-    return hashlib.sha256("\n".join(str(e.id) for e in events).encode()).hexdigest()
-
-
-def _continuable(
-    fold: StoredFold | None,
-    version: str,
-    events: Sequence[EvidenceEvent],
-    placements: Sequence[Placement],
-) -> bool:
-    """Whether a stored fold can be continued by the events and placements after it: same
-    version, it folded exactly the learner's first events, and nothing new is older."""
-    if fold is None or fold.version != version:
-        return False
-    n, k = fold.n_events, fold.n_placements
-    if n > len(events) or k > len(placements) or _digest(events[:n]) != fold.digest:
-        return False
-    last = events[n - 1].occurred_at if n else None
-    # A placement at the very moment of the last folded answer would have been folded before it.
-    return last is None or all(finished > last for finished, _, _ in placements[k:])
-
-
-def fold_learners(session: Session, loaded: ReplayInputs, *, now: datetime) -> Replay:
-    """The learners' folds: each stored fold continued by the evidence after it (or a fold
-    from scratch when there is none or it cannot be continued), and stored again.
-
-    The caller owns the transaction; the stored folds are written in it.
-    """
-    course, models = loaded.course, loaded.models
-    version = fold_version(course, models)
-    ids = list(loaded.events)
-    repo = FoldRepository(session)
-    stored = repo.get_many(ids, course.id)
-    docs: list[dict[str, Any] | None] = []
-    newer: dict[str, list[EvidenceEvent]] = {}
-    newer_placements: dict[str, list[Placement]] = {}
-    for lid in ids:
-        events, placed = loaded.events[lid], loaded.placements.get(lid, [])
-        fold = stored.get(lid)
-        if fold is not None and _continuable(fold, version, events, placed):
-            docs.append(fold.state)
-            newer[lid] = events[fold.n_events :]
-            newer_placements[lid] = placed[fold.n_placements :]
-        else:
-            docs.append(None)
-            newer[lid], newer_placements[lid] = events, placed
-    rep = Replay.from_docs(course, models, ids, docs)
-    continue_replay(rep, course, newer, placements=newer_placements)
-    for row, lid in enumerate(ids):
-        if docs[row] is not None and not newer[lid] and not newer_placements[lid]:
-            continue  # nothing new: the stored fold stands
-        events, placed = loaded.events[lid], loaded.placements.get(lid, [])
-        repo.put(
-            lid,
-            course.id,
-            StoredFold(version, len(events), _digest(events), len(placed), rep.to_doc(row)),
-            at=now,
-        )
-    return rep
-
-
-def fold_states(
-    session: Session, loaded: ReplayInputs, *, now: datetime
-) -> tuple[dict[str, LearnerState], Replay]:
-    """The learners' states at ``now`` from their stored folds (:func:`fold_learners`): the
-    same as :func:`zoped.engine.fold.compute_states` over the whole log."""
-    rep = fold_learners(session, loaded, now=now)
-    return read_states(rep, loaded.course, loaded.events, now=now), rep
-
-
 @dataclass(frozen=True)
-class LearnersReplay:
-    """Several learners' states and the events they were replayed from (oldest first)."""
+class Folded:
+    """Learners' folds at ``now`` (row ``r`` is ``fold.learner_ids[r]``), with what each folded.
 
-    states: dict[str, LearnerState]
-    events: dict[str, list[EvidenceEvent]]
+    Attributes:
+        course: the course.
+        fold: the folds.
+        marks: per row, the stored-fold record of what that row folded.
+        version: the fold version (:func:`zoped.engine.fold.fold_version`).
+    """
+
+    course: Course
+    fold: Replay
+    marks: list[StoredFold]
+    version: str
 
 
-def replay_learners(
+def _usable(fold: StoredFold | None, version: str, placements: Sequence[Placement]) -> bool:
+    """Whether a stored fold can be continued as far as its version and the placements go
+    (the events are checked by counting them): nothing new is older than its last event."""
+    if fold is None or fold.version != version or fold.n_placements > len(placements):
+        return False
+    last = fold.last_event[0] if fold.last_event else None
+    # A placement at the very moment of the last folded answer would have been folded before it.
+    return last is None or all(at > last for at, _, _ in placements[fold.n_placements :])
+
+
+def fold_learners(
+    session: Session,
+    learner_ids: Sequence[str],
+    *,
+    course: Course,
+    now: datetime,
+    store: bool = True,
+) -> Folded:
+    """The learners' folds on ``course`` at ``now``: each stored fold continued by the events
+    after it, or a fold from scratch when there is none or it cannot be continued.
+
+    What is read does not grow with a learner's history: the stored fold, the events after its
+    last one, and one count of the learner's events up to it (a late event or an erasure
+    changes that count, and the learner is folded from scratch). The caller owns the
+    transaction; the changed folds are stored in it unless ``store`` is False.
+    """
+    models = platform_models(session, course=course)
+    version = fold_version(course, models)
+    ids = list(dict.fromkeys(learner_ids))
+    until = _until(now)
+    stored = FoldRepository(session).get_many(ids, course.id)
+    placements = PlacementRepository(session).finished_for_learners(ids, course.id)
+    usable = {lid: fold for lid, fold in stored.items() if _usable(fold, version, placements[lid])}
+    after = {lid: f.last_event for lid, f in usable.items() if f.last_event is not None}
+    newer = list_events_for_learners(session, ids, until=until, after=after)
+    if usable:
+        counts = count_events_for_learners(session, list(usable), until=until)
+        stale = [lid for lid, f in usable.items() if f.n_events + len(newer[lid]) != counts[lid]]
+        if stale:
+            newer.update(list_events_for_learners(session, stale, until=until))
+            for lid in stale:
+                del usable[lid]
+    docs = [usable[lid].state if lid in usable else None for lid in ids]
+    rep = Replay.from_docs(course, models, ids, docs)
+    newer_placements = {
+        lid: placements[lid][usable[lid].n_placements :] if lid in usable else placements[lid]
+        for lid in ids
+    }
+    continue_replay(rep, course, newer, placements=newer_placements)
+    marks: list[StoredFold] = []
+    for row, lid in enumerate(ids):
+        old = usable.get(lid)
+        events = newer[lid]
+        if old is not None and not events and not newer_placements[lid]:
+            marks.append(old)  # nothing new: the stored fold stands
+            continue
+        n_before = old.n_events if old is not None else 0
+        last = (events[-1].occurred_at, events[-1].id) if events else None
+        if last is None and old is not None:
+            last = old.last_event
+        mark = StoredFold(
+            version, n_before + len(events), last, len(placements[lid]), rep.to_doc(row)
+        )
+        marks.append(mark)
+        if store:
+            FoldRepository(session).put(lid, course.id, mark, at=now)
+    return Folded(course, rep, marks, version)
+
+
+def fold_answer(
+    session: Session, folded: Folded, event: EvidenceEvent, *, now: datetime
+) -> Replay | None:
+    """Continue a one-learner fold by the learner's newest event and store it, in the caller's
+    transaction (the one that inserted the event). None when the event is not the newest: the
+    caller folds again (:func:`fold_learners` then sees the late event and rebuilds)."""
+    mark = folded.marks[0]
+    if mark.last_event is not None and mark.last_event >= (event.occurred_at, event.id):
+        return None
+    later = folded.fold.copy()
+    continue_replay(later, folded.course, {event.learner_id: [event]})
+    stored = StoredFold(
+        folded.version,
+        mark.n_events + 1,
+        (event.occurred_at, event.id),
+        mark.n_placements,
+        later.to_doc(0),
+    )
+    FoldRepository(session).put(event.learner_id, folded.course.id, stored, at=now)
+    return later
+
+
+def learner_states(
     session: Session,
     *,
     actor: User,
     learner_ids: Sequence[str],
     now: datetime,
     course_id: str | None = None,
-) -> LearnersReplay:
-    """Several learners' states on a course (a class page), replayed together from their
-    evidence, with that evidence (events up to ``now`` included).
+) -> dict[str, LearnerState]:
+    """Several learners' states on a course (a class page): learner id -> state, in the order
+    of ``learner_ids``, from their stored folds (:func:`fold_learners`).
 
     Each learner is checked and audited as by :func:`learner_state` (one ``read`` entry per
     learner), before anything of theirs is read. Duplicate ids are read once.
@@ -176,29 +213,9 @@ def replay_learners(
             require_learner_access(
                 session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
             )
-        loaded = load_replay_inputs(session, ids, course_id, now)
-        states, _ = fold_states(session, loaded, now=now)
-    return LearnersReplay(states, loaded.events)
-
-
-def learner_states(
-    session: Session,
-    *,
-    actor: User,
-    learner_ids: Sequence[str],
-    now: datetime,
-    course_id: str | None = None,
-) -> dict[str, LearnerState]:
-    """Several learners' states on a course: learner id -> state, in the order of
-    ``learner_ids`` (see :func:`replay_learners`).
-
-    Raises:
-        NotFound: a learner is out of the actor's reach, or no such course.
-        PermissionDenied: the actor may not read a learner's data.
-    """
-    return replay_learners(
-        session, actor=actor, learner_ids=learner_ids, now=now, course_id=course_id
-    ).states
+        course = course_or_default(session, course_id)
+        folded = fold_learners(session, ids, course=course, now=now)
+    return read_states(folded.fold, course, now=now)
 
 
 def learner_state(
@@ -265,9 +282,9 @@ def refold_learners(
     for start in range(0, len(ids), max(1, batch)):
         chunk = ids[start : start + max(1, batch)]
         with transaction(session):
-            loaded = load_replay_inputs(session, chunk, course_id, now)
-            FoldRepository(session).forget(chunk, loaded.course.id)
-            fold_learners(session, loaded, now=now)
+            course = course_or_default(session, course_id)
+            FoldRepository(session).forget(chunk, course.id)
+            fold_learners(session, chunk, course=course, now=now)
         if progress is not None:
             progress(start + len(chunk), len(ids))
     return len(ids)

@@ -16,27 +16,35 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zoped.domain.content import Activity, Item, Response, grade
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import User
-from zoped.engine.fold import continue_replay
 from zoped.engine.learner_view import LearnerState, compute_state, read_states
 from zoped.engine.mastery import MasteryLevel
-from zoped.engine.recommend import RecommenderConfig
+from zoped.engine.recommend import RecommenderConfig, item_success
 from zoped.errors import Conflict, InvalidInput, NotFound, Problem
 from zoped.services import transaction
-from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
+from zoped.services.evidence import list_evidence, record_evidence
 from zoped.services.models import platform_models
-from zoped.services.pathways import ReplayInputs, course_or_default, fold_learners
+from zoped.services.pathways import (
+    course_or_default,
+    fold_answer,
+    fold_learners,
+    load_replay_inputs,
+)
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.learning_repositories import PlacementRepository
-from zoped.store.repositories import EvidenceRepository
+from zoped.store.repositories import EvidenceRepository, latest_events
 
-#: Items answered this recently (by count) are not offered again while others remain.
+#: Items among the learner's last answers on a competency are not offered again while others
+#: remain.
 RECENT_ITEMS = 8
+#: How far back "least recently seen" looks: this many answers per item of the competency.
+SEEN_WINDOW = 4
 BAND = RecommenderConfig()
 
 
@@ -44,53 +52,27 @@ def _check(session: Session, actor: User, learner_id: str, action: Action, now: 
     require_learner_access(session, actor=actor, learner_id=learner_id, action=action, now=now)
 
 
-def _state(
-    session: Session,
-    course: Course,
-    learner_id: str,
-    now: datetime,
-    exclude: uuid.UUID | None = None,
-) -> LearnerState:
-    models = platform_models(session, course=course)
-    events = [e for e in list_evidence(session, learner_id=learner_id) if e.id != exclude]
-    placements = PlacementRepository(session).finished(learner_id, course.id)
-    state, _ = compute_state(
-        course, models, events, learner_id=learner_id, now=now, placements=placements
-    )
-    return state
+def _state(session: Session, course: Course, learner_id: str, now: datetime) -> LearnerState:
+    folded = fold_learners(session, [learner_id], course=course, now=now)
+    return read_states(folded.fold, course, now=now)[learner_id]
 
 
-def _before_and_after(
+def _whole_log_states(
     session: Session, course: Course, event: EvidenceEvent
 ) -> tuple[LearnerState, LearnerState]:
-    """The learner's state just before ``event`` and with it, at its time: the learner's
-    stored fold of the earlier evidence, continued by the event (the same as folding it all)."""
+    """The learner's state without ``event`` and with it, at its time, each folded from the
+    whole log: for an event that is not the learner's newest (a resubmission of an old one)."""
     lid, now = event.learner_id, event.occurred_at
-    models = platform_models(session, course=course)
-    events = [e for e in list_evidence(session, learner_id=lid) if e.occurred_at <= now]
-    earlier = [e for e in events if e.id != event.id]
-    placements = PlacementRepository(session).finished(lid, course.id)
-    if any((e.occurred_at, e.id.hex) > (now, event.id.hex) for e in earlier):
-        # The event is not the learner's latest (a late or repeated submission): fold each.
-        before = _state(session, course, lid, now, exclude=event.id)
-        return before, _state(session, course, lid, now)
-    inputs = ReplayInputs(course, models, {lid: earlier}, {lid: placements})
-    rep = fold_learners(session, inputs, now=now)
-    before = read_states(rep, course, {lid: earlier}, now=now)[lid]
-    later = rep.copy()
-    continue_replay(later, course, {lid: [event]})
-    return before, read_states(later, course, {lid: [*earlier, event]}, now=now)[lid]
-
-
-def item_success(p_correct: float, difficulty: float | None) -> float:
-    """Predicted success on one item: the competency's P(correct), shifted by its difficulty.
-
-    An item of difficulty 0.5 (or unrated) predicts the competency's P(correct); each 0.1 of
-    difficulty above it lowers the log-odds by 0.4.
-    """
-    p = min(max(p_correct, 1e-3), 1 - 1e-3)
-    logit = math.log(p / (1 - p)) - 4.0 * ((difficulty if difficulty is not None else 0.5) - 0.5)
-    return 1.0 / (1.0 + math.exp(-logit))
+    loaded = load_replay_inputs(session, [lid], course.id, now)
+    events = loaded.events[lid]
+    placements = loaded.placements[lid]
+    states = [
+        compute_state(
+            course, loaded.models, chosen, learner_id=lid, now=now, placements=placements
+        )[0]
+        for chosen in ([e for e in events if e.id != event.id], events)
+    ]
+    return states[0], states[1]
 
 
 @dataclass(frozen=True)
@@ -115,7 +97,8 @@ def next_item(
 ) -> PracticeItem:
     """The next practice item on a competency: closest to the desirable-difficulty band.
 
-    Items answered in the last :data:`RECENT_ITEMS` answers are skipped while others remain.
+    Items among the learner's last :data:`RECENT_ITEMS` answers on the competency are skipped
+    while others remain; among equals, the least recently seen comes first.
 
     Raises:
         NotFound: out of reach, unknown competency, or no items on it.
@@ -130,16 +113,17 @@ def next_item(
         if not items:
             raise NotFound(f"no practice items on {competency_id!r}")
         state = _state(session, course, learner_id, now)
-        answers = [
-            e.item_id
-            for e in list_evidence(session, learner_id=learner_id, kinds=ANSWER_KINDS)
-            if e.item_id
-        ]
+        latest = latest_events(
+            session,
+            learner_id,
+            item_ids=[i.id for i in items],
+            kinds=ANSWER_KINDS,
+            limit=SEEN_WINDOW * len(items),
+        )
+        answers = [str(e.item_id) for e in latest]
     recent = set(answers[-RECENT_ITEMS:])
     comp = state.get(competency_id)
-    theta = platform_models(session, course=course).bkt.params
-    k = list(course.framework.ids).index(competency_id)
-    p_correct = comp.p_known * (1 - theta.slip[k]) + (1 - comp.p_known) * theta.guess[k]
+    p_correct = comp.p_correct
     middle = (BAND.band_low + BAND.band_high) / 2
     fresh = [i for i in items if i.id not in recent] or list(items)
     # Least-recently seen first among equals, then the file order.
@@ -272,21 +256,37 @@ def submit_answer(
         actor_id=None if actor.id == learner_id else actor.id,
         payload={"response": raw, **(payload or {})},
     )
-    recorded = record_evidence(session, event=event)
-    return _outcome(
-        session,
-        course,
-        item,
-        recorded.event,
-        duplicate=recorded.status is RecordStatus.DUPLICATE,
-    )
+    try:
+        # One transaction: the answer goes into the log and into the learner's stored fold.
+        with transaction(session):
+            folded = fold_learners(session, [learner_id], course=course, now=now, store=False)
+            EvidenceRepository(session).add(event)
+            later = fold_answer(session, folded, event, now=now)
+            if later is None:  # an event already in the log is later than this one
+                later = fold_learners(session, [learner_id], course=course, now=now).fold
+            before = read_states(folded.fold, course, now=now)[learner_id]
+            after = read_states(later, course, now=now)[learner_id]
+    except IntegrityError:
+        # The same event id was stored by a concurrent submission since we looked: judge
+        # against it (the same answer, or a Conflict).
+        recorded = record_evidence(session, event=event)
+        return _outcome(session, course, item, recorded.event, duplicate=True)
+    return _outcome(session, course, item, event, duplicate=False, states=(before, after))
 
 
 def _outcome(
-    session: Session, course: Course, item: Item, event: EvidenceEvent, *, duplicate: bool
+    session: Session,
+    course: Course,
+    item: Item,
+    event: EvidenceEvent,
+    *,
+    duplicate: bool,
+    states: tuple[LearnerState, LearnerState] | None = None,
 ) -> AnswerOutcome:
-    with transaction(session):
-        before, after = _before_and_after(session, course, event)
+    if states is None:
+        with transaction(session):
+            states = _whole_log_states(session, course, event)
+    before, after = states
     response = event.payload.get("response")
     if isinstance(response, list):
         response = [str(v) for v in response]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.plans import LearningPlan, LogEntry, PlanComment
 from zoped.engine.fold import Placement
 from zoped.store import jsondocs, mappers
+from zoped.store.repositories import EventKey
 from zoped.store.tables import (
     assignments,
     learner_folds,
@@ -349,7 +350,7 @@ class StoredFold:
 
     version: str
     n_events: int
-    digest: str
+    last_event: EventKey | None
     n_placements: int
     state: dict[str, Any]
 
@@ -372,7 +373,7 @@ class FoldRepository:
             row.learner_id: StoredFold(
                 row.version,
                 row.n_events,
-                row.digest,
+                None if row.last_event_id is None else (row.last_occurred_at, row.last_event_id),
                 row.n_placements,
                 jsondocs.load("learner_fold", row.state),
             )
@@ -394,7 +395,8 @@ class FoldRepository:
         values = {
             "version": fold.version,
             "n_events": fold.n_events,
-            "digest": fold.digest,
+            "last_occurred_at": None if fold.last_event is None else fold.last_event[0],
+            "last_event_id": None if fold.last_event is None else fold.last_event[1],
             "n_placements": fold.n_placements,
             "state": jsondocs.dump("learner_fold", fold.state),
             "updated_at": at,

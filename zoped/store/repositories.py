@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
@@ -520,8 +521,18 @@ class EvidenceRepository:
         return [mappers.event_from_row(r) for r in self.session.execute(stmt).mappings()]
 
 
+#: Where an event sits in a learner's log: the log is ordered by (occurred_at, id).
+EventKey = tuple[datetime, uuid.UUID]
+
+
 def list_events_for_learners(
-    session: Session, learner_ids: Iterable[str], *, until: datetime | None = None
+    session: Session,
+    learner_ids: Iterable[str],
+    *,
+    until: datetime | None = None,
+    since: datetime | None = None,
+    after: Mapping[str, EventKey] | None = None,
+    kinds: Iterable[EvidenceKind] | None = None,
 ) -> dict[str, list[EvidenceEvent]]:
     """Several learners' events in one query: learner id -> events in the order they occurred
     (ties by id), as :meth:`EvidenceRepository.list_for_learner` gives them; every id is a key.
@@ -532,16 +543,91 @@ def list_events_for_learners(
         session: the session (read only).
         learner_ids: whose events.
         until: only events that occurred before this instant.
+        since: only events that occurred at or after this instant.
+        after: learner id -> only that learner's events after this place in the log (learners
+            not in it: all their events).
+        kinds: only these kinds.
     """
     out: dict[str, list[EvidenceEvent]] = {lid: [] for lid in learner_ids}
     if not out:
         return out
-    stmt = select(evidence_events).where(evidence_events.c.learner_id.in_(list(out)))
+    ev = evidence_events.c
+    marks = after or {}
+    whole = [lid for lid in out if lid not in marks]
+    wanted: list[ColumnElement[bool]] = [ev.learner_id.in_(whole)] if whole else []
+    for lid, (at, event_id) in marks.items():
+        if lid in out:
+            later = or_(ev.occurred_at > at, and_(ev.occurred_at == at, ev.id > event_id))
+            wanted.append(and_(ev.learner_id == lid, later))
+    stmt = select(evidence_events).where(or_(*wanted))
     if until is not None:
-        stmt = stmt.where(evidence_events.c.occurred_at < until)
-    stmt = stmt.order_by(evidence_events.c.occurred_at, evidence_events.c.id)
+        stmt = stmt.where(ev.occurred_at < until)
+    if since is not None:
+        stmt = stmt.where(ev.occurred_at >= since)
+    if kinds is not None:
+        stmt = stmt.where(ev.kind.in_([str(k) for k in kinds]))
+    stmt = stmt.order_by(ev.occurred_at, ev.id)
     for r in session.execute(stmt).mappings():
         out[r["learner_id"]].append(mappers.event_from_row(r))
+    return out
+
+
+def latest_events(
+    session: Session,
+    learner_id: str,
+    *,
+    limit: int,
+    until: datetime | None = None,
+    item_ids: Sequence[str] | None = None,
+    kinds: Iterable[EvidenceKind] | None = None,
+) -> list[EvidenceEvent]:
+    """The learner's latest ``limit`` events (before ``until``; only on these items, of these
+    kinds), oldest first: what a page shows of a long log, read without the rest of it."""
+    ev = evidence_events.c
+    stmt = select(evidence_events).where(ev.learner_id == learner_id)
+    if until is not None:
+        stmt = stmt.where(ev.occurred_at < until)
+    if item_ids is not None:
+        stmt = stmt.where(ev.item_id.in_(list(item_ids)))
+    if kinds is not None:
+        stmt = stmt.where(ev.kind.in_([str(k) for k in kinds]))
+    stmt = stmt.order_by(ev.occurred_at.desc(), ev.id.desc()).limit(limit)
+    rows = session.execute(stmt).mappings()
+    return [mappers.event_from_row(r) for r in rows][::-1]
+
+
+def own_evidence_for_learners(
+    session: Session, learner_ids: Iterable[str], *, until: datetime | None = None
+) -> dict[str, tuple[int, datetime | None]]:
+    """Per learner, how many events they recorded themselves (no other actor) and when the
+    last one occurred, in one query; every id is a key ((0, None): none)."""
+    out: dict[str, tuple[int, datetime | None]] = dict.fromkeys(learner_ids, (0, None))
+    if not out:
+        return out
+    ev = evidence_events.c
+    stmt = select(ev.learner_id, func.count(), func.max(ev.occurred_at)).where(
+        ev.learner_id.in_(list(out)), or_(ev.actor_id.is_(None), ev.actor_id == ev.learner_id)
+    )
+    if until is not None:
+        stmt = stmt.where(ev.occurred_at < until)
+    for learner_id, n, last in session.execute(stmt.group_by(ev.learner_id)):
+        out[learner_id] = (int(n), last)
+    return out
+
+
+def count_events_for_learners(
+    session: Session, learner_ids: Iterable[str], *, until: datetime | None = None
+) -> dict[str, int]:
+    """How many events each learner has (before ``until``), in one query; every id is a key."""
+    out = dict.fromkeys(learner_ids, 0)
+    if not out:
+        return out
+    ev = evidence_events.c
+    stmt = select(ev.learner_id, func.count()).where(ev.learner_id.in_(list(out)))
+    if until is not None:
+        stmt = stmt.where(ev.occurred_at < until)
+    for learner_id, n in session.execute(stmt.group_by(ev.learner_id)):
+        out[learner_id] = int(n)
     return out
 
 

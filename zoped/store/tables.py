@@ -424,8 +424,9 @@ model_parameters = Table(
 
 # A learner's fold on a course (``zoped.engine.fold.Replay.to_doc``), so that a request folds
 # only the evidence that came after it. A cache of the event log, never evidence: it is
-# rebuilt when ``version`` (the parameters and the course) changes or when the events it
-# folded are no longer the learner's first ``n_events`` (``digest``: a late or erased event).
+# rebuilt when ``version`` (the parameters and the course) changes, or when the learner's
+# events up to the last one it folded (``last_occurred_at``, ``last_event_id``: the log's
+# order) are no longer ``n_events`` (a late event arrived, or events were erased).
 learner_folds = Table(
     "learner_folds",
     metadata,
@@ -433,7 +434,8 @@ learner_folds = Table(
     Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
     Column("version", String(64), nullable=False),
     Column("n_events", Integer(), nullable=False),
-    Column("digest", String(64), nullable=False),
+    Column("last_occurred_at", UtcDateTime(), nullable=True),
+    Column("last_event_id", Uuid(), nullable=True),
     Column("n_placements", Integer(), nullable=False),
     Column("state", json_type(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
