@@ -1,6 +1,6 @@
 """The stored fold equals a fold of the whole log, on SQLite and PostgreSQL, whatever arrives:
-answers in order and late, rubric scores, overrides and their undos, accepted prior learning
-(issue 13's snapshot-equals-replay property)."""
+answers in order and late, rubric scores, overrides and their undos, accepted prior learning,
+finished placement checks (issue 13's snapshot-equals-replay property)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ from zoped.services.courses import import_course, list_course_ids
 from zoped.services.evidence import list_evidence, record_evidence
 from zoped.services.models import platform_models
 from zoped.services.pathways import learner_state
+from zoped.services import transaction
 from zoped.services.roster import create_user
+from zoped.store import jsondocs
+from zoped.store.learning_repositories import PlacementRepository
 from zoped.store.tables import learner_folds
 
 
@@ -38,7 +41,9 @@ def _course() -> Course:
 LEAVES = learning_graph(_course()).ids[:5]
 ops = st.lists(
     st.tuples(
-        st.sampled_from(["answer"] * 6 + ["late", "rubric", "override", "undo", "claim"]),
+        st.sampled_from(
+            ["answer"] * 6 + ["late", "rubric", "override", "undo", "claim", "placement"]
+        ),
         st.sampled_from(LEAVES),
         st.booleans(),
         st.sampled_from([3, 90, 60 * 26]),
@@ -65,11 +70,14 @@ def test_the_stored_fold_equals_the_whole_fold(roster: Session, steps) -> None:
     create_user(roster, user=learner, now=f.T0)
     at = f.T0 + timedelta(days=1)
     overrides: list[EvidenceEvent] = []
+    n_events = 0
     for kind, cid, right, minutes in steps:
         at += timedelta(minutes=minutes)
         when = at - timedelta(days=2) if kind == "late" else at
         item = course.items_for(cid)[0]
-        if kind in ("answer", "late"):
+        if kind == "placement":
+            _place(roster, learner.id, course.id, cid, right, when)
+        elif kind in ("answer", "late"):
             event = _event(
                 EvidenceKind.ANSWER, learner.id, when, item_id=item.id,
                 competency_ids=item.competencies, correct=right, score=float(right),
@@ -96,14 +104,32 @@ def test_the_stored_fold_equals_the_whole_fold(roster: Session, steps) -> None:
                 EvidenceKind.PRIOR_LEARNING, learner.id, when, competency_ids=(cid,),
                 payload={"level": 3}, actor_id="teacher-1", note="accepted claim",
             )  # fmt: skip
-        record_evidence(roster, event=event)
+        if kind != "placement":
+            record_evidence(roster, event=event)
+            n_events += 1
         now = at + timedelta(hours=1)
         stored = learner_state(roster, actor=learner, learner_id=learner.id, now=now)
         events = list_evidence(roster, learner_id=learner.id, limit=100_000)
+        placed = PlacementRepository(roster).finished(learner.id, course.id)
         models = platform_models(roster, course=course)
-        whole, _ = compute_states(course, models, {learner.id: events}, now=now)
+        whole, _ = compute_states(
+            course, models, {learner.id: events}, now=now, placements={learner.id: placed}
+        )
         assert stored == whole[learner.id]
     folded = roster.scalar(
         select(learner_folds.c.n_events).where(learner_folds.c.learner_id == learner.id)
     )
-    assert folded == len(steps)
+    assert folded == n_events
+
+
+def _place(session: Session, learner: str, course: str, cid: str, high: bool, at: Any) -> None:
+    """A placement check that finished at ``at`` and placed ``cid`` (high or low)."""
+    result = {"levels": {cid: 3 if high else 1}, "p_known": {cid: 0.9 if high else 0.2}}
+    with transaction(session):
+        PlacementRepository(session).add(
+            {
+                "id": uuid.uuid4(), "learner_id": learner, "course_id": course,
+                "status": "finished", "state": jsondocs.dump("placement_state", {"result": result}),
+                "started_at": at, "updated_at": at, "finished_at": at,
+            }
+        )  # fmt: skip
