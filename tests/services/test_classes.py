@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import uuid
 from datetime import timedelta
 
@@ -10,6 +12,7 @@ import pytest
 from tests.conftest import DEMO_NOW
 from tests.services._school import fresh_demo_db, user
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
+from zoped.engine.fold import RECENT_ANSWERS
 from zoped.engine.mastery import MasteryLevel as L
 from zoped.errors import NotFound
 from zoped.services.classes import (
@@ -50,11 +53,22 @@ def answers(
 
 
 def alerts(events, state, **kw):
+    """The alerts of a learner whose fold gathered ``events`` (answers go to the competency
+    views' latest answers, as the fold keeps them)."""
     mine = [e for e in events if e.actor_id in (None, "ana")]
     own = OwnEvidence(len(mine), max((e.occurred_at for e in mine), default=None))
-    return find_alerts(
-        learner_id="ana", events=events, own=own, state=state, titles=TITLES, now=NOW, **kw
-    )
+    views = {
+        cid: dataclasses.replace(
+            view,
+            recent=tuple(
+                (math.floor(e.occurred_at.timestamp()), bool(e.correct))
+                for e in events
+                if e.kind is EvidenceKind.ANSWER and cid in e.competency_ids
+            )[-RECENT_ANSWERS:],
+        )
+        for cid, view in state.items()
+    }
+    return find_alerts(learner_id="ana", own=own, state=views, titles=TITLES, now=NOW, **kw)
 
 
 def of_kind(found, kind):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zoped.engine.grouping import (
     GroupingConfig,
@@ -70,3 +72,35 @@ def test_tutoring_load_is_shared():
     tutors = [m.tutor_id for m in matches]
     assert tutors.count("t1") == 2
     assert tutors.count("t2") == 2
+
+
+def _tutors_by_scanning(stuck_on, levels, max_load):
+    """The matching rule read plainly: each (competency, learner) in order takes the least
+    loaded free master (ties by id) that is not themself."""
+    load: dict[str, int] = {}
+    out = []
+    for competency, learner in sorted((c, x) for x, cs in stuck_on.items() for c in set(cs)):
+        free = [
+            t
+            for t, by in levels.items()
+            if t != learner and by.get(competency) == L.MASTERED and load.get(t, 0) < max_load
+        ]
+        if free:
+            tutor = min(free, key=lambda t: (load.get(t, 0), t))
+            load[tutor] = load.get(tutor, 0) + 1
+            out.append(PeerTutorMatch(competency, learner, tutor))
+    return out
+
+
+@given(
+    levels=st.dictionaries(
+        st.sampled_from("abcdefgh"),
+        st.dictionaries(st.sampled_from("xyz"), st.sampled_from([L.MASTERED, L.FAMILIAR])),
+    ),
+    stuck=st.dictionaries(st.sampled_from("abcdefgh"), st.lists(st.sampled_from("xyz"))),
+    max_load=st.integers(1, 3),
+)
+def test_tutor_matching_follows_the_plain_rule(levels, stuck, max_load):
+    config = GroupingConfig(max_learners_per_tutor=max_load)
+    found = suggest_peer_tutors(stuck, levels, config=config)
+    assert found == _tutors_by_scanning(stuck, levels, max_load)

@@ -22,11 +22,11 @@ from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.engine.fold import learning_graph
 from zoped.engine.learner_view import compute_states
 from zoped.interop.course_file import load_course_file
+from zoped.services import transaction
 from zoped.services.courses import import_course, list_course_ids
 from zoped.services.evidence import list_evidence, record_evidence
 from zoped.services.models import platform_models
 from zoped.services.pathways import learner_state
-from zoped.services import transaction
 from zoped.services.roster import create_user
 from zoped.store import jsondocs
 from zoped.store.learning_repositories import PlacementRepository

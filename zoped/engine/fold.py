@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -85,16 +87,22 @@ class ProgressPoint:
 
 #: How many of a learner's latest activities a fold keeps (the menu looks at fewer).
 RECENT_ACTIVITIES = 20
+#: How many of a learner's latest answers on each competency a fold keeps (when, right): what
+#: a teacher's "stuck" alert reads.
+RECENT_ANSWERS = 16
 
 
 @dataclass
 class ActivityTrail:
-    """What a learner did with the course's activities: the latest ones (oldest first), and
-    those started and those finished."""
+    """What a learner did themselves: the latest activities (oldest first), those started and
+    those finished, and how many events they recorded (not a teacher for them) and when last.
+    """
 
     recent: list[str] = field(default_factory=list)
     started: set[str] = field(default_factory=set)
     finished: set[str] = field(default_factory=set)
+    own_events: int = 0
+    last_own_at_s: float | None = None
 
     @property
     def unfinished(self) -> set[str]:
@@ -104,6 +112,9 @@ class ActivityTrail:
     def add(self, events: Sequence[EvidenceEvent]) -> None:
         """Follow the trail through more events (in the order they occurred)."""
         for e in events:
+            if e.actor_id in (None, e.learner_id):
+                self.own_events += 1
+                self.last_own_at_s = e.occurred_at.timestamp()
             if e.activity_id is None:
                 continue
             self.recent.append(e.activity_id)
@@ -113,16 +124,25 @@ class ActivityTrail:
                 self.started.add(e.activity_id)
         del self.recent[:-RECENT_ACTIVITIES]
 
-    def to_doc(self) -> dict[str, list[str]]:
+    def to_doc(self) -> dict[str, Any]:
         return {
             "recent": list(self.recent),
             "started": sorted(self.started),
             "finished": sorted(self.finished),
+            "own_events": self.own_events,
+            "last_own_at_s": self.last_own_at_s,
         }
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Sequence[str]]) -> ActivityTrail:
-        return cls(list(doc["recent"]), set(doc["started"]), set(doc["finished"]))
+    def from_doc(cls, doc: Mapping[str, Any]) -> ActivityTrail:
+        last = doc["last_own_at_s"]
+        return cls(
+            list(doc["recent"]),
+            set(doc["started"]),
+            set(doc["finished"]),
+            int(doc["own_events"]),
+            None if last is None else float(last),
+        )
 
 
 # --- replay ---------------------------------------------------------------------------------
@@ -150,6 +170,7 @@ class Replay:
     n_events: list[int]
     judgements: list[list[MasteryEvent]]
     activities: list[ActivityTrail]
+    recent_answers: list[dict[int, list[tuple[int, bool]]]]
 
     def copy(self) -> Replay:
         """An independent copy of the folded state, to fold more into without changing this
@@ -168,6 +189,9 @@ class Replay:
             n_events=list(self.n_events),
             judgements=[list(row) for row in self.judgements],
             activities=[copy.deepcopy(trail) for trail in self.activities],
+            recent_answers=[
+                {code: list(latest) for code, latest in row.items()} for row in self.recent_answers
+            ],
         )
 
     def to_doc(self, row: int) -> dict[str, Any]:
@@ -188,6 +212,9 @@ class Replay:
             "n_events": self.n_events[row],
             "judgements": [mastery_event_doc(m) for m in self.judgements[row]],
             "activities": self.activities[row].to_doc(),
+            "recent_answers": {
+                str(code): _answers_doc(latest) for code, latest in self.recent_answers[row].items()
+            },
         }
 
     @classmethod
@@ -228,6 +255,10 @@ class Replay:
             rep.n_events[row] = int(doc["n_events"])
             rep.judgements[row] = [mastery_event_from_doc(m) for m in doc["judgements"]]
             rep.activities[row] = ActivityTrail.from_doc(doc["activities"])
+            rep.recent_answers[row] = {
+                int(code): _answers_from_doc(latest)
+                for code, latest in doc["recent_answers"].items()
+            }
         return rep
 
     def p_known(self) -> FloatMatrix:
@@ -256,6 +287,19 @@ class Replay:
         return np.stack([self.recall_row(r, now_s) for r in range(len(self.learner_ids))])
 
 
+def _answers_doc(latest: Sequence[tuple[int, bool]]) -> list[int]:
+    """Latest answers as [right-bits, first second, gaps...]: a small document, as these are
+    most of a stored fold and every class page reads 500 of them."""
+    bits = sum(1 << i for i, (_, right) in enumerate(latest) if right)
+    times = [at for at, _ in latest]
+    return [bits, *times[:1], *(b - a for a, b in itertools.pairwise(times))]
+
+
+def _answers_from_doc(doc: Sequence[int]) -> list[tuple[int, bool]]:
+    bits, times = int(doc[0]), list(itertools.accumulate(int(t) for t in doc[1:]))
+    return [(at, bool(bits >> i & 1)) for i, at in enumerate(times)]
+
+
 @dataclass
 class _Step:
     """One learner's next move in the replay: placements, then an answer or the end of a day.
@@ -269,6 +313,7 @@ class _Step:
     correct: bool = False
     at: datetime | None = None
     day: date | None = None
+    rubric: bool = False
 
 
 def _event_codes(event: EvidenceEvent, course: Course, index: Mapping[str, int]) -> list[int]:
@@ -316,12 +361,10 @@ def _steps(
         codes = _event_codes(payload, course, index)
         if not codes:
             continue
-        if payload.kind is EvidenceKind.RUBRIC_SCORE:
-            outcomes = rubric_answers(float(payload.score))
-        else:
-            outcomes = (bool(payload.correct),)
+        rubric = payload.kind is EvidenceKind.RUBRIC_SCORE
+        outcomes = rubric_answers(float(payload.score)) if rubric else (bool(payload.correct),)
         for correct in outcomes:
-            steps.append(_Step(at.timestamp(), pending, codes, correct, at))
+            steps.append(_Step(at.timestamp(), pending, codes, correct, at, rubric=rubric))
             pending = []
     if day is not None:
         steps.append(close(day))
@@ -353,7 +396,7 @@ def replay(
 
 
 #: Bump when what the fold does with the same evidence changes: stored folds are then rebuilt.
-FOLD_RULES = 2
+FOLD_RULES = 3
 
 
 def fold_version(course: Course, models: LearnerModels) -> str:
@@ -394,6 +437,7 @@ def start_replay(course: Course, models: LearnerModels, learner_ids: Sequence[st
         n_events=[0] * n,
         judgements=[[] for _ in learner_ids],
         activities=[ActivityTrail() for _ in learner_ids],
+        recent_answers=[{} for _ in learner_ids],
     )
 
 
@@ -486,6 +530,10 @@ def _answer(rep: Replay, row: int, step: _Step) -> None:
     for c, b in zip(codes, bkt_skills, strict=True):
         rep.known[row, c] = state.p_known[b]
         rep.last_at[row][c] = step.at
+        if not step.rubric:
+            latest = rep.recent_answers[row].setdefault(c, [])
+            latest.append((math.floor(step.at_s), step.correct))
+            del latest[:-RECENT_ANSWERS]
     rep.n_events[row] += 1
 
 

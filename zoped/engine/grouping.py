@@ -15,6 +15,7 @@ Both are deterministic: the same input gives the same suggestions.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -135,19 +136,37 @@ def suggest_peer_tutors(
     """
     cfg = config or GroupingConfig()
     load: dict[str, int] = {}
+    # Per competency, its masters as a heap of (load when pushed, id): the least-loaded tutor
+    # (ties by id) is on top once stale entries (whose load has grown since) are pushed again.
+    free: dict[str, list[tuple[int, str]]] = {}
+    for master, by_competency in sorted(levels.items()):
+        for competency, level in by_competency.items():
+            if level == MasteryLevel.MASTERED:
+                free.setdefault(competency, []).append((0, master))
     matches: list[PeerTutorMatch] = []
     pairs = sorted((c, learner) for learner, comps in stuck_on.items() for c in set(comps))
     for competency, learner_id in pairs:
-        candidates = [
-            tutor
-            for tutor, by_competency in levels.items()
-            if tutor != learner_id
-            and by_competency.get(competency) == MasteryLevel.MASTERED
-            and load.get(tutor, 0) < cfg.max_learners_per_tutor
-        ]
-        if not candidates:
+        heap = free.get(competency, [])
+        heapq.heapify(heap)
+        skipped: list[tuple[int, str]] = []
+        tutor: str | None = None
+        while heap:
+            pushed, candidate = heapq.heappop(heap)
+            current = load.get(candidate, 0)
+            if current >= cfg.max_learners_per_tutor:
+                continue  # busy for good: load never falls
+            if pushed != current:
+                heapq.heappush(heap, (current, candidate))
+            elif candidate == learner_id:
+                skipped.append((current, candidate))
+            else:
+                tutor = candidate
+                break
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        if tutor is None:
             continue
-        tutor = min(candidates, key=lambda t: (load.get(t, 0), t))
         load[tutor] = load.get(tutor, 0) + 1
+        heapq.heappush(heap, (load[tutor], tutor))
         matches.append(PeerTutorMatch(competency, learner_id, tutor))
     return matches

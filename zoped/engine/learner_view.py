@@ -56,6 +56,8 @@ class CompetencyState:
         self_assessed: the learner's own view of their level, if given.
         prerequisites: ids of its direct prerequisites.
         p_correct: the model's chance of a right answer on a typical next item.
+        recent: the latest answers on it (epoch second, right), oldest first, at most
+            :data:`zoped.engine.fold.RECENT_ANSWERS` (see :attr:`recent_answers`).
     """
 
     competency_id: str
@@ -75,11 +77,17 @@ class CompetencyState:
     self_assessed: MasteryLevel | None = None
     prerequisites: tuple[str, ...] = ()
     p_correct: float = 0.0
+    recent: tuple[tuple[int, bool], ...] = ()
 
     @property
     def level_label(self) -> str:
         """The level in plain words."""
         return self.level.label
+
+    @property
+    def recent_answers(self) -> tuple[tuple[datetime, bool], ...]:
+        """The latest answers on it (when, right), oldest first."""
+        return tuple((_at(at_s), right) for at_s, right in self.recent)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class LearnerState:
         n_events: events replayed.
         models_fitted: False when the models are defaults from item difficulty.
         parameter_version: the fingerprint of the model parameters it was computed with.
+        own_events: events the learner recorded themselves (not a teacher for them).
+        last_own_at: when the latest of those occurred (None: none yet).
     """
 
     learner_id: str
@@ -109,6 +119,8 @@ class LearnerState:
     n_events: int = 0
     models_fitted: bool = False
     parameter_version: str = ""
+    own_events: int = 0
+    last_own_at: datetime | None = None
 
     def get(self, competency_id: str) -> CompetencyState:
         """The state of one competency. Raises: NotFound."""
@@ -127,6 +139,14 @@ class LearnerState:
         """Competencies whose review is due, the most forgotten first."""
         due = [c for c in self.competencies if c.level is MasteryLevel.REVIEW_DUE]
         return sorted(due, key=lambda c: c.retrievability or 0.0)
+
+
+def _at(at_s: float) -> datetime:
+    return datetime.fromtimestamp(at_s, tz=UTC)
+
+
+def _when(at_s: float | None) -> datetime | None:
+    return None if at_s is None else _at(at_s)
 
 
 def compute_states(
@@ -200,6 +220,7 @@ def read_states(rep: Replay, course: Course, *, now: datetime) -> dict[str, Lear
                     self_assessed=status.self_assessed,
                     prerequisites=comp.prerequisites,
                     p_correct=float(p_correct[row, code]),
+                    recent=tuple(rep.recent_answers[row].get(code, ())),
                 )
             )
         history = list(rep.history[row])
@@ -215,6 +236,8 @@ def read_states(rep: Replay, course: Course, *, now: datetime) -> dict[str, Lear
             n_events=rep.n_events[row],
             models_fitted=models.fitted,
             parameter_version=models.version,
+            own_events=rep.activities[row].own_events,
+            last_own_at=_when(rep.activities[row].last_own_at_s),
         )
     return out
 

@@ -181,6 +181,9 @@ def _event_time(event: MasteryEvent) -> float:
     return event.at_s
 
 
+_LEVELS = list(MasteryLevel)  # by value: indexing is much faster than the enum's lookup
+
+
 def apply_overrides(
     graph: CompetencyGraph,
     derived: Sequence[int] | NDArray[np.int64],
@@ -231,7 +234,7 @@ def apply_overrides(
         raise InvalidInput("invalid mastery events", problems)
     out: list[CompetencyStatus] = []
     for code, cid in enumerate(graph.ids):
-        base = MasteryLevel(int(derived[code]))
+        base = _LEVELS[int(derived[code])]
         stack = active.get(cid, [])
         top = stack[-1] if stack else None
         notes: list[str] = []

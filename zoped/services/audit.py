@@ -7,6 +7,7 @@ the learner's data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.people import GuardianLink, Role, User
 from zoped.errors import NotFound, PermissionDenied
 from zoped.store import jsondocs
-from zoped.store.repositories import PeopleRepository, append_audit
+from zoped.store.repositories import PeopleRepository, append_audits
 from zoped.store.tables import audit_log, users
 
 # A session that recorded an access carries this flag, so the web layer commits the entry even
@@ -64,14 +65,34 @@ def record_access(
 
     The session is flagged so that the web layer commits the entry after a read-only request.
     """
-    append_audit(
+    record_accesses(
+        session,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subjects={subject_id: details or {}},
+        now=now,
+    )
+
+
+def record_accesses(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    subject_type: str,
+    subjects: Mapping[str | None, Mapping[str, Any]],
+    now: datetime,
+) -> None:
+    """Append one access per subject (subject id -> details) in one statement, as
+    :func:`record_access` does for one."""
+    append_audits(
         session,
         at=now,
         actor_id=actor.id if actor is not None else None,
         action=action,
         subject_type=subject_type,
-        subject_id=subject_id,
-        details=details,
+        subjects=dict(subjects),
     )
     session.info[AUDIT_PENDING] = True
 

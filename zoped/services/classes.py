@@ -21,9 +21,10 @@ Levels, P(known) and review status come from :func:`zoped.services.pathways.lear
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
@@ -58,8 +59,6 @@ from zoped.store.repositories import (
     PeopleRepository,
     count_events_for_learners,
     latest_events,
-    list_events_for_learners,
-    own_evidence_for_learners,
 )
 
 
@@ -108,6 +107,7 @@ class CompetencyView:
     review_due: bool = False
     review_due_at: datetime | None = None
     overridden: bool = False
+    recent: tuple[tuple[int, bool], ...] = ()  # latest answers: (epoch second, right)
 
 
 class AlertKind(StrEnum):
@@ -153,13 +153,6 @@ def _day(at: datetime) -> str:
     return f"{at:%a} {at.day} {at:%b %Y}"
 
 
-def _answer_competencies(event: EvidenceEvent, course: Course | None) -> tuple[str, ...]:
-    if event.competency_ids or course is None or event.item_id is None:
-        return event.competency_ids
-    item = next((i for i in course.items if i.id == event.item_id), None)
-    return tuple(item.competencies) if item else ()
-
-
 @dataclass(frozen=True)
 class OwnEvidence:
     """How much evidence a learner gave themselves (not a teacher's), and when they last did."""
@@ -171,54 +164,50 @@ class OwnEvidence:
 def find_alerts(
     *,
     learner_id: str,
-    events: Sequence[EvidenceEvent],
     own: OwnEvidence,
     state: Mapping[str, CompetencyView],
     titles: Mapping[str, str],
     now: datetime,
-    course: Course | None = None,
     config: AlertConfig | None = None,
 ) -> list[Alert]:
     """Every alert for one learner, each with its evidence. Pure: no I/O.
 
     Args:
         learner_id: whose alerts.
-        events: the learner's events, oldest first, at least those since the stuck lookback.
-        own: the learner's own evidence, all of it (for inactivity).
-        state: competency id -> the learner's current view (levels from the learner state).
+        own: the learner's own evidence (for inactivity).
+        state: competency id -> the learner's current view (levels and latest answers, from
+            the learner state).
         titles: competency id -> title, for the wording.
         now: the time to judge inactivity against.
-        course: used to find an answer's competencies when its event leaves them out.
         config: thresholds.
     """
     cfg = config or AlertConfig()
     alerts: list[Alert] = []
     # Stuck: many recent answers on one competency, still below proficient, mostly wrong.
-    start = now - timedelta(days=cfg.stuck_lookback_days)
-    answers: dict[str, list[EvidenceEvent]] = {}
-    for event in (e for e in events if e.actor_id in (None, learner_id)):
-        if event.kind in ANSWER_KINDS and start <= event.occurred_at <= now:
-            for cid in _answer_competencies(event, course):
-                answers.setdefault(cid, []).append(event)
-    for cid, tries in sorted(answers.items()):
-        view = state.get(cid)
-        level = view.level if view else MasteryLevel.ATTEMPTED
-        if len(tries) < cfg.stuck_min_attempts or level >= MasteryLevel.PROFICIENT:
+    start_s = (now - timedelta(days=cfg.stuck_lookback_days)).timestamp()
+    for cid, view in sorted(state.items()):
+        level = view.level
+        if level >= MasteryLevel.PROFICIENT:
+            continue
+        now_s = now.timestamp()
+        tries = [(at_s, right) for at_s, right in view.recent if start_s <= at_s <= now_s]
+        if len(tries) < cfg.stuck_min_attempts:
             continue
         latest = tries[-cfg.stuck_window :]
-        right = sum(1 for e in latest if e.correct)
+        right = sum(1 for _, ok in latest if ok)
         if right / len(latest) > cfg.stuck_max_accuracy:
             continue
+        first, last = (datetime.fromtimestamp(tries[k][0], tz=UTC) for k in (0, -1))
         title = titles.get(cid, cid)
-        p_known = f", P(known) {view.p_known:.2f}" if view else ""
+        p_known = f", P(known) {view.p_known:.2f}"
         alerts.append(
             Alert(
                 kind=AlertKind.STUCK,
                 learner_id=learner_id,
                 summary=f"Stuck on {title}",
                 evidence=(
-                    f"{len(tries)} answers on {title} since {_day(tries[0].occurred_at)}, "
-                    f"the last on {_day(tries[-1].occurred_at)}",
+                    f"{len(tries)} answers on {title} since {_day(first)}, "
+                    f"the last on {_day(last)}",
                     f"{right} of the last {len(latest)} right",
                     f"level still {level.label}{p_known}",
                 ),
@@ -226,7 +215,7 @@ def find_alerts(
                 attempts=len(tries),
                 right=right,
                 window=len(latest),
-                since=tries[0].occurred_at,
+                since=first,
             )
         )
     # Inactive: nothing from the learner for a while.
@@ -313,9 +302,10 @@ def competency_views(state: LearnerState) -> dict[str, CompetencyView]:
             last_practised=c.last_practised,
             unlocked=c.unlocked,
             review_due=c.level is MasteryLevel.REVIEW_DUE,
+            recent=c.recent,
             review_due_at=c.review_due_at,
             overridden=c.level is not c.derived_level
-            or any(note.startswith("set to") for note in c.notes),
+            or (bool(c.notes) and any(note.startswith("set to") for note in c.notes)),
         )
         for c in state.competencies
     }
@@ -463,34 +453,27 @@ def class_dashboard(
     ]
     repo = PeopleRepository(session)
     learner_ids = repo.learners_in_class(class_id)
-    names = {lid: repo.get_user(lid).display_name for lid in learner_ids}
+    names = {lid: u.display_name for lid, u in repo.get_users(learner_ids).items()}
     order = [c.id for c in all_columns]
     states: dict[str, dict[str, CompetencyView]] = {}
     alerts: list[Alert] = []
-    # One fold for the whole class (each learner checked and audited as for their own page);
-    # the alerts read the evidence since the stuck lookback, and a summary of the rest.
+    # One fold for the whole class (each learner checked and audited as for their own page).
     states_by_learner = learner_states(
         session, actor=actor, learner_ids=learner_ids, now=at, course_id=course.id
     )
-    cfg = config or AlertConfig()
-    until = at + timedelta(microseconds=1)
-    recent = list_events_for_learners(
-        session, learner_ids, since=at - timedelta(days=cfg.stuck_lookback_days), until=until
-    )
-    own = own_evidence_for_learners(session, learner_ids, until=until)
     for learner_id in learner_ids:
-        views = competency_views(states_by_learner[learner_id])
+        learner = states_by_learner[learner_id]
+        views = competency_views(learner)
         states[learner_id] = {cid: v for cid, v in views.items() if cid in titles}
         alerts += find_alerts(
             learner_id=learner_id,
-            events=recent[learner_id],
-            own=OwnEvidence(*own[learner_id]),
+            own=OwnEvidence(learner.own_events, learner.last_own_at),
             state=states[learner_id],
             titles=titles,
             now=at,
-            course=course,
-            config=cfg,
+            config=config,
         )
+    n_alerts = Counter(a.learner_id for a in alerts)
     rows = []
     for learner_id in sorted(learner_ids, key=lambda lid: (names[lid], lid)):
         state = states[learner_id]
@@ -509,8 +492,7 @@ def class_dashboard(
         )
         if chosen.level is not None and not any(cell.highlighted for cell in cells):
             continue
-        n_alerts = sum(1 for a in alerts if a.learner_id == learner_id)
-        rows.append(Row(learner_id, names[learner_id], cells, n_alerts))
+        rows.append(Row(learner_id, names[learner_id], cells, n_alerts[learner_id]))
     stuck: dict[str, list[str]] = {}
     for alert in alerts:
         if alert.kind is AlertKind.STUCK and alert.competency_id is not None:

@@ -12,6 +12,7 @@ Fitting is deterministic (fixed seeds), so refitting on the same log gives the s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -63,7 +64,7 @@ class PlatformModels:
     fitted: bool
     n_answers: int = 0
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
         """A short fingerprint of the parameters: states computed with the same version agree."""
         memory = self.memory.parameters

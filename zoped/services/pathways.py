@@ -24,7 +24,7 @@ from zoped.errors import NotFound
 from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.models import PlatformModels, platform_models
-from zoped.services.policy import Action, require_learner_access
+from zoped.services.policy import Action, require_learners_access
 from zoped.store.learning_repositories import FoldRepository, PlacementRepository, StoredFold
 from zoped.store.repositories import (
     PeopleRepository,
@@ -131,15 +131,23 @@ def fold_learners(
     stored = FoldRepository(session).get_many(ids, course.id)
     placements = PlacementRepository(session).finished_for_learners(ids, course.id)
     usable = {lid: fold for lid, fold in stored.items() if _usable(fold, version, placements[lid])}
-    after = {lid: f.last_event for lid, f in usable.items() if f.last_event is not None}
-    newer = list_events_for_learners(session, ids, until=until, after=after)
-    if usable:
-        counts = count_events_for_learners(session, list(usable), until=until)
-        stale = [lid for lid, f in usable.items() if f.n_events + len(newer[lid]) != counts[lid]]
-        if stale:
-            newer.update(list_events_for_learners(session, stale, until=until))
-            for lid in stale:
-                del usable[lid]
+    # One count of each learner's events: a stored fold with as many is up to date (events are
+    # only appended, or erased with the learner); otherwise read what came after it.
+    counts = count_events_for_learners(session, ids, until=until)
+    behind = [lid for lid in ids if lid not in usable or usable[lid].n_events != counts[lid]]
+    after = {
+        lid: fold.last_event
+        for lid, fold in usable.items()
+        if lid in behind and fold.last_event is not None
+    }
+    newer: dict[str, list[EvidenceEvent]] = {lid: [] for lid in ids}
+    newer.update(list_events_for_learners(session, behind, until=until, after=after))
+    # A late event (or an erased one) leaves the count off: fold that learner from scratch.
+    stale = [lid for lid in after if usable[lid].n_events + len(newer[lid]) != counts[lid]]
+    if stale:
+        newer.update(list_events_for_learners(session, stale, until=until))
+        for lid in stale:
+            del usable[lid]
     docs = [usable[lid].state if lid in usable else None for lid in ids]
     rep = Replay.from_docs(course, models, ids, docs)
     newer_placements = {
@@ -209,10 +217,7 @@ def learner_states(
     """
     ids = list(dict.fromkeys(learner_ids))
     with transaction(session):
-        for learner_id in ids:
-            require_learner_access(
-                session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
-            )
+        require_learners_access(session, actor=actor, learner_ids=ids, action=Action.READ, now=now)
         course = course_or_default(session, course_id)
         folded = fold_learners(session, ids, course=course, now=now)
     return read_states(folded.fold, course, now=now)

@@ -22,6 +22,7 @@ access is written to the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.evidence import EvidenceKind
 from zoped.domain.people import Role, SchoolClass, User
 from zoped.errors import NotFound, PermissionDenied
-from zoped.services.audit import record_access
+from zoped.services.audit import record_access, record_accesses
 from zoped.store.tables import class_teachers, classes, enrollments, guardian_links, users
 
 
@@ -82,52 +83,105 @@ EVIDENCE_ACTION: dict[EvidenceKind, Action | None] = {
 }
 
 
-def _learner_row(session: Session, learner_id: str) -> User | None:
-    row = session.execute(select(users).where(users.c.id == learner_id)).mappings().first()
-    if row is None or row["role"] != str(Role.LEARNER):
-        return None
-    return User(
-        id=row["id"],
-        school_id=row["school_id"],
-        role=Role.LEARNER,
-        display_name=row["display_name"],
-        email=row["email"],
-        username=row["username"],
-    )
+def _reach(
+    session: Session, actor: User, learner_ids: Sequence[str]
+) -> dict[str, tuple[User, Relation]]:
+    """The learners of ``learner_ids`` in the actor's reach, each with how it reaches them
+    (a few queries, however many learners)."""
+    ids = list(dict.fromkeys(learner_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(users).where(
+            users.c.id.in_(ids),
+            users.c.role == str(Role.LEARNER),
+            users.c.school_id == actor.school_id,
+        )
+    ).mappings()
+    learners = {
+        row["id"]: User(
+            id=row["id"],
+            school_id=row["school_id"],
+            role=Role.LEARNER,
+            display_name=row["display_name"],
+            email=row["email"],
+            username=row["username"],
+        )
+        for row in rows
+    }
+    found = list(learners)
+    reached: dict[str, Relation] = {}
+    if actor.role is Role.LEARNER:
+        reached = {actor.id: Relation.SELF} if actor.id in learners else {}
+    elif actor.role is Role.ADMIN:
+        reached = dict.fromkeys(found, Relation.ADMIN)
+    elif actor.role is Role.GUARDIAN:
+        linked = session.scalars(
+            select(guardian_links.c.learner_id).where(
+                guardian_links.c.guardian_id == actor.id, guardian_links.c.learner_id.in_(found)
+            )
+        )
+        reached = dict.fromkeys(linked, Relation.GUARDIAN)
+    elif actor.role is Role.TEACHER:
+        taught = session.scalars(
+            select(enrollments.c.learner_id)
+            .join(class_teachers, class_teachers.c.class_id == enrollments.c.class_id)
+            .where(class_teachers.c.teacher_id == actor.id, enrollments.c.learner_id.in_(found))
+            .distinct()
+        )
+        reached = dict.fromkeys(taught, Relation.TEACHER)
+    return {lid: (learners[lid], how) for lid, how in reached.items()}
 
 
 def relation(session: Session, *, actor: User, learner_id: str) -> Relation | None:
     """How ``actor`` reaches the learner, or None when the learner is out of reach."""
-    learner = _learner_row(session, learner_id)
-    if learner is None or learner.school_id != actor.school_id:
-        return None
-    if actor.role is Role.LEARNER:
-        return Relation.SELF if actor.id == learner_id else None
-    if actor.role is Role.ADMIN:
-        return Relation.ADMIN
-    if actor.role is Role.GUARDIAN:
-        linked = session.scalar(
-            select(guardian_links.c.learner_id).where(
-                guardian_links.c.guardian_id == actor.id,
-                guardian_links.c.learner_id == learner_id,
-            )
-        )
-        return Relation.GUARDIAN if linked is not None else None
-    if actor.role is Role.TEACHER:
-        taught = session.scalar(
-            select(enrollments.c.learner_id)
-            .join(class_teachers, class_teachers.c.class_id == enrollments.c.class_id)
-            .where(class_teachers.c.teacher_id == actor.id, enrollments.c.learner_id == learner_id)
-            .limit(1)
-        )
-        return Relation.TEACHER if taught is not None else None
-    return None
+    found = _reach(session, actor, [learner_id]).get(learner_id)
+    return None if found is None else found[1]
 
 
 def may_access(session: Session, *, actor: User, learner_id: str, action: Action) -> bool:
     """Whether ``actor`` may do ``action`` to the learner (no audit entry; for display)."""
     found = relation(session, actor=actor, learner_id=learner_id)
     return found is not None and action in ALLOWED[found]
+
+
+def require_learners_access(
+    session: Session,
+    *,
+    actor: User,
+    learner_ids: Sequence[str],
+    action: Action,
+    now: datetime,
+) -> dict[str, User]:
+    """Check that ``actor`` may do ``action`` to every learner, and audit each access (one
+    entry per learner), all or none: nothing is audited when one check fails.
+
+    The audit entries join the caller's transaction (the web layer commits them after a read).
+
+    Returns:
+        learner id -> the learner, in the order of ``learner_ids`` (duplicates once).
+
+    Raises:
+        NotFound: a learner does not exist or is out of the actor's reach (the first such).
+        PermissionDenied: a learner is in reach but the action is not allowed.
+    """
+    ids = list(dict.fromkeys(learner_ids))
+    reach = _reach(session, actor, ids)
+    for learner_id in ids:
+        if learner_id not in reach:
+            raise NotFound(f"no learner {learner_id!r}")
+        how = reach[learner_id][1]
+        if action not in ALLOWED[how]:
+            raise PermissionDenied(f"a {how} may not {action} this learner's data")
+    record_accesses(
+        session,
+        actor=actor,
+        action=str(action),
+        subject_type="learner",
+        subjects={lid: {"relation": str(reach[lid][1])} for lid in ids},
+        now=now,
+    )
+    return {lid: reach[lid][0] for lid in ids}
 
 
 def require_learner_access(
@@ -138,9 +192,8 @@ def require_learner_access(
     action: Action,
     now: datetime,
 ) -> User:
-    """Check that ``actor`` may do ``action`` to the learner, and audit the access.
-
-    The audit entry joins the caller's transaction (the web layer commits it after a read).
+    """Check that ``actor`` may do ``action`` to the learner, and audit the access:
+    :func:`require_learners_access` of one.
 
     Returns:
         The learner.
@@ -149,23 +202,10 @@ def require_learner_access(
         NotFound: the learner does not exist or is out of the actor's reach.
         PermissionDenied: the learner is in reach but the action is not allowed.
     """
-    found = relation(session, actor=actor, learner_id=learner_id)
-    if found is None:
-        raise NotFound(f"no learner {learner_id!r}")
-    if action not in ALLOWED[found]:
-        raise PermissionDenied(f"a {found} may not {action} this learner's data")
-    record_access(
-        session,
-        actor=actor,
-        action=str(action),
-        subject_type="learner",
-        subject_id=learner_id,
-        now=now,
-        details={"relation": str(found)},
+    found = require_learners_access(
+        session, actor=actor, learner_ids=[learner_id], action=action, now=now
     )
-    learner = _learner_row(session, learner_id)
-    assert learner is not None  # relation() found it
-    return learner
+    return found[learner_id]
 
 
 def require_evidence_authority(

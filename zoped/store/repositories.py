@@ -342,6 +342,14 @@ class PeopleRepository:
             raise NotFound(f"no user {user_id!r}")
         return mappers.user_from_row(found)
 
+    def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        """The users of ``user_ids`` that exist, by id, in one query."""
+        ids = list(dict.fromkeys(user_ids))
+        if not ids:
+            return {}
+        rows = self.session.execute(select(users).where(users.c.id.in_(ids))).mappings()
+        return {row["id"]: mappers.user_from_row(row) for row in rows}
+
     def find_user(self, school_id: str, *, username: str) -> User | None:
         """The user of a school with this username, if any."""
         stmt = select(users).where(users.c.school_id == school_id, users.c.username == username)
@@ -596,25 +604,6 @@ def latest_events(
     return [mappers.event_from_row(r) for r in rows][::-1]
 
 
-def own_evidence_for_learners(
-    session: Session, learner_ids: Iterable[str], *, until: datetime | None = None
-) -> dict[str, tuple[int, datetime | None]]:
-    """Per learner, how many events they recorded themselves (no other actor) and when the
-    last one occurred, in one query; every id is a key ((0, None): none)."""
-    out: dict[str, tuple[int, datetime | None]] = dict.fromkeys(learner_ids, (0, None))
-    if not out:
-        return out
-    ev = evidence_events.c
-    stmt = select(ev.learner_id, func.count(), func.max(ev.occurred_at)).where(
-        ev.learner_id.in_(list(out)), or_(ev.actor_id.is_(None), ev.actor_id == ev.learner_id)
-    )
-    if until is not None:
-        stmt = stmt.where(ev.occurred_at < until)
-    for learner_id, n, last in session.execute(stmt.group_by(ev.learner_id)):
-        out[learner_id] = (int(n), last)
-    return out
-
-
 def count_events_for_learners(
     session: Session, learner_ids: Iterable[str], *, until: datetime | None = None
 ) -> dict[str, int]:
@@ -645,6 +634,29 @@ def append_audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append one entry to the audit log (append-only: there is no update or delete)."""
+    append_audits(
+        session,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        subject_type=subject_type,
+        subjects={subject_id: details or {}},
+    )
+
+
+def append_audits(
+    session: Session,
+    *,
+    at: datetime,
+    actor_id: str | None,
+    action: str,
+    subject_type: str,
+    subjects: Mapping[str | None, Mapping[str, Any]],
+) -> None:
+    """Append one entry per subject (subject id -> details) to the audit log, in one
+    statement (append-only: there is no update or delete)."""
+    if not subjects:
+        return
     session.execute(
         insert(audit_log),
         [
@@ -654,7 +666,8 @@ def append_audit(
                 "action": action,
                 "subject_type": subject_type,
                 "subject_id": subject_id,
-                "details": jsondocs.dump("audit_details", dict(details or {})),
+                "details": jsondocs.dump("audit_details", dict(details)),
             }
+            for subject_id, details in subjects.items()
         ],
     )
