@@ -136,3 +136,16 @@ def test_learners_may_not_import(roster: Session) -> None:
     )
     assert summary.created
     assert roster.scalar(select(courses.c.imported_by)) == "teacher-1"
+
+
+def test_a_course_read_again_after_a_reimport_at_the_same_moment_is_the_new_one(
+    roster: Session,
+) -> None:
+    """Courses are kept in memory between requests by revision: a re-import (even one stamped
+    with the same time) is read afresh, and a read of the same revision is the same course."""
+    import_course(roster, course=f.course(), now=NOW)
+    first = get_course(roster, course_id="fractions")
+    assert get_course(roster, course_id="fractions") is first
+    renamed = dataclasses.replace(f.course(), title="Fractions, second edition")
+    import_course(roster, course=renamed, now=NOW)
+    assert get_course(roster, course_id="fractions").title == "Fractions, second edition"

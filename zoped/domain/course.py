@@ -141,6 +141,9 @@ class Course:
     _activities: dict[str, Activity] = field(init=False, repr=False, compare=False)
     _items: dict[str, Item] = field(init=False, repr=False, compare=False)
     _rubrics: dict[str, Rubric] = field(init=False, repr=False, compare=False)
+    _by_competency: dict[str, tuple[tuple[Item, ...], tuple[Activity, ...]]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for name in ("activities", "items", "rubrics"):
@@ -156,6 +159,17 @@ class Course:
         object.__setattr__(self, "_activities", {a.id: a for a in self.activities})
         object.__setattr__(self, "_items", {i.id: i for i in self.items})
         object.__setattr__(self, "_rubrics", {r.id: r for r in self.rubrics})
+        object.__setattr__(
+            self,
+            "_by_competency",
+            {
+                c.id: (
+                    tuple(i for i in self.items if c.id in i.competencies),
+                    tuple(a for a in self.activities if c.id in a.competencies),
+                )
+                for c in self.framework.competencies
+            },
+        )
 
     def activity(self, activity_id: str) -> Activity:
         """The activity with this id. Raises: NotFound."""
@@ -180,8 +194,8 @@ class Course:
 
     def items_for(self, competency_id: str) -> tuple[Item, ...]:
         """Items that give evidence on a competency, in file order."""
-        return tuple(i for i in self.items if competency_id in i.competencies)
+        return self._by_competency.get(competency_id, ((), ()))[0]
 
     def activities_for(self, competency_id: str) -> tuple[Activity, ...]:
         """Activities that teach a competency, in file order."""
-        return tuple(a for a in self.activities if competency_id in a.competencies)
+        return self._by_competency.get(competency_id, ((), ()))[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.course import Course
 from zoped.domain.people import Role, User
-from zoped.errors import PermissionDenied
+from zoped.errors import NotFound, PermissionDenied
 from zoped.services import transaction
 from zoped.store.repositories import CourseRepository, append_audit
 
@@ -92,13 +94,36 @@ def import_course(
     return summary
 
 
+#: Courses read lately, by (id, revision): a course is read on every request, and reading it
+#: (with its items, checked) costs more than the rest of an answer. A course is immutable and
+#: each import stores a new revision, so an entry is never stale, whichever database it is from.
+_READ: OrderedDict[tuple[str, str], Course] = OrderedDict()
+_READ_MAX = 64
+_READ_LOCK = threading.Lock()  # requests run in a thread pool
+
+
 def get_course(session: Session, *, course_id: str) -> Course:
     """The stored course.
 
     Raises:
         NotFound: when there is no such course.
     """
-    return CourseRepository(session).get(course_id)
+    repo = CourseRepository(session)
+    revision = repo.revision(course_id)
+    if revision is None:
+        raise NotFound(f"no course {course_id!r}")
+    key = (course_id, revision)
+    with _READ_LOCK:
+        course = _READ.get(key)
+        if course is not None:
+            _READ.move_to_end(key)
+            return course
+    course = repo.get(course_id)
+    with _READ_LOCK:
+        _READ[key] = course
+        while len(_READ) > _READ_MAX:
+            _READ.popitem(last=False)
+    return course
 
 
 def list_course_ids(session: Session) -> list[str]:

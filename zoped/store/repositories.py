@@ -96,6 +96,10 @@ class CourseRepository:
         found = self.session.scalar(select(courses.c.id).where(courses.c.id == course_id))
         return found is not None
 
+    def revision(self, course_id: str) -> str | None:
+        """The stored course's revision (a new token at every import); None: no such course."""
+        return self.session.scalar(select(courses.c.revision).where(courses.c.id == course_id))
+
     def ids_owned_elsewhere(self, course: Course) -> list[str]:
         """Content ids of ``course`` that another stored course already uses.
 
@@ -147,6 +151,7 @@ class CourseRepository:
                     "grade_band": course.grade_band,
                     "imported_at": imported_at,
                     "imported_by": imported_by,
+                    "revision": uuid.uuid4().hex,
                 }
             ],
         )

@@ -131,6 +131,8 @@ courses = Table(
     Column("grade_band", String(32), nullable=True),
     Column("imported_at", UtcDateTime(), nullable=False),
     Column("imported_by", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    # A new random token at every import: a process may keep a course read while it is the same.
+    Column("revision", String(32), nullable=False, server_default="initial"),
 )
 
 # Competency, activity, item and rubric ids are unique across the database (not only within a
