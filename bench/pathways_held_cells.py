@@ -29,8 +29,8 @@ from pathways_setup import Setup, add_arguments
 
 from zoped.engine.mastery import MasteryLevel
 from zoped.engine.metrics import auc
-from zoped.engine.simulation import runner
-from zoped.engine.simulation.course import DAY_S
+from zoped.simulation import protocol, runner
+from zoped.simulation.course import DAY_S
 
 DAY_BINS = ((0.0, 1.5), (1.5, 2.5), (2.5, 4.5), (4.5, 8.5), (8.5, 15.0), (15.0, np.inf))
 
@@ -46,9 +46,9 @@ def main() -> None:
     # placed (1) or learnt (0), truly below the line, true P(correct) on a typical item.
     rows: list[np.ndarray] = []
     for seed in config.seeds:
-        fitted = runner.fit_models(sim, setup.population(seed, runner.CALIBRATION), config, seed)
-        population = setup.population(seed, runner.EVALUATION)
-        policy = runner.zoped_policy(
+        fitted = runner.fit_models(sim, setup.population(seed, protocol.CALIBRATION), config, seed)
+        population = setup.population(seed, protocol.EVALUATION)
+        policy = protocol.zoped_policy(
             sim, args.learners, fitted, config, mastery, MasteryLevel.PROFICIENT
         )
         rng = setup.policy_rng(seed)

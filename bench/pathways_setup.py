@@ -17,9 +17,9 @@ import numpy as np
 from zoped.domain.course import Course
 from zoped.engine.mastery import MasteryConfig
 from zoped.engine.recommend import RecommenderConfig
-from zoped.engine.simulation import SimCourse, SimulationConfig, runner
-from zoped.engine.simulation.learners import FAMILIES, HiddenLearners
 from zoped.interop.course_file import load_course_file
+from zoped.simulation import SimCourse, SimulationConfig, protocol, runner
+from zoped.simulation.learners import FAMILIES, HiddenLearners
 
 
 def add_arguments(parser: argparse.ArgumentParser, learners: int, seeds: int) -> None:
@@ -71,11 +71,11 @@ class Setup:
         return SimulationConfig().families.index(self.family)
 
     def population(self, seed: int, role: int) -> HiddenLearners:
-        """The benchmark's learners: ``runner.CALIBRATION`` or ``runner.EVALUATION``."""
-        return runner.draw_learners(
+        """The benchmark's learners: ``protocol.CALIBRATION`` or ``protocol.EVALUATION``."""
+        return protocol.draw_learners(
             self.sim, self.config, self.family, self.family_index, seed, role
         )
 
     def policy_rng(self, seed: int) -> np.random.Generator:
         """The generator every policy of one seed runs on (the same for each)."""
-        return runner.seeded_rng(seed, self.family_index, runner.POLICY_CHOICES)
+        return protocol.seeded_rng(seed, self.family_index, protocol.POLICY_CHOICES)

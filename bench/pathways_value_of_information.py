@@ -51,16 +51,16 @@ from pathways_setup import Setup, add_arguments
 
 from zoped.engine.mastery import MasteryLevel
 from zoped.engine.memory import MIN_STABILITY_DAYS
-from zoped.engine.simulation import runner
-from zoped.engine.simulation.course import DAY_S
-from zoped.engine.simulation.learners import (
+from zoped.simulation import protocol, runner
+from zoped.simulation.course import DAY_S
+from zoped.simulation.learners import (
     MASTERY_P,
     HiddenLearners,
     StageLearners,
     StrengthLearners,
 )
-from zoped.engine.simulation.metrics import BREAKDOWN, RunOutcome, mean_ci, saving_lower_bound
-from zoped.engine.simulation.policies import LinearPolicy, OraclePolicy, Policy, ZopedPolicy
+from zoped.simulation.metrics import BREAKDOWN, RunOutcome, mean_ci, saving_lower_bound
+from zoped.simulation.policies import LinearPolicy, OraclePolicy, Policy, ZopedPolicy
 
 FloatArray = NDArray[np.float64]
 # The variants that tell KnowsFading something, and what (its ``phase``).
@@ -162,10 +162,10 @@ def main() -> None:
     linear_medians: list[float] = []
     started = time.perf_counter()
     for seed in config.seeds:
-        calibration = setup.population(seed, runner.CALIBRATION)
+        calibration = setup.population(seed, protocol.CALIBRATION)
         fitted = runner.fit_models(sim, calibration.copy(), config, seed)
-        counts, _ = runner.tune_linear(sim, calibration, config, seed)
-        population = setup.population(seed, runner.EVALUATION)
+        counts, _ = protocol.tune_linear(sim, calibration, config, seed)
+        population = setup.population(seed, protocol.EVALUATION)
         linear = runner.run_policy(
             sim,
             population.copy(),
@@ -177,7 +177,7 @@ def main() -> None:
         def build(
             policy_cls: type[ZopedPolicy], fitted: runner.FittedModels = fitted
         ) -> ZopedPolicy:
-            return runner.zoped_policy(
+            return protocol.zoped_policy(
                 sim, args.learners, fitted, config, mastery, MasteryLevel.PROFICIENT, policy_cls
             )
 

@@ -18,7 +18,7 @@ from tests.conftest import REPO
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.engine.bkt import BKT
-from zoped.engine.fold import Replay, continue_replay, learning_graph, replay
+from zoped.engine.fold import Replay, continue_replay, learning_graph, replay, step
 from zoped.engine.learner_view import compute_states, read_states
 from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.errors import InvalidInput
@@ -112,3 +112,22 @@ def test_a_stored_fold_of_another_course_is_refused() -> None:
     doc["known"] = doc["known"][:-1]
     with pytest.raises(InvalidInput):
         Replay.from_docs(course, models, ["x"], [doc])
+
+
+@given(histories())
+def test_a_replay_is_a_fold_of_pure_steps(events) -> None:
+    """Stepping through the events one at a time gives the replay's state; a step never
+    changes the fold it starts from, and a wrong answer never raises the level it reports."""
+    course, models = _course_and_models()
+    now = events[-1].occurred_at + timedelta(hours=1)
+    whole = replay(course, models, {"x": events})
+    fold = replay(course, models, {"x": []})
+    for event in events:
+        kept = json.dumps(fold.to_doc(0))
+        later, changes = step(fold, course, event)
+        assert json.dumps(fold.to_doc(0)) == kept, "step changed its input"
+        if event.kind is EvidenceKind.ANSWER and not event.correct:
+            assert all(c.level_after <= max(c.level_before, 1) for c in changes)
+            assert all(c.p_known_after <= c.p_known_before for c in changes)
+        fold = later
+    assert read_states(fold, course, now=now) == read_states(whole, course, now=now)

@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import DEMO_NOW
 from tests.services._school import fresh_demo_db, user
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
-from zoped.engine.fold import RECENT_ANSWERS
 from zoped.engine.mastery import MasteryLevel as L
+from zoped.engine.trail import RECENT_ANSWERS
 from zoped.errors import NotFound
 from zoped.services.classes import (
     AlertConfig,

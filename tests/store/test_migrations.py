@@ -10,8 +10,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
+from tests import factories as f
+from zoped.store import mappers
 from zoped.store.db import alembic_config, make_engine, upgrade
-from zoped.store.tables import metadata, schools
+from zoped.store.tables import evidence_events, learner_event_counts, metadata, schools, users
 
 
 def test_upgrade_brings_an_empty_database_to_head_with_no_diff(db_url: str) -> None:
@@ -65,3 +67,23 @@ def test_timestamps_read_back_aware_in_utc(db_url: str) -> None:
     assert read.utcoffset() == timedelta(0)
     assert read.hour == 7
     assert read.tzinfo == UTC
+
+
+def test_event_counts_start_from_the_log_already_stored(db_url: str) -> None:
+    """A database with events before learner_event_counts (0007) gets each learner's count,
+    so their stored folds are judged against the right number."""
+    upgrade(db_url, "0006")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(schools.insert(), [mappers.school_row(f.school(), created_at=f.T0)])
+            connection.execute(users.insert(), [mappers.user_row(f.user(), created_at=f.T0)])
+            connection.execute(
+                evidence_events.insert(), [mappers.event_row(f.event()) for _ in range(3)]
+            )
+        upgrade(db_url)
+        with engine.connect() as connection:
+            counted = connection.execute(select(learner_event_counts)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in counted] == [("learner-1", 3)]

@@ -17,9 +17,9 @@ from rich.table import Table
 
 from zoped.engine.mastery import MasteryConfig
 from zoped.engine.recommend import RecommenderConfig
-from zoped.engine.simulation import SimCourse, SimulationConfig, simulate
-from zoped.engine.simulation.runner import ITEMS_PER_COMPETENCY, default_budget
 from zoped.interop.course_file import load_course_file
+from zoped.simulation import SimCourse, SimulationConfig, simulate
+from zoped.simulation.runner import ITEMS_PER_COMPETENCY, default_budget
 
 # The tables' columns: report key and header. The item counts carry their interval; the
 # shares are shown as means (every interval is in --json).

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -29,6 +28,7 @@ from zoped.engine.bkt import BKT
 from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import (
     MasteryConfig,
+    MasteryLevel,
     MasteryTracker,
     count_levels,
     rubric_answers,
@@ -39,6 +39,12 @@ from zoped.engine.overrides import (
     mastery_event_doc,
     mastery_event_from_doc,
     mastery_events,
+)
+from zoped.engine.trail import (
+    RECENT_ANSWERS,
+    ActivityTrail,
+    answers_doc,
+    answers_from_doc,
 )
 from zoped.errors import InvalidInput, NotFound, Problem
 
@@ -83,66 +89,6 @@ class ProgressPoint:
     day: date
     proficient: int
     mastered: int
-
-
-#: How many of a learner's latest activities a fold keeps (the menu looks at fewer).
-RECENT_ACTIVITIES = 20
-#: How many of a learner's latest answers on each competency a fold keeps (when, right): what
-#: a teacher's "stuck" alert reads.
-RECENT_ANSWERS = 16
-
-
-@dataclass
-class ActivityTrail:
-    """What a learner did themselves: the latest activities (oldest first), those started and
-    those finished, and how many events they recorded (not a teacher for them) and when last.
-    """
-
-    recent: list[str] = field(default_factory=list)
-    started: set[str] = field(default_factory=set)
-    finished: set[str] = field(default_factory=set)
-    own_events: int = 0
-    last_own_at_s: float | None = None
-
-    @property
-    def unfinished(self) -> set[str]:
-        """Activities started and not finished."""
-        return self.started - self.finished
-
-    def add(self, events: Sequence[EvidenceEvent]) -> None:
-        """Follow the trail through more events (in the order they occurred)."""
-        for e in events:
-            if e.actor_id in (None, e.learner_id):
-                self.own_events += 1
-                self.last_own_at_s = e.occurred_at.timestamp()
-            if e.activity_id is None:
-                continue
-            self.recent.append(e.activity_id)
-            if e.kind is EvidenceKind.ACTIVITY_COMPLETION:
-                self.finished.add(e.activity_id)
-            elif e.kind is EvidenceKind.ACTIVITY_PROGRESS:
-                self.started.add(e.activity_id)
-        del self.recent[:-RECENT_ACTIVITIES]
-
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "recent": list(self.recent),
-            "started": sorted(self.started),
-            "finished": sorted(self.finished),
-            "own_events": self.own_events,
-            "last_own_at_s": self.last_own_at_s,
-        }
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> ActivityTrail:
-        last = doc["last_own_at_s"]
-        return cls(
-            list(doc["recent"]),
-            set(doc["started"]),
-            set(doc["finished"]),
-            int(doc["own_events"]),
-            None if last is None else float(last),
-        )
 
 
 # --- replay ---------------------------------------------------------------------------------
@@ -213,7 +159,7 @@ class Replay:
             "judgements": [mastery_event_doc(m) for m in self.judgements[row]],
             "activities": self.activities[row].to_doc(),
             "recent_answers": {
-                str(code): _answers_doc(latest) for code, latest in self.recent_answers[row].items()
+                str(code): answers_doc(latest) for code, latest in self.recent_answers[row].items()
             },
         }
 
@@ -256,7 +202,7 @@ class Replay:
             rep.judgements[row] = [mastery_event_from_doc(m) for m in doc["judgements"]]
             rep.activities[row] = ActivityTrail.from_doc(doc["activities"])
             rep.recent_answers[row] = {
-                int(code): _answers_from_doc(latest)
+                int(code): answers_from_doc(latest)
                 for code, latest in doc["recent_answers"].items()
             }
         return rep
@@ -285,19 +231,6 @@ class Replay:
     def retrievability(self, now_s: float) -> FloatMatrix:
         """Predicted recall per learner x graph code at ``now_s`` (1 where never practised)."""
         return np.stack([self.recall_row(r, now_s) for r in range(len(self.learner_ids))])
-
-
-def _answers_doc(latest: Sequence[tuple[int, bool]]) -> list[int]:
-    """Latest answers as [right-bits, first second, gaps...]: a small document, as these are
-    most of a stored fold and every class page reads 500 of them."""
-    bits = sum(1 << i for i, (_, right) in enumerate(latest) if right)
-    times = [at for at, _ in latest]
-    return [bits, *times[:1], *(b - a for a, b in itertools.pairwise(times))]
-
-
-def _answers_from_doc(doc: Sequence[int]) -> list[tuple[int, bool]]:
-    bits, times = int(doc[0]), list(itertools.accumulate(int(t) for t in doc[1:]))
-    return [(at, bool(bits >> i & 1)) for i, at in enumerate(times)]
 
 
 @dataclass
@@ -501,6 +434,54 @@ def continue_replay(
                 day = steps[r][t].day
                 assert day is not None
                 add_progress_point(rep.history[r], ProgressPoint(day, *progress_counts(levels[r])))
+
+
+@dataclass(frozen=True)
+class Change:
+    """How one competency the event bore on moved with it (levels as the evidence gives them,
+    before overrides).
+
+    Attributes:
+        competency_id: the competency.
+        level_before: its level just before the event.
+        level_after: its level with the event.
+        p_known_before: P(known) just before.
+        p_known_after: P(known) with the event.
+    """
+
+    competency_id: str
+    level_before: MasteryLevel
+    level_after: MasteryLevel
+    p_known_before: float
+    p_known_after: float
+
+
+def step(rep: Replay, course: Course, event: EvidenceEvent) -> tuple[Replay, list[Change]]:
+    """Fold one event, later than everything ``rep`` folded, into a copy of ``rep``: the new
+    fold and what moved on the competencies the event bears on. ``rep`` is not changed.
+
+    :func:`continue_replay` over a learner's events gives the same fold as stepping through
+    them one at a time (a property test checks it); it does so for many learners at once.
+    """
+    later = rep.copy()
+    continue_replay(later, course, {event.learner_id: [event]})
+    row = rep.learner_ids.index(event.learner_id)
+    at_s = event.occurred_at.timestamp()
+    index = {cid: k for k, cid in enumerate(rep.graph.ids)}
+    codes = _event_codes(event, course, index)
+    before = rep.tracker.levels(rep.retrievability(at_s))
+    after = later.tracker.levels(later.retrievability(at_s))
+    changes = [
+        Change(
+            rep.graph.ids[code],
+            MasteryLevel(int(before[row, code])),
+            MasteryLevel(int(after[row, code])),
+            float(rep.known[row, code]),
+            float(later.known[row, code]),
+        )
+        for code in codes
+    ]
+    return later, changes
 
 
 def _place(rep: Replay, row: int, placement: Placement, at_s: float) -> None:

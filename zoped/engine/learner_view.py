@@ -57,7 +57,7 @@ class CompetencyState:
         prerequisites: ids of its direct prerequisites.
         p_correct: the model's chance of a right answer on a typical next item.
         recent: the latest answers on it (epoch second, right), oldest first, at most
-            :data:`zoped.engine.fold.RECENT_ANSWERS` (see :attr:`recent_answers`).
+            :data:`zoped.engine.trail.RECENT_ANSWERS` (see :attr:`recent_answers`).
     """
 
     competency_id: str

@@ -1,4 +1,5 @@
-"""The teacher's class dashboard and learner drill-down, and the guardian's view of a child.
+"""The teacher's class dashboard (one learner's page for a teacher or a guardian is in
+:mod:`zoped.services.learner_pages`).
 
 Dashboard: a heatmap of learners x competencies (one level per cell, worded as everywhere),
 alerts for learners who are stuck, inactive or overdue on reviews, suggested small groups and
@@ -15,8 +16,10 @@ inactive   no evidence from the learner for 7 days or more (or none at all)
 reviews    a competency has been review due (mastered, but recall faded) for 7 days or more
 ========== ===================================================================================
 
-Levels, P(known) and review status come from :func:`zoped.services.pathways.learner_states`
-(the whole class replayed at once), the one source of truth that the learner's own pages use too.
+Levels, P(known), review status and each competency's latest answers (the stuck rule reads
+the last :data:`zoped.engine.trail.RECENT_ANSWERS`) come from
+:func:`zoped.services.pathways.learner_states` (the whole class's stored folds), the one source
+of truth that the learner's own pages use too.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from zoped.domain.course import Course
-from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent
 from zoped.domain.people import User
 from zoped.engine.grouping import (
     GroupingConfig,
@@ -42,23 +44,15 @@ from zoped.engine.grouping import (
 from zoped.engine.learner_view import LearnerState
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
-from zoped.services.assignments import AssignmentProgress, progress_for_learner
 from zoped.services.courses import get_course, list_course_ids
-from zoped.services.evidence import list_evidence
-from zoped.services.overrides import OverrideSummary, list_overrides
-from zoped.services.pathways import learner_state, learner_states
+from zoped.services.pathways import learner_states
 from zoped.services.policy import (
     Action,
     require_class_access,
-    require_learner_access,
     visible_class_ids,
-    visible_learner_ids,
 )
-from zoped.services.rubrics import ProjectRubric, list_rubrics
 from zoped.store.repositories import (
     PeopleRepository,
-    count_events_for_learners,
-    latest_events,
 )
 
 
@@ -525,163 +519,3 @@ def class_dashboard(
         titles=titles,
         n_learners=len(learner_ids),
     )
-
-
-# --- a learner's drill-down and a guardian's view ------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActivityChoice:
-    """An activity a teacher can assign."""
-
-    id: str
-    title: str
-    competency_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LearnerDrilldown:
-    """What the teacher's page on one learner shows (besides the plan and the shared log)."""
-
-    learner: User
-    state: LearnerState
-    timeline: tuple[EvidenceEvent, ...]
-    n_events: int
-    overrides: tuple[OverrideSummary, ...]
-    assignments: tuple[AssignmentProgress, ...]
-    rubrics: tuple[ProjectRubric, ...]
-    activities: tuple[ActivityChoice, ...]
-    class_ids: tuple[str, ...]
-    titles: Mapping[str, str]
-    names: Mapping[str, str]
-
-
-def learner_drilldown(
-    session: Session,
-    *,
-    actor: User,
-    learner_id: str,
-    now: datetime,
-    timeline_limit: int = 60,
-) -> LearnerDrilldown:
-    """A learner's timeline of evidence, state, overrides and assignments, for their teacher.
-
-    Raises:
-        NotFound: the learner is outside the actor's reach (checked before anything is read).
-        PermissionDenied: the actor may not read the learner's data.
-    """
-    at = now
-    learner = require_learner_access(
-        session, actor=actor, learner_id=learner_id, action=Action.READ, now=at
-    )
-    state = learner_state(session, actor=actor, learner_id=learner_id, now=at)
-    course = get_course(session, course_id=state.course_id)
-    until = at + timedelta(microseconds=1)
-    timeline = latest_events(session, learner_id, until=until, limit=timeline_limit)
-    n_events = count_events_for_learners(session, [learner_id], until=until)[learner_id]
-    levels = {c.competency_id: c.level for c in state.competencies}
-    overrides = list_overrides(session, learner_id=learner_id)
-    repo = PeopleRepository(session)
-    names = {o.actor_id: repo.get_user(o.actor_id).display_name for o in overrides}
-    class_ids = tuple(
-        cid
-        for cid in visible_class_ids(session, actor=actor)
-        if learner_id in repo.learners_in_class(cid)
-    )
-    return LearnerDrilldown(
-        learner=learner,
-        state=state,
-        timeline=tuple(reversed(timeline)),
-        n_events=n_events,
-        overrides=tuple(reversed(overrides)),
-        assignments=tuple(progress_for_learner(session, learner_id=learner_id, levels=levels)),
-        rubrics=tuple(list_rubrics(session)),
-        activities=tuple(
-            ActivityChoice(a.id, a.title, tuple(a.competencies)) for a in course.activities
-        ),
-        class_ids=class_ids,
-        titles={c.id: c.title for c in course.framework},
-        names=names,
-    )
-
-
-@dataclass(frozen=True)
-class Child:
-    """A learner a guardian is linked to."""
-
-    id: str
-    name: str
-
-
-def guardian_children(session: Session, *, actor: User) -> list[Child]:
-    """The learners the actor may see (for a guardian: their linked children), by name."""
-    repo = PeopleRepository(session)
-    children = [
-        Child(lid, repo.get_user(lid).display_name)
-        for lid in visible_learner_ids(session, actor=actor)
-    ]
-    return sorted(children, key=lambda c: (c.name, c.id))
-
-
-@dataclass(frozen=True)
-class RecentProgress:
-    """What changed for a learner over the last days, in counts."""
-
-    days: int
-    answers: int
-    right: int
-    proficient_then: int
-    proficient_now: int
-    mastered_then: int
-    mastered_now: int
-
-
-def recent_progress(
-    state: LearnerState, events: Sequence[EvidenceEvent], *, now: datetime, days: int = 7
-) -> RecentProgress:
-    """Answers in the last ``days`` and how the counts of proficient and mastered moved."""
-    start = now - timedelta(days=days)
-    recent = [e for e in events if e.kind in ANSWER_KINDS and start <= e.occurred_at <= now]
-    before = [p for p in state.history if p.day <= start.date()]
-    then = before[-1] if before else None
-    last = state.history[-1] if state.history else None
-    return RecentProgress(
-        days=days,
-        answers=len(recent),
-        right=sum(1 for e in recent if e.correct),
-        proficient_then=then.proficient if then else 0,
-        proficient_now=last.proficient if last else 0,
-        mastered_then=then.mastered if then else 0,
-        mastered_now=last.mastered if last else 0,
-    )
-
-
-@dataclass(frozen=True)
-class ChildView:
-    """A guardian's view of one child: roadmap, recent progress (goals and comments come from
-    the plan)."""
-
-    learner: User
-    state: LearnerState
-    progress: RecentProgress
-
-
-def child_view(session: Session, *, actor: User, learner_id: str, now: datetime) -> ChildView:
-    """The child's roadmap and recent progress, for a linked guardian (or anyone in reach).
-
-    Raises:
-        NotFound: the learner is not the actor's child (nor otherwise in reach).
-    """
-    at = now
-    learner = require_learner_access(
-        session, actor=actor, learner_id=learner_id, action=Action.READ, now=at
-    )
-    state = learner_state(session, actor=actor, learner_id=learner_id, now=at)
-    events = list_evidence(
-        session,
-        learner_id=learner_id,
-        since=at - timedelta(days=8),
-        until=at + timedelta(seconds=1),
-        kinds=ANSWER_KINDS,
-    )
-    return ChildView(learner, state, recent_progress(state, events, now=at))

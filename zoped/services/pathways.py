@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent
 from zoped.domain.people import User
-from zoped.engine.fold import Placement, Replay, continue_replay, fold_version
+from zoped.engine.fold import Placement, Replay, continue_replay, fold_version, step
 from zoped.engine.learner_view import LearnerState, read_states
 from zoped.errors import NotFound
 from zoped.services import transaction
@@ -28,7 +28,7 @@ from zoped.services.policy import Action, require_learners_access
 from zoped.store.learning_repositories import FoldRepository, PlacementRepository, StoredFold
 from zoped.store.repositories import (
     PeopleRepository,
-    count_events_for_learners,
+    event_counts,
     list_events_for_learners,
 )
 
@@ -98,12 +98,17 @@ class Folded:
     version: str
 
 
-def _usable(fold: StoredFold | None, version: str, placements: Sequence[Placement]) -> bool:
-    """Whether a stored fold can be continued as far as its version and the placements go
-    (the events are checked by counting them): nothing new is older than its last event."""
+def _usable(
+    fold: StoredFold | None, version: str, placements: Sequence[Placement], until: datetime
+) -> bool:
+    """Whether a stored fold can be continued as far as its version, the placements and the
+    time asked for go (the events are checked by counting them): nothing new is older than its
+    last event, and that event is not later than the time asked for."""
     if fold is None or fold.version != version or fold.n_placements > len(placements):
         return False
     last = fold.last_event[0] if fold.last_event else None
+    if last is not None and last >= until:
+        return False  # a read of an earlier moment than the fold's: fold from scratch
     # A placement at the very moment of the last folded answer would have been folded before it.
     return last is None or all(at > last for at, _, _ in placements[fold.n_placements :])
 
@@ -119,10 +124,11 @@ def fold_learners(
     """The learners' folds on ``course`` at ``now``: each stored fold continued by the events
     after it, or a fold from scratch when there is none or it cannot be continued.
 
-    What is read does not grow with a learner's history: the stored fold, the events after its
-    last one, and one count of the learner's events up to it (a late event or an erasure
-    changes that count, and the learner is folded from scratch). The caller owns the
-    transaction; the changed folds are stored in it unless ``store`` is False.
+    What is read does not grow with a learner's history: the stored fold, the learner's event
+    count (kept as events are added), and the events after the fold's last one when the count
+    says there are some (a late event makes the sum come out wrong, and that learner is folded
+    from scratch). The caller owns the transaction; the changed folds are stored in it unless
+    ``store`` is False.
     """
     models = platform_models(session, course=course)
     version = fold_version(course, models)
@@ -130,24 +136,27 @@ def fold_learners(
     until = _until(now)
     stored = FoldRepository(session).get_many(ids, course.id)
     placements = PlacementRepository(session).finished_for_learners(ids, course.id)
-    usable = {lid: fold for lid, fold in stored.items() if _usable(fold, version, placements[lid])}
-    # One count of each learner's events: a stored fold with as many is up to date (events are
-    # only appended, or erased with the learner); otherwise read what came after it.
-    counts = count_events_for_learners(session, ids, until=until)
+    usable = {
+        lid: fold for lid, fold in stored.items() if _usable(fold, version, placements[lid], until)
+    }
+    # A stored fold that folded as many events as the learner has is up to date (events are
+    # only appended, and counted as they are); otherwise read what came after it.
+    counts = event_counts(session, ids)
     behind = [lid for lid in ids if lid not in usable or usable[lid].n_events != counts[lid]]
     after = {
         lid: fold.last_event
         for lid, fold in usable.items()
         if lid in behind and fold.last_event is not None
     }
-    newer: dict[str, list[EvidenceEvent]] = {lid: [] for lid in ids}
-    newer.update(list_events_for_learners(session, behind, until=until, after=after))
-    # A late event (or an erased one) leaves the count off: fold that learner from scratch.
-    stale = [lid for lid in after if usable[lid].n_events + len(newer[lid]) != counts[lid]]
+    # Read to the end of the log: an event dated after ``now`` is counted but not folded yet.
+    later = list_events_for_learners(session, behind, after=after)
+    # A late event leaves the count off: fold that learner from scratch.
+    stale = [lid for lid in after if usable[lid].n_events + len(later[lid]) != counts[lid]]
     if stale:
-        newer.update(list_events_for_learners(session, stale, until=until))
+        later.update(list_events_for_learners(session, stale))
         for lid in stale:
             del usable[lid]
+    newer = {lid: [e for e in later.get(lid, ()) if e.occurred_at < until] for lid in ids}
     docs = [usable[lid].state if lid in usable else None for lid in ids]
     rep = Replay.from_docs(course, models, ids, docs)
     newer_placements = {
@@ -184,8 +193,7 @@ def fold_answer(
     mark = folded.marks[0]
     if mark.last_event is not None and mark.last_event >= (event.occurred_at, event.id):
         return None
-    later = folded.fold.copy()
-    continue_replay(later, folded.course, {event.learner_id: [event]})
+    later, _ = step(folded.fold, folded.course, event)
     stored = StoredFold(
         folded.version,
         mark.n_events + 1,

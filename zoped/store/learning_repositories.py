@@ -16,13 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from zoped.domain.plans import LearningPlan, LogEntry, PlanComment
 from zoped.engine.fold import Placement
 from zoped.store import jsondocs, mappers
-from zoped.store.repositories import EventKey
+from zoped.store.repositories import EventKey, upsert_for
 from zoped.store.tables import (
     assignments,
     learner_folds,
@@ -401,11 +400,7 @@ class FoldRepository:
             "state": jsondocs.dump("learner_fold", fold.state),
             "updated_at": at,
         }
-        upsert = (
-            postgresql.insert
-            if self.session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert
-        )
+        upsert = upsert_for(self.session)
         stmt = upsert(learner_folds).values(learner_id=learner_id, course_id=course_id, **values)
         self.session.execute(
             stmt.on_conflict_do_update(

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,6 +48,7 @@ from zoped.store.tables import (
     guardian_links,
     item_competencies,
     items,
+    learner_event_counts,
     learner_profiles,
     rubrics,
     schools,
@@ -499,8 +501,18 @@ class EvidenceRepository:
         return mappers.event_from_row(found), found["fingerprint"]
 
     def add(self, event: EvidenceEvent) -> None:
-        """Insert an event and flush, so a duplicate id fails here with an IntegrityError."""
+        """Insert an event (and count it: ``learner_event_counts``) and flush, so a duplicate id
+        fails here with an IntegrityError."""
         self.session.execute(insert(evidence_events), [mappers.event_row(event)])
+        counted = upsert_for(self.session)(learner_event_counts).values(
+            learner_id=event.learner_id, n_events=1
+        )
+        self.session.execute(
+            counted.on_conflict_do_update(
+                index_elements=[learner_event_counts.c.learner_id],
+                set_={"n_events": learner_event_counts.c.n_events + 1},
+            )
+        )
         self.session.flush()
 
     def list_for_learner(
@@ -609,20 +621,23 @@ def latest_events(
     return [mappers.event_from_row(r) for r in rows][::-1]
 
 
-def count_events_for_learners(
-    session: Session, learner_ids: Iterable[str], *, until: datetime | None = None
-) -> dict[str, int]:
-    """How many events each learner has (before ``until``), in one query; every id is a key."""
+def event_counts(session: Session, learner_ids: Iterable[str]) -> dict[str, int]:
+    """How many events each learner has (``learner_event_counts``: no count of the log), in
+    one query; every id is a key."""
     out = dict.fromkeys(learner_ids, 0)
     if not out:
         return out
-    ev = evidence_events.c
-    stmt = select(ev.learner_id, func.count()).where(ev.learner_id.in_(list(out)))
-    if until is not None:
-        stmt = stmt.where(ev.occurred_at < until)
-    for learner_id, n in session.execute(stmt.group_by(ev.learner_id)):
+    c = learner_event_counts.c
+    for learner_id, n in session.execute(
+        select(c.learner_id, c.n_events).where(c.learner_id.in_(list(out)))
+    ):
         out[learner_id] = int(n)
     return out
+
+
+def upsert_for(session: Session) -> Any:
+    """The dialect's INSERT that takes ``on_conflict_do_update`` (SQLite or PostgreSQL)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 # --- audit --------------------------------------------------------------------------------

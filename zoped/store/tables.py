@@ -424,11 +424,22 @@ model_parameters = Table(
 
 # --- folded learner states ------------------------------------------------------------------
 
+# How many events each learner has, kept by the log's one insert path
+# (``EvidenceRepository.add``) in the insert's transaction: a stored fold that folded as many
+# is up to date without counting the log, however long it is.
+learner_event_counts = Table(
+    "learner_event_counts",
+    metadata,
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("n_events", Integer(), nullable=False),
+)
+
 # A learner's fold on a course (``zoped.engine.fold.Replay.to_doc``), so that a request folds
 # only the evidence that came after it. A cache of the event log, never evidence: it is
 # rebuilt when ``version`` (the parameters and the course) changes, or when the learner's
-# events up to the last one it folded (``last_occurred_at``, ``last_event_id``: the log's
-# order) are no longer ``n_events`` (a late event arrived, or events were erased).
+# events after the last one it folded (``last_occurred_at``, ``last_event_id``: the log's
+# order) and the ``n_events`` it folded do not add up to ``learner_event_counts`` (a late
+# event arrived).
 learner_folds = Table(
     "learner_folds",
     metadata,

@@ -9,8 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from zoped.domain.people import Role
-from zoped.services import classes as class_services
-from zoped.services import plans
+from zoped.services import learner_pages, plans
 from zoped.web.deps import DbSession, GuardianUser, Now, render
 
 router = APIRouter()
@@ -19,7 +18,7 @@ router = APIRouter()
 @router.get("/guardian")
 def children_page(request: Request, user: GuardianUser, db: DbSession) -> Response:
     """The guardian's children."""
-    children = class_services.guardian_children(db, actor=user)
+    children = learner_pages.guardian_children(db, actor=user)
     return render(request, "guardian/children.html", {"children": children})
 
 
@@ -28,7 +27,7 @@ def child_page(
     request: Request, learner_id: str, user: GuardianUser, db: DbSession, now: Now
 ) -> Response:
     """One child's roadmap, goals, recent progress and teachers' comments."""
-    view = class_services.child_view(db, actor=user, learner_id=learner_id, now=now)
+    view = learner_pages.child_view(db, actor=user, learner_id=learner_id, now=now)
     plan = plans.get_plan(db, actor=user, learner_id=learner_id, now=now)
     comments = [c for c in plan.comments if c.comment.author_id != learner_id]
     return render(

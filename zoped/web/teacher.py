@@ -21,7 +21,7 @@ from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.interop.course_file import load_course_file
 from zoped.services import assignments as assignment_services
-from zoped.services import claims, learning_log, overrides, plans, rubrics
+from zoped.services import claims, learner_pages, learning_log, overrides, plans, rubrics
 from zoped.services import classes as class_services
 from zoped.services import courses as course_services
 from zoped.web.deps import CsrfProtected, DbSession, Now, SubmittedForm, TeacherUser, render
@@ -96,7 +96,7 @@ def learner_page(
     request: Request, learner_id: str, user: TeacherUser, db: DbSession, now: Now
 ) -> Response:
     """A learner's drill-down: timeline, state, plan, shared log, overrides, rubric, assign."""
-    detail = class_services.learner_drilldown(db, actor=user, learner_id=learner_id, now=now)
+    detail = learner_pages.learner_drilldown(db, actor=user, learner_id=learner_id, now=now)
     plan = plans.get_plan(db, actor=user, learner_id=learner_id, now=now)
     shared = learning_log.list_entries(db, actor=user, learner_id=learner_id, now=now)
     return render(

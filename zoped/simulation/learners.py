@@ -37,7 +37,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from numpy.typing import NDArray
 
-from zoped.engine.simulation.course import DAY_S, SimCourse
+from zoped.simulation.course import DAY_S, SimCourse
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]

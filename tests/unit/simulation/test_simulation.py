@@ -9,11 +9,11 @@ import pytest
 
 from zoped.domain.content import Item, ItemType
 from zoped.domain.framework import Competency
-from zoped.engine.simulation import FAMILIES, SimCourse, SimulationConfig, simulate
-from zoped.engine.simulation.metrics import saving_lower_bound
-from zoped.engine.simulation.policies import REFIT_MIN_ANSWERS, OraclePolicy, RandomPolicy
-from zoped.engine.simulation.runner import fit_models, run_policy
 from zoped.errors import InvalidInput
+from zoped.simulation import FAMILIES, SimCourse, SimulationConfig, simulate
+from zoped.simulation.metrics import saving_lower_bound
+from zoped.simulation.policies import REFIT_MIN_ANSWERS, OraclePolicy, RandomPolicy
+from zoped.simulation.runner import fit_models, run_policy
 
 
 def small_course(n: int = 4) -> SimCourse:

@@ -30,9 +30,9 @@ from zoped.engine.memory import (
 )
 from zoped.engine.placement import PlacementBatch, PlacementConfig, StatePrior
 from zoped.engine.recommend import RecommenderConfig, foundation_score, score_parts
-from zoped.engine.simulation.course import DAY_S, AnswerStep, SimCourse
-from zoped.engine.simulation.learners import MASTERY_P, HiddenLearners
 from zoped.errors import InvalidInput, Problem
+from zoped.simulation.course import DAY_S, AnswerStep, SimCourse
+from zoped.simulation.learners import MASTERY_P, HiddenLearners
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -94,7 +94,7 @@ class ModelledPolicy(Policy):
         self.answers: list[AnswerStep] = []
         self.refits = 0
         # The level every direct prerequisite needs before a competency is offered: the
-        # platform's rule is proficient; the simulation may tune it (runner.tune_zoped).
+        # platform's rule is proficient; the simulation may tune it (protocol.tune_zoped).
         self.unlock_at = int(unlock_at)
         self.bkt = bkt
         params = bkt.params
