@@ -13,6 +13,7 @@ convergence test and no per-iteration Python round trip is paid.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -49,6 +50,15 @@ def online_prior(prior: NDArray[np.float64]) -> NDArray[np.float64]:
     P(known) it reports."""
     out: NDArray[np.float64] = np.clip(np.asarray(prior, dtype=np.float64), P_BOUND, 1 - P_BOUND)
     return out
+
+
+@numba.njit(cache=True)
+def p_correct(p: Any, q: Any, guess: Any, slip: Any) -> Any:
+    """P(correct) on a skill from (P(known), P(not known)): a knower answers right unless they
+    slip, a non-knower only by a guess. Scalars or arrays (elementwise): every path that
+    predicts an answer (the EM's filter, the online state, a fold, the simulator) calls this.
+    """
+    return p * (1.0 - slip) + q * guess
 
 
 @numba.njit(cache=True)
@@ -335,7 +345,7 @@ def forward_filter(
                 stamp[k] = who
                 p_known[k] = min(max(theta[k, PRIOR], P_BOUND), 1.0 - P_BOUND)
                 p_unknown[k] = 1.0 - p_known[k]
-            pc = p_known[k] * (1.0 - theta[k, SLIP]) + p_unknown[k] * theta[k, GUESS]
+            pc = p_correct(p_known[k], p_unknown[k], theta[k, GUESS], theta[k, SLIP])
             acc = acc * pc if product else acc + pc
         if b == a:
             out[r] = np.nan

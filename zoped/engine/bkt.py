@@ -446,7 +446,7 @@ class BKT:
         acc = 1.0 if self.combine == "product" else 0.0
         for k in event.skills:
             p, q = state.pair(k, theta[k][kernels.PRIOR])
-            pc = p * (1.0 - theta[k][kernels.SLIP]) + q * theta[k][kernels.GUESS]
+            pc = kernels.p_correct(p, q, theta[k][kernels.GUESS], theta[k][kernels.SLIP])
             acc = acc * pc if self.combine == "product" else acc + pc
         return acc if self.combine == "product" else acc / len(event.skills)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent, EvidenceKind
+from zoped.engine._bkt_kernels import p_correct
 from zoped.engine.base import Interaction
 from zoped.engine.bkt import BKT
 from zoped.engine.graph import CompetencyGraph
@@ -216,7 +217,7 @@ class Replay:
         theta = self.models.bkt.params
         codes = np.asarray(self.bkt_codes)
         p = self.known
-        out: FloatMatrix = p * (1.0 - theta.slip[codes]) + (1.0 - p) * (theta.guess[codes])
+        out: FloatMatrix = p_correct(p, 1.0 - p, theta.guess[codes], theta.slip[codes])
         return out
 
     def recall_row(self, row: int, now_s: float) -> FloatMatrix:

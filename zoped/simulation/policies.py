@@ -117,7 +117,7 @@ class ModelledPolicy(Policy):
 
     def p_correct(self) -> FloatArray:
         """Predicted P(correct) on a single-skill item of each competency (BKT's formula)."""
-        out: FloatArray = self.p_known * (1.0 - self.slip) + (1.0 - self.p_known) * self.guess
+        out: FloatArray = kernels.p_correct(self.p_known, 1.0 - self.p_known, self.guess, self.slip)
         return out
 
     def retrievability(self, now_s: float) -> FloatArray:
