@@ -330,7 +330,7 @@ def replay(
 
 
 #: Bump when what the fold does with the same evidence changes: stored folds are then rebuilt.
-FOLD_RULES = 3
+FOLD_RULES = 4
 
 
 def fold_version(course: Course, models: LearnerModels) -> str:
@@ -525,8 +525,31 @@ def progress_counts(levels: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[int, i
     return counts.at_least_proficient, counts.mastered
 
 
+#: Progress history is kept daily for this many days back, then weekly, then monthly before
+#: two years: a chart's worth of points, however long the learner has been learning.
+DAILY_DAYS, WEEKLY_DAYS = 90, 730
+
+
+def _period(day: date, latest: date) -> tuple[int, ...]:
+    """The bucket a past day's point is kept in: the day, its ISO week, or its month."""
+    age = (latest - day).days
+    if age <= DAILY_DAYS:
+        return (day.toordinal(),)
+    if age <= WEEKLY_DAYS:
+        return day.isocalendar()[:2]
+    return (day.year, day.month, 0)
+
+
 def add_progress_point(history: list[ProgressPoint], point: ProgressPoint) -> None:
+    """Add the point of a day (replacing that day's earlier point), then keep only the last
+    point of each week, or month, among the old ones (:data:`DAILY_DAYS`, :data:`WEEKLY_DAYS`).
+    """
     if history and history[-1].day == point.day:
         history[-1] = point
-    else:
-        history.append(point)
+        return
+    history.append(point)
+    kept: dict[tuple[int, ...], ProgressPoint] = {}
+    for past in history:
+        kept[_period(past.day, point.day)] = past  # a later point of the bucket wins
+    if len(kept) < len(history):
+        history[:] = list(kept.values())

@@ -33,220 +33,34 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import numpy as np
-from numba import njit
 from scipy.optimize import minimize
 
 from zoped.engine.base import FloatArray, Interaction, InteractionLog
-from zoped.errors import DidNotConverge, InvalidInput, NotFitted, Problem
-
-SECONDS_PER_DAY = 86_400.0
-# Stability is clamped to [~0.09 s, 100 years] so that the power and log terms stay finite.
-MIN_STABILITY_DAYS = 1e-6
-MAX_STABILITY_DAYS = 36_500.0
-_FORMAT_VERSION = 1
-_EPS = 1e-9
-
-Curve = Literal["power", "exponential"]
-TimeSource = Literal["timestamp", "order"]
-_CURVE_CODE: dict[str, int] = {"power": 0, "exponential": 1}
-
-
-@dataclass(frozen=True)
-class MemoryParameters:
-    """The global parameters of the memory model (see the module docstring for the equations).
-
-    Attributes:
-        p_new: P(correct) on the first encounter of a skill (nothing to recall yet).
-        p_floor: P(correct) when the skill is forgotten (guessing, reconstruction).
-        p_slip: P(error) despite a perfect recall (R = 1).
-        s0_fail_days: stability after a failed first review.
-        s0_success_days: stability after a passed first review (at least ``s0_fail_days``).
-        growth: scale of the stability increase after a success.
-        growth_decay: how much less large stabilities grow (0 = no damping).
-        spacing: how strongly a low retrievability at review boosts the growth.
-        lapse_scale: post-lapse stability scale.
-        lapse_exponent: how much of the old stability survives a lapse.
-    """
-
-    p_new: float = 0.7
-    p_floor: float = 0.2
-    p_slip: float = 0.05
-    s0_fail_days: float = 0.01
-    s0_success_days: float = 1.0
-    growth: float = 3.0
-    growth_decay: float = 0.2
-    spacing: float = 1.0
-    lapse_scale: float = 0.3
-    lapse_exponent: float = 0.5
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise InvalidInput listing every bad value at once."""
-        problems: list[Problem] = []
-        for name in ("p_new", "p_floor", "p_slip"):
-            value = getattr(self, name)
-            if not 0.0 < value < 1.0:
-                problems.append(Problem(name, f"must be in (0, 1), got {value}"))
-        for name in ("s0_fail_days", "s0_success_days", "growth", "spacing", "lapse_scale"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0.0):
-                problems.append(Problem(name, f"must be a positive number, got {value}"))
-        for name in ("growth_decay", "lapse_exponent"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0.0):
-                problems.append(Problem(name, f"must be >= 0, got {value}"))
-        if self.s0_success_days < self.s0_fail_days:
-            problems.append(
-                Problem("s0_success_days", "must be >= s0_fail_days (a pass never hurts memory)")
-            )
-        if problems:
-            raise InvalidInput("invalid memory parameters", problems)
-
-    def as_array(self) -> FloatArray:
-        """The parameters in field order, as the compiled kernels take them."""
-        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MemoryParameters:
-        """Build from a JSON mapping, reporting unknown or missing names together."""
-        names = {f.name for f in fields(cls)}
-        problems = [Problem(k, "unknown parameter") for k in data if k not in names]
-        problems += [Problem(k, "missing") for k in sorted(names - set(data))]
-        if problems:
-            raise InvalidInput("invalid memory parameters", problems)
-        return cls(**{k: float(v) for k, v in data.items()})
-
-
-# Positions in MemoryParameters.as_array(), shared by the kernels below.
-(
+from zoped.engine.memory_curves import (
+    _CURVE_CODE,
+    _EPS,
+    _FORMAT_VERSION,
     _P_NEW,
-    _P_FLOOR,
-    _P_SLIP,
-    _S0_FAIL,
-    _S0_SUCCESS,
-    _GROWTH,
-    _DECAY,
-    _SPACING,
-    _LAPSE,
-    _LAPSE_EXP,
-) = range(10)
-
-
-@njit(cache=True)
-def _retrievability(elapsed_s: float, stability_days: float, curve: int) -> float:
-    """R after ``elapsed_s`` seconds at stability ``stability_days``; 1 when no time passed."""
-    if elapsed_s <= 0.0:
-        return 1.0
-    t_days = elapsed_s / SECONDS_PER_DAY
-    if curve == 0:
-        return 1.0 / (1.0 + t_days / (9.0 * stability_days))
-    return float(0.9 ** (t_days / stability_days))
-
-
-@njit(cache=True)
-def _stability_after(
-    stability_days: float, r: float, correct: bool, first: bool, p: FloatArray
-) -> float:
-    """Stability after one review with outcome ``correct`` at retrievability ``r``."""
-    if first:
-        s = p[_S0_SUCCESS] if correct else p[_S0_FAIL]
-    elif correct:
-        boost = math.exp(p[_SPACING] * (1.0 - r)) - 1.0
-        s = stability_days * (1.0 + p[_GROWTH] * stability_days ** (-p[_DECAY]) * boost)
-    else:
-        s = min(stability_days, p[_LAPSE] * stability_days ** p[_LAPSE_EXP])
-    return float(min(max(s, MIN_STABILITY_DAYS), MAX_STABILITY_DAYS))
-
-
-@njit(cache=True)
-def _p_skill(seen: bool, r: float, p: FloatArray) -> float:
-    """P(correct) from one skill: p_new if unseen, else floor + (1 - floor)(1 - slip) R."""
-    if not seen:
-        return float(p[_P_NEW])
-    return float(p[_P_FLOOR] + (1.0 - p[_P_FLOOR]) * (1.0 - p[_P_SLIP]) * r)
-
-
-@njit(cache=True)
-def _replay(
-    learner: np.ndarray,
-    skill_ptr: np.ndarray,
-    skill_idx: np.ndarray,
-    correct: np.ndarray,
-    time_s: np.ndarray,
-    n_skills: int,
-    p: FloatArray,
-    curve: int,
-) -> FloatArray:
-    """P(correct) of every row from earlier rows of the same learner (the batch fold)."""
-    n = learner.shape[0]
-    out = np.empty(n)
-    stab = np.zeros(n_skills)
-    last = np.zeros(n_skills)
-    # owner[k] = learner whose memory of skill k the arrays hold: no reset between learners.
-    owner = np.full(n_skills, -1, dtype=np.int64)
-    for row in range(n):
-        who = learner[row]
-        now = time_s[row]
-        lo = skill_ptr[row]
-        hi = skill_ptr[row + 1]
-        prob = p[_P_NEW] if hi == lo else 1.0
-        for j in range(lo, hi):
-            k = skill_idx[j]
-            seen = owner[k] == who
-            r = _retrievability(now - last[k], stab[k], curve) if seen else 0.0
-            prob = min(prob, _p_skill(seen, r, p))
-        out[row] = prob
-        ok = correct[row] == 1
-        for j in range(lo, hi):
-            k = skill_idx[j]
-            seen = owner[k] == who
-            r = _retrievability(now - last[k], stab[k], curve) if seen else 0.0
-            stab[k] = _stability_after(stab[k], r, ok, not seen, p)
-            last[k] = now
-            owner[k] = who
-    return out
-
-
-@dataclass(slots=True)
-class SkillMemoryState:
-    """What one learner remembers of one skill."""
-
-    stability_days: float
-    last_review_s: float
-    reviews: int = 1
-    lapses: int = 0
-
-
-@dataclass(slots=True)
-class MemoryState:
-    """One learner's memory: per skill code, its stability and last review.
-
-    ``n_events`` counts the events seen; it is the clock when the model runs on row order.
-    ``update`` changes the state in place (O(skills of the event)) and returns it.
-    """
-
-    skills: dict[int, SkillMemoryState] = field(default_factory=dict)
-    n_events: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form (skill codes become strings)."""
-        return {
-            "n_events": self.n_events,
-            "skills": {str(k): asdict(v) for k, v in self.skills.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MemoryState:
-        """Inverse of :meth:`to_dict`."""
-        skills = {int(k): SkillMemoryState(**v) for k, v in data["skills"].items()}
-        return cls(skills=skills, n_events=int(data["n_events"]))
+    MAX_STABILITY_DAYS,
+    MIN_STABILITY_DAYS,
+    SECONDS_PER_DAY,
+    Curve,
+    MemoryParameters,
+    MemoryState,
+    SkillMemoryState,
+    TimeSource,
+    interval_days,
+    p_skill,
+    recall_after,
+    replay_log,
+    stability_after,
+)
+from zoped.errors import DidNotConverge, InvalidInput, NotFitted, Problem
 
 
 def _neg_log_likelihood(p_correct: FloatArray, correct: np.ndarray) -> float:
@@ -488,7 +302,7 @@ class MemoryModel:
         return position.astype(np.float64) * self.order_step_s
 
     def _run(self, log: InteractionLog, params: MemoryParameters) -> FloatArray:
-        out: FloatArray = _replay(
+        out: FloatArray = replay_log(
             np.ascontiguousarray(log.learner, dtype=np.int64),
             np.ascontiguousarray(log.skill_ptr, dtype=np.int64),
             np.ascontiguousarray(log.skill_idx, dtype=np.int64),
@@ -587,10 +401,10 @@ class MemoryModel:
         for k in event.skills:
             mem = state.skills.get(k)
             if mem is None:
-                prob = min(prob, _p_skill(False, 0.0, p))
+                prob = min(prob, p_skill(False, 0.0, p))
             else:
-                r = _retrievability(now - mem.last_review_s, mem.stability_days, curve)
-                prob = min(prob, _p_skill(True, r, p))
+                r = recall_after(now - mem.last_review_s, mem.stability_days, curve)
+                prob = min(prob, p_skill(True, r, p))
         return prob
 
     def update(self, state: MemoryState, event: Interaction) -> MemoryState:
@@ -601,11 +415,11 @@ class MemoryModel:
         for k in event.skills:
             mem = state.skills.get(k)
             if mem is None:
-                s = _stability_after(0.0, 0.0, event.correct, True, p)
+                s = stability_after(0.0, 0.0, event.correct, True, p)
                 state.skills[k] = SkillMemoryState(s, now, 1, 0 if event.correct else 1)
                 continue
-            r = _retrievability(now - mem.last_review_s, mem.stability_days, curve)
-            mem.stability_days = _stability_after(mem.stability_days, r, event.correct, False, p)
+            r = recall_after(now - mem.last_review_s, mem.stability_days, curve)
+            mem.stability_days = stability_after(mem.stability_days, r, event.correct, False, p)
             mem.last_review_s = now
             mem.reviews += 1
             mem.lapses += 0 if event.correct else 1
@@ -620,7 +434,7 @@ class MemoryModel:
         if mem is None:
             return 0.0
         return float(
-            _retrievability(now_s - mem.last_review_s, mem.stability_days, _CURVE_CODE[self.curve])
+            recall_after(now_s - mem.last_review_s, mem.stability_days, _CURVE_CODE[self.curve])
         )
 
     def stability(self, state: MemoryState, skill: int) -> float:
@@ -644,7 +458,7 @@ class MemoryModel:
             raise InvalidInput(
                 "no review to schedule", [Problem("skill", f"{skill} was never reviewed")]
             )
-        return mem.last_review_s + _interval_days(
+        return mem.last_review_s + interval_days(
             mem.stability_days, target_retention, self.curve
         ) * (SECONDS_PER_DAY)
 
@@ -652,7 +466,7 @@ class MemoryModel:
         """Skills whose recall at ``now_s`` is below ``threshold``, the most forgotten first."""
         curve = _CURVE_CODE[self.curve]
         scored = [
-            (_retrievability(now_s - m.last_review_s, m.stability_days, curve), k)
+            (recall_after(now_s - m.last_review_s, m.stability_days, curve), k)
             for k, m in state.skills.items()
         ]
         return [k for r, k in sorted(scored) if r < threshold]
@@ -717,8 +531,16 @@ class MemoryModel:
         return model
 
 
-def _interval_days(stability_days: float, target: float, curve: Curve) -> float:
-    """Days after a review at which R falls to ``target`` (inverse of the forgetting curve)."""
-    if curve == "power":
-        return 9.0 * stability_days * (1.0 / target - 1.0)
-    return stability_days * math.log(target) / math.log(0.9)
+__all__ = [
+    "DEFAULT_PRIOR",
+    "MAX_STABILITY_DAYS",
+    "MIN_STABILITY_DAYS",
+    "SECONDS_PER_DAY",
+    "Curve",
+    "MemoryModel",
+    "MemoryParameters",
+    "MemoryPrior",
+    "MemoryState",
+    "SkillMemoryState",
+    "TimeSource",
+]
