@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.engine.fold import learning_graph
 from zoped.engine.learner_view import compute_states
 from zoped.interop.course_file import load_course_file
-from zoped.services import transaction
+from zoped.services import pathways, transaction
 from zoped.services.courses import import_course, list_course_ids
 from zoped.services.evidence import list_evidence, record_evidence
 from zoped.services.models import platform_models
@@ -62,7 +63,12 @@ def _event(kind: EvidenceKind, learner: str, at: Any, **fields: Any) -> Evidence
 
 @settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=ops)
-def test_the_stored_fold_equals_the_whole_fold(roster: Session, steps) -> None:
+def test_the_stored_fold_equals_the_whole_fold(
+    roster: Session, steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checkpoints every 2 events, 2 kept: late events here are folded from them, or from scratch.
+    monkeypatch.setattr(pathways, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(pathways, "CHECKPOINTS_KEPT", 2)
     course = _course()
     if course.id not in list_course_ids(roster):  # once per database: examples share it
         import_course(roster, course=course, now=f.T0)
@@ -133,3 +139,46 @@ def _place(session: Session, learner: str, course: str, cid: str, high: bool, at
                 "started_at": at, "updated_at": at, "finished_at": at,
             }
         )  # fmt: skip
+
+
+def test_a_late_event_is_folded_from_the_checkpoint_before_it(
+    roster: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A late answer dated among the last events re-folds from the newest checkpoint before
+    it, reading only the events after that checkpoint, and gives the whole fold's state."""
+    monkeypatch.setattr(pathways, "CHECKPOINT_EVERY", 5)
+    course = _course()
+    if course.id not in list_course_ids(roster):
+        import_course(roster, course=course, now=f.T0)
+    learner = f.user(Role.LEARNER, id=f"late-{uuid.uuid4().hex[:8]}")
+    create_user(roster, user=learner, now=f.T0)
+    item = course.items_for(LEAVES[0])[0]
+    start = f.T0 + timedelta(days=1)
+
+    def answer(minutes: int, right: bool) -> None:
+        at = start + timedelta(minutes=minutes)
+        record_evidence(roster, event=_event(
+            EvidenceKind.ANSWER, learner.id, at, item_id=item.id,
+            competency_ids=item.competencies, correct=right, score=float(right),
+        ))  # fmt: skip
+
+    now = start + timedelta(days=1)
+    for k in range(20):
+        answer(10 * k, k % 3 != 0)
+        learner_state(roster, actor=learner, learner_id=learner.id, now=now)
+    reads: list[dict[str, Any] | None] = []
+    real = pathways.list_events_for_learners
+
+    def spy(session: Session, ids: Any, **kw: Any) -> Any:
+        reads.append(kw.get("after"))
+        return real(session, ids, **kw)
+
+    monkeypatch.setattr(pathways, "list_events_for_learners", spy)
+    answer(10 * 17 + 5, False)  # between the 18th and 19th answers
+    stored = learner_state(roster, actor=learner, learner_id=learner.id, now=now)
+    assert reads[-1] is not None, "folded from scratch"
+    assert learner.id in reads[-1], "folded from scratch"
+    events = list_evidence(roster, learner_id=learner.id, limit=100_000)
+    models = platform_models(roster, course=course)
+    whole, _ = compute_states(course, models, {learner.id: events}, now=now)
+    assert stored == whole[learner.id]

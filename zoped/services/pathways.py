@@ -28,6 +28,7 @@ from zoped.services.policy import Action, require_learners_access
 from zoped.store.learning_repositories import FoldRepository, PlacementRepository, StoredFold
 from zoped.store.repositories import (
     PeopleRepository,
+    count_events_after,
     event_counts,
     list_events_for_learners,
 )
@@ -126,9 +127,10 @@ def fold_learners(
 
     What is read does not grow with a learner's history: the stored fold, the learner's event
     count (kept as events are added), and the events after the fold's last one when the count
-    says there are some (a late event makes the sum come out wrong, and that learner is folded
-    from scratch). The caller owns the transaction; the changed folds are stored in it unless
-    ``store`` is False.
+    says there are some. A late event makes the sum come out wrong: that learner is folded
+    again from the newest checkpoint before it (:data:`CHECKPOINT_EVERY`), or from scratch.
+    The caller owns the transaction; the changed folds are stored in it (and checkpointed)
+    unless ``store`` is False.
     """
     models = platform_models(session, course=course)
     version = fold_version(course, models)
@@ -150,12 +152,19 @@ def fold_learners(
     }
     # Read to the end of the log: an event dated after ``now`` is counted but not folded yet.
     later = list_events_for_learners(session, behind, after=after)
-    # A late event leaves the count off: fold that learner from scratch.
+    # A late event leaves the count off: fold that learner again from the newest checkpoint
+    # before it (or from scratch).
     stale = [lid for lid in after if usable[lid].n_events + len(later[lid]) != counts[lid]]
-    if stale:
-        later.update(list_events_for_learners(session, stale))
-        for lid in stale:
+    for lid in stale:
+        start = _checkpoint_before_late_events(
+            session, lid, course.id, version, counts[lid], placements[lid], until
+        )
+        if start is None or start.last_event is None:
             del usable[lid]
+            later.update(list_events_for_learners(session, [lid]))
+        else:
+            usable[lid] = start
+            later.update(list_events_for_learners(session, [lid], after={lid: start.last_event}))
     newer = {lid: [e for e in later.get(lid, ()) if e.occurred_at < until] for lid in ids}
     docs = [usable[lid].state if lid in usable else None for lid in ids]
     rep = Replay.from_docs(course, models, ids, docs)
@@ -180,8 +189,47 @@ def fold_learners(
         )
         marks.append(mark)
         if store:
-            FoldRepository(session).put(lid, course.id, mark, at=now)
+            _store_fold(session, lid, course.id, mark, now=now)
     return Folded(course, rep, marks, version)
+
+
+#: A stored fold is also kept as a checkpoint every this many events, and the newest
+#: :data:`CHECKPOINTS_KEPT` are kept: a late event up to about 2,000 events back is folded from
+#: one of them; an older one, from scratch.
+CHECKPOINT_EVERY = 500
+CHECKPOINTS_KEPT = 4
+
+
+def _store_fold(
+    session: Session, learner_id: str, course_id: str, fold: StoredFold, *, now: datetime
+) -> None:
+    repo = FoldRepository(session)
+    repo.put(learner_id, course_id, fold, at=now)
+    if fold.last_event is None or fold.n_events < CHECKPOINT_EVERY:
+        return
+    newest = repo.newest_checkpoints([learner_id], course_id, fold.version).get(learner_id, 0)
+    if fold.n_events - newest >= CHECKPOINT_EVERY:
+        repo.add_checkpoint(learner_id, course_id, fold, keep=CHECKPOINTS_KEPT)
+
+
+def _checkpoint_before_late_events(
+    session: Session,
+    learner_id: str,
+    course_id: str,
+    version: str,
+    n_events: int,
+    placements: Sequence[Placement],
+    until: datetime,
+) -> StoredFold | None:
+    """The newest checkpoint of the learner's fold that every event it folded still precedes
+    in the log (the events after it and those it folded add up to ``n_events``), or None."""
+    for checkpoint in FoldRepository(session).checkpoints(learner_id, course_id, version):
+        if checkpoint.last_event is None or not _usable(checkpoint, version, placements, until):
+            continue
+        after = count_events_after(session, learner_id, checkpoint.last_event)
+        if checkpoint.n_events + after == n_events:
+            return checkpoint
+    return None
 
 
 def fold_answer(
@@ -201,7 +249,7 @@ def fold_answer(
         mark.n_placements,
         later.to_doc(0),
     )
-    FoldRepository(session).put(event.learner_id, folded.course.id, stored, at=now)
+    _store_fold(session, event.learner_id, folded.course.id, stored, now=now)
     return later
 
 

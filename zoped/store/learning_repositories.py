@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from zoped.domain.plans import LearningPlan, LogEntry, PlanComment
@@ -24,6 +24,7 @@ from zoped.store import jsondocs, mappers
 from zoped.store.repositories import EventKey, upsert_for
 from zoped.store.tables import (
     assignments,
+    learner_fold_checkpoints,
     learner_folds,
     learning_plan_versions,
     learning_plans,
@@ -368,38 +369,71 @@ class FoldRepository:
         stmt = select(learner_folds).where(
             learner_folds.c.course_id == course_id, learner_folds.c.learner_id.in_(ids)
         )
-        return {
-            row.learner_id: StoredFold(
-                row.version,
-                row.n_events,
-                None if row.last_event_id is None else (row.last_occurred_at, row.last_event_id),
-                row.n_placements,
-                jsondocs.load("learner_fold", row.state),
+        return {row.learner_id: _stored_fold(row) for row in self.session.execute(stmt)}
+
+    def checkpoints(self, learner_id: str, course_id: str, version: str) -> list[StoredFold]:
+        """The learner's fold checkpoints on the course at ``version``, newest first."""
+        c = learner_fold_checkpoints.c
+        stmt = (
+            select(learner_fold_checkpoints)
+            .where(c.learner_id == learner_id, c.course_id == course_id, c.version == version)
+            .order_by(c.n_events.desc())
+        )
+        return [_stored_fold(row) for row in self.session.execute(stmt)]
+
+    def newest_checkpoints(
+        self, learner_ids: Iterable[str], course_id: str, version: str
+    ) -> dict[str, int]:
+        """Per learner, the events folded by their newest checkpoint at ``version`` (learners
+        without one left out), in one query."""
+        ids = list(learner_ids)
+        if not ids:
+            return {}
+        c = learner_fold_checkpoints.c
+        stmt = (
+            select(c.learner_id, func.max(c.n_events))
+            .where(c.learner_id.in_(ids), c.course_id == course_id, c.version == version)
+            .group_by(c.learner_id)
+        )
+        return {learner_id: int(n) for learner_id, n in self.session.execute(stmt)}
+
+    def add_checkpoint(
+        self, learner_id: str, course_id: str, fold: StoredFold, *, keep: int
+    ) -> None:
+        """Keep a copy of the learner's fold as a checkpoint, and only the newest ``keep`` of
+        its version (other versions' are dropped: they can no longer be continued)."""
+        c = learner_fold_checkpoints.c
+        mine = (c.learner_id == learner_id) & (c.course_id == course_id)
+        self.session.execute(
+            delete(learner_fold_checkpoints).where(mine, c.version != fold.version)
+        )
+        self.session.execute(
+            delete(learner_fold_checkpoints).where(mine, c.n_events == fold.n_events)
+        )
+        self.session.execute(
+            insert(learner_fold_checkpoints),
+            [{"learner_id": learner_id, "course_id": course_id, **_fold_values(fold)}],
+        )
+        older = select(c.n_events).where(mine).order_by(c.n_events.desc()).offset(keep)
+        stale = list(self.session.scalars(older))
+        if stale:
+            self.session.execute(
+                delete(learner_fold_checkpoints).where(mine, c.n_events.in_(stale))
             )
-            for row in self.session.execute(stmt)
-        }
 
     def forget(self, learner_ids: Iterable[str], course_id: str) -> None:
-        """Drop the learners' stored folds on the course (the next read folds from scratch)."""
-        self.session.execute(
-            delete(learner_folds).where(
-                learner_folds.c.course_id == course_id,
-                learner_folds.c.learner_id.in_(list(learner_ids)),
+        """Drop the learners' stored folds and checkpoints on the course (the next read folds
+        from scratch)."""
+        ids = list(learner_ids)
+        for table in (learner_folds, learner_fold_checkpoints):
+            self.session.execute(
+                delete(table).where(table.c.course_id == course_id, table.c.learner_id.in_(ids))
             )
-        )
 
     def put(self, learner_id: str, course_id: str, fold: StoredFold, *, at: datetime) -> None:
         """Store (or replace) a learner's fold on the course, in one statement (an upsert), so
         that two requests storing the same learner's fold at once both succeed."""
-        values = {
-            "version": fold.version,
-            "n_events": fold.n_events,
-            "last_occurred_at": None if fold.last_event is None else fold.last_event[0],
-            "last_event_id": None if fold.last_event is None else fold.last_event[1],
-            "n_placements": fold.n_placements,
-            "state": jsondocs.dump("learner_fold", fold.state),
-            "updated_at": at,
-        }
+        values = {**_fold_values(fold), "updated_at": at}
         upsert = upsert_for(self.session)
         stmt = upsert(learner_folds).values(learner_id=learner_id, course_id=course_id, **values)
         self.session.execute(
@@ -408,3 +442,24 @@ class FoldRepository:
                 set_=values,
             )
         )
+
+
+def _fold_values(fold: StoredFold) -> dict[str, Any]:
+    return {
+        "version": fold.version,
+        "n_events": fold.n_events,
+        "last_occurred_at": None if fold.last_event is None else fold.last_event[0],
+        "last_event_id": None if fold.last_event is None else fold.last_event[1],
+        "n_placements": fold.n_placements,
+        "state": jsondocs.dump("learner_fold", fold.state),
+    }
+
+
+def _stored_fold(row: Any) -> StoredFold:
+    return StoredFold(
+        row.version,
+        row.n_events,
+        None if row.last_event_id is None else (row.last_occurred_at, row.last_event_id),
+        row.n_placements,
+        jsondocs.load("learner_fold", row.state),
+    )

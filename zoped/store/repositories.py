@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -619,6 +619,18 @@ def latest_events(
     stmt = stmt.order_by(ev.occurred_at.desc(), ev.id.desc()).limit(limit)
     rows = session.execute(stmt).mappings()
     return [mappers.event_from_row(r) for r in rows][::-1]
+
+
+def count_events_after(session: Session, learner_id: str, after: EventKey) -> int:
+    """How many of the learner's events come after ``after`` in the log's order (a count over
+    that part of the log only)."""
+    ev = evidence_events.c
+    at, event_id = after
+    later = or_(ev.occurred_at > at, and_(ev.occurred_at == at, ev.id > event_id))
+    stmt = (
+        select(func.count()).select_from(evidence_events).where(ev.learner_id == learner_id, later)
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 def event_counts(session: Session, learner_ids: Iterable[str]) -> dict[str, int]:

@@ -424,6 +424,21 @@ model_parameters = Table(
 
 # --- folded learner states ------------------------------------------------------------------
 
+# Earlier copies of a learner's stored fold (every ``CHECKPOINT_EVERY`` events, the last few
+# kept): an event that arrives late is folded from the newest copy before it, not from scratch.
+learner_fold_checkpoints = Table(
+    "learner_fold_checkpoints",
+    metadata,
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    Column("n_events", Integer(), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("last_occurred_at", UtcDateTime(), nullable=True),
+    Column("last_event_id", Uuid(), nullable=True),
+    Column("n_placements", Integer(), nullable=False),
+    Column("state", json_type(), nullable=False),
+)
+
 # How many events each learner has, kept by the log's one insert path
 # (``EvidenceRepository.add``) in the insert's transaction: a stored fold that folded as many
 # is up to date without counting the log, however long it is.
