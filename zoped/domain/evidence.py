@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -121,6 +121,21 @@ class EvidenceEvent:
     def __post_init__(self) -> None:
         object.__setattr__(self, "competency_ids", tuple(self.competency_ids))
         self.validate()
+
+    @classmethod
+    def restore(cls, **values: Any) -> EvidenceEvent:
+        """An event read back from the log, given every field: it was validated when it was
+        recorded and the log is append-only, so it is not checked again (reading a long log is
+        most of what a refold costs).
+
+        Raises:
+            KeyError: a field is missing.
+        """
+        event = object.__new__(cls)
+        for name in _FIELD_NAMES:
+            object.__setattr__(event, name, values[name])
+        object.__setattr__(event, "competency_ids", tuple(event.competency_ids))
+        return event
 
     def problems(self) -> list[Problem]:
         """Every problem with this event's fields, each named by its field."""
@@ -255,3 +270,6 @@ class EvidenceEvent:
         data["occurred_at"] = self.occurred_at.astimezone(UTC).isoformat()
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(EvidenceEvent))

@@ -220,13 +220,15 @@ class Replay:
         out: FloatMatrix = p_correct(p, 1.0 - p, theta.guess[codes], theta.slip[codes])
         return out
 
-    def recall_row(self, row: int, now_s: float) -> FloatMatrix:
-        """One learner's predicted recall per graph code at ``now_s`` (1 where never practised)."""
+    def recall_row(self, row: int, now_s: float, codes: Sequence[int] | None = None) -> FloatMatrix:
+        """One learner's predicted recall per graph code at ``now_s`` (1 where never practised;
+        with ``codes``, 1 for every other code too)."""
         out = np.ones(self.graph.n)
         memory = self.models.memory
         state = self.memory_states[row]
-        for code in state.skills:
-            out[code] = memory.retrievability(state, code, now_s)
+        for code in state.skills if codes is None else codes:
+            if code in state.skills:
+                out[code] = memory.retrievability(state, code, now_s)
         return out
 
     def retrievability(self, now_s: float) -> FloatMatrix:
@@ -411,7 +413,8 @@ def continue_replay(
                 _place(rep, r, placement, at_s)
             now_s[r, 0] = step.at_s
             if step.day is None:
-                recall[r] = rep.recall_row(r, step.at_s)  # before the answer: is it a review?
+                # Before the answer, on what it answers: is it a review?
+                recall[r] = rep.recall_row(r, step.at_s, step.codes)
                 _answer(rep, r, step)
                 answered.append(r)
         if answered:

@@ -5,6 +5,7 @@ a learner's memory state, and the interval at which recall falls to a target.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -81,8 +82,15 @@ class MemoryParameters:
             raise InvalidInput("invalid memory parameters", problems)
 
     def as_array(self) -> FloatArray:
-        """The parameters in field order, as the compiled kernels take them."""
-        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
+        """The parameters in field order, as the compiled kernels take them (read only: one
+        array per parameter set, since the online update asks for it on every answer)."""
+        return self._array
+
+    @functools.cached_property
+    def _array(self) -> FloatArray:
+        array = np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
+        array.setflags(write=False)
+        return array
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MemoryParameters:

@@ -349,8 +349,8 @@ def event_row(event: EvidenceEvent) -> dict[str, Any]:
 
 
 def event_from_row(row: Row) -> EvidenceEvent:
-    """An event from its row."""
-    return EvidenceEvent(
+    """An event from its row (validated when it was recorded: not checked again)."""
+    return EvidenceEvent.restore(
         id=row["id"] if isinstance(row["id"], uuid.UUID) else uuid.UUID(str(row["id"])),
         learner_id=row["learner_id"],
         kind=EvidenceKind(row["kind"]),
