@@ -34,6 +34,7 @@ from zoped.engine.mastery import (
     count_levels,
     rubric_answers,
 )
+from zoped.engine.memo import per_course
 from zoped.engine.memory import MemoryModel, MemoryState
 from zoped.engine.overrides import (
     MasteryEvent,
@@ -72,6 +73,7 @@ class LearnerModels(Protocol):
 MASTERY = MasteryConfig()
 
 
+@per_course
 def learning_graph(course: Course) -> CompetencyGraph:
     """The graph the policies run on: the course's competencies that are not groupings.
 
@@ -338,11 +340,16 @@ FOLD_RULES = 4
 def fold_version(course: Course, models: LearnerModels) -> str:
     """What a stored fold depends on besides the evidence: the fold's rules, the model
     parameters and the course (competencies, prerequisites, items' competencies)."""
+    return _fold_version(course, models.version)
+
+
+@per_course
+def _fold_version(course: Course, models_version: str) -> str:
     fw = course.framework
     content = {
         "rules": FOLD_RULES,
         "mastery": str(MASTERY),
-        "models": models.version,
+        "models": models_version,
         "graph": [[c.id, c.parent, list(c.prerequisites)] for c in fw.competencies],
         "items": [[i.id, list(i.competencies)] for i in course.items],
     }

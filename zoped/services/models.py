@@ -27,6 +27,7 @@ from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS
 from zoped.engine.base import InteractionLog
 from zoped.engine.bkt import BKT, BKTParams
+from zoped.engine.memo import per_course
 from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.errors import DidNotConverge, InvalidInput
 from zoped.services import transaction
@@ -86,6 +87,7 @@ class FitSummary:
     note: str = ""
 
 
+@per_course
 def default_bkt_params(course: Course) -> BKTParams:
     """BKT parameters from the authors' item difficulty: harder items, a lower prior.
 
@@ -98,12 +100,15 @@ def default_bkt_params(course: Course) -> BKTParams:
         mean = float(np.mean(rated)) if rated else 0.5
         priors.append(float(np.clip(0.5 - 0.4 * mean, 0.1, 0.5)))
     n = len(priors)
-    return BKTParams.from_values(
+    params = BKTParams.from_values(
         prior=priors,
         learn=[DEFAULT_LEARN] * n,
         guess=[DEFAULT_GUESS] * n,
         slip=[DEFAULT_SLIP] * n,
     )
+    for name in ("prior", "learn", "guess", "slip", "forget"):
+        getattr(params, name).setflags(write=False)  # kept per course: shared, never changed
+    return params
 
 
 def _answer_log(session: Session, course: Course) -> InteractionLog:
