@@ -1,6 +1,6 @@
-"""One BKT kernel and one P(correct) for every path (issue 13): the fold the pages read, the
-online model state, the EM's forward filter and the simulator's cell step give the same
-numbers for the same answers."""
+"""One BKT kernel, one P(correct) and one forgetting curve for every path (issue 13): the fold
+the pages read, the online model state, the EM's forward filter and the simulator's cell steps
+give the same numbers for the same answers."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.engine import _bkt_kernels as kernels
 from zoped.engine.base import Interaction
 from zoped.engine.fold import learning_graph, replay
+from zoped.engine.memory import MemoryModel, MemoryParameters
+from zoped.engine.memory_curves import CURVE_CODE, recall_cells, review_cells
 
 TIGHT = 1e-12
+POWER = CURVE_CODE["power"]
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.booleans()), min_size=1, max_size=30))
@@ -55,3 +58,35 @@ def test_the_fold_the_online_state_and_the_simulator_agree(answers) -> None:
         assert sim_p[0, k] == pytest.approx(online, abs=TIGHT)
         predicted = bkt.predict_one(state, Interaction(skills=(k,), correct=True))
         assert p_correct[code] == pytest.approx(predicted, abs=TIGHT)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.booleans(), st.floats(0.0, 30 * 86_400.0)),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_the_simulator_remembers_as_the_memory_model(reviews) -> None:
+    """The simulator's cell-wise memory (review_cells, recall_cells) and the platform's
+    MemoryModel give the same stability and recall for the same reviews."""
+    model = MemoryModel(MemoryParameters())
+    state = model.new_state()
+    n_skills = 3
+    stability = np.zeros((1, n_skills))
+    last = np.zeros((1, n_skills))
+    seen = np.zeros((1, n_skills), dtype=np.bool_)
+    params = MemoryParameters().as_array()
+    now = 1_000_000.0
+    for skill, right, gap in reviews:
+        now += gap
+        answered = np.zeros((1, n_skills), dtype=np.bool_)
+        answered[0, skill] = True
+        model.update(state, Interaction(skills=(skill,), correct=right, timestamp_s=now))
+        review_cells(stability, last, seen, answered, np.array([right]), now, params, POWER)
+    later = now + 3 * 86_400.0
+    recall = recall_cells(stability, last, seen, later, POWER)
+    for k in range(n_skills):
+        assert recall[0, k] == pytest.approx(model.retrievability(state, k, later), abs=TIGHT)
+        if k in state.skills:
+            assert stability[0, k] == pytest.approx(state.skills[k].stability_days, abs=TIGHT)

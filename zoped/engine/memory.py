@@ -42,10 +42,10 @@ from scipy.optimize import minimize
 
 from zoped.engine.base import FloatArray, Interaction, InteractionLog
 from zoped.engine.memory_curves import (
-    _CURVE_CODE,
     _EPS,
     _FORMAT_VERSION,
     _P_NEW,
+    CURVE_CODE,
     MAX_STABILITY_DAYS,
     MIN_STABILITY_DAYS,
     SECONDS_PER_DAY,
@@ -265,7 +265,7 @@ class MemoryModel:
         prior: MemoryPrior | None = DEFAULT_PRIOR,
     ) -> None:
         problems: list[Problem] = []
-        if curve not in _CURVE_CODE:
+        if curve not in CURVE_CODE:
             problems.append(Problem("curve", f"must be 'power' or 'exponential', got {curve!r}"))
         if not (math.isfinite(order_step_s) and order_step_s > 0):
             problems.append(Problem("order_step_s", "must be a positive number of seconds"))
@@ -310,7 +310,7 @@ class MemoryModel:
             self._row_times_s(log),
             max(log.n_skills, int(log.skill_idx.max(initial=-1)) + 1),
             params.as_array(),
-            _CURVE_CODE[self.curve],
+            CURVE_CODE[self.curve],
         )
         return out
 
@@ -396,7 +396,7 @@ class MemoryModel:
         if not event.skills:
             return float(p[_P_NEW])
         now = self._event_time_s(state, event)
-        curve = _CURVE_CODE[self.curve]
+        curve = CURVE_CODE[self.curve]
         prob = 1.0
         for k in event.skills:
             mem = state.skills.get(k)
@@ -411,7 +411,7 @@ class MemoryModel:
         """Apply one review to each of the event's skills (in place) and return the state."""
         p = self._params().as_array()
         now = self._event_time_s(state, event)
-        curve = _CURVE_CODE[self.curve]
+        curve = CURVE_CODE[self.curve]
         for k in event.skills:
             mem = state.skills.get(k)
             if mem is None:
@@ -434,7 +434,7 @@ class MemoryModel:
         if mem is None:
             return 0.0
         return float(
-            recall_after(now_s - mem.last_review_s, mem.stability_days, _CURVE_CODE[self.curve])
+            recall_after(now_s - mem.last_review_s, mem.stability_days, CURVE_CODE[self.curve])
         )
 
     def stability(self, state: MemoryState, skill: int) -> float:
@@ -464,7 +464,7 @@ class MemoryModel:
 
     def due_skills(self, state: MemoryState, now_s: float, threshold: float = 0.9) -> list[int]:
         """Skills whose recall at ``now_s`` is below ``threshold``, the most forgotten first."""
-        curve = _CURVE_CODE[self.curve]
+        curve = CURVE_CODE[self.curve]
         scored = [
             (recall_after(now_s - m.last_review_s, m.stability_days, curve), k)
             for k, m in state.skills.items()

@@ -25,7 +25,7 @@ _EPS = 1e-9
 
 Curve = Literal["power", "exponential"]
 TimeSource = Literal["timestamp", "order"]
-_CURVE_CODE: dict[str, int] = {"power": 0, "exponential": 1}
+CURVE_CODE: dict[str, int] = {"power": 0, "exponential": 1}
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,55 @@ def stability_after(
     else:
         s = min(stability_days, p[_LAPSE] * stability_days ** p[_LAPSE_EXP])
     return float(min(max(s, MIN_STABILITY_DAYS), MAX_STABILITY_DAYS))
+
+
+@njit(cache=True)
+def recall_cells(
+    stability_days: FloatArray,
+    last_review_s: FloatArray,
+    seen: np.ndarray,
+    now_s: float,
+    curve: int,
+) -> FloatArray:
+    """:func:`recall_after` on every cell of ``(learners, skills)`` arrays; 0 where a skill
+    was never reviewed (as :meth:`zoped.engine.memory.MemoryModel.retrievability`)."""
+    n_learners, n_skills = stability_days.shape
+    out = np.zeros((n_learners, n_skills))
+    for i in range(n_learners):
+        for k in range(n_skills):
+            if seen[i, k]:
+                out[i, k] = recall_after(now_s - last_review_s[i, k], stability_days[i, k], curve)
+    return out
+
+
+@njit(cache=True)
+def review_cells(
+    stability_days: FloatArray,
+    last_review_s: FloatArray,
+    seen: np.ndarray,
+    answered: np.ndarray,
+    correct: np.ndarray,
+    now_s: float,
+    p: FloatArray,
+    curve: int,
+) -> None:
+    """One review at ``now_s`` on every answered cell of ``(learners, skills)`` arrays, in
+    place, as :meth:`zoped.engine.memory.MemoryModel.update` does for one learner's skills;
+    ``correct`` holds one outcome per learner."""
+    n_learners, n_skills = stability_days.shape
+    for i in range(n_learners):
+        for k in range(n_skills):
+            if not answered[i, k]:
+                continue
+            if seen[i, k]:
+                r = recall_after(now_s - last_review_s[i, k], stability_days[i, k], curve)
+                stability_days[i, k] = stability_after(
+                    stability_days[i, k], r, correct[i], False, p
+                )
+            else:
+                stability_days[i, k] = stability_after(0.0, 0.0, correct[i], True, p)
+                seen[i, k] = True
+            last_review_s[i, k] = now_s
 
 
 @njit(cache=True)

@@ -20,11 +20,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from zoped.engine import _bkt_kernels as kernels
+from zoped.engine import memory_curves
 from zoped.engine.bkt import BKT
 from zoped.engine.mastery import MasteryConfig, MasteryLevel, MasteryTracker, at_least_proficient
 from zoped.engine.memory import (
-    MAX_STABILITY_DAYS,
-    MIN_STABILITY_DAYS,
     MemoryModel,
     MemoryParameters,
 )
@@ -39,6 +38,8 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 # Answers on a competency before a refit may replace its calibration parameters.
 REFIT_MIN_ANSWERS = 200
+# The simulator's memory runs on the platform's default forgetting curve.
+POWER_CURVE = memory_curves.CURVE_CODE["power"]
 
 
 class Policy(ABC):
@@ -122,9 +123,9 @@ class ModelledPolicy(Policy):
 
     def retrievability(self, now_s: float) -> FloatArray:
         """The memory model's recall per cell (power curve); 0 where never reviewed."""
-        dt_days = np.maximum(now_s - self.last_review, 0.0) / DAY_S
-        r = 1.0 / (1.0 + dt_days / (9.0 * np.maximum(self.stability, MIN_STABILITY_DAYS)))
-        out: FloatArray = np.where(self.seen, r, 0.0)
+        out: FloatArray = memory_curves.recall_cells(
+            self.stability, self.last_review, self.seen, now_s, POWER_CURVE
+        )
         return out
 
     def _refresh(self, now_s: float) -> None:
@@ -135,18 +136,16 @@ class ModelledPolicy(Policy):
     def _memory_update(self, mask: BoolArray, correct: BoolArray, now_s: float) -> None:
         mp = self.memory_params
         assert mp is not None
-        ok = np.broadcast_to(correct[:, None], mask.shape)
-        r = self.retrievability(now_s)
-        s = np.maximum(self.stability, MIN_STABILITY_DAYS)
-        first = np.where(ok, mp.s0_success_days, mp.s0_fail_days)
-        boost = np.exp(mp.spacing * (1.0 - r)) - 1.0
-        success = s * (1.0 + mp.growth * s ** (-mp.growth_decay) * boost)
-        lapse = np.minimum(s, mp.lapse_scale * s**mp.lapse_exponent)
-        new = np.where(~self.seen, first, np.where(ok, success, lapse))
-        new = np.clip(new, MIN_STABILITY_DAYS, MAX_STABILITY_DAYS)
-        self.stability = np.where(mask, new, self.stability)
-        self.last_review = np.where(mask, now_s, self.last_review)
-        self.seen |= mask
+        memory_curves.review_cells(
+            self.stability,
+            self.last_review,
+            self.seen,
+            np.ascontiguousarray(mask),
+            np.ascontiguousarray(correct),
+            now_s,
+            mp.as_array(),
+            POWER_CURVE,
+        )
 
     def _bkt_update(self, mask: BoolArray, correct: BoolArray) -> None:
         # The platform's own online step (P(known) stays within kernels.P_BOUND of 0 and 1, so
