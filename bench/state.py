@@ -59,7 +59,8 @@ from zoped.services.practice import submit_answer
 from zoped.services.roster import create_class, create_user, enroll_learner
 from zoped.services.system import Database, open_database
 from zoped.settings import Settings
-from zoped.store.repositories import EvidenceRepository, PeopleRepository
+from zoped.store.evidence_log import EvidenceRepository
+from zoped.store.repositories import PeopleRepository
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 RESULTS = Path(__file__).parent / "results" / "state.md"

@@ -36,7 +36,7 @@ from zoped.services.roster import (
     save_learner_profile,
 )
 from zoped.services.system import Database, open_database
-from zoped.store.repositories import EvidenceRepository
+from zoped.store.evidence_log import EvidenceRepository
 
 NOW = DEMO_NOW
 SCHOOL = "s1"

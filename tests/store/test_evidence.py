@@ -16,8 +16,8 @@ from zoped.domain import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.errors import Conflict, NotFound
 from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
 from zoped.store.db import session_factory
+from zoped.store.evidence_log import EvidenceRepository
 from zoped.store.mappers import event_row
-from zoped.store.repositories import EvidenceRepository
 from zoped.store.tables import evidence_events
 
 

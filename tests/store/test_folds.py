@@ -29,7 +29,7 @@ from zoped.services.evidence import list_evidence, record_evidence
 from zoped.services.models import platform_models
 from zoped.services.pathways import learner_state
 from zoped.services.roster import create_user
-from zoped.store import jsondocs, repositories
+from zoped.store import evidence_log, jsondocs
 from zoped.store.learning_repositories import PlacementRepository
 from zoped.store.tables import learner_folds
 
@@ -167,7 +167,7 @@ def test_a_late_event_is_folded_from_the_checkpoint_before_it(
         answer(10 * k, k % 3 != 0)
         learner_state(roster, actor=learner, learner_id=learner.id, now=now)
     reads: list[dict[str, Any] | None] = []
-    real = repositories.list_events_for_learners
+    real = evidence_log.list_events_for_learners
 
     def spy(session: Session, ids: Any, **kw: Any) -> Any:
         reads.append(kw.get("after"))

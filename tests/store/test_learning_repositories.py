@@ -15,6 +15,7 @@ from zoped.domain.plans import LearningPlan, LogEntry, PlanComment, PlanGoal
 from zoped.services.courses import import_course
 from zoped.services.roster import create_class
 from zoped.store import jsondocs
+from zoped.store.evidence_log import EvidenceRepository, list_events_for_learners
 from zoped.store.learning_repositories import (
     AssignmentRepository,
     DecisionRepository,
@@ -22,7 +23,6 @@ from zoped.store.learning_repositories import (
     PlacementRepository,
     PlanRepository,
 )
-from zoped.store.repositories import EvidenceRepository, list_events_for_learners
 
 
 def test_a_plan_round_trips_and_refuses_a_stale_update(roster: Session) -> None:

@@ -23,7 +23,8 @@ from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Pro
 from zoped.services import transaction
 from zoped.services.pathways import course_or_default
 from zoped.services.policy import Action, require_learner_access
-from zoped.store.repositories import EvidenceRepository, PeopleRepository, append_audit
+from zoped.store.evidence_log import EvidenceRepository
+from zoped.store.repositories import PeopleRepository, append_audit
 
 #: A learner may have this many claims waiting for a teacher at once.
 MAX_PENDING = 20

@@ -43,7 +43,7 @@ from zoped.services.roster import (
     save_learner_profile,
 )
 from zoped.store import tables
-from zoped.store.repositories import EvidenceRepository
+from zoped.store.evidence_log import EvidenceRepository
 
 DEMO_SCHOOL_ID = "demo-school"
 DEMO_PASSWORD = "zoped-demo"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
 from zoped.errors import Conflict, NotFound
 from zoped.services import transaction
-from zoped.store.repositories import EvidenceRepository
+from zoped.store.evidence_log import EvidenceRepository
 
 
 class RecordStatus(StrEnum):

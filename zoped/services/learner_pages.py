@@ -28,11 +28,8 @@ from zoped.services.policy import (
     visible_learner_ids,
 )
 from zoped.services.rubrics import ProjectRubric, list_rubrics
-from zoped.store.repositories import (
-    PeopleRepository,
-    event_counts,
-    latest_events,
-)
+from zoped.store.evidence_log import event_counts, latest_events
+from zoped.store.repositories import PeopleRepository
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,9 @@ from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.models import PlatformModels, platform_models
 from zoped.services.policy import Action, require_learners_access
+from zoped.store.evidence_log import count_events_after, event_counts, list_events_for_learners
 from zoped.store.learning_repositories import FoldRepository, PlacementRepository, StoredFold
-from zoped.store.repositories import (
-    PeopleRepository,
-    count_events_after,
-    event_counts,
-    list_events_for_learners,
-)
+from zoped.store.repositories import PeopleRepository
 
 
 def default_course_id(session: Session) -> str:

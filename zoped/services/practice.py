@@ -37,8 +37,8 @@ from zoped.services.pathways import (
     load_replay_inputs,
 )
 from zoped.services.policy import Action, require_learner_access
+from zoped.store.evidence_log import EvidenceRepository, latest_events
 from zoped.store.learning_repositories import PlacementRepository
-from zoped.store.repositories import EvidenceRepository, latest_events
 
 #: Items among the learner's last answers on a competency are not offered again while others
 #: remain.

@@ -21,7 +21,8 @@ from zoped.errors import NotFound, PermissionDenied
 from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.policy import Action, require_learner_access
-from zoped.store.repositories import EvidenceRepository, append_audit
+from zoped.store.evidence_log import EvidenceRepository
+from zoped.store.repositories import append_audit
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from zoped.domain.plans import LearningPlan, LogEntry, PlanComment
 from zoped.engine.fold import Placement
 from zoped.store import jsondocs, mappers
-from zoped.store.repositories import EventKey, upsert_for
+from zoped.store.evidence_log import EventKey
+from zoped.store.repositories import upsert_for
 from zoped.store.tables import (
     assignments,
     learner_fold_checkpoints,
