@@ -26,6 +26,10 @@ settings.load_profile("ci" if os.environ.get("ZOPED_REQUIRE_SERVICES") == "1" el
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Apps built by tests run in the test environment, the one that may sign with the public default
+# key (zoped.settings.require_real_secret); a test of the other environments says so.
+os.environ.setdefault("ZOPED_ENVIRONMENT", "test")
+
 # The moment the tests' demo schools are seeded and their app clocks start (zoped.clock): a fixed
 # date, so that no test depends on the day it runs.
 DEMO_NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)

@@ -29,7 +29,7 @@ from zoped.clock import Clock, SystemClock
 from zoped.errors import Problem, ZopedError
 from zoped.services import demo as demo_services
 from zoped.services.system import Database, database_answers, open_database
-from zoped.settings import Settings
+from zoped.settings import Settings, require_real_secret
 from zoped.web import auth, guardian, learner, teacher
 from zoped.web.deps import (
     CSRF_FIELD,
@@ -168,7 +168,12 @@ def create_app(
     settings: Settings, *, database: Database | None = None, clock: Clock | None = None
 ) -> FastAPI:
     """Build the web app for ``settings``; tests may pass their own ``database`` and ``clock``
-    (the system clock by default: every request reads "now" from it and nowhere else)."""
+    (the system clock by default: every request reads "now" from it and nowhere else).
+
+    Raises:
+        InsecureSettings: the signing key is the public default or too short (outside tests).
+    """
+    require_real_secret(settings)
     db = database or open_database(settings.database_url)
     templates = Jinja2Templates(directory=WEB / "templates")
     templates.env.globals["version"] = __version__

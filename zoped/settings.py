@@ -14,6 +14,16 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-only-change-me"
+MIN_SECRET_CHARS = 32
+SECRET_ADVICE = (
+    "ZOPED_SECRET_KEY must be set to a random value of at least 32 characters, e.g. "
+    "ZOPED_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))'): it signs "
+    "session cookies, and the default is public (zoped demo makes one of its own)"
+)
+
+
+class InsecureSettings(ValueError):
+    """The settings would run the app insecurely (the public default signing key)."""
 
 
 class Settings(BaseSettings):
@@ -32,7 +42,8 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         DEFAULT_SECRET,
-        description="Signs session cookies and CSRF tokens. Must be set in production.",
+        description="Signs session cookies and CSRF tokens: a random value of 32 characters "
+        "or more. The app refuses the default outside tests; `zoped demo` makes its own.",
     )
     data_dir: Path = Field(
         Path("../shared/data"),
@@ -56,13 +67,25 @@ class Settings(BaseSettings):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
 
+    @property
+    def has_real_secret(self) -> bool:
+        """Whether ``secret_key`` is one of the instance's own: not the public default, and at
+        least :data:`MIN_SECRET_CHARS` characters."""
+        return self.secret_key != DEFAULT_SECRET and len(self.secret_key) >= MIN_SECRET_CHARS
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
-        if self.environment == "production" and (
-            self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
-        ):
-            raise ValueError(
-                "ZOPED_SECRET_KEY must be set to a random value of at least 32 characters "
-                "in production"
-            )
+        if self.environment == "production" and not self.has_real_secret:
+            raise ValueError(SECRET_ADVICE)
         return self
+
+
+def require_real_secret(settings: Settings) -> None:
+    """Refuse to serve with the public default (or a short) signing key anywhere but in tests:
+    anyone who knows it can sign a session cookie for any account.
+
+    Raises:
+        InsecureSettings: with what to do.
+    """
+    if settings.environment != "test" and not settings.has_real_secret:
+        raise InsecureSettings(SECRET_ADVICE)

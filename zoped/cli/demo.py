@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import webbrowser
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from rich.table import Table
 from zoped.clock import SystemClock
 from zoped.services import demo as demo_services
 from zoped.services.system import open_database
-from zoped.settings import Settings
+from zoped.settings import InsecureSettings, Settings
 
 console = Console()
 
@@ -23,7 +24,21 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from zoped.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        app = create_app(settings)
+    except InsecureSettings as error:
+        console.print(f"[bold red]Refusing to start:[/] {error}")
+        raise typer.Exit(2) from None
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def demo_settings(db: Path) -> Settings:
+    """The demo's settings: its SQLite file, and a signing key of its own for this run unless
+    ZOPED_SECRET_KEY gives a real one (sessions then end when the demo stops)."""
+    settings = Settings(database_url=f"sqlite:///{db}", demo=True)
+    if settings.has_real_secret:
+        return settings
+    return settings.model_copy(update={"secret_key": secrets.token_urlsafe(48)})
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +53,7 @@ def register(app: typer.Typer) -> None:
         no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
     ) -> None:
         """Create (if needed) and serve the demo school on an embedded SQLite database."""
-        settings = Settings(database_url=f"sqlite:///{db}", demo=True)
+        settings = demo_settings(db)
         database = open_database(settings.database_url)
         try:
             with database.session() as session:
@@ -73,5 +88,6 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         port: int = typer.Option(8000, help="Port to listen on."),
     ) -> None:
-        """Serve the web app on the database of ZOPED_DATABASE_URL."""
+        """Serve the web app on the database of ZOPED_DATABASE_URL (ZOPED_SECRET_KEY must be
+        set to a random value of 32 characters or more)."""
         _serve(Settings(), host, port)

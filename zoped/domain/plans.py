@@ -12,6 +12,9 @@ from datetime import date, datetime
 from zoped.domain.evidence import aware_problems
 from zoped.errors import InvalidInput, Problem
 
+#: The most goals a plan holds: a plan is a short list a learner keeps in mind.
+MAX_GOALS = 20
+
 
 @dataclass(frozen=True)
 class PlanGoal:
@@ -70,6 +73,8 @@ class LearningPlan:
         problems: list[Problem] = []
         if self.version < 1:
             problems.append(Problem("version", f"must be >= 1, not {self.version}"))
+        if len(self.goals) > MAX_GOALS:
+            problems.append(Problem("goals", f"at most {MAX_GOALS} goals, not {len(self.goals)}"))
         seen: set[str] = set()
         for index, goal in enumerate(self.goals):
             if goal.id in seen:

@@ -104,12 +104,70 @@ def _node_lines(
             _node_lines(value_node, (*path, index), lines, problems)
 
 
+#: The most values a course file may hold once its YAML aliases are expanded, and the deepest
+#: nesting: a real course is far below both, and a file built to expand (an "alias bomb": a
+#: few hundred bytes that stand for billions of values) is refused before anything walks it.
+MAX_VALUES = 200_000
+MAX_DEPTH = 64
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(values, depth) of ``node`` with every alias expanded, computed once per distinct node
+    (an alias is the same node object again), so the count costs what the file does."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = (MAX_VALUES + 1, MAX_DEPTH + 1)  # a node that contains itself
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    values, depth = 1, 0
+    for child in children:
+        n, d = _expanded_size(child, sizes)
+        values, depth = min(values + n, MAX_VALUES + 1), max(depth, d)
+        if values > MAX_VALUES:
+            break
+    sizes[id(node)] = (values, depth + 1)
+    return sizes[id(node)]
+
+
+def _compose_bounded(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The file's node graph and its data, refused when it expands past :data:`MAX_VALUES`
+    values or nests deeper than :data:`MAX_DEPTH` (checked on the graph, before building)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        values, depth = _expanded_size(node, {})
+        if values > MAX_VALUES or depth > MAX_DEPTH:
+            raise InvalidInput(
+                f"{source}: too large once its YAML aliases are expanded",
+                [
+                    Problem(
+                        "",
+                        f"a course file may hold at most {MAX_VALUES:,} values nested at most "
+                        f"{MAX_DEPTH} deep (aliases counted as often as they are used)",
+                    )
+                ],
+            )
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _read_text(text: str, source: str) -> tuple[Any, dict[str, int], list[Problem]]:
     problems: list[Problem] = []
     lines: dict[str, int] = {}
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node, data = _compose_bounded(text, source)
+    except RecursionError:
+        raise InvalidInput(
+            f"{source}: nested too deeply",
+            [Problem("", f"a course file may nest at most {MAX_DEPTH} levels deep")],
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""

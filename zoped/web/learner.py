@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from zoped.domain.content import Item, ItemType, Modality
 from zoped.domain.content import Response as ItemResponse
 from zoped.domain.people import AccessibilityNeeds, LearnerProfile
-from zoped.domain.plans import PlanGoal
+from zoped.domain.plans import MAX_GOALS, PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
 from zoped.services import claims, learning_log, menus, pathways, placement, plans, practice
@@ -230,10 +230,26 @@ def plan_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> R
     return render(request, "learner/plan.html", {"view": view, "state": state})
 
 
+def _goal_rows(form: FormData) -> int:
+    """How many goal rows the plan form sent: the page sends one per goal and one blank.
+
+    Raises:
+        InvalidInput: not a whole number from 0 to one more than a plan's goals.
+    """
+    raw = str(form.get("goal_count") or "0").strip()
+    most = MAX_GOALS + 1
+    if not (raw.isdecimal() and len(raw) <= 3 and int(raw) <= most):
+        raise InvalidInput(
+            "the plan form is not as the page sent it",
+            [Problem("goal_count", f"must be a whole number from 0 to {most} (goal rows)")],
+        )
+    return int(raw)
+
+
 @router.post("/plan", dependencies=[CsrfProtected])
 def plan_save(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -> Response:
     goals: list[PlanGoal] = []
-    for i in range(int(str(form.get("goal_count") or 0))):
+    for i in range(_goal_rows(form)):
         text = str(form.get(f"goal_{i}_description", "")).strip()
         if not text:
             continue
