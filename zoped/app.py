@@ -26,6 +26,7 @@ from zoped import __version__
 from zoped.api import routes as api_routes
 from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
 from zoped.clock import Clock, SystemClock
+from zoped.domain.jsondata import MAX_JSON_DEPTH, text_depth
 from zoped.errors import Problem, ZopedError
 from zoped.services import demo as demo_services
 from zoped.services.system import Database, database_answers, open_database
@@ -66,8 +67,14 @@ class _BodyTooLarge(Exception):
     pass
 
 
+#: The deepest JSON body accepted: a stored document's limit and room for the envelope around
+#: it. Checked on the text, before any parser (a recursive one fails past ~1,000 levels).
+MAX_BODY_DEPTH = MAX_JSON_DEPTH + 8
+
+
 class RequestGuard:
-    """Pure ASGI middleware: refuses bodies over ``max_bytes`` (413) and, for pages, any unsafe
+    """Pure ASGI middleware: refuses bodies over ``max_bytes`` (413), JSON bodies nested deeper
+    than :data:`MAX_BODY_DEPTH` (422) and, for pages, any unsafe
     request whose ``csrf_token`` form field (or ``X-CSRF-Token`` header) is not the session's
     (403). The body is buffered once and replayed to the app. The JSON API checks its own
     callers (tokens, or the CSRF header for cookie sessions) in :mod:`zoped.api.deps`."""
@@ -90,6 +97,11 @@ class RequestGuard:
             body = await self._read(receive)
         except _BodyTooLarge:
             await self._refuse(request, 413, "That upload is too large.", scope, receive, send)
+            return
+        content_type = Headers(scope=scope).get("content-type", "")
+        if "json" in content_type and text_depth(body) > MAX_BODY_DEPTH:
+            message = f"The JSON body nests deeper than {MAX_BODY_DEPTH} levels."
+            await self._refuse(request, 422, message, scope, receive, send)
             return
         replayed = False
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from zoped.domain.jsondata import MAX_JSON_DEPTH, json_depth
 from zoped.errors import InvalidInput, Problem
 
 
@@ -68,11 +69,19 @@ COMPETENCY_KINDS = frozenset(
 )
 
 
+#: The largest payload an event carries, as compact JSON.
+MAX_PAYLOAD_BYTES = 64_000
+
+
 def _json_problems(value: Any, location: str) -> list[Problem]:
+    if json_depth(value) > MAX_JSON_DEPTH:
+        return [Problem(location, f"must not nest deeper than {MAX_JSON_DEPTH} levels")]
     try:
-        json.dumps(value, allow_nan=False, sort_keys=True)
+        text = json.dumps(value, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as error:
         return [Problem(location, f"must be JSON data (strings as keys, finite numbers): {error}")]
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        return [Problem(location, f"must be at most {MAX_PAYLOAD_BYTES:,} bytes of JSON")]
     return []
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import JSON, Column, String, Table, Text, cast, delete, or_, sel
 from sqlalchemy.orm import Session
 
 from zoped import __version__
+from zoped.domain.jsondata import transform
 from zoped.domain.people import Role, User
 from zoped.interop.xapi import ACTIVITY_IRI, ITEM_IRI, SCORED_VERB, XAPI_VERBS
 from zoped.services import transaction
@@ -65,16 +66,56 @@ def _user_columns(table: Table) -> Iterator[Column[Any]]:
             yield column
 
 
-def _plain(value: Any) -> Any:
+def _plain_leaf(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
     return value
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data (datetimes and UUIDs as strings), however deeply it nests."""
+    return transform(value, _plain_leaf)
+
+
+def _dump(document: Any) -> str:
+    """The export's JSON: indented, or compact when it nests too deeply for the indenting
+    encoder (a document stored before nesting was bounded); never a failure."""
+    try:
+        return json.dumps(document, indent=2, sort_keys=True)
+    except RecursionError:
+        return _dump_flat(document)
+
+
+def _dump_flat(value: Any) -> str:
+    """Compact JSON with sorted keys, written with an explicit stack (any depth)."""
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Text):
+            out.append(item.text)
+        elif isinstance(item, dict):
+            parts: list[Any] = [_Text("{")]
+            for n, key in enumerate(sorted(item)):
+                parts += [_Text(("," if n else "") + json.dumps(str(key)) + ":"), item[key]]
+            stack.extend(reversed([*parts, _Text("}")]))
+        elif isinstance(item, list | tuple):
+            parts = [_Text("[")]
+            for n, child in enumerate(item):
+                parts += [_Text(",")] * bool(n) + [child]
+            stack.extend(reversed([*parts, _Text("]")]))
+        else:
+            out.append(json.dumps(item))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Text:
+    """Literal JSON text on :func:`_dump_flat`'s stack."""
+
+    text: str
 
 
 def _rows_about(session: Session, learner_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -184,8 +225,8 @@ def export_learner(session: Session, *, actor: User, learner_id: str, now: datet
     statements = _xapi_statements(data.get("evidence_events", []), learner.school_id)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("data.json", json.dumps(document, indent=2, sort_keys=True))
-        archive.writestr("xapi-statements.json", json.dumps(statements, indent=2))
+        archive.writestr("data.json", _dump(document))
+        archive.writestr("xapi-statements.json", _dump(statements))
         archive.writestr(
             "README.txt",
             "Everything zoped holds about this learner.\n"
@@ -196,20 +237,20 @@ def export_learner(session: Session, *, actor: User, learner_id: str, now: datet
 
 
 def _scrub(value: Any, pattern: re.Pattern[str], replacement: str | None) -> Any:
-    """``value`` with the id removed: list elements equal to it dropped, values replaced."""
-    if isinstance(value, dict):
-        return {k: _scrub(v, pattern, replacement) for k, v in value.items()}
-    if isinstance(value, list):
-        return [
-            _scrub(v, pattern, replacement)
-            for v in value
-            if not (isinstance(v, str) and pattern.fullmatch(v))
-        ]
-    if isinstance(value, str):
-        if pattern.fullmatch(value):
-            return replacement
-        return pattern.sub(replacement or "[erased]", value)
-    return value
+    """``value`` with the id removed: list elements equal to it dropped, values replaced
+    (however deeply the document nests)."""
+
+    def leaf(item: Any) -> Any:
+        if isinstance(item, str):
+            if pattern.fullmatch(item):
+                return replacement
+            return pattern.sub(replacement or "[erased]", item)
+        return item
+
+    def drop(item: Any) -> bool:
+        return isinstance(item, str) and pattern.fullmatch(item) is not None
+
+    return transform(value, leaf, drop)
 
 
 def _token(subject: str) -> re.Pattern[str]:
