@@ -28,6 +28,7 @@ from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_e
 from zoped.clock import Clock, SystemClock
 from zoped.domain.jsondata import MAX_JSON_DEPTH, text_depth
 from zoped.errors import Problem, ZopedError
+from zoped.services import auth as auth_services
 from zoped.services import demo as demo_services
 from zoped.services.system import Database, database_answers, open_database
 from zoped.settings import Settings, require_real_secret
@@ -37,7 +38,6 @@ from zoped.web.deps import (
     CSRF_HEADER,
     CsrfRefused,
     SignInRequired,
-    csrf_matches,
     render,
 )
 
@@ -161,7 +161,7 @@ class RequestGuard:
                 await form.close()
             except Exception:  # an unreadable form carries no token
                 given = None
-        return csrf_matches(expected, given)
+        return auth_services.csrf_matches(expected, given)
 
     async def _refuse(
         self,

@@ -7,7 +7,6 @@ session's CSRF token in the ``X-CSRF-Token`` header.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,7 +84,7 @@ def caller(
     if request.method not in SAFE_METHODS:
         expected = request.session.get("csrf")
         given = request.headers.get("x-csrf-token", "")
-        if not (isinstance(expected, str) and hmac.compare_digest(expected, given)):
+        if not auth_services.csrf_matches(expected, given):
             raise PermissionDenied("send the session's CSRF token in the X-CSRF-Token header")
     return Caller(user, None)
 

@@ -28,6 +28,10 @@ def aware_problems(value: object, location: str) -> list[Problem]:
         return [Problem(location, f"expected a datetime, not {type(value).__name__}")]
     if value.tzinfo is None or value.utcoffset() is None:
         return [Problem(location, "a timezone-aware datetime is required (got a naive one)")]
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return [Problem(location, "must be a time that exists in UTC (years 1 to 9999)")]
     return []
 
 

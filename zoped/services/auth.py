@@ -11,6 +11,7 @@ the failures age out of the window. A locked sign-in is refused without checking
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,6 +52,17 @@ class _Key:
     scope: str
     digest: str
     limit: int
+
+
+def csrf_matches(expected: object, given: object) -> bool:
+    """Constant-time comparison of a CSRF token with the session's (any text: compared as
+    UTF-8 bytes, so a header of other characters is simply a mismatch)."""
+    return (
+        isinstance(expected, str)
+        and isinstance(given, str)
+        and bool(expected)
+        and hmac.compare_digest(expected.encode(), given.encode())
+    )
 
 
 def hash_password(password: str) -> str:

@@ -17,7 +17,6 @@ unsafe page request without it, so a route that forgets ``CsrfProtected`` is sti
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -138,16 +137,6 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def csrf_matches(expected: object, given: object) -> bool:
-    """Constant-time comparison of a CSRF token with the session's."""
-    return (
-        isinstance(expected, str)
-        and isinstance(given, str)
-        and bool(expected)
-        and hmac.compare_digest(expected.encode(), given.encode())
-    )
-
-
 async def verify_csrf(request: Request) -> None:
     """A dependency for POST routes: the form field ``csrf_token`` (or the ``X-CSRF-Token``
     header, for htmx) must equal the session's token.
@@ -159,7 +148,7 @@ async def verify_csrf(request: Request) -> None:
     if given is None:
         form = await request.form()
         given = form.get(CSRF_FIELD)
-    if not csrf_matches(request.session.get(SESSION_CSRF), given):
+    if not auth_services.csrf_matches(request.session.get(SESSION_CSRF), given):
         raise CsrfRefused()
 
 

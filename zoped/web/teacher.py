@@ -198,7 +198,8 @@ def score_rubric(
     chosen: dict[str, int | str] = {}
     for key, value in form.multi_items():
         if key.startswith("level.") and isinstance(value, str) and value != "":
-            chosen[key.removeprefix("level.")] = int(value) if value.isdigit() else value
+            # A level is its number or its name; "²" is a digit but not a number.
+            chosen[key.removeprefix("level.")] = int(value) if value.isdecimal() else value
     rubrics.score_project(
         db,
         actor=user,
