@@ -34,7 +34,7 @@ def test_a_strange_csrf_header_is_a_403_not_a_500(fresh_db, token: str) -> None:
         "id": str(uuid.uuid4()), "learner_id": "amara", "kind": "answer",
         "occurred_at": DEMO_NOW.isoformat(), "item_id": "q.found.non-unit.001", "correct": True,
     }  # fmt: skip
-    response = client.post("/api/v1/evidence", json=body, headers={"X-CSRF-Token": token.encode()})
+    response = client.post("/api/v1/evidence", json=body, headers={b"X-CSRF-Token": token.encode()})
     assert response.status_code == 403, response.text[:300]
     assert response.json()["error"]["code"] == "forbidden"
 
