@@ -238,7 +238,8 @@ def create_app(
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
             )
-        if request.url.path.startswith("/api/") or "set-cookie" in response.headers:
+        if not request.url.path.startswith("/static/"):
+            # Pages and API answers carry learner data: no browser or proxy keeps a copy.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -3,12 +3,14 @@ shape, never a 500."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
 
 from tests.conftest import DEMO_NOW
 from tests.security.conftest import csrf_of, make_client, sign_in
+from zoped.services import demo
 
 
 @pytest.mark.parametrize(
@@ -53,3 +55,78 @@ def test_a_strange_rubric_level_is_a_clear_answer(fresh_db, level: str) -> None:
     response = client.post("/teacher/learners/amara/rubric", data=form)
     assert response.status_code in (303, 404, 422), (page.status_code, response.text[:300])
     assert "Traceback" not in response.text
+
+
+def _other_school(database) -> None:
+    """A second school with its own admin and class (the probe's two schools)."""
+    from zoped.domain.people import Role, School, SchoolClass, User
+    from zoped.services.auth import hash_password
+    from zoped.services.roster import create_class, create_school, create_user
+
+    with database.session() as session:
+        create_school(session, school=School("hill", "Hill School"), now=DEMO_NOW)
+        admin = User("hill-admin", "hill", Role.ADMIN, "Hill admin", username="hilladmin")
+        create_user(
+            session, user=admin, password_hash=hash_password(demo.DEMO_PASSWORD), now=DEMO_NOW
+        )
+        create_class(session, school_class=SchoolClass("hill-1", "hill", "H1", ()), now=DEMO_NOW)
+
+
+def _sign_in_at(client, username: str, school: str) -> str:
+    """Sign in where two schools share the server (the form then names the school)."""
+    form = {
+        "username": username, "password": demo.DEMO_PASSWORD, "school": school,
+        "csrf_token": csrf_of(client),
+    }  # fmt: skip
+    assert client.post("/signin", data=form).status_code == 303
+    return csrf_of(client, "/")
+
+
+def test_another_schools_admin_cannot_tell_whether_a_learner_exists(fresh_db) -> None:
+    _other_school(fresh_db)
+    client = make_client(fresh_db)
+    csrf = _sign_in_at(client, "hilladmin", "hill")
+    answers = {}
+    for learner in ("amara", "no-such-learner"):
+        form = {"csrf_token": csrf, "learner_id": learner, "confirm": "wrong"}
+        response = client.post("/privacy/erase", data=form)
+        answers[learner] = (response.status_code, re.sub(r'value="[^"]*"', "", response.text))
+    assert answers["amara"][0] == 404
+    assert answers["amara"] == answers["no-such-learner"]
+
+
+def test_an_assignment_names_a_class_of_the_teachers_own(fresh_db) -> None:
+    _other_school(fresh_db)
+    client = make_client(fresh_db)
+    csrf = _sign_in_at(client, "rivera", demo.DEMO_SCHOOL_ID)
+    for class_id, why in (("hill-1", "another school's"), ("class-7c", "not rivera's")):
+        form = {
+            "csrf_token": csrf, "activity_id": "act.fair-share-sandwiches",
+            "learner_ids": "amara", "class_id": class_id, "note": "",
+        }  # fmt: skip
+        response = client.post("/teacher/assignments", data=form)
+        assert response.status_code == 404, (why, response.status_code)
+    form = {
+        "csrf_token": csrf, "activity_id": "act.fair-share-sandwiches",
+        "learner_ids": "umar", "class_id": "class-5a", "note": "",
+    }  # fmt: skip
+    response = client.post("/teacher/assignments", data=form)
+    assert response.status_code == 422, "umar is not in class-5a"
+
+
+def test_pages_with_learner_data_are_never_cached(fresh_db) -> None:
+    client = make_client(fresh_db)
+    sign_in(client, "amara")
+    for path in ("/learner", "/learner/plan", "/privacy"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store", path
+
+
+def test_the_anonymous_home_page_of_a_real_school_shows_no_figures(fresh_db) -> None:
+    page = make_client(fresh_db, demo=False).get("/")
+    assert "Riverside Middle School" in page.text
+    assert "learners" not in page.text
+    assert "pieces of evidence" not in page.text
+    demo_page = make_client(fresh_db, demo=True).get("/")
+    assert "pieces of evidence" in demo_page.text

@@ -21,9 +21,9 @@ from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction
 from zoped.services.courses import get_course, list_course_ids
-from zoped.services.policy import Action, require_learner_access
+from zoped.services.policy import Action, require_class_access, require_learner_access
 from zoped.store.learning_repositories import AssignmentRepository
-from zoped.store.repositories import append_audit
+from zoped.store.repositories import PeopleRepository, append_audit
 
 
 class AssignmentStatus(StrEnum):
@@ -138,6 +138,16 @@ def assign(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
         )
+    if class_id is not None:
+        # The class must be one the actor teaches (or runs), and the learners in it.
+        require_class_access(session, actor=actor, class_id=class_id, action=Action.WRITE, now=now)
+        enrolled = set(PeopleRepository(session).learners_in_class(class_id))
+        outside = [lid for lid in learners if lid not in enrolled]
+        if outside:
+            raise InvalidInput(
+                "invalid assignment",
+                [Problem("learner_ids", f"{outside[0]!r} is not in class {class_id!r}")],
+            )
     title, competency_ids = _target(_content_index(session), activity_id, item_id)
     at = now
     made = Assignment(

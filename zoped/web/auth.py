@@ -13,7 +13,7 @@ from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.services import auth as auth_services
 from zoped.services import privacy
 from zoped.services.audit import list_audit, who_looked_at
-from zoped.services.policy import visible_learner_ids
+from zoped.services.policy import Action, may_access, visible_learner_ids
 from zoped.web.deps import (
     AdminUser,
     CsrfProtected,
@@ -136,7 +136,11 @@ def privacy_erase(
 ) -> Response:
     """Erase a learner after they typed the username to confirm."""
     target = next((s for s in _privacy_subjects(session, user) if s.id == learner_id), None)
-    if target is None and user.role is Role.ADMIN:
+    # An admin reaches the learners of their own school only: another school's learner is
+    # "no such learner", as one that does not exist (no telling which).
+    if target is None and may_access(
+        session, actor=user, learner_id=learner_id, action=Action.ERASE
+    ):
         target = next(iter(auth_services.users_by_ids(session, user_ids=[learner_id])), None)
     if target is None:
         raise NotFound("no such learner")
