@@ -7,10 +7,15 @@ import re
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import DEMO_NOW
 from tests.security.conftest import csrf_of, make_client, sign_in
+from zoped.domain.content import Activity, Modality, is_web_link
+from zoped.errors import InvalidInput
 from zoped.services import demo
+from zoped.store.db import make_engine, upgrade
+from zoped.store.tables import activities, courses
 
 
 @pytest.mark.parametrize(
@@ -130,3 +135,43 @@ def test_the_anonymous_home_page_of_a_real_school_shows_no_figures(fresh_db) -> 
     assert "pieces of evidence" not in page.text
     demo_page = make_client(fresh_db, demo=True).get("/")
     assert "pieces of evidence" in demo_page.text
+
+
+def test_a_course_link_is_a_web_address_or_nothing() -> None:
+    for bad in ("javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "/relative"):
+        assert not is_web_link(bad), bad
+        activity = Activity("act.x", "X", Modality.PRACTICE, ("c",), 10, link=bad)
+        with pytest.raises(InvalidInput, match="activity"):
+            activity.validate()
+    assert is_web_link("https://example.org/fractions")
+
+
+def test_links_stored_before_the_check_are_removed_by_the_migration(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0008")
+    engine = make_engine(url)
+    bad = {"link": "javascript:alert(document.cookie)", "body": None, "minutes": 5}
+    good = {"link": "https://example.org/x", "body": None, "minutes": 5}
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                courses.insert(),
+                [{"id": "c", "title": "C", "description": "", "language": "en",
+                  "imported_at": DEMO_NOW, "revision": "r"}],
+            )  # fmt: skip
+            connection.execute(
+                activities.insert(),
+                [
+                    {"id": f"act.{name}", "course_id": "c", "position": n, "title": name,
+                     "modality": "practice", "content": content}
+                    for n, (name, content) in enumerate((("bad", bad), ("good", good)))
+                ],
+            )  # fmt: skip
+        upgrade(url)
+        with engine.connect() as connection:
+            stored = dict(connection.execute(select(activities.c.id, activities.c.content)).all())
+    finally:
+        engine.dispose()
+    assert stored["act.bad"]["link"] is None
+    assert "removed" in stored["act.bad"]["body"]
+    assert stored["act.good"]["link"] == "https://example.org/x"

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Self
+from urllib.parse import urlsplit
 
 from zoped.domain.framework import slug_problems
 from zoped.errors import InvalidInput, Problem
@@ -69,6 +70,15 @@ def _unique_ids(ids: Sequence[str], location: str, what: str) -> list[Problem]:
     return problems
 
 
+def is_web_link(url: object) -> bool:
+    """Whether ``url`` is a web address a page may link to: http or https with a host (never
+    ``javascript:``, ``data:`` or another scheme a browser would run or open locally)."""
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 @dataclass(frozen=True)
 class Activity:
     """Something a learner does to learn: a reading, a video, a hands-on task, a project...
@@ -112,6 +122,8 @@ class Activity:
             problems.append(Problem("minutes", f"must be > 0, not {self.minutes}"))
         if not (self.body and self.body.strip()) and not (self.link and self.link.strip()):
             problems.append(Problem("body", "an activity needs a body or a link"))
+        if self.link and self.link.strip() and not is_web_link(self.link):
+            problems.append(Problem("link", "must be a web address (http:// or https://)"))
         return problems
 
     def validate(self) -> Self:
