@@ -12,13 +12,15 @@ import itsdangerous
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import DEMO_NOW
 from tests.security.conftest import make_client
 from zoped.app import SESSION_COOKIE, create_app
 from zoped.cli import app as cli
 from zoped.cli.demo import demo_settings
+from zoped.services import auth as auth_services
 from zoped.services.system import Database
 from zoped.settings import DEFAULT_SECRET, InsecureSettings, Settings
-from zoped.web.deps import SESSION_USER
+from zoped.web.deps import SESSION_ID
 
 
 @pytest.mark.parametrize("secret", [DEFAULT_SECRET, "short-but-not-default"])
@@ -56,20 +58,24 @@ def test_the_demo_signs_with_a_key_of_its_own(
     assert demo_settings(tmp_path / "c.db").secret_key == "x" * 40
 
 
-def _forged_session(user_id: str, key: str) -> str:
-    """A Starlette session cookie for ``user_id``, signed with ``key``."""
-    data = base64.b64encode(json.dumps({SESSION_USER: user_id}).encode())
+def _forged_session(session_id: str, key: str) -> str:
+    """A Starlette session cookie naming ``session_id``, signed with ``key``."""
+    data = base64.b64encode(json.dumps({SESSION_ID: session_id}).encode())
     return itsdangerous.TimestampSigner(key).sign(data).decode()
 
 
 def test_a_cookie_signed_with_the_default_key_opens_nothing(shared_db: Database) -> None:
     own_key = demo_settings(Path("unused.db")).secret_key
+    with shared_db.session() as session:
+        admin = auth_services.user_by_id(session, user_id="admin")
+        assert admin is not None
+        session_id = auth_services.start_web_session(session, user=admin, now=DEMO_NOW)
     forged = make_client(shared_db, secret_key=own_key)
-    forged.cookies.set(SESSION_COOKIE, _forged_session("admin", DEFAULT_SECRET))
+    forged.cookies.set(SESSION_COOKIE, _forged_session(session_id, DEFAULT_SECRET))
     response = forged.get("/admin/audit")
     assert response.status_code in (302, 303)
     assert "/signin" in response.headers["location"]
     # The same cookie signed with the instance's own key is a session: the forgery is real.
     signed = make_client(shared_db, secret_key=own_key)
-    signed.cookies.set(SESSION_COOKIE, _forged_session("admin", own_key))
+    signed.cookies.set(SESSION_COOKIE, _forged_session(session_id, own_key))
     assert signed.get("/admin/audit").status_code == 200

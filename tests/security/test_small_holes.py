@@ -175,3 +175,17 @@ def test_links_stored_before_the_check_are_removed_by_the_migration(tmp_path) ->
     assert stored["act.bad"]["link"] is None
     assert "removed" in stored["act.bad"]["body"]
     assert stored["act.good"]["link"] == "https://example.org/x"
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(fresh_db) -> None:
+    client = make_client(fresh_db)
+    csrf = sign_in(client, "amara")
+    copied = make_client(fresh_db)
+    copied.cookies.set("zoped_session", client.cookies["zoped_session"])
+    assert copied.get("/learner").status_code == 200
+    assert copied.get("/api/v1/learners/amara/state").status_code == 200
+    assert client.post("/signout", data={"csrf_token": csrf}).status_code == 303
+    page = copied.get("/learner")
+    assert page.status_code == 303
+    assert "/signin" in page.headers["location"]
+    assert copied.get("/api/v1/learners/amara/state").status_code == 401

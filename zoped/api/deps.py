@@ -75,10 +75,8 @@ def caller(
         if found is None:
             raise Unauthenticated()
         return Caller(found[0], found[1])
-    user_id = request.session.get("uid") if "session" in request.scope else None
-    if not isinstance(user_id, str):
-        raise Unauthenticated()
-    user = auth_services.user_by_id(session, user_id=user_id)
+    session_id = request.session.get("sid") if "session" in request.scope else None
+    user = auth_services.web_session_user(session, session_id=session_id)
     if user is None:
         raise Unauthenticated()
     if request.method not in SAFE_METHODS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,6 +64,29 @@ def csrf_matches(expected: object, given: object) -> bool:
         and bool(expected)
         and hmac.compare_digest(expected.encode(), given.encode())
     )
+
+
+def start_web_session(session: Session, *, user: User, now: datetime) -> str:
+    """Start a signed-in session of the pages for ``user``; returns its id (for the cookie)."""
+    session_id = secrets.token_urlsafe(32)
+    with transaction(session):
+        repo.start_web_session(session, session_id=session_id, user_id=user.id, at=now)
+    return session_id
+
+
+def web_session_user(session: Session, *, session_id: object) -> User | None:
+    """The user signed in by a session id from a cookie, if the session has not ended."""
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    user_id = repo.web_session_user(session, session_id=session_id)
+    return None if user_id is None else repo.find_user(session, user_id=user_id)
+
+
+def end_web_session(session: Session, *, session_id: object, now: datetime) -> None:
+    """End a session on the server (signing out), whatever copies of its cookie exist."""
+    if isinstance(session_id, str) and session_id:
+        with transaction(session):
+            repo.end_web_session(session, session_id=session_id, at=now)
 
 
 def hash_password(password: str) -> str:

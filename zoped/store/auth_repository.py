@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.people import User
 from zoped.store import mappers
-from zoped.store.tables import api_tokens, schools, signin_failures, users
+from zoped.store.tables import api_tokens, schools, signin_failures, users, web_sessions
 
 
 def find_user_with_hash(
@@ -116,3 +116,28 @@ def users_by_ids(session: Session, *, user_ids: Sequence[str]) -> list[User]:
     rows = session.execute(select(users).where(users.c.id.in_(list(user_ids)))).mappings()
     found = {row["id"]: mappers.user_from_row(row) for row in rows}
     return [found[i] for i in user_ids if i in found]
+
+
+def start_web_session(session: Session, *, session_id: str, user_id: str, at: datetime) -> None:
+    """Record a new signed-in session."""
+    session.execute(
+        insert(web_sessions), [{"id": session_id, "user_id": user_id, "started_at": at}]
+    )
+
+
+def web_session_user(session: Session, *, session_id: str) -> str | None:
+    """The user of a session that has not ended (None: unknown or ended)."""
+    return session.scalar(
+        select(web_sessions.c.user_id).where(
+            web_sessions.c.id == session_id, web_sessions.c.ended_at.is_(None)
+        )
+    )
+
+
+def end_web_session(session: Session, *, session_id: str, at: datetime) -> None:
+    """End a session (signing out): its cookie no longer signs anyone in."""
+    session.execute(
+        update(web_sessions)
+        .where(web_sessions.c.id == session_id, web_sessions.c.ended_at.is_(None))
+        .values(ended_at=at)
+    )

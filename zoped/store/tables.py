@@ -390,6 +390,17 @@ signin_failures = Table(
     Index("ix_signin_failures_scope_key_failed", "scope", "key_digest", "failed_at"),
 )
 
+# Signed-in sessions of the pages: the session cookie names one, and signing out ends it here,
+# so a copy of the cookie taken before is worth nothing after.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+)
+
 # Credentials for the JSON API and xAPI clients. The secret is never stored: only its SHA-256.
 api_tokens = Table(
     "api_tokens",

@@ -86,14 +86,14 @@ def signin(
             "username": username,
         }
         return render(request, "auth/signin.html", context, status_code=401)
-    sign_in_session(request, user)
+    sign_in_session(request, session, user, now)
     return RedirectResponse(_safe_next(next) or HOME_BY_ROLE[user.role], status_code=303)
 
 
 @router.post("/signout", dependencies=[CsrfProtected])
-def signout(request: Request) -> Response:
-    """End the session."""
-    sign_out_session(request)
+def signout(request: Request, session: DbSession, now: Now) -> Response:
+    """End the session, on the server too (a copied cookie signs nobody in afterwards)."""
+    sign_out_session(request, session, now)
     return RedirectResponse("/", status_code=303)
 
 
@@ -151,7 +151,7 @@ def privacy_erase(
         )
     privacy.erase_learner(session, actor=user, learner_id=learner_id, now=now)
     if user.id == learner_id:
-        sign_out_session(request)
+        sign_out_session(request, session, now)
     return render(request, "auth/erased.html", {})
 
 

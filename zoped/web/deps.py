@@ -33,7 +33,7 @@ from zoped.services import auth as auth_services
 from zoped.services.audit import AUDIT_PENDING
 from zoped.services.system import Database
 
-SESSION_USER = "uid"
+SESSION_ID = "sid"  # the server's record of the signed-in session (auth.web_sessions)
 SESSION_CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -68,16 +68,18 @@ def session(request: Request) -> Iterator[Session]:
             db_session.commit()
 
 
-def sign_in_session(request: Request, user: User) -> None:
-    """Start a fresh session for ``user`` (new CSRF token: no session fixation)."""
+def sign_in_session(request: Request, db_session: Session, user: User, now: datetime) -> None:
+    """Start a fresh session for ``user``, recorded on the server (new id and CSRF token: no
+    session fixation)."""
     request.session.clear()
-    request.session[SESSION_USER] = user.id
+    request.session[SESSION_ID] = auth_services.start_web_session(db_session, user=user, now=now)
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
     request.state.user = user
 
 
-def sign_out_session(request: Request) -> None:
-    """Forget the signed-in user and the CSRF token."""
+def sign_out_session(request: Request, db_session: Session, now: datetime) -> None:
+    """End the session on the server, and forget it and the CSRF token in the cookie."""
+    auth_services.end_web_session(db_session, session_id=request.session.get(SESSION_ID), now=now)
     request.session.clear()
     request.state.user = None
 
@@ -89,13 +91,13 @@ def optional_user(request: Request) -> User | None:
         return cached
     user: User | None = None
     body_class = ""
-    user_id = request.session.get(SESSION_USER) if "session" in request.scope else None
-    if isinstance(user_id, str):
+    session_id = request.session.get(SESSION_ID) if "session" in request.scope else None
+    if isinstance(session_id, str):
         with database(request).session() as db_session:
-            user = auth_services.user_by_id(db_session, user_id=user_id)
+            user = auth_services.web_session_user(db_session, session_id=session_id)
             if user is not None and user.role is Role.LEARNER:
                 body_class = " ".join(auth_services.accessibility_classes(db_session, user=user))
-        if user is None:  # the account was removed: forget it
+        if user is None:  # signed out elsewhere, or the account was removed: forget it
             request.session.clear()
     request.state.user = user
     request.state.body_class = body_class
