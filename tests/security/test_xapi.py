@@ -98,3 +98,22 @@ def test_an_exported_statement_reads_back_as_the_same_event() -> None:
     assert event.learner_id == "umar"
     assert event.item_id == "q.found.non-unit.001"
     assert event.occurred_at == datetime(2026, 11, 30, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("clash", ["in the log", "in the batch"])
+def test_a_batch_with_a_conflict_half_way_writes_nothing(xapi_db, clash: str) -> None:
+    """Issue 16, item 5: the statements before a 409 are not kept."""
+    client = make_client(xapi_db)
+    auth = {"Authorization": f"Bearer {_token(xapi_db, [tokens.Scope.WRITE_EVIDENCE])}"}
+    first = {**STATEMENT, "id": "0b7c9d2e-1111-4222-8333-4444555500a1"}
+    taken = {**STATEMENT, "id": "0b7c9d2e-1111-4222-8333-4444555500a2"}
+    if clash == "in the log":
+        stored = client.post("/api/v1/xapi/statements", json=taken, headers=auth)
+        assert stored.status_code == 200
+    other_content = {**taken, "result": {"success": False}}
+    batch = [first, other_content] if clash == "in the log" else [first, taken, other_content]
+    before = _count(xapi_db)
+    response = client.post("/api/v1/xapi/statements", json=batch, headers=auth)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "conflict"
+    assert _count(xapi_db) == before, "nothing of the batch was kept"

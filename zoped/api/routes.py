@@ -35,7 +35,12 @@ from zoped.interop.xapi import statement_to_event
 from zoped.services import auth as auth_services
 from zoped.services import menus, pathways, privacy
 from zoped.services.audit import record_access
-from zoped.services.evidence import RecordStatus, list_evidence, record_evidence
+from zoped.services.evidence import (
+    RecordStatus,
+    list_evidence,
+    record_evidence,
+    record_evidence_batch,
+)
 from zoped.services.policy import (
     Action,
     require_evidence_authority,
@@ -310,8 +315,9 @@ def post_xapi_statements(
 ) -> list[uuid.UUID]:
     """Record xAPI statements from a client tool as evidence; returns their ids.
 
-    Every statement is read and every learner checked before anything is written; a statement
-    resent with the same id is recorded once.
+    Every statement is read and every learner checked before anything is written, and the
+    batch is recorded all or nothing (a statement id used for other content refuses it all,
+    409); a statement resent with the same id is recorded once.
     """
     caller.require(Scope.WRITE_EVIDENCE)
     statements = body if isinstance(body, list) else [body]
@@ -329,8 +335,7 @@ def post_xapi_statements(
         require_evidence_authority(
             session, actor=caller.user, learner_id=learner_id, kind=kind, now=now
         )
-    for event in events:
-        record_evidence(session, event=event)
+    record_evidence_batch(session, events=events)  # all or nothing
     return [e.id for e in events]
 
 

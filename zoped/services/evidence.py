@@ -6,7 +6,8 @@ same id with the same content is a no-op, the same id with other content is refu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -52,7 +53,8 @@ def _compare(stored: tuple[EvidenceEvent, str], event: EvidenceEvent) -> RecordR
 
 
 def record_evidence(session: Session, *, event: EvidenceEvent) -> RecordResult:
-    """Append an event to the log, idempotently by its id.
+    """Append an event to the log, idempotently by its id: :func:`record_evidence_batch` of
+    one.
 
     Args:
         session: the session; this function commits or rolls back.
@@ -66,23 +68,57 @@ def record_evidence(session: Session, *, event: EvidenceEvent) -> RecordResult:
         Conflict: when the id is taken by an event with different content; nothing changes.
         NotFound: when the learner does not exist.
     """
+    return record_evidence_batch(session, events=[event])[0]
+
+
+def record_evidence_batch(
+    session: Session, *, events: Sequence[EvidenceEvent]
+) -> list[RecordResult]:
+    """Append events to the log all or nothing, each idempotently by its id: one event whose id
+    is taken by other content (in the log or earlier in the batch) refuses the whole batch.
+
+    Returns:
+        One result per event, in order.
+
+    Raises:
+        Conflict: an id taken by an event with different content; nothing is written.
+        NotFound: a learner does not exist; nothing is written.
+    """
+    for attempt in (1, 2):
+        try:
+            return _record_all(session, events)
+        except IntegrityError as error:
+            # A concurrent request stored one of these ids (or the learner is gone) between our
+            # read and our insert; the transaction is rolled back. Judge again against what it
+            # stored: the same content is a duplicate, other content a Conflict.
+            if attempt == 2 or not _ids_now_stored(session, events):
+                raise NotFound(
+                    f"no learner among {sorted({e.learner_id for e in events})}"
+                ) from error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record_all(session: Session, events: Sequence[EvidenceEvent]) -> list[RecordResult]:
     repo = EvidenceRepository(session)
-    try:
-        with transaction(session):
-            stored = repo.get(event.id)
+    results: list[RecordResult] = []
+    earlier: dict[uuid.UUID, EvidenceEvent] = {}
+    with transaction(session):
+        for event in events:
+            first = earlier.get(event.id)
+            stored = (first, first.content_fingerprint()) if first else repo.get(event.id)
             if stored is not None:
-                return _compare(stored, event)
+                results.append(_compare(stored, event))
+                continue
             repo.add(event)
-        return RecordResult(RecordStatus.RECORDED, event)
-    except IntegrityError as error:
-        # A concurrent submission of the same id won the race between our read and our insert
-        # (the transaction is rolled back by now). Judge against what it stored.
-        with transaction(session):
-            stored = repo.get(event.id)
-        if stored is None:
-            # Not a duplicate id: the one other constraint is the learner's foreign key.
-            raise NotFound(f"no learner {event.learner_id!r}") from error
-        return _compare(stored, event)
+            earlier[event.id] = event
+            results.append(RecordResult(RecordStatus.RECORDED, event))
+    return results
+
+
+def _ids_now_stored(session: Session, events: Sequence[EvidenceEvent]) -> bool:
+    with transaction(session):
+        repo = EvidenceRepository(session)
+        return any(repo.get(event.id) is not None for event in events)
 
 
 def list_evidence(
