@@ -27,9 +27,16 @@ from zoped.services.audit import record_access
 from zoped.services.roster import get_learner_profile
 from zoped.store import auth_repository as repo
 
+# Throttling (docs/security.md): an attacker is slowed everywhere, a real user is locked out
+# nowhere they did not fail themselves.
 WINDOW = timedelta(minutes=15)
-ACCOUNT_MAX_FAILURES = 5
-ADDRESS_MAX_FAILURES = 20
+#: Failures of one account from one address that lock that pair for WINDOW.
+PAIR_MAX_FAILURES = 5
+#: Failures of one account (from any address), then of one address (against real accounts
+#: only), after which each further attempt waits a delay that doubles up to MAX_DELAY.
+ACCOUNT_SOFT_FAILURES = 5
+ADDRESS_SOFT_FAILURES = 20
+MAX_DELAY = timedelta(seconds=60)
 
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's recommended parameters
 # Verified when the account does not exist, so that a wrong username costs the same time.
@@ -50,9 +57,13 @@ class SignInLocked(PermissionDenied):
 
 @dataclass(frozen=True)
 class _Key:
+    """One throttling counter: a lock after ``limit`` failures, or (``delay``) a wait that
+    doubles with each failure past ``limit``."""
+
     scope: str
     digest: str
     limit: int
+    delay: bool
 
 
 def csrf_matches(expected: object, given: object) -> bool:
@@ -99,10 +110,13 @@ def _digest(text: str) -> str:
 
 
 def _keys(school_id: str, username: str, client_address: str | None) -> list[_Key]:
+    """The counters of an attempt: the account, the (account, address) pair, the address."""
     account = _digest(f"{school_id}/{username.strip().lower()}")
-    keys = [_Key("account", account, ACCOUNT_MAX_FAILURES)]
+    keys = [_Key("account", account, ACCOUNT_SOFT_FAILURES, delay=True)]
     if client_address:
-        keys.append(_Key("address", _digest(client_address), ADDRESS_MAX_FAILURES))
+        pair = _digest(f"{school_id}/{username.strip().lower()}@{client_address}")
+        keys.append(_Key("pair", pair, PAIR_MAX_FAILURES, delay=False))
+        keys.append(_Key("address", _digest(client_address), ADDRESS_SOFT_FAILURES, delay=True))
     return keys
 
 
@@ -112,9 +126,16 @@ def _retry_after(session: Session, keys: list[_Key], now: datetime) -> timedelta
         times = repo.recent_failures(
             session, scope=key.scope, key_digest=key.digest, since=now - WINDOW
         )
-        if len(times) >= key.limit:
+        if len(times) < key.limit:
+            continue
+        if key.delay:
+            # Past the limit each failure doubles the wait before the next attempt.
+            extra = len(times) - key.limit + 1
+            until = times[-1] + min(timedelta(seconds=2**extra), MAX_DELAY)
+        else:
             # Locked until enough failures age out to bring the count under the limit.
             until = times[len(times) - key.limit] + WINDOW
+        if until > now:
             wait = max(until - now, timedelta(seconds=1))
             longest = wait if longest is None else max(longest, wait)
     return longest
@@ -128,7 +149,7 @@ def lock_remaining(
     client_address: str | None,
     now: datetime,
 ) -> timedelta | None:
-    """How long sign-in stays locked for this account or address, or None when it is open."""
+    """How long sign-in waits for this account from this address, or None when it is open."""
     return _retry_after(session, _keys(school_id, username, client_address), now)
 
 
@@ -182,6 +203,8 @@ def authenticate(
     if not ok or found is None or stored_hash is None:
         with transaction(session):
             for key in keys:
+                if key.scope == "address" and found is None:
+                    continue  # made-up names never count against an address (one NAT, a school)
                 repo.add_failure(session, scope=key.scope, key_digest=key.digest, at=at)
             repo.clear_failures(session, before=at - 2 * WINDOW)
         raise SignInFailed("wrong username or password")
@@ -189,7 +212,10 @@ def authenticate(
     with transaction(session):
         if _hasher.check_needs_rehash(stored_hash):
             repo.set_password_hash(session, user_id=user.id, password_hash=hash_password(password))
-        repo.clear_failures(session, scope="account", key_digest=keys[0].digest, before=at - WINDOW)
+        for key in keys[:2]:  # the account's and this address's own count start afresh
+            repo.clear_failures(
+                session, scope=key.scope, key_digest=key.digest, before=at - 2 * WINDOW
+            )
         record_access(
             session, actor=user, action="sign_in", subject_type="user", subject_id=user.id, now=at
         )
