@@ -9,8 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DEMO_NOW
 from tests.security.conftest import csrf_of, make_client, sign_in
-from zoped.domain.plans import MAX_GOALS, LearningPlan, PlanGoal
+from zoped.domain.plans import (
+    MAX_ENTRY,
+    MAX_GOALS,
+    MAX_LINE,
+    MAX_PARAGRAPHS,
+    LearningPlan,
+    LogEntry,
+    PlanComment,
+    PlanGoal,
+)
 from zoped.errors import InvalidInput
 from zoped.interop.course_file import MAX_DEPTH, MAX_VALUES, load_course_file
 from zoped.services.system import Database
@@ -68,3 +78,30 @@ def test_a_plan_holds_a_bounded_number_of_goals() -> None:
         LearningPlan(id="p", learner_id="amara", goals=tuple(goals))
     assert caught.value.problems[0].location == "goals"
     LearningPlan(id="p", learner_id="amara", goals=tuple(goals[:MAX_GOALS]))
+
+
+@pytest.mark.parametrize(
+    ("build", "limit"),
+    [
+        (lambda text: LogEntry("e", "amara", text, DEMO_NOW), MAX_ENTRY),
+        (lambda text: PlanComment("c", "p", "amara", text, DEMO_NOW, 1), MAX_PARAGRAPHS),
+        (lambda text: LearningPlan("p", "amara", mastery_evidence=text), MAX_PARAGRAPHS),
+        (lambda text: LearningPlan("p", "amara", strategies=(text,)), MAX_LINE),
+        (lambda text: LearningPlan("p", "amara", goals=(PlanGoal("g", text),)), MAX_LINE),
+    ],
+)
+def test_every_free_text_field_has_a_length_limit(build, limit: int) -> None:
+    """Issue 15's 108,000-character log entry: refused with the limit in the message."""
+    build("x" * limit)
+    with pytest.raises(InvalidInput) as caught:
+        build("x" * 108_000)
+    assert f"at most {limit:,} characters" in caught.value.problems[0].message
+
+
+def test_a_108000_character_log_entry_is_refused_on_the_page(fresh_db: Database) -> None:
+    client = make_client(fresh_db)
+    sign_in(client, "amara")
+    form = {"csrf_token": csrf_of(client, "/learner/log"), "body": "x" * 108_000}
+    response = client.post("/learner/log", data=form)
+    assert response.status_code == 422
+    assert "5,000 characters" in response.text

@@ -14,6 +14,19 @@ from zoped.errors import InvalidInput, Problem
 
 #: The most goals a plan holds: a plan is a short list a learner keeps in mind.
 MAX_GOALS = 20
+#: The longest text each free-text field holds, in characters: enough for what it is for, and a
+#: clear message instead of a page that a 100,000-character paste breaks.
+MAX_LINE = 300  # a goal, a strategy, a resource
+MAX_PARAGRAPHS = 2_000  # how mastery will be shown, a comment
+MAX_ENTRY = 5_000  # a learning-log entry
+MAX_LINES = 30  # strategies or resources in a plan
+
+
+def length_problems(text: str, location: str, limit: int) -> list[Problem]:
+    """A problem when ``text`` is longer than ``limit`` characters, saying by how much."""
+    if len(text) <= limit:
+        return []
+    return [Problem(location, f"at most {limit:,} characters (this has {len(text):,})")]
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,13 @@ class LearningPlan:
             problems.append(Problem("version", f"must be >= 1, not {self.version}"))
         if len(self.goals) > MAX_GOALS:
             problems.append(Problem("goals", f"at most {MAX_GOALS} goals, not {len(self.goals)}"))
+        for name in ("strategies", "resources"):
+            lines: tuple[str, ...] = getattr(self, name)
+            if len(lines) > MAX_LINES:
+                problems.append(Problem(name, f"at most {MAX_LINES} lines, not {len(lines)}"))
+            for index, line in enumerate(lines):
+                problems += length_problems(line, f"{name}[{index}]", MAX_LINE)
+        problems += length_problems(self.mastery_evidence, "mastery_evidence", MAX_PARAGRAPHS)
         seen: set[str] = set()
         for index, goal in enumerate(self.goals):
             if goal.id in seen:
@@ -82,6 +102,7 @@ class LearningPlan:
             seen.add(goal.id)
             if not goal.description.strip():
                 problems.append(Problem(f"goals[{index}].description", "must not be empty"))
+            problems += length_problems(goal.description, f"goals[{index}].description", MAX_LINE)
         if self.updated_at is not None:
             problems += aware_problems(self.updated_at, "updated_at")
         if problems:
@@ -103,6 +124,7 @@ class PlanComment:
         problems = aware_problems(self.created_at, "created_at")
         if not self.body.strip():
             problems.append(Problem("body", "must not be empty"))
+        problems += length_problems(self.body, "body", MAX_PARAGRAPHS)
         if problems:
             raise InvalidInput("invalid plan comment", problems)
 
@@ -128,5 +150,6 @@ class LogEntry:
         problems = aware_problems(self.created_at, "created_at")
         if not self.body.strip():
             problems.append(Problem("body", "must not be empty"))
+        problems += length_problems(self.body, "body", MAX_ENTRY)
         if problems:
             raise InvalidInput("invalid log entry", problems)
