@@ -26,7 +26,7 @@ from zoped import __version__
 from zoped.api import routes as api_routes
 from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
 from zoped.clock import Clock, SystemClock
-from zoped.domain.content import is_web_link
+from zoped.domain.content import is_web_link, shown_order
 from zoped.domain.jsondata import MAX_JSON_DEPTH, text_depth
 from zoped.errors import Problem, ZopedError
 from zoped.services import auth as auth_services
@@ -192,6 +192,7 @@ def create_app(
     templates.env.globals["version"] = __version__
     # Course content stored before links were checked still never renders a javascript: link.
     templates.env.tests["web_link"] = is_web_link
+    templates.env.filters["shown_order"] = shown_order
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

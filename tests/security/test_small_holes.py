@@ -189,3 +189,26 @@ def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(fresh_db) -> 
     assert page.status_code == 303
     assert "/signin" in page.headers["location"]
     assert copied.get("/api/v1/learners/amara/state").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("hints", "abc"),
+        ("hints", "²"),
+        ("event_id", "not-a-uuid"),
+        ("started", "yesterday"),
+        ("started", "0001-01-01T00:00:00+14:00"),
+    ],
+)
+def test_a_tampered_practice_form_is_a_422(fresh_db, field: str, value: str) -> None:
+    client = make_client(fresh_db)
+    sign_in(client, "amara")
+    form = {
+        "csrf_token": csrf_of(client, "/learner"), "item_id": "q.found.non-unit.001",
+        "event_id": str(uuid.uuid4()), "hints": "0", "started": DEMO_NOW.isoformat(),
+        "response": "1",
+    }  # fmt: skip
+    form[field] = value
+    response = client.post("/learner/practice/found.non-unit/answer", data=form)
+    assert response.status_code == 422, response.text[:300]

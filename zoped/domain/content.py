@@ -10,6 +10,7 @@ check only the response.
 from __future__ import annotations
 
 import math
+import random
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,20 @@ def _unique_ids(ids: Sequence[str], location: str, what: str) -> list[Problem]:
         else:
             first[value] = index
     return problems
+
+
+def shown_order(options: Sequence[Option], seed: str) -> list[Option]:
+    """An ordering item's steps as one attempt shows them: shuffled by ``seed`` (the attempt's
+    event id, so a reload shows the same order) and never already in the right order when
+    there are two steps or more (typing 1, 2, 3... must not score)."""
+    order = list(options)
+    if len(order) < 2:
+        return order
+    rng = random.Random(seed)
+    while True:
+        rng.shuffle(order)
+        if [o.id for o in order] != [o.id for o in options]:
+            return order
 
 
 def is_web_link(url: object) -> bool:

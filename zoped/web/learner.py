@@ -7,7 +7,7 @@ Every page works without JavaScript (plain links and form POSTs, redirect after 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -126,6 +126,40 @@ def practice_page(
     )
 
 
+# Fields the pages send back as they were given: a tampered value is a clear 422, never a 500.
+
+
+def _whole_number(form: FormData, name: str, *, default: int) -> int:
+    raw = str(form.get(name) or default).strip()
+    if not (raw.isdecimal() and len(raw) <= 9):
+        raise InvalidInput("the form is not as the page sent it", [Problem(name, "a number")])
+    return int(raw)
+
+
+def _uuid(form: FormData, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(form.get(name) or ""))
+    except ValueError:
+        raise InvalidInput(
+            "the form is not as the page sent it", [Problem(name, "the page's own id")]
+        ) from None
+
+
+def _instant(form: FormData, name: str, *, default: datetime) -> datetime:
+    """An instant the page sent (when a question was shown); the request's time if absent."""
+    raw = str(form.get(name) or "")
+    if not raw:
+        return default
+    try:
+        at = datetime.fromisoformat(raw)
+        at.astimezone(UTC)  # a time that exists in UTC (not 0001-01-01T00:00:00+14:00)
+    except (ValueError, OverflowError):
+        at = None
+    if at is None or at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidInput("the form is not as the page sent it", [Problem(name, "a time")])
+    return at
+
+
 def _response(item: Item, form: FormData) -> ItemResponse:
     if item.type is ItemType.MULTIPLE_CHOICE:
         return [str(v) for v in form.getlist("response")]
@@ -133,7 +167,7 @@ def _response(item: Item, form: FormData) -> ItemResponse:
         ranks: list[tuple[int, str]] = []
         for option in item.options:
             raw = str(form.get(f"rank_{option.id}", "")).strip()
-            if not raw.isdigit():
+            if not (raw.isdecimal() and len(raw) <= 3):
                 raise InvalidInput(
                     "give every step a position",
                     [Problem(f"rank_{option.id}", "a whole number")],
@@ -156,15 +190,15 @@ def practice_answer(
     competency_id: str,
 ) -> Response:
     item, title = practice.get_item(db, item_id=str(form.get("item_id", "")))
-    started = datetime.fromisoformat(str(form.get("started") or now.isoformat()))
+    started = _instant(form, "started", default=now)
     outcome = practice.submit_answer(
         db,
         actor=user,
         learner_id=user.id,
         item_id=item.id,
         response=_response(item, form),
-        event_id=uuid.UUID(str(form.get("event_id"))),
-        hints_used=int(str(form.get("hints") or 0)),
+        event_id=_uuid(form, "event_id"),
+        hints_used=_whole_number(form, "hints", default=0),
         duration_s=max(0.0, (now - started).total_seconds()),
         now=now,
     )
@@ -203,10 +237,10 @@ def placement_answer(user: LearnerUser, db: DbSession, now: Now, form: Submitted
         db,
         actor=user,
         learner_id=user.id,
-        session_id=uuid.UUID(str(form.get("session_id"))),
+        session_id=_uuid(form, "session_id"),
         item_id=item.id,
         response=_response(item, form),
-        event_id=uuid.UUID(str(form.get("event_id"))),
+        event_id=_uuid(form, "event_id"),
         now=now,
     )
     return _see_other("/learner/placement")
@@ -265,7 +299,7 @@ def plan_save(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -
         db,
         actor=user,
         learner_id=user.id,
-        base_version=int(str(form.get("version") or 1)),
+        base_version=_whole_number(form, "version", default=1),
         goals=goals,
         strategies=str(form.get("strategies", "")).splitlines(),
         resources=str(form.get("resources", "")).splitlines(),

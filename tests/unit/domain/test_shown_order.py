@@ -1,0 +1,35 @@
+"""Ordering items are shown shuffled per attempt, never already in the right order (issue 15,
+item 3: typing 1-2-3-4 always scored)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from jinja2 import Environment, FileSystemLoader
+
+from tests.conftest import REPO
+from zoped.domain.content import Option, shown_order
+from zoped.interop.course_file import load_course_file
+
+
+@given(st.integers(2, 8), st.text(min_size=1, max_size=12))
+def test_the_steps_are_a_permutation_never_in_the_right_order(n: int, seed: str) -> None:
+    options = [Option(f"s{k}", f"step {k}") for k in range(n)]
+    shown = shown_order(options, seed)
+    assert sorted(o.id for o in shown) == sorted(o.id for o in options)
+    assert [o.id for o in shown] != [o.id for o in options]
+    assert shown == shown_order(options, seed), "a reload shows the same order"
+
+
+def test_the_practice_page_shows_an_ordering_item_shuffled() -> None:
+    course = load_course_file(REPO / "zoped" / "content" / "demo_course.yaml")
+    item = next(i for i in course.items if i.type.value == "ordering")
+    env = Environment(loader=FileSystemLoader(Path(REPO / "zoped" / "web" / "templates")))
+    env.filters["shown_order"] = shown_order
+    html = env.get_template("learner/_item.html").render(item=item, event_id="attempt-1")
+    shown = re.findall(r'name="rank_([^"]+)"', html)
+    assert sorted(shown) == sorted(o.id for o in item.options)
+    assert shown != [o.id for o in item.options]
