@@ -356,8 +356,16 @@ def grade(item: Item, response: Response) -> Grade:
         earned = (len(picked & right) - len(picked - right)) / len(right)
         # earned reaches 1 only when every right option and nothing else is picked.
         score = 1.0 if correct else max(earned, 0.0)
-        notes = [o.feedback for o in item.options if o.id in picked and o.feedback]
-        return Grade(correct, score, " ".join(notes) or _verdict(item, correct))
+        if correct:
+            notes = [o.feedback for o in item.options if o.id in picked and o.feedback]
+            return Grade(True, score, " ".join(notes) or _verdict(item, True))
+        # A partly right answer is told what is wrong with it, never only what is right.
+        notes = [o.feedback for o in item.options if o.id in picked - right and o.feedback]
+        missed = len(right - picked)
+        if missed:
+            notes.append("One right answer is missing." if missed == 1 else
+                         f"{missed} right answers are missing.")  # fmt: skip
+        return Grade(False, score, " ".join([_verdict(item, False), *notes]))
 
     if kind is ItemType.NUMERIC:
         if isinstance(response, bool):

@@ -33,3 +33,28 @@ def test_the_practice_page_shows_an_ordering_item_shuffled() -> None:
     shown = re.findall(r'name="rank_([^"]+)"', html)
     assert sorted(shown) == sorted(o.id for o in item.options)
     assert shown != [o.id for o in item.options]
+
+
+def test_a_partly_right_multi_select_is_told_what_is_wrong_only() -> None:
+    """Issue 15, item 3: "Not quite." then "Yes: × 3 on top and bottom." no more."""
+    from zoped.domain.content import Item, ItemType, grade
+
+    item = Item(
+        id="q.m", type=ItemType.MULTIPLE_CHOICE, stem="Which equal 1/2?", competencies=("c",),
+        options=(
+            Option("a", "2/4", correct=True, feedback="Yes: × 2 on top and bottom."),
+            Option("b", "3/6", correct=True, feedback="Yes: × 3 on top and bottom."),
+            Option("c", "2/3", correct=False, feedback="2/3 is more than a half."),
+        ),
+    )  # fmt: skip
+    partly = grade(item, ["b", "c"])
+    assert not partly.correct
+    assert "Yes" not in partly.feedback
+    assert "2/3 is more than a half." in partly.feedback
+    assert "One right answer is missing." in partly.feedback
+    missing = grade(item, ["a"])
+    assert "Yes" not in missing.feedback
+    assert "One right answer is missing." in missing.feedback
+    right = grade(item, ["a", "b"])
+    assert right.correct
+    assert "Yes: × 2" in right.feedback
