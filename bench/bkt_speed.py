@@ -37,7 +37,8 @@ import scipy.sparse as sp
 from scipy.stats import rankdata
 
 from zoped.engine.base import Interaction, InteractionLog
-from zoped.engine.bkt import BKT, BKTParams, simulate
+from zoped.engine.bkt import BKT, BKTParams
+from zoped.engine.bkt_simulate import simulate
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "bkt_speed.md"

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zoped.engine.base import Interaction, InteractionLog
-from zoped.engine.bkt import BKT, BKTParams, BKTState, simulate
+from zoped.engine.bkt import BKT, BKTParams, BKTState
+from zoped.engine.bkt_simulate import simulate
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 

@@ -104,6 +104,32 @@ def _load_session(
     return PlacementRepository(session).latest(learner_id, course_id, status=status)
 
 
+def _active_check(
+    session: Session,
+    actor: User,
+    learner_id: str,
+    session_id: uuid.UUID,
+    course_id: str | None,
+    now: datetime,
+) -> tuple[Course, CompetencyGraph, list[Item], PlacementSession, dict[str, Any]]:
+    """Check the actor may write for the learner (audited) and load the active check
+    ``session_id``: its course, graph, items, engine template and stored row.
+
+    Raises:
+        NotFound: no such active check (or course).
+        PermissionDenied: the actor may not act for this learner.
+    """
+    require_learner_access(
+        session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
+    )
+    course = course_or_default(session, course_id)
+    graph, items, template = _placement_items(course)
+    row = _load_session(session, learner_id, course.id)
+    if row is None or row["id"] != session_id:
+        raise NotFound("no active placement check: start one")
+    return course, graph, items, template, row
+
+
 def _doc(row: dict[str, Any]) -> dict[str, Any]:
     return jsondocs.load("placement_state", dict(row["state"]))
 
@@ -210,14 +236,9 @@ def answer_placement(
         InvalidInput: a malformed response.
     """
     with transaction(session):
-        require_learner_access(
-            session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
+        course, _graph, items, template, _row = _active_check(
+            session, actor, learner_id, session_id, course_id, now
         )
-        course = course_or_default(session, course_id)
-        _graph, items, template = _placement_items(course)
-        row = _load_session(session, learner_id, course.id)
-        if row is None or row["id"] != session_id:
-            raise NotFound("no active placement check: start one")
         if item_id not in {i.id for i in items}:
             raise NotFound(f"{item_id!r} is not a placement question")
     outcome = submit_answer(
@@ -269,14 +290,9 @@ def finish_placement(
         NotFound: no such active session.
     """
     with transaction(session):
-        require_learner_access(
-            session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
+        _course, graph, items, template, row = _active_check(
+            session, actor, learner_id, session_id, course_id, now
         )
-        course = course_or_default(session, course_id)
-        graph, items, template = _placement_items(course)
-        row = _load_session(session, learner_id, course.id)
-        if row is None or row["id"] != session_id:
-            raise NotFound("no active placement check")
         state = _doc(row)
         engine = _engine_session(template, items, state.get("answers", []))
         result = engine.result()

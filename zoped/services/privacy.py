@@ -81,41 +81,12 @@ def _plain(value: Any) -> Any:
 
 def _dump(document: Any) -> str:
     """The export's JSON: indented, or compact when it nests too deeply for the indenting
-    encoder (a document stored before nesting was bounded); never a failure."""
+    encoder (a document stored before nesting was bounded): the compact encoder is the C one,
+    which goes as deep as any document the database can hand back."""
     try:
         return json.dumps(document, indent=2, sort_keys=True)
     except RecursionError:
-        return _dump_flat(document)
-
-
-def _dump_flat(value: Any) -> str:
-    """Compact JSON with sorted keys, written with an explicit stack (any depth)."""
-    out: list[str] = []
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, _Text):
-            out.append(item.text)
-        elif isinstance(item, dict):
-            parts: list[Any] = [_Text("{")]
-            for n, key in enumerate(sorted(item)):
-                parts += [_Text(("," if n else "") + json.dumps(str(key)) + ":"), item[key]]
-            stack.extend(reversed([*parts, _Text("}")]))
-        elif isinstance(item, list | tuple):
-            parts = [_Text("[")]
-            for n, child in enumerate(item):
-                parts += [_Text(",")] * bool(n) + [child]
-            stack.extend(reversed([*parts, _Text("]")]))
-        else:
-            out.append(json.dumps(item))
-    return "".join(out)
-
-
-@dataclass(frozen=True)
-class _Text:
-    """Literal JSON text on :func:`_dump_flat`'s stack."""
-
-    text: str
+        return json.dumps(document, sort_keys=True)
 
 
 def _rows_about(session: Session, learner_id: str) -> dict[str, list[dict[str, Any]]]:

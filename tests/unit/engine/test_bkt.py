@@ -13,7 +13,8 @@ import pytest
 
 import zoped.engine.bkt as bkt_module
 from zoped.engine.base import Interaction, InteractionLog, LearnerModel
-from zoped.engine.bkt import BKT, BKTParams, BKTState, simulate
+from zoped.engine.bkt import BKT, BKTParams, BKTState
+from zoped.engine.bkt_simulate import simulate
 from zoped.errors import InvalidInput, NotFitted
 
 
