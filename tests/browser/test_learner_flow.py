@@ -24,7 +24,11 @@ def sign_in(page, base_url: str, username: str) -> None:
 
 
 def answer_something(page) -> None:
-    """Give some answer to whatever item the page shows (right or wrong does not matter)."""
+    """Give some answer to whatever item the page shows (right or wrong does not matter).
+
+    The caller has waited for the item's page, so its fields are there to be counted.
+    """
+    page.locator("fieldset input").first.wait_for()
     radios = page.locator("input[type=radio][name=response]")
     boxes = page.locator("input[type=checkbox][name=response]")
     ranks = page.locator("input.rank")
@@ -56,7 +60,9 @@ def test_learner_flow(page, server):
     page.get_by_role("link", name="Placement check").first.click()
     screenshot(page, "learner-placement-start")
     page.get_by_role("button", name="Start the placement check").click()
-    for _ in range(2):
+    for question in (1, 2):
+        # Counting fields on the page being left would answer the wrong item type.
+        page.get_by_text(re.compile(rf"Question {question} of")).wait_for()
         answer_something(page)
         page.get_by_role("button", name="Next").click()
     screenshot(page, "learner-placement-question")
@@ -87,6 +93,7 @@ def test_learner_flow(page, server):
             screenshot(page, "learner-feedback")
         moved = moved or any(p_known_moved(c) for c in changes)
         page.get_by_role("link", name="Next question").click()
+        page.locator(".feedback").wait_for(state="detached")
     assert moved, "P(known) never moved"
     page.get_by_role("link", name="End this session").click()
     page.get_by_role("heading", name="What changed this session").wait_for()
