@@ -29,6 +29,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
+    true,
 )
 
 from zoped.store.types import UtcDateTime, json_type
@@ -70,6 +72,10 @@ users = Table(
     # Filled in by authentication; a user rostered by import may not have signed in yet.
     Column("password_hash", String(255), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # A deactivated user cannot sign in or use a token; their data stays (reactivation undoes).
+    Column("active", Boolean(), nullable=False, server_default=true()),
+    # Set by an admin's password reset: the next sign-in must choose a new password first.
+    Column("must_change_password", Boolean(), nullable=False, server_default=false()),
     UniqueConstraint("school_id", "username"),
     UniqueConstraint("school_id", "email"),
     CheckConstraint("role IN ('learner', 'guardian', 'teacher', 'admin')", name="role"),
@@ -374,6 +380,49 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+# --- rosters and the data lifecycle -------------------------------------------------------
+
+# What a roster import (OneRoster) last said about each record, keyed by the bundle's own
+# ``sourcedId`` within the school, so that a re-import updates in place and a delta applies
+# changes. ``local_id`` names the zoped row (user, class) the record became; records with no
+# zoped row of their own (academic sessions, roster courses) keep their fields in ``data``.
+roster_records = Table(
+    "roster_records",
+    metadata,
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
+    # "org", "academicSession", "course", "class", "user" or "enrollment".
+    Column("kind", String(32), primary_key=True),
+    Column("sourced_id", String(255), primary_key=True),
+    Column("local_id", String(ID), nullable=True),
+    # "active" or "tobedeleted", as the bundle last said.
+    Column("status", String(16), nullable=False),
+    Column("date_last_modified", UtcDateTime(), nullable=True),
+    Column("data", json_type(), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    Index("ix_roster_records_local", "school_id", "kind", "local_id"),
+)
+
+# Requests to erase a learner's data. A request waits out a grace period (``due_at``), shown to
+# the learner, their guardians, teachers and admins, any of whom may cancel it; when it is due,
+# the learner is erased and the request is marked done. The learner id is plain text (no foreign
+# key) so that the row outlives the user it names; erasure replaces it with the pseudonym.
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), nullable=False),
+    Column("learner_id", String(ID), nullable=False, index=True),
+    Column("requested_by", String(ID), nullable=True),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    # "pending", "cancelled" or "done".
+    Column("status", String(16), nullable=False),
+    Column("closed_by", String(ID), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Index("ix_erasure_requests_status_due", "status", "due_at"),
+    CheckConstraint("status IN ('pending', 'cancelled', 'done')", name="status"),
+)
+
 # --- authentication -----------------------------------------------------------------------
 
 # One row per failed sign-in, keyed by a SHA-256 digest of the account ("school/username") or of
@@ -399,6 +448,19 @@ web_sessions = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("started_at", UtcDateTime(), nullable=False),
     Column("ended_at", UtcDateTime(), nullable=True),
+)
+
+# One-time password-reset codes an admin hands over. Only a digest of the code is stored; a
+# code works once, before it expires, and a newer code for the same user replaces it.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("code_digest", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_by", String(ID), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
 )
 
 # Credentials for the JSON API and xAPI clients. The secret is never stored: only its SHA-256.
