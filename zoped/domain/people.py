@@ -75,6 +75,9 @@ class User:
     display_name: str
     email: str | None = None
     username: str | None = None
+    #: False once an admin (or a roster import) deactivates the user: they cannot sign in or
+    #: use a token, and their data is kept.
+    active: bool = True
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []

@@ -217,6 +217,7 @@ def user_row(
         "email": user.email,
         "password_hash": password_hash,
         "created_at": created_at,
+        "active": user.active,
     }
 
 
@@ -229,6 +230,7 @@ def user_from_row(row: Row) -> User:
         display_name=row["display_name"],
         email=row["email"],
         username=row["username"],
+        active=bool(row["active"]),
     )
 
 

@@ -338,6 +338,20 @@ class PeopleRepository:
         row = mappers.user_row(user, created_at=at, password_hash=password_hash)
         self.session.execute(insert(users), [row])
 
+    def update_user(self, user: User) -> None:
+        """Replace a user's name, username, email and active flag (id, school and role stay);
+        a taken username or email surfaces as an IntegrityError on flush."""
+        self.session.execute(
+            update(users)
+            .where(users.c.id == user.id)
+            .values(
+                display_name=user.display_name,
+                username=user.username,
+                email=user.email,
+                active=user.active,
+            )
+        )
+
     def get_user(self, user_id: str) -> User:
         """The user. Raises: NotFound."""
         found = self.session.execute(select(users).where(users.c.id == user_id)).mappings().first()
@@ -384,6 +398,40 @@ class PeopleRepository:
                 ],
             )
 
+    def update_class(self, school_class: SchoolClass) -> None:
+        """Replace a class's name and its teachers (in order)."""
+        self.session.execute(
+            update(classes).where(classes.c.id == school_class.id).values(name=school_class.name)
+        )
+        self.session.execute(
+            delete(class_teachers).where(class_teachers.c.class_id == school_class.id)
+        )
+        if school_class.teacher_ids:
+            self.session.execute(
+                insert(class_teachers),
+                [
+                    {"class_id": school_class.id, "teacher_id": tid, "position": i}
+                    for i, tid in enumerate(school_class.teacher_ids)
+                ],
+            )
+
+    def list_classes(self, school_id: str) -> list[SchoolClass]:
+        """The classes of a school with their teachers, by name."""
+        rows = self.session.execute(
+            select(classes).where(classes.c.school_id == school_id).order_by(classes.c.name)
+        ).mappings()
+        found = list(rows)
+        teachers: dict[str, list[str]] = {row["id"]: [] for row in found}
+        if found:
+            links = self.session.execute(
+                select(class_teachers.c.class_id, class_teachers.c.teacher_id)
+                .where(class_teachers.c.class_id.in_(list(teachers)))
+                .order_by(class_teachers.c.class_id, class_teachers.c.position)
+            )
+            for class_id, teacher_id in links:
+                teachers[class_id].append(teacher_id)
+        return [mappers.class_from_row(row, teachers[row["id"]]) for row in found]
+
     def get_class(self, class_id: str) -> SchoolClass:
         """The class with its teachers. Raises: NotFound."""
         found = self.session.execute(select(classes).where(classes.c.id == class_id)).mappings()
@@ -410,6 +458,16 @@ class PeopleRepository:
             ],
         )
 
+    def remove_enrollment(self, enrollment: Enrollment) -> bool:
+        """Take a learner out of a class; whether they were in it."""
+        result = self.session.execute(
+            delete(enrollments).where(
+                enrollments.c.class_id == enrollment.class_id,
+                enrollments.c.learner_id == enrollment.learner_id,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))  # a DELETE's result is a CursorResult
+
     def is_enrolled(self, enrollment: Enrollment) -> bool:
         """Whether this learner is in this class."""
         stmt = select(enrollments.c.learner_id).where(
@@ -433,6 +491,16 @@ class PeopleRepository:
             insert(guardian_links),
             [{"guardian_id": link.guardian_id, "learner_id": link.learner_id, "created_at": at}],
         )
+
+    def remove_guardian_link(self, link: GuardianLink) -> bool:
+        """End a guardian link; whether it existed."""
+        result = self.session.execute(
+            delete(guardian_links).where(
+                guardian_links.c.guardian_id == link.guardian_id,
+                guardian_links.c.learner_id == link.learner_id,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))  # a DELETE's result is a CursorResult
 
     def has_guardian_link(self, link: GuardianLink) -> bool:
         """Whether this guardian is linked to this learner."""
