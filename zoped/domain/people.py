@@ -78,6 +78,8 @@ class User:
     #: False once an admin (or a roster import) deactivates the user: they cannot sign in or
     #: use a token, and their data is kept.
     active: bool = True
+    #: True after an admin set the password: the next sign-in must choose a new one first.
+    must_change_password: bool = False
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []

@@ -10,6 +10,7 @@ the failures age out of the window. A locked sign-in is refused without checking
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -21,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.orm import Session
 
 from zoped.domain.people import Role, User
-from zoped.errors import PermissionDenied
+from zoped.errors import InvalidInput, PermissionDenied, Problem
 from zoped.services import transaction
 from zoped.services.audit import record_access
 from zoped.services.roster import get_learner_profile
@@ -45,6 +46,10 @@ _DUMMY_HASH = _hasher.hash("not a password anyone has")
 
 class SignInFailed(PermissionDenied):
     """Wrong school, username or password (which one is not said)."""
+
+
+class AccountDeactivated(SignInFailed):
+    """The password was right, but an admin has switched the account off."""
 
 
 class SignInLocked(PermissionDenied):
@@ -90,7 +95,8 @@ def web_session_user(session: Session, *, session_id: object) -> User | None:
     if not isinstance(session_id, str) or not session_id:
         return None
     user_id = repo.web_session_user(session, session_id=session_id)
-    return None if user_id is None else repo.find_user(session, user_id=user_id)
+    user = None if user_id is None else repo.find_user(session, user_id=user_id)
+    return user if user is not None and user.active else None
 
 
 def end_web_session(session: Session, *, session_id: object, now: datetime) -> None:
@@ -209,6 +215,9 @@ def authenticate(
             repo.clear_failures(session, before=at - 2 * WINDOW)
         raise SignInFailed("wrong username or password")
     user = found[0]
+    if not user.active:
+        # Told only to someone who knows the password: a guesser learns nothing new.
+        raise AccountDeactivated("this account is switched off: ask your school's admin")
     with transaction(session):
         if _hasher.check_needs_rehash(stored_hash):
             repo.set_password_hash(session, user_id=user.id, password_hash=hash_password(password))
@@ -220,6 +229,152 @@ def authenticate(
             session, actor=user, action="sign_in", subject_type="user", subject_id=user.id, now=at
         )
     return user
+
+
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 1024
+#: How long an admin's reset code works.
+RESET_CODE_LIFETIME = timedelta(hours=72)
+# Codes are read aloud or copied from paper: no 0/O or 1/I/L to mix up.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_CODE_CHARS = 12
+
+
+def password_problems(password: str, *, username: str | None, location: str) -> list[Problem]:
+    """What is wrong with a new password (nothing: an empty list)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_CHARS:
+        problems.append(
+            Problem(location, f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+        )
+    elif len(password) > MAX_PASSWORD_CHARS:
+        problems.append(Problem(location, f"at most {MAX_PASSWORD_CHARS} characters"))
+    elif username and password.strip().lower() == username.strip().lower():
+        problems.append(Problem(location, "the password must not be the username"))
+    return problems
+
+
+def _require_good_password(password: str, *, username: str | None, location: str) -> None:
+    problems = password_problems(password, username=username, location=location)
+    if problems:
+        raise InvalidInput("choose another password", problems)
+
+
+def new_reset_code() -> str:
+    """A fresh one-time code, shown as three groups of four (``ABCD-EFGH-JKMN``)."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_CHARS))
+    return "-".join(raw[i : i + 4] for i in range(0, _CODE_CHARS, 4))
+
+
+def reset_code_digest(code: str) -> str:
+    """The stored digest of a code, however it was typed (case, spaces and dashes ignored)."""
+    return _digest("".join(ch for ch in code.upper() if ch.isalnum()))
+
+
+def change_password(
+    session: Session, *, user: User, current_password: str, new_password: str, now: datetime
+) -> None:
+    """A signed-in user changes their password (required after an admin set it). Every
+    session of the user ends: the caller signs them in afresh.
+
+    Raises:
+        SignInFailed: the current password is wrong.
+        InvalidInput: the new password breaks a rule (say which).
+    """
+    found = repo.find_user_with_hash(
+        session, school_id=user.school_id, username=user.username or ""
+    )
+    stored_hash = found[1] if found is not None and found[0].id == user.id else None
+    try:
+        ok = _hasher.verify(stored_hash or _DUMMY_HASH, current_password) and bool(stored_hash)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise SignInFailed("the current password is not right")
+    _require_good_password(new_password, username=user.username, location="new_password")
+    if new_password == current_password:
+        raise InvalidInput(
+            "choose another password",
+            [Problem("new_password", "the new password must differ from the current one")],
+        )
+    with transaction(session):
+        repo.set_password(
+            session, user_id=user.id, password_hash=hash_password(new_password), must_change=False
+        )
+        repo.end_user_web_sessions(session, user_id=user.id, at=now)
+        record_access(
+            session,
+            actor=user,
+            action="password.change",
+            subject_type="user",
+            subject_id=user.id,
+            now=now,
+        )
+
+
+def redeem_reset_code(
+    session: Session,
+    *,
+    username: str,
+    code: str,
+    new_password: str,
+    client_address: str | None,
+    school_id: str | None = None,
+    now: datetime,
+) -> User:
+    """Set a new password with the one-time code an admin handed over. Wrong codes count as
+    failed sign-ins (the same throttling), so codes cannot be guessed faster than passwords.
+
+    Raises:
+        SignInLocked: too many recent failures.
+        SignInFailed: unknown user, or a wrong, used or expired code (which is not said).
+        InvalidInput: the new password breaks a rule (nothing is used up).
+    """
+    at = now
+    resolved = _resolve_school(session, school_id)
+    keys = _keys(resolved or school_id or "", username, client_address)
+    wait = _retry_after(session, keys, at)
+    if wait is not None:
+        raise SignInLocked(wait)
+    found = (
+        repo.find_user_with_hash(session, school_id=resolved, username=username.strip())
+        if resolved
+        else None
+    )
+    digest = reset_code_digest(code)
+    valid = found is not None and repo.usable_reset_code(
+        session, code_digest=digest, user_id=found[0].id, at=at
+    )
+    if found is None or not valid:
+        with transaction(session):
+            for key in keys:
+                if key.scope == "address" and found is None:
+                    continue
+                repo.add_failure(session, scope=key.scope, key_digest=key.digest, at=at)
+        raise SignInFailed("that username and code do not match, or the code has expired")
+    user = found[0]
+    if not user.active:
+        raise AccountDeactivated("this account is switched off: ask your school's admin")
+    _require_good_password(new_password, username=user.username, location="new_password")
+    with transaction(session):
+        repo.use_reset_code(session, code_digest=digest, at=at)
+        repo.set_password(
+            session, user_id=user.id, password_hash=hash_password(new_password), must_change=False
+        )
+        repo.end_user_web_sessions(session, user_id=user.id, at=at)
+        for key in keys[:2]:
+            repo.clear_failures(
+                session, scope=key.scope, key_digest=key.digest, before=at - 2 * WINDOW
+            )
+        record_access(
+            session,
+            actor=user,
+            action="password.reset_used",
+            subject_type="user",
+            subject_id=user.id,
+            now=at,
+        )
+    return dataclasses.replace(user, must_change_password=False)
 
 
 def user_by_id(session: Session, *, user_id: str) -> User | None:

@@ -199,7 +199,7 @@ def authenticate_token(
     if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= at):
         return None
     user = repo.find_user(session, user_id=row["user_id"])
-    if user is None:
+    if user is None or not user.active:
         return None
     last = row["last_used_at"]
     if last is None or at - last >= _LAST_USED_EVERY:

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.people import User
 from zoped.store import mappers
-from zoped.store.tables import api_tokens, schools, signin_failures, users, web_sessions
+from zoped.store.tables import (
+    api_tokens,
+    password_resets,
+    schools,
+    signin_failures,
+    users,
+    web_sessions,
+)
 
 
 def find_user_with_hash(
@@ -139,5 +146,68 @@ def end_web_session(session: Session, *, session_id: str, at: datetime) -> None:
     session.execute(
         update(web_sessions)
         .where(web_sessions.c.id == session_id, web_sessions.c.ended_at.is_(None))
+        .values(ended_at=at)
+    )
+
+
+def set_password(session: Session, *, user_id: str, password_hash: str, must_change: bool) -> None:
+    """Replace a user's password hash and say whether they must change it at next sign-in."""
+    session.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, must_change_password=must_change)
+    )
+
+
+def replace_reset_code(
+    session: Session,
+    *,
+    user_id: str,
+    code_digest: str,
+    created_by: str | None,
+    at: datetime,
+    expires_at: datetime,
+) -> None:
+    """Store a user's new reset code, dropping any earlier one."""
+    session.execute(delete(password_resets).where(password_resets.c.user_id == user_id))
+    session.execute(
+        insert(password_resets),
+        [
+            {
+                "code_digest": code_digest,
+                "user_id": user_id,
+                "created_by": created_by,
+                "created_at": at,
+                "expires_at": expires_at,
+            }
+        ],
+    )
+
+
+def usable_reset_code(session: Session, *, code_digest: str, user_id: str, at: datetime) -> bool:
+    """Whether this code was issued to this user, is unused and has not expired."""
+    stmt = select(password_resets.c.code_digest).where(
+        password_resets.c.code_digest == code_digest,
+        password_resets.c.user_id == user_id,
+        password_resets.c.used_at.is_(None),
+        password_resets.c.expires_at > at,
+    )
+    return session.scalar(stmt) is not None
+
+
+def use_reset_code(session: Session, *, code_digest: str, at: datetime) -> None:
+    """Mark a reset code used: it works once."""
+    session.execute(
+        update(password_resets)
+        .where(password_resets.c.code_digest == code_digest)
+        .values(used_at=at)
+    )
+
+
+def end_user_web_sessions(session: Session, *, user_id: str, at: datetime) -> None:
+    """End every open session of a user (deactivation, a new password)."""
+    session.execute(
+        update(web_sessions)
+        .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None))
         .values(ended_at=at)
     )

@@ -218,6 +218,7 @@ def user_row(
         "password_hash": password_hash,
         "created_at": created_at,
         "active": user.active,
+        "must_change_password": user.must_change_password,
     }
 
 
@@ -231,6 +232,7 @@ def user_from_row(row: Row) -> User:
         email=row["email"],
         username=row["username"],
         active=bool(row["active"]),
+        must_change_password=bool(row["must_change_password"]),
     )
 
 

@@ -339,7 +339,7 @@ class PeopleRepository:
         self.session.execute(insert(users), [row])
 
     def update_user(self, user: User) -> None:
-        """Replace a user's name, username, email and active flag (id, school and role stay);
+        """Replace a user's name, username, email and flags (id, school and role stay);
         a taken username or email surfaces as an IntegrityError on flush."""
         self.session.execute(
             update(users)
@@ -349,6 +349,7 @@ class PeopleRepository:
                 username=user.username,
                 email=user.email,
                 active=user.active,
+                must_change_password=user.must_change_password,
             )
         )
 
