@@ -34,10 +34,17 @@ class Scope:
     WRITE_EVIDENCE = "write:evidence"
     EXPORT_LEARNERS = "export:learners"
     ERASE_LEARNERS = "erase:learners"
+    READ_AUDIT = "read:audit"  # the school's audit log (an admin's token only)
 
 
 ALL_SCOPES = frozenset(
-    {Scope.READ_LEARNERS, Scope.WRITE_EVIDENCE, Scope.EXPORT_LEARNERS, Scope.ERASE_LEARNERS}
+    {
+        Scope.READ_LEARNERS,
+        Scope.WRITE_EVIDENCE,
+        Scope.EXPORT_LEARNERS,
+        Scope.ERASE_LEARNERS,
+        Scope.READ_AUDIT,
+    }
 )
 DEFAULT_SCOPES = (Scope.READ_LEARNERS,)
 MAX_DAYS = 366
