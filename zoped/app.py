@@ -6,6 +6,7 @@ built at import time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,13 +32,15 @@ from zoped.domain.jsondata import MAX_JSON_DEPTH, text_depth
 from zoped.errors import Problem, ZopedError
 from zoped.services import auth as auth_services
 from zoped.services import demo as demo_services
+from zoped.services.erasure import DueErasureRunner
 from zoped.services.system import Database, database_answers, open_database
 from zoped.settings import Settings, require_real_secret
-from zoped.web import auth, guardian, learner, teacher
+from zoped.web import admin, admin_privacy, auth, guardian, learner, privacy, teacher
 from zoped.web.deps import (
     CSRF_FIELD,
     CSRF_HEADER,
     CsrfRefused,
+    PasswordChangeRequired,
     SignInRequired,
     render,
 )
@@ -195,8 +198,13 @@ def create_app(
     templates.env.filters["shown_order"] = shown_order
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Due erasure requests are carried out at start and then hourly, in a thread of their
+        # own (never in the event loop), at the app's clock.
+        eraser = DueErasureRunner(db, lambda: app.state.clock.now())
+        eraser.start()
         yield
+        await asyncio.to_thread(eraser.stop)
         if database is None:
             db.dispose()
 
@@ -253,6 +261,13 @@ def create_app(
             return error_response(401, "Sign in or send an API token.")
         target = error.next_path if error.next_path.startswith("/") else "/"
         return RedirectResponse(f"/signin?{urlencode({'next': target})}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change_required(request: Request, error: PasswordChangeRequired) -> Response:
+        del error
+        if request.url.path.startswith("/api/"):
+            return error_response(403, "Choose a new password on the pages first.")
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, error: Unauthenticated) -> Response:
@@ -311,7 +326,15 @@ def create_app(
             overview = demo_services.school_overview(session, include_signins=settings.demo)
         return render(request, "home.html", {"overview": overview})
 
-    for router in (auth.router, learner.router, teacher.router, guardian.router):
+    for router in (
+        auth.router,
+        learner.router,
+        teacher.router,
+        guardian.router,
+        admin.router,
+        privacy.router,
+        admin_privacy.router,
+    ):
         app.include_router(router)
     app.include_router(api_routes.router)
     return app

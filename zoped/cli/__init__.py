@@ -12,7 +12,18 @@ import typer
 from rich.console import Console
 
 from zoped import __version__
-from zoped.cli import course, credentials, db, demo, evaluate, models, replay, simulate
+from zoped.cli import (
+    course,
+    credentials,
+    db,
+    demo,
+    evaluate,
+    models,
+    privacy,
+    replay,
+    school,
+    simulate,
+)
 from zoped.errors import InvalidInput, ZopedError
 
 app = typer.Typer(
@@ -41,7 +52,7 @@ def _root(
     """zoped: open personalized learning."""
 
 
-for module in (demo, db, course, evaluate, simulate, models, replay, credentials):
+for module in (demo, db, course, evaluate, simulate, models, replay, credentials, school, privacy):
     module.register(app)
 
 

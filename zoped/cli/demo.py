@@ -29,6 +29,14 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     except InsecureSettings as error:
         console.print(f"[bold red]Refusing to start:[/] {error}")
         raise typer.Exit(2) from None
+    from zoped.services.auth import needs_setup, setup_code
+
+    with app.state.db.session() as session:
+        if needs_setup(session):
+            console.print(
+                f"No school yet: open http://{host}:{port}/setup with the setup code "
+                f"[bold]{setup_code(settings.secret_key)}[/]"
+            )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -20,16 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from zoped.domain.people import Enrollment, GuardianLink, Role, SchoolClass, User
+from zoped.domain.people import Enrollment, GuardianLink, Role, School, SchoolClass, User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction
 from zoped.services.auth import (
     RESET_CODE_LIFETIME,
     hash_password,
+    needs_setup,
     new_reset_code,
     password_problems,
     reset_code_digest,
 )
+from zoped.services.tokens import IssuedToken, create_token
 from zoped.store import auth_repository
 from zoped.store.repositories import PeopleRepository, append_audit
 from zoped.store.tables import ID, users
@@ -623,3 +625,143 @@ def _write_users(
         if dry_run:
             raise _DryRunDone((enrolled, linked))
     return enrolled, linked
+
+
+def set_up_school(
+    session: Session,
+    *,
+    school_id: str,
+    school_name: str,
+    admin_username: str,
+    admin_name: str,
+    password: str,
+    now: datetime,
+) -> User:
+    """First run: create the school and its first admin, who chose this password themselves.
+    Only while the database has no school (the web layer also checks the setup code).
+
+    Raises:
+        Conflict: a school exists already.
+        InvalidInput: a bad id, name, username or password (each located).
+    """
+    if not needs_setup(session):
+        raise Conflict("this zoped is already set up; sign in as its admin")
+    problems = []
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", school_id.strip()):
+        problems.append(
+            Problem("school_id", "lowercase letters, digits and dashes, up to 64 characters")
+        )
+    if not school_name.strip():
+        problems.append(Problem("school_name", "must not be empty"))
+    if not admin_name.strip():
+        problems.append(Problem("admin_name", "must not be empty"))
+    problems += _username_problems(admin_username, "admin_username")
+    problems += password_problems(password, username=admin_username, location="password")
+    if problems:
+        raise InvalidInput("the school cannot be set up like this", problems)
+    school = School(id=school_id.strip(), name=school_name.strip())
+    admin = User(
+        id=new_user_id(session, school.id, admin_username),
+        school_id=school.id,
+        role=Role.ADMIN,
+        display_name=admin_name.strip(),
+        username=admin_username.strip(),
+    )
+    repo = PeopleRepository(session)
+    with transaction(session):
+        repo.add_school(school, at=now)
+        repo.add_user(admin, at=now, password_hash=hash_password(password))
+        append_audit(
+            session,
+            at=now,
+            actor_id=None,
+            action="school.create",
+            subject_type="school",
+            subject_id=school.id,
+        )
+        _audit(session, actor=None, action="user.create", user_id=admin.id, at=now)
+    return admin
+
+
+def issue_token(
+    session: Session,
+    *,
+    actor: User | None,
+    user_id: str,
+    name: str,
+    scopes: Sequence[str],
+    days: int,
+    now: datetime,
+) -> IssuedToken:
+    """An API token acting as a user of the actor's school; its secret is shown once.
+
+    Raises:
+        NotFound: no such user in the actor's school.
+        InvalidInput: an unknown scope, an empty name or a lifetime out of range.
+    """
+    user = _school_user(PeopleRepository(session), actor, user_id)
+    return create_token(session, user=user, name=name, scopes=scopes, days=days, now=now)
+
+
+# --- what the admin pages read (admins of the school only) ----------------------------------
+
+
+def get_school(session: Session, *, school_id: str) -> School:
+    """A school. Raises: NotFound."""
+    return PeopleRepository(session).get_school(school_id)
+
+
+def get_school_user(session: Session, *, actor: User, user_id: str) -> User:
+    """A user of the admin's school. Raises: NotFound (also for another school's user)."""
+    return _school_user(PeopleRepository(session), actor, user_id)
+
+
+def list_school_users(session: Session, *, actor: User, role: Role | None = None) -> list[User]:
+    """The admin's school's users (optionally of one role), by name."""
+    _require_admin(actor, actor.school_id)
+    return PeopleRepository(session).list_users(actor.school_id, role=role)
+
+
+def list_school_classes(session: Session, *, actor: User) -> list[SchoolClass]:
+    """The admin's school's classes, by name."""
+    _require_admin(actor, actor.school_id)
+    return PeopleRepository(session).list_classes(actor.school_id)
+
+
+def get_school_class(session: Session, *, actor: User, class_id: str) -> SchoolClass:
+    """A class of the admin's school. Raises: NotFound (also for another school's class)."""
+    try:
+        return _class_of_school(PeopleRepository(session), actor, class_id)
+    except NotFound:
+        raise NotFound(f"no class {class_id!r}") from None
+
+
+def learners_of_class(session: Session, *, actor: User, class_id: str) -> list[str]:
+    """Ids of a class's learners."""
+    get_school_class(session, actor=actor, class_id=class_id)
+    return PeopleRepository(session).learners_in_class(class_id)
+
+
+def guardian_links_of(session: Session, *, actor: User, user_id: str) -> list[str]:
+    """The learners a guardian is linked to, or the guardians of a learner (ids)."""
+    repo = PeopleRepository(session)
+    user = _school_user(repo, actor, user_id)
+    if user.role is Role.GUARDIAN:
+        return repo.learners_of_guardian(user.id)
+    if user.role is Role.LEARNER:
+        return repo.guardians_of_learner(user.id)
+    return []
+
+
+def classes_of_user(session: Session, *, actor: User, user_id: str) -> list[SchoolClass]:
+    """The classes a learner is in or a teacher teaches."""
+    repo = PeopleRepository(session)
+    user = _school_user(repo, actor, user_id)
+    classes = repo.list_classes(user.school_id)
+    if user.role is Role.TEACHER:
+        return [c for c in classes if user.id in c.teacher_ids]
+    if user.role is Role.LEARNER:
+        return [
+            c for c in classes if repo.is_enrolled(Enrollment(class_id=c.id, learner_id=user.id))
+        ]
+    return []

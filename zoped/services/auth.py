@@ -377,6 +377,25 @@ def redeem_reset_code(
     return dataclasses.replace(user, must_change_password=False)
 
 
+def school_choices(session: Session) -> list[tuple[str, str]]:
+    """The schools a sign-in form lets one pick from (id, name): none when there is only one."""
+    found = repo.list_schools(session)
+    return found if len(found) > 1 else []
+
+
+def setup_code(secret_key: str) -> str:
+    """The code that opens first-run setup (``/setup``): derived from the instance's signing
+    key, so only whoever can read the server's configuration or log can set the school up."""
+    mac = hmac.new(secret_key.encode(), b"zoped first-run setup", hashlib.sha256).digest()
+    raw = "".join(_CODE_ALPHABET[b % len(_CODE_ALPHABET)] for b in mac[:_CODE_CHARS])
+    return "-".join(raw[i : i + 4] for i in range(0, _CODE_CHARS, 4))
+
+
+def needs_setup(session: Session) -> bool:
+    """Whether the database has no school yet (first run)."""
+    return not repo.school_ids(session)
+
+
 def user_by_id(session: Session, *, user_id: str) -> User | None:
     """The user a session or token names, or None when they no longer exist."""
     return repo.find_user(session, user_id=user_id)

@@ -211,3 +211,9 @@ def end_user_web_sessions(session: Session, *, user_id: str, at: datetime) -> No
         .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None))
         .values(ended_at=at)
     )
+
+
+def list_schools(session: Session) -> list[tuple[str, str]]:
+    """Every school's id and name, by name."""
+    stmt = select(schools.c.id, schools.c.name).order_by(schools.c.name, schools.c.id)
+    return [(row.id, row.name) for row in session.execute(stmt)]

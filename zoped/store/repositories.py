@@ -9,18 +9,14 @@ The event log and the audit log are append-only: their repositories have no upda
 
 from __future__ import annotations
 
-import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from zoped.domain.course import Course
-from zoped.domain.framework import Framework
 from zoped.domain.people import (
     Enrollment,
     GuardianLink,
@@ -30,287 +26,18 @@ from zoped.domain.people import (
     SchoolClass,
     User,
 )
-from zoped.errors import Conflict, NotFound
+from zoped.errors import NotFound
 from zoped.store import jsondocs, mappers
 from zoped.store.tables import (
-    activities,
-    activity_competencies,
     audit_log,
     class_teachers,
     classes,
-    competencies,
-    competency_prerequisites,
-    courses,
     enrollments,
     guardian_links,
-    item_competencies,
-    items,
     learner_profiles,
-    rubrics,
     schools,
     users,
 )
-
-# --- courses ------------------------------------------------------------------------------
-
-
-def _upsert_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Update rows whose id exists and insert the others.
-
-    Updating in place (rather than delete and re-insert) keeps rows that refer to unchanged
-    content, such as assignments and placement sessions, through a re-import.
-    """
-    ids = [row["id"] for row in rows]
-    existing = set(session.scalars(select(table.c.id).where(table.c.id.in_(ids)))) if ids else set()
-    new = [row for row in rows if row["id"] not in existing]
-    for row in rows:
-        if row["id"] in existing:
-            values = {k: v for k, v in row.items() if k != "id"}
-            session.execute(update(table).where(table.c.id == row["id"]).values(**values))
-    if new:
-        session.execute(insert(table), new)
-
-
-def _delete_missing(session: Session, table: Table, course_id: str, keep: Iterable[str]) -> int:
-    """Delete the course's rows of ``table`` whose id is not in ``keep``; return how many."""
-    keep = list(keep)
-    condition = table.c.course_id == course_id
-    if keep:
-        condition = condition & table.c.id.not_in(keep)
-    stale = list(session.scalars(select(table.c.id).where(condition)))
-    if stale:
-        session.execute(delete(table).where(table.c.id.in_(stale)))
-    return len(stale)
-
-
-class CourseRepository:
-    """Courses with their framework, activities, items and rubrics, as one aggregate."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def exists(self, course_id: str) -> bool:
-        """Whether a course with this id is stored."""
-        found = self.session.scalar(select(courses.c.id).where(courses.c.id == course_id))
-        return found is not None
-
-    def revision(self, course_id: str) -> str | None:
-        """The stored course's revision (a new token at every import); None: no such course."""
-        return self.session.scalar(select(courses.c.revision).where(courses.c.id == course_id))
-
-    def ids_owned_elsewhere(self, course: Course) -> list[str]:
-        """Content ids of ``course`` that another stored course already uses.
-
-        Content ids are unique across the database (evidence names items and competencies by
-        id alone), so such a course cannot be saved.
-        """
-        clashes: list[str] = []
-        for table, ids in (
-            (competencies, course.framework.ids),
-            (activities, [a.id for a in course.activities]),
-            (items, [i.id for i in course.items]),
-            (rubrics, [r.id for r in course.rubrics]),
-        ):
-            if not ids:
-                continue
-            stmt = select(table.c.id, table.c.course_id).where(
-                table.c.id.in_(list(ids)), table.c.course_id != course.id
-            )
-            clashes += [
-                f"{table.name}: {row.id} (in course {row.course_id})"
-                for row in self.session.execute(stmt)
-            ]
-        return clashes
-
-    def save(self, course: Course, *, imported_at: datetime, imported_by: str | None) -> None:
-        """Write ``course``, replacing what is stored under its id.
-
-        Content kept in the new version is updated in place, new content inserted, and content
-        no longer in the course deleted (with what depends on it).
-
-        Raises:
-            Conflict: when a content id belongs to another course.
-        """
-        clashes = self.ids_owned_elsewhere(course)
-        if clashes:
-            raise Conflict(
-                f"course {course.id!r} uses ids that belong to other courses: " + "; ".join(clashes)
-            )
-        s = self.session
-        _upsert_by_id(
-            s,
-            courses,
-            [
-                {
-                    "id": course.id,
-                    "title": course.title,
-                    "description": course.description,
-                    "language": course.language,
-                    "grade_band": course.grade_band,
-                    "imported_at": imported_at,
-                    "imported_by": imported_by,
-                    "revision": uuid.uuid4().hex,
-                }
-            ],
-        )
-        comps = course.framework.competencies
-        _upsert_by_id(
-            s,
-            competencies,
-            [
-                mappers.competency_row(c, course_id=course.id, position=i)
-                for i, c in enumerate(comps)
-            ],
-        )
-        _upsert_by_id(
-            s,
-            rubrics,
-            [
-                mappers.rubric_row(r, course_id=course.id, position=i)
-                for i, r in enumerate(course.rubrics)
-            ],
-        )
-        _upsert_by_id(
-            s,
-            activities,
-            [
-                mappers.activity_row(a, course_id=course.id, position=i)
-                for i, a in enumerate(course.activities)
-            ],
-        )
-        _upsert_by_id(
-            s,
-            items,
-            [
-                mappers.item_row(item, course_id=course.id, position=i)
-                for i, item in enumerate(course.items)
-            ],
-        )
-        self._replace_links(course)
-        # Remove what the new version dropped: dependants first, then what they point to.
-        _delete_missing(s, activities, course.id, [a.id for a in course.activities])
-        _delete_missing(s, items, course.id, [i.id for i in course.items])
-        _delete_missing(s, rubrics, course.id, [r.id for r in course.rubrics])
-        _delete_missing(s, competencies, course.id, course.framework.ids)
-        s.flush()
-
-    def _replace_links(self, course: Course) -> None:
-        """Rewrite the link tables (prerequisites, activity and item competencies)."""
-        s = self.session
-        own_competencies = select(competencies.c.id).where(competencies.c.course_id == course.id)
-        own_activities = select(activities.c.id).where(activities.c.course_id == course.id)
-        own_items = select(items.c.id).where(items.c.course_id == course.id)
-        s.execute(
-            delete(competency_prerequisites).where(
-                competency_prerequisites.c.competency_id.in_(own_competencies)
-            )
-        )
-        s.execute(
-            delete(activity_competencies).where(
-                activity_competencies.c.activity_id.in_(own_activities)
-            )
-        )
-        s.execute(delete(item_competencies).where(item_competencies.c.item_id.in_(own_items)))
-        edges = [
-            {"competency_id": c.id, "prerequisite_id": p, "position": i}
-            for c in course.framework.competencies
-            for i, p in enumerate(c.prerequisites)
-        ]
-        if edges:
-            s.execute(insert(competency_prerequisites), edges)
-        activity_links = [
-            {"activity_id": a.id, "competency_id": cid, "position": i}
-            for a in course.activities
-            for i, cid in enumerate(a.competencies)
-        ]
-        if activity_links:
-            s.execute(insert(activity_competencies), activity_links)
-        item_links = [
-            {"item_id": item.id, "competency_id": cid, "position": i}
-            for item in course.items
-            for i, cid in enumerate(item.competencies)
-        ]
-        if item_links:
-            s.execute(insert(item_competencies), item_links)
-
-    def get(self, course_id: str) -> Course:
-        """The stored course.
-
-        Raises:
-            NotFound: when there is no course with this id.
-        """
-        s = self.session
-        row = s.execute(select(courses).where(courses.c.id == course_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no course {course_id!r}")
-        comp_rows = s.execute(
-            select(competencies)
-            .where(competencies.c.course_id == course_id)
-            .order_by(competencies.c.position)
-        ).mappings()
-        comp_ids = select(competencies.c.id).where(competencies.c.course_id == course_id)
-        prereqs: dict[str, list[str]] = defaultdict(list)
-        for edge in s.execute(
-            select(competency_prerequisites)
-            .where(competency_prerequisites.c.competency_id.in_(comp_ids))
-            .order_by(competency_prerequisites.c.position)
-        ):
-            prereqs[edge.competency_id].append(edge.prerequisite_id)
-        framework = Framework.build(
-            mappers.competency_from_row(r, prereqs[r["id"]]) for r in comp_rows
-        )
-        activity_links = self._links(activity_competencies, "activity_id", activities, course_id)
-        item_links = self._links(item_competencies, "item_id", items, course_id)
-        activity_list = tuple(
-            mappers.activity_from_row(r, activity_links[r["id"]])
-            for r in s.execute(
-                select(activities)
-                .where(activities.c.course_id == course_id)
-                .order_by(activities.c.position)
-            ).mappings()
-        )
-        item_list = tuple(
-            mappers.item_from_row(r, item_links[r["id"]])
-            for r in s.execute(
-                select(items).where(items.c.course_id == course_id).order_by(items.c.position)
-            ).mappings()
-        )
-        rubric_list = tuple(
-            mappers.rubric_from_row(r)
-            for r in s.execute(
-                select(rubrics).where(rubrics.c.course_id == course_id).order_by(rubrics.c.position)
-            ).mappings()
-        )
-        return Course(
-            id=row["id"],
-            title=row["title"],
-            framework=framework,
-            description=row["description"],
-            language=row["language"],
-            grade_band=row["grade_band"],
-            activities=activity_list,
-            items=item_list,
-            rubrics=rubric_list,
-        )
-
-    def _links(
-        self, link: Table, owner_column: str, owner: Table, course_id: str
-    ) -> dict[str, list[str]]:
-        owners = select(owner.c.id).where(owner.c.course_id == course_id)
-        found: dict[str, list[str]] = defaultdict(list)
-        stmt = (
-            select(link.c[owner_column], link.c.competency_id)
-            .where(link.c[owner_column].in_(owners))
-            .order_by(link.c[owner_column], link.c.position)
-        )
-        for owner_id, competency_id in self.session.execute(stmt):
-            found[owner_id].append(competency_id)
-        return found
-
-    def list_ids(self) -> list[str]:
-        """The ids of every stored course, sorted."""
-        return list(self.session.scalars(select(courses.c.id).order_by(courses.c.id)))
-
 
 # --- people -------------------------------------------------------------------------------
 
@@ -517,6 +244,15 @@ class PeopleRepository:
             select(guardian_links.c.learner_id)
             .where(guardian_links.c.guardian_id == guardian_id)
             .order_by(guardian_links.c.learner_id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def guardians_of_learner(self, learner_id: str) -> list[str]:
+        """Ids of a learner's linked guardians, sorted."""
+        stmt = (
+            select(guardian_links.c.guardian_id)
+            .where(guardian_links.c.learner_id == learner_id)
+            .order_by(guardian_links.c.guardian_id)
         )
         return list(self.session.scalars(stmt))
 

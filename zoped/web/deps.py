@@ -47,6 +47,14 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+class PasswordChangeRequired(Exception):
+    """The signed-in user must choose a new password before anything else (an admin set it)."""
+
+
+#: Pages a user who must change their password may still reach.
+PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/signout"})
+
+
 class CsrfRefused(Exception):
     """An unsafe request without the session's CSRF token."""
 
@@ -114,6 +122,8 @@ def current_user(request: Request) -> User:
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired
     return user
 
 
