@@ -30,6 +30,7 @@ CURRENT: dict[str, int] = {
     "group": 1,
     "model_params": 1,
     "learner_fold": 1,
+    "roster_record": 1,
 }
 
 Doc = dict[str, Any]
