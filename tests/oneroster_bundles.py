@@ -354,11 +354,8 @@ def school_bundle(*, school: str = "s1", prefix: str = "") -> Bundle:
         (f"{p}e4", f"{p}math5-b", f"{p}u-rivera", "teacher", "true"),
         (f"{p}e5", f"{p}math5-b", f"{p}u-ben", "student", ""),
     ]
-    modes = {
-        name: "bulk"
-        for name in ("orgs", "academicSessions", "courses", "classes", "users", "roles")
-    }
-    modes["enrollments"] = "bulk"
+    files = ("orgs", "academicSessions", "courses", "classes", "users", "roles", "enrollments")
+    modes = dict.fromkeys(files, "bulk")
     return Bundle(
         {
             "manifest.csv": manifest_text(modes),

@@ -49,6 +49,26 @@ from zoped.interop.oneroster_tables import (
     RecordStatus,
 )
 
+__all__ = [
+    "MAX_PROBLEMS",
+    "AcademicSession",
+    "BundleReading",
+    "FileMode",
+    "Org",
+    "RecordStatus",
+    "RosterBundle",
+    "RosterClass",
+    "RosterCourse",
+    "RosterEnrollment",
+    "RosterRecord",
+    "RosterRole",
+    "RosterUser",
+    "parse_bundle",
+    "read_bundle",
+    "reference_problems",
+    "refused",
+]
+
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 #: At most this many problems are listed; the last one says how many more there were.
 MAX_PROBLEMS = 1000
@@ -245,6 +265,8 @@ def _record_values(
         where = f"{spec.file_name} line {line}"
         if len(cells) > width:
             reading.problem(where, f"has {len(cells)} values but the header names {width} columns")
+            if "sourcedId" in positions and cells[positions["sourcedId"]].strip():
+                listed.add(cells[positions["sourcedId"]].strip())
             continue
         padded = cells + [""] * (width - len(cells))
         values: dict[str, Any] = {}
@@ -469,6 +491,11 @@ def _unique_users(users: Iterable[RosterUser], reading: Reading) -> None:
                 seen[key] = user
 
 
+def _line_of(problem: Problem) -> int:
+    found = re.search(r" line (\d+)", problem.location)
+    return int(found.group(1)) if found else 0
+
+
 @dataclass(frozen=True)
 class BundleReading:
     """What :func:`parse_bundle` found.
@@ -477,13 +504,15 @@ class BundleReading:
         bundle: the records that read cleanly (to be used only when there are no problems).
         problems: every problem, in file order.
         listed: the sourcedIds each file lists, by kind, including those of rows with
-            problems (so that a reference to such a row is not reported as a second problem);
-            a kind whose file could not be read at all is missing.
+            problems (so that a reference to such a row is not reported as a second problem).
+        unreadable: kinds whose file could not be read at all (its manifest line, header or
+            text has a problem): references to them are not checked.
     """
 
     bundle: RosterBundle
     problems: list[Problem]
     listed: Mapping[str, frozenset[str]]
+    unreadable: frozenset[str] = frozenset()
 
 
 def parse_bundle(source: Path | bytes) -> BundleReading:
@@ -533,6 +562,7 @@ def parse_bundle(source: Path | bytes) -> BundleReading:
             continue
         built: list[RosterRecord] = []
         ids: set[str] = set()
+        first_problem = len(reading.problems)
         for line, values in _record_values(table, spec, positions, mode, reading, ids):
             record = _build(spec, line, values, reading)
             if record is None:
@@ -542,6 +572,7 @@ def parse_bundle(source: Path | bytes) -> BundleReading:
                 user_values.append((record, values))
         records[spec.kind] = built
         listed[spec.kind] = frozenset(ids)
+        reading.problems[first_problem:] = sorted(reading.problems[first_problem:], key=_line_of)
     if legacy_roles and "role" not in modes:
         roles = _roles_from_users(user_values)
         records["role"] = list(roles)
@@ -568,7 +599,9 @@ def parse_bundle(source: Path | bytes) -> BundleReading:
         enrollments=typed("enrollment", RosterEnrollment),
         warnings=tuple(reading.warnings),
     )
-    return BundleReading(bundle, reading.problems, listed)
+    broken = {s.kind for s in TABLES if s.file_name.lower() in manifest.broken}
+    unreadable = frozenset(broken | {kind for kind in modes if kind not in listed})
+    return BundleReading(bundle, reading.problems, listed, unreadable)
 
 
 def _report_other_files(
@@ -578,7 +611,7 @@ def _report_other_files(
     ours = {spec.file_name.lower() for spec in TABLES}
     others = {name.lower() for name in OTHER_FILES}
     for key, (name, _) in sorted(files.items()):
-        if key == MANIFEST_FILE or key in manifest.modes:
+        if key == MANIFEST_FILE or (key in ours and key in manifest.modes):
             continue
         if key in ours:
             reason = "the manifest does not give it as bulk or delta; ignored"
@@ -609,6 +642,7 @@ def reference_problems(
     *,
     known: Mapping[str, Collection[str]] | None = None,
     listed: Mapping[str, Collection[str]] | None = None,
+    unreadable: Collection[str] = (),
 ) -> list[Problem]:
     """Every reference of an active record to a record that is neither in the bundle nor
     (for a kind the bundle does not give in bulk) among ``known``.
@@ -617,9 +651,9 @@ def reference_problems(
         bundle: the bundle.
         known: sourcedIds stored by earlier imports, by kind.
         listed: sourcedIds the files list, by kind, including rows with problems of their own
-            (:attr:`BundleReading.listed`); the bundle's records when not given. References
-            to a kind the bundle gives but ``listed`` lacks (its file was unreadable) are not
-            checked.
+            (:attr:`BundleReading.listed`); the bundle's records when not given.
+        unreadable: kinds whose file could not be read (:attr:`BundleReading.unreadable`):
+            references to them are not checked, their file's problems being reported.
     """
     known = known or {}
     ids = {kind: {r.sourced_id for r in bundle.records(kind)} for kind in TABLE_OF_KIND}
@@ -639,7 +673,7 @@ def reference_problems(
                 raw = record.data.get(column.name)
                 values = raw if isinstance(raw, list) else [raw] if raw else []
                 bulk = bundle.modes.get(target) is FileMode.BULK
-                if listed is not None and target in bundle.modes and target not in listed:
+                if target in unreadable:
                     continue  # that file could not be read: its problems are reported
                 for value in values:
                     if value in ids[target] or (not bulk and value in known.get(target, ())):
@@ -678,7 +712,9 @@ def read_bundle(
             givenName``.
     """
     found = parse_bundle(source)
-    problems = found.problems + reference_problems(found.bundle, known=known, listed=found.listed)
+    problems = found.problems + reference_problems(
+        found.bundle, known=known, listed=found.listed, unreadable=found.unreadable
+    )
     if problems:
         raise refused(problems)
     return found.bundle

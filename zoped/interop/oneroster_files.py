@@ -38,6 +38,7 @@ MAX_RECORDS_PER_FILE = 100_000
 
 _EXTENSION_VALUE = re.compile(r"^ext:[A-Za-z0-9._-]+$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE_PARTS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _YEAR_FIRST = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
 _YEAR_LAST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _YEAR = re.compile(r"^\d{4}$")
@@ -288,12 +289,13 @@ def parse_date(text: str) -> date:
             refused as ambiguous (1 September or 9 January) rather than guessed.
     """
     value = text.strip()
-    if _ISO_DATE.match(value):
-        return date.fromisoformat(value)
-    found = _YEAR_FIRST.match(value)
+    found = _YEAR_FIRST.match(value) or _ISO_DATE_PARTS.match(value)
     if found:
         year, month, day = (int(g) for g in found.groups())
-        return date(year, month, day)
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date that exists") from None
     found = _YEAR_LAST.match(value.split(" ")[0].split("T")[0])
     if found:
         first, second, year = (int(g) for g in found.groups())
@@ -405,6 +407,8 @@ class Manifest:
     modes: dict[str, FileMode] = field(default_factory=dict)
     #: file name (lower case) -> the manifest's line, for files it names at all
     named: dict[str, int] = field(default_factory=dict)
+    #: files (lower case) the manifest gives with a problem (a wrong mode, a missing file)
+    broken: set[str] = field(default_factory=set)
 
 
 _MANIFEST_COLUMNS = (Column("propertyName", required=True), Column("value", required=True))
@@ -479,14 +483,16 @@ def read_manifest(files: Mapping[str, tuple[str, bytes]], reading: Reading) -> M
                 f"{MANIFEST_FILE} line {line} column value",
                 f"{name} is {value!r}; it must be bulk, delta or absent",
             )
+            manifest.broken.add(file_name)
             continue
         if mode == "absent":
             continue
         if file_name not in files:
             reading.problem(
                 f"{MANIFEST_FILE} line {line} column value",
-                f"{name} is {mode} but the bundle has no {key.removeprefix('file.')}.csv",
+                f"{name} is {mode} but the bundle has no {name.split('.', 1)[1]}.csv",
             )
+            manifest.broken.add(file_name)
             continue
         manifest.modes[file_name] = FileMode(mode)
     return manifest

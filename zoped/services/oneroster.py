@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from zoped.domain.people import Enrollment, GuardianLink, Role, School, SchoolClass, User
 from zoped.errors import Conflict, NotFound, PermissionDenied, Problem
 from zoped.interop.oneroster import (
+    FileMode,
     Org,
     RosterBundle,
     RosterRecord,
@@ -46,7 +47,6 @@ from zoped.interop.oneroster import (
     reference_problems,
     refused,
 )
-from zoped.interop.oneroster_tables import FileMode
 from zoped.services.auth import hash_password
 from zoped.store.auth_repository import set_password_hash
 from zoped.store.repositories import PeopleRepository, append_audit
@@ -280,7 +280,9 @@ def import_oneroster(
             kind: {sid for sid, r in records.items() if r.status == ACTIVE}
             for kind, records in stored.items()
         }
-        problems += reference_problems(bundle, known=known, listed=reading.listed)
+        problems += reference_problems(
+            bundle, known=known, listed=reading.listed, unreadable=reading.unreadable
+        )
         if problems:
             raise refused(problems)
         run = _Run(
