@@ -24,6 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zoped import __version__
+from zoped.api import admin as api_admin
 from zoped.api import routes as api_routes
 from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
 from zoped.clock import Clock, SystemClock
@@ -337,4 +338,5 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(api_routes.router)
+    app.include_router(api_admin.router)
     return app

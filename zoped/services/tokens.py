@@ -35,6 +35,7 @@ class Scope:
     EXPORT_LEARNERS = "export:learners"
     ERASE_LEARNERS = "erase:learners"
     READ_AUDIT = "read:audit"  # the school's audit log (an admin's token only)
+    ADMIN_ROSTER = "admin:roster"  # the school's people, classes and tokens (an admin's only)
 
 
 ALL_SCOPES = frozenset(
@@ -44,6 +45,7 @@ ALL_SCOPES = frozenset(
         Scope.EXPORT_LEARNERS,
         Scope.ERASE_LEARNERS,
         Scope.READ_AUDIT,
+        Scope.ADMIN_ROSTER,
     }
 )
 DEFAULT_SCOPES = (Scope.READ_LEARNERS,)

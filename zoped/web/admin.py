@@ -451,6 +451,7 @@ def class_learners(
         if _text(form, "remove") == "1":
             accounts.unenroll_learner(db, actor=user, enrollment=enrollment, now=now)
             return _back(f"/admin/classes/{class_id}", done="unenroll")
+        accounts.get_school_user(db, actor=user, user_id=enrollment.learner_id)
         roster.enroll_learner(db, actor=user, enrollment=enrollment, now=now)
     except (InvalidInput, NotFound) as error:
         message = error.message if isinstance(error, InvalidInput) else str(error)
