@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         2_000_000, ge=1024, description="Largest request body accepted, in bytes."
     )
     page_size_max: int = Field(200, ge=1, description="Largest page a list endpoint returns.")
+    erasure_grace_days: int = Field(
+        14,
+        ge=0,
+        description="Days an erasure request waits before the learner is erased; until then "
+        "the learner, their guardians, teachers and admins see it and may cancel it. The app "
+        "erases due requests hourly; `zoped privacy erase-due` does it from cron.",
+    )
 
     @field_validator("database_url")
     @classmethod

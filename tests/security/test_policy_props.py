@@ -117,5 +117,14 @@ def test_may_access_agrees_with_visible_learner_ids(database, roster, action) ->
                     assert rel is not None
                     assert outcome == ("allowed" if action in ALLOWED[rel] else "denied")
                 if actor.role is Role.GUARDIAN and outcome == "allowed":
-                    assert action in {Action.READ, Action.EXPORT}
+                    assert action in {
+                        Action.READ,
+                        Action.EXPORT,
+                        Action.REQUEST_ERASURE,
+                        Action.CANCEL_ERASURE,
+                    }
+                if action is Action.ERASE and outcome == "allowed":
+                    assert actor.role is Role.ADMIN  # nobody else erases at once
+                if action is Action.REQUEST_ERASURE and outcome == "allowed":
+                    assert actor.role is not Role.TEACHER
         session.rollback()

@@ -84,7 +84,12 @@ def test_guardian_only_reads(clients) -> None:
     }
     response = client.post("/api/v1/evidence", json=body, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 403
-    erase = client.post("/api/v1/learners/amara/erase", headers={"X-CSRF-Token": csrf})
+    # A guardian may ask for the child's erasure (tests/services/test_erasure_requests.py);
+    # a teacher may not.
+    teacher = clients["rivera"]
+    erase = teacher.post(
+        "/api/v1/learners/amara/erase", headers={"X-CSRF-Token": csrf_of(teacher, "/")}
+    )
     assert erase.status_code == 403
 
 

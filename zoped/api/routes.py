@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Query, Response
 from zoped.api.deps import AppSettings, CurrentCaller, DbSession, Now
 from zoped.api.schemas import (
     CompetencyStatePublic,
-    ErasurePublic,
+    ErasureRequestPublic,
     ErrorBody,
     EvidenceCreate,
     EvidencePublic,
@@ -29,11 +29,12 @@ from zoped.api.schemas import (
     MenuPublic,
     MePublic,
 )
+from zoped.domain.erasure import ErasureRequest
 from zoped.domain.evidence import EvidenceEvent, EvidenceSource
 from zoped.errors import InvalidInput, Problem
 from zoped.interop.xapi import statement_to_event
 from zoped.services import auth as auth_services
-from zoped.services import menus, pathways, privacy
+from zoped.services import erasure, menus, pathways, privacy
 from zoped.services.audit import record_access
 from zoped.services.evidence import (
     RecordStatus,
@@ -355,11 +356,50 @@ def export(learner_id: LearnerId, caller: CurrentCaller, session: DbSession, now
     )
 
 
-@router.post("/learners/{learner_id}/erase", response_model=ErasurePublic)
+def _erasure_public(request: ErasureRequest) -> ErasureRequestPublic:
+    return ErasureRequestPublic(
+        id=request.id,
+        learner_id=request.learner_id,
+        status=str(request.status),
+        requested_by=request.requested_by,
+        requested_at=request.requested_at,
+        due_at=request.due_at,
+        closed_at=request.closed_at,
+    )
+
+
+@router.post("/learners/{learner_id}/erase", response_model=ErasureRequestPublic, status_code=202)
 def erase(
-    learner_id: LearnerId, caller: CurrentCaller, session: DbSession, now: Now
-) -> ErasurePublic:
-    """Erase the learner's personal data and events from every table."""
+    learner_id: LearnerId,
+    caller: CurrentCaller,
+    session: DbSession,
+    now: Now,
+    settings: AppSettings,
+) -> ErasureRequestPublic:
+    """Ask for the learner's erasure (the learner, a guardian or an admin): it is carried out
+    when the grace period (``erasure_grace_days``) is over, unless it is cancelled before.
+    Asking while a request is pending returns that request."""
     caller.require(Scope.ERASE_LEARNERS)
-    report = privacy.erase_learner(session, actor=caller.user, learner_id=learner_id, now=now)
-    return ErasurePublic(erased=True, rows_by_table=report.rows_by_table)
+    request = erasure.request_erasure(
+        session,
+        actor=caller.user,
+        learner_id=learner_id,
+        now=now,
+        grace_days=settings.erasure_grace_days,
+    )
+    return _erasure_public(request)
+
+
+@router.delete(
+    "/learners/{learner_id}/erase",
+    response_model=ErasureRequestPublic,
+    responses={409: {"model": ErrorBody, "description": "No erasure request is pending."}},
+)
+def cancel_erase(
+    learner_id: LearnerId, caller: CurrentCaller, session: DbSession, now: Now
+) -> ErasureRequestPublic:
+    """Cancel the learner's pending erasure request (the learner, a guardian, a teacher of
+    theirs or an admin)."""
+    caller.require(Scope.ERASE_LEARNERS)
+    request = erasure.cancel_erasure(session, actor=caller.user, learner_id=learner_id, now=now)
+    return _erasure_public(request)

@@ -109,11 +109,17 @@ class EvidenceRecorded(BaseModel):
     event: EvidencePublic
 
 
-class ErasurePublic(BaseModel):
-    """What an erasure removed."""
+class ErasureRequestPublic(BaseModel):
+    """A request to erase a learner: it is carried out at ``due_at`` (the end of the grace
+    period) unless it is cancelled before."""
 
-    erased: bool
-    rows_by_table: dict[str, int]
+    id: uuid.UUID
+    learner_id: str
+    status: str = Field(description="pending, cancelled or done.")
+    requested_by: str | None
+    requested_at: AwareDatetime
+    due_at: AwareDatetime
+    closed_at: AwareDatetime | None = None
 
 
 class CompetencyStatePublic(BaseModel):

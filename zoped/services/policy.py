@@ -8,9 +8,14 @@ Reach (which learners an actor can see at all):
 * an admin reaches every learner of their own school.
 
 Nobody reaches across schools. Within reach, the relation decides the actions
-(:data:`ALLOWED`): a guardian only reads (and may take a copy, ``export``); a teacher reads,
-writes, comments and overrides; a learner does everything to their own data but override;
-an admin does everything in the school.
+(:data:`ALLOWED`): a guardian reads, may take a copy (``export``) and may ask for the child's
+erasure; a teacher reads, writes, comments and overrides; a learner does everything to their
+own data but override and erase at once; an admin does everything in the school.
+
+Erasure (:mod:`zoped.services.erasure`): the learner, a linked guardian or an admin asks for it
+(``request_erasure``), and it waits out a grace period during which the learner, a guardian, a
+teacher of theirs or an admin may call it off (``cancel_erasure``); only an admin may ``erase``
+at once, and no page or API offers that.
 
 The same rules answer both questions: :func:`require_learner_access` ("may this actor do
 this to that learner?") and :func:`visible_learner_ids` ("which learners may they list?"), and a
@@ -44,6 +49,11 @@ class Action(StrEnum):
     COMMENT = "comment"
     OVERRIDE = "override"
     EXPORT = "export"
+    #: Ask for the learner's erasure: it happens when the grace period is over.
+    REQUEST_ERASURE = "request_erasure"
+    #: Call off a pending erasure request.
+    CANCEL_ERASURE = "cancel_erasure"
+    #: Erase at once (no page or API offers it).
     ERASE = "erase"
 
 
@@ -58,10 +68,21 @@ class Relation(StrEnum):
 
 ALLOWED: dict[Relation, frozenset[Action]] = {
     Relation.SELF: frozenset(
-        {Action.READ, Action.WRITE, Action.COMMENT, Action.EXPORT, Action.ERASE}
+        {
+            Action.READ,
+            Action.WRITE,
+            Action.COMMENT,
+            Action.EXPORT,
+            Action.REQUEST_ERASURE,
+            Action.CANCEL_ERASURE,
+        }
     ),
-    Relation.GUARDIAN: frozenset({Action.READ, Action.EXPORT}),
-    Relation.TEACHER: frozenset({Action.READ, Action.WRITE, Action.COMMENT, Action.OVERRIDE}),
+    Relation.GUARDIAN: frozenset(
+        {Action.READ, Action.EXPORT, Action.REQUEST_ERASURE, Action.CANCEL_ERASURE}
+    ),
+    Relation.TEACHER: frozenset(
+        {Action.READ, Action.WRITE, Action.COMMENT, Action.OVERRIDE, Action.CANCEL_ERASURE}
+    ),
     Relation.ADMIN: frozenset(Action),
 }
 

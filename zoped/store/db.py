@@ -41,6 +41,9 @@ def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         # WAL with NORMAL sync is durable across application crashes and much faster.
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows are overwritten with zeros, not left in free space (an erasure must
+        # leave nothing in the file; many builds default to this, not all).
+        cursor.execute("PRAGMA secure_delete = ON")
     finally:
         cursor.close()
 

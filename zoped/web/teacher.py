@@ -21,7 +21,7 @@ from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.interop.course_file import load_course_file
 from zoped.services import assignments as assignment_services
-from zoped.services import claims, learner_pages, learning_log, overrides, plans, rubrics
+from zoped.services import claims, erasure, learner_pages, learning_log, overrides, plans, rubrics
 from zoped.services import classes as class_services
 from zoped.services import courses as course_services
 from zoped.web.deps import CsrfProtected, DbSession, Now, SubmittedForm, TeacherUser, render
@@ -108,6 +108,7 @@ def learner_page(
             "log": shared,
             "claims": claims.list_claims(db, actor=user, learner_id=learner_id, now=now),
             "titles": claims.claimable(db),
+            "erasure": erasure.pending_erasures(db, actor=user, learner_ids=[learner_id]),
             "settable": SETTABLE,
             "levels": LEVELS,
             "done": request.query_params.get("done", ""),
