@@ -45,6 +45,7 @@ from zoped.web.deps import (
     SignInRequired,
     render,
 )
+from zoped.web.markdown import render_inline, render_markdown
 
 WEB = Path(__file__).parent / "web"
 log = logging.getLogger("zoped.web")
@@ -197,6 +198,8 @@ def create_app(
     # Course content stored before links were checked still never renders a javascript: link.
     templates.env.tests["web_link"] = is_web_link
     templates.env.filters["shown_order"] = shown_order
+    templates.env.filters["markdown"] = render_markdown
+    templates.env.filters["markdown_inline"] = render_inline
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
