@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zoped import __version__
 from zoped.api import admin as api_admin
+from zoped.api import audit as api_audit
 from zoped.api import routes as api_routes
 from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
 from zoped.clock import Clock, SystemClock
@@ -37,6 +38,7 @@ from zoped.services.erasure import DueErasureRunner
 from zoped.services.system import Database, database_answers, open_database
 from zoped.settings import Settings, require_real_secret
 from zoped.web import admin, admin_privacy, auth, guardian, learner, privacy, teacher
+from zoped.web import admin_audit as audit_pages
 from zoped.web.deps import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -338,8 +340,10 @@ def create_app(
         admin.router,
         privacy.router,
         admin_privacy.router,
+        audit_pages.router,
     ):
         app.include_router(router)
     app.include_router(api_routes.router)
     app.include_router(api_admin.router)
+    app.include_router(api_audit.router)
     return app

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         2_000_000, ge=1024, description="Largest request body accepted, in bytes."
     )
     page_size_max: int = Field(200, ge=1, description="Largest page a list endpoint returns.")
+    audit_retention_days: int = Field(
+        730,
+        ge=0,
+        description="Days the audit log keeps an entry; `zoped audit prune` (run it daily, "
+        "from cron for example) deletes older ones. 0 keeps the log forever.",
+    )
     erasure_grace_days: int = Field(
         14,
         ge=0,

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from zoped import __version__
 from zoped.cli import (
+    audit,
     course,
     credentials,
     db,
@@ -52,7 +53,19 @@ def _root(
     """zoped: open personalized learning."""
 
 
-for module in (demo, db, course, evaluate, simulate, models, replay, credentials, school, privacy):
+for module in (
+    demo,
+    db,
+    course,
+    evaluate,
+    simulate,
+    models,
+    replay,
+    credentials,
+    school,
+    privacy,
+    audit,
+):
     module.register(app)
 
 

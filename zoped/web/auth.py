@@ -1,20 +1,18 @@
-"""Pages: sign in and out, and the admin audit log (the privacy pages are zoped.web.privacy)."""
+"""Pages: sign in and out (privacy: zoped.web.privacy; the audit log: zoped.web.admin_audit)."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from zoped.domain.people import Role, User
 from zoped.errors import InvalidInput
 from zoped.services import accounts
 from zoped.services import auth as auth_services
-from zoped.services.audit import list_audit
 from zoped.web.deps import (
-    AdminUser,
     CsrfProtected,
     CurrentUser,
     DbSession,
@@ -34,7 +32,6 @@ HOME_BY_ROLE = {
     Role.GUARDIAN: "/guardian",
     Role.ADMIN: "/admin",
 }
-AUDIT_PAGE_SIZE = 50
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -292,18 +289,3 @@ def signout(request: Request, session: DbSession, now: Now) -> Response:
     """End the session, on the server too (a copied cookie signs nobody in afterwards)."""
     sign_out_session(request, session, now)
     return RedirectResponse("/", status_code=303)
-
-
-@router.get("/admin/audit")
-def admin_audit(
-    request: Request,
-    user: AdminUser,
-    session: DbSession,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    """The school's audit log, newest first, a page at a time."""
-    found = list_audit(
-        session, actor=user, offset=(page - 1) * AUDIT_PAGE_SIZE, limit=AUDIT_PAGE_SIZE
-    )
-    pages = max(1, -(-found.total // AUDIT_PAGE_SIZE))
-    return render(request, "auth/audit.html", {"audit": found, "page": page, "pages": pages})
