@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -317,6 +318,36 @@ def _option_ids(item: Item, response: Response) -> list[str]:
     return ids
 
 
+_MIXED_NUMBER = re.compile(r"^([+-]?)(?:(\d+)\s+)?(\d+)\s*/\s*(\d+)$")
+
+
+def parse_number(text: str) -> float:
+    """A number as a learner types it: ``0.75``, ``0,75``, ``3/4``, ``¾``, ``1 1/2``, ``1½``,
+    ``-3/4``. A fraction is read exactly (``1/3`` is one third, not 0.33).
+
+    Raises:
+        ValueError: for anything else, or a zero denominator.
+    """
+    # A vulgar fraction (¾, ⅓...) reads as " 3/4" after any whole part: "1½" is "1 1/2".
+    spelled = "".join(
+        f" {unicodedata.normalize('NFKC', ch)}"
+        if unicodedata.decomposition(ch).startswith("<fraction>")
+        else ch
+        for ch in text
+    )
+    cleaned = spelled.strip().replace("\u2212", "-").replace("\u2044", "/")
+    found = _MIXED_NUMBER.match(cleaned)
+    if found:
+        sign, whole, top, bottom = found.groups()
+        if int(bottom) == 0:
+            raise ValueError("a fraction cannot have 0 below the line")
+        value = int(whole or 0) + int(top) / int(bottom)
+        return -value if sign == "-" else value
+    if re.fullmatch(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?", cleaned):
+        return float(cleaned.replace(",", "."))
+    raise ValueError(f"{text!r} is not a number")
+
+
 def _verdict(item: Item, correct: bool) -> str:
     if correct:
         return item.feedback_correct or "Correct."
@@ -372,9 +403,9 @@ def grade(item: Item, response: Response) -> Grade:
             raise _bad(item, "expected a number")
         if isinstance(response, str):
             try:
-                value = float(response.strip().replace(",", "."))
-            except ValueError:
-                raise _bad(item, f"{response!r} is not a number") from None
+                value = parse_number(response)
+            except ValueError as error:
+                raise _bad(item, str(error)) from None
         elif isinstance(response, int | float):
             value = float(response)
         else:
@@ -407,7 +438,11 @@ def grade(item: Item, response: Response) -> Grade:
         1 for i in range(len(ranks)) for j in range(i + 1, len(ranks)) if ranks[i] < ranks[j]
     )
     correct = in_order == pairs
-    return Grade(correct, in_order / pairs if pairs else 1.0, _verdict(item, correct))
+    text = _verdict(item, correct)
+    if not correct:  # a wrong order is shown the right one, so the attempt teaches something
+        steps = "; ".join(f"{i}. {o.text}" for i, o in enumerate(item.options, start=1))
+        text = f"{text} The right order: {steps}."
+    return Grade(correct, in_order / pairs if pairs else 1.0, text)
 
 
 def right_response(item: Item) -> Response:

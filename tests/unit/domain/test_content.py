@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zoped.domain.content import (
     Activity,
@@ -15,6 +17,7 @@ from zoped.domain.content import (
     RubricLevel,
     grade,
     normalise_text,
+    parse_number,
     score,
 )
 from zoped.errors import InvalidInput
@@ -211,3 +214,58 @@ def test_rubric_rules() -> None:
         "criteria[1].id",
         "criteria[1].levels",
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("0.75", 0.75),
+        ("0,75", 0.75),
+        ("3/4", 0.75),
+        (" 3 / 4 ", 0.75),
+        ("¾", 0.75),
+        ("1 1/2", 1.5),
+        ("1½", 1.5),
+        ("1 ½", 1.5),
+        ("-3/4", -0.75),
+        ("\u22121/2", -0.5),
+        ("7\u20448", 0.875),
+        ("2⅔", 2 + 2 / 3),
+        (".5", 0.5),
+        ("12", 12.0),
+        ("1e3", 1000.0),
+    ],
+)
+def test_numbers_are_read_as_learners_type_them(typed: str, value: float) -> None:
+    assert parse_number(typed) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "1/0", "3/", "1/2/3", "1..2", "nan", "inf", "½½"])
+def test_what_is_not_a_number_is_refused(typed: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - the message is checked by grade's caller
+        parse_number(typed)
+
+
+@given(st.integers(0, 99), st.integers(0, 99), st.integers(1, 99))
+def test_a_mixed_number_is_its_whole_part_plus_its_fraction(
+    whole: int, top: int, bottom: int
+) -> None:
+    assert parse_number(f"{whole} {top}/{bottom}") == pytest.approx(whole + top / bottom)
+    assert parse_number(f"-{top}/{bottom}") == pytest.approx(-top / bottom)
+
+
+def test_a_fraction_answer_scores_like_its_decimal() -> None:
+    item = Item(id="f", type=ItemType.NUMERIC, stem="?", competencies=("c",), answer=0.75)
+    for typed in ("3/4", "¾", "0.75", "6/8"):
+        assert grade(item, typed).correct, typed
+    with pytest.raises(InvalidInput, match="below the line"):
+        grade(item, "3/0")
+
+
+def test_a_wrong_order_is_shown_the_right_one() -> None:
+    steps = tuple(Option(id=f"s{i}", text=f"step {i}") for i in range(1, 4))
+    item = Item(id="o", type=ItemType.ORDERING, stem="?", competencies=("c",), options=steps)
+    wrong = grade(item, ["s2", "s1", "s3"])
+    assert not wrong.correct
+    assert "The right order: 1. step 1; 2. step 2; 3. step 3." in wrong.feedback
+    assert "right order" not in grade(item, ["s1", "s2", "s3"]).feedback

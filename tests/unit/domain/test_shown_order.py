@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader
 from tests.conftest import REPO
 from zoped.domain.content import Option, shown_order
 from zoped.interop.course_file import load_course_file
+from zoped.web.markdown import render_inline
 
 
 @given(st.integers(2, 8), st.text(min_size=1, max_size=12))
@@ -29,6 +30,7 @@ def test_the_practice_page_shows_an_ordering_item_shuffled() -> None:
     item = next(i for i in course.items if i.type.value == "ordering")
     env = Environment(loader=FileSystemLoader(Path(REPO / "zoped" / "web" / "templates")))
     env.filters["shown_order"] = shown_order
+    env.filters["markdown_inline"] = render_inline
     html = env.get_template("learner/_item.html").render(item=item, event_id="attempt-1")
     shown = re.findall(r'name="rank_([^"]+)"', html)
     assert sorted(shown) == sorted(o.id for o in item.options)
