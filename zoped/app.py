@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -42,9 +43,11 @@ from zoped.web import admin_audit as audit_pages
 from zoped.web.deps import (
     CSRF_FIELD,
     CSRF_HEADER,
+    SESSION_CSRF,
     CsrfRefused,
     PasswordChangeRequired,
     SignInRequired,
+    optional_user,
     render,
 )
 from zoped.web.markdown import render_inline, render_markdown
@@ -68,7 +71,7 @@ SECURITY_HEADERS = {
 SESSION_COOKIE = "zoped_session"
 SESSION_MAX_AGE_S = 8 * 60 * 60
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ErrorPage = Callable[[Request, int, str], Response]
+ErrorPage = Callable[[Request, int, str], Awaitable[Response]]
 
 
 class _BodyTooLarge(Exception):
@@ -180,7 +183,7 @@ class RequestGuard:
         receive: Receive,
         send: Send,
     ) -> None:
-        response = self.error_page(request, status, message)
+        response = await self.error_page(request, status, message)
         await response(scope, receive, send)
 
 
@@ -231,11 +234,38 @@ def create_app(
     ) -> Response:
         if request.url.path.startswith(("/api/", "/healthz")):
             return error_response(status, message, problems or [])
-        context = {"status": status, "message": message, "user": None, "body_class": ""}
+        # The header shows who is signed in when the request already knew (see known_user);
+        # the page never queries here: the guard middleware calls it outside any handler.
+        context = {
+            "status": status,
+            "message": message,
+            "problems": problems or [],
+            "user": request.state._state.get("user"),
+            "body_class": request.state._state.get("body_class", ""),
+            "csrf_token": request.session.get(SESSION_CSRF, "")
+            if "session" in request.scope
+            else "",
+        }
         return templates.TemplateResponse(request, "error.html", context, status_code=status)
 
+    async def known_user(request: Request) -> None:
+        """Look up who is signed in (off the event loop) if the failed request had not yet, so
+        that an error page still shows their name and their way out."""
+        if "user" in request.state._state or "session" not in request.scope:
+            return
+        try:
+            await run_in_threadpool(optional_user, request)
+        except Exception:  # an error page must render even when the database is the problem
+            log.warning("could not tell who is signed in on an error page", exc_info=True)
+
+    async def guard_error_page(request: Request, status: int, message: str) -> Response:
+        await known_user(request)
+        return page_error(request, status, message)
+
     # Innermost first: the guard needs the session; the headers go on every response.
-    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes, error_page=page_error)
+    app.add_middleware(
+        RequestGuard, max_bytes=settings.max_request_bytes, error_page=guard_error_page
+    )
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -285,6 +315,7 @@ def create_app(
     @app.exception_handler(CsrfRefused)
     async def csrf_refused(request: Request, error: CsrfRefused) -> Response:
         del error
+        await known_user(request)
         return page_error(request, 403, "This form has expired. Please reload and try again.")
 
     @app.exception_handler(ZopedError)
@@ -300,11 +331,13 @@ def create_app(
         }
         if status == 500:
             log.error("engine error on %s: %s", request.url.path, error)
+        await known_user(request)
         return page_error(request, status, messages.get(status, "Something went wrong."))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         messages = {404: "We could not find that page.", 405: "That action is not allowed here."}
+        await known_user(request)
         return page_error(request, error.status_code, messages.get(error.status_code, "Error"))
 
     @app.exception_handler(RequestValidationError)
@@ -313,11 +346,13 @@ def create_app(
             Problem(".".join(str(part) for part in e.get("loc", ())), str(e.get("msg", "")))
             for e in error.errors()
         ]
+        await known_user(request)
         return page_error(request, 422, "Some of what was sent could not be read.", problems)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path, exc_info=error)
+        await known_user(request)
         return page_error(request, 500, "Something went wrong on our side. Please try again.")
 
     @app.get("/healthz")
