@@ -34,7 +34,9 @@ def _short(text: str, n: int = 24) -> str:
 def roadmap_svg(state: LearnerState) -> Markup:
     """The competency graph, one column per prerequisite depth, nodes coloured by level.
 
-    Locked competencies are drawn with a dashed border. Each node links to its practice page.
+    Locked competencies are drawn with a dashed border. Each node links to its practice page,
+    so the map is a labelled group, not an image (an image's links would be hidden from
+    assistive technology: axe's nested-interactive rule).
     """
     comps = state.competencies
     index = {c.competency_id: c for c in comps}
@@ -54,7 +56,7 @@ def roadmap_svg(state: LearnerState) -> Markup:
     height = PAD * 2 + max((len(v) for v in columns.values()), default=1) * (NODE_H + GAP_Y)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="roadmap" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-labelledby="roadmap-title">',
+        f'width="{width}" height="{height}" role="group" aria-labelledby="roadmap-title">',
         '<title id="roadmap-title">Map of the competencies, coloured by your level '
         "(the table below gives the same information)</title>",
     ]
