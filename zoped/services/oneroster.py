@@ -386,25 +386,31 @@ def _resolve_school(
                         + ("; an admin imports only into their own school" if for_admin else ""),
                     )
                 )
-            stored_orgs = rosters.records(school_id).get("org", {})
-            own = [s.sourced_id for s in stored_orgs.values() if s.local_id == school_id]
-            if own and org.sourced_id not in own:
+            own = _school_org_of(rosters, school_id)
+            if own is not None and org.sourced_id != own:
                 problems.append(
                     Problem(
                         f"{org.source} column sourcedId",
-                        f"this school was rostered from the org {own[0]!r}; the bundle's school "
+                        f"this school was rostered from the org {own!r}; the bundle's school "
                         f"is {org.sourced_id!r}",
                     )
                 )
             return school_id, org.sourced_id, False, problems
-        stored_orgs = rosters.records(school_id).get("org", {})
-        own = [s.sourced_id for s in stored_orgs.values() if s.local_id == school_id]
-        return school_id, own[0] if own else None, False, problems
+        return school_id, _school_org_of(rosters, school_id), False, problems
     if org is None:
+        # A delta without orgs.csv: the school whose earlier imports hold the records it
+        # names (its classes' school, its users...), when that is one school.
+        schools = rosters.schools_with("org", _named_orgs(bundle))
+        for kind in bundle.modes:
+            schools |= rosters.schools_with(kind, [r.sourced_id for r in bundle.records(kind)])
+        found = sorted(schools)
+        if len(found) == 1:
+            return found[0], _school_org_of(rosters, found[0]), False, problems
         problems.append(
             Problem(
                 "orgs.csv",
-                "the bundle has no org of type school: say which school to import into",
+                "the bundle has no org of type school, and names no school an earlier import "
+                "made: say which school to import into",
             )
         )
         return "", None, False, problems
@@ -413,6 +419,25 @@ def _resolve_school(
         return found[0], org.sourced_id, False, problems
     new_id = _new_id(rosters, "school", org.sourced_id, org.name, "", org.sourced_id, set())
     return new_id, org.sourced_id, True, problems
+
+
+def _school_org_of(rosters: RosterRepository, school_id: str) -> str | None:
+    """The sourcedId of the org an earlier import made this school of, if any."""
+    stored = rosters.records(school_id).get("org", {})
+    own = sorted(s.sourced_id for s in stored.values() if s.local_id == school_id)
+    return own[0] if own else None
+
+
+def _named_orgs(bundle: RosterBundle) -> set[str]:
+    """The org sourcedIds the bundle's records name (a class's school, a role's org...)."""
+    named: set[str] = set()
+    for kind in ("course", "class", "role", "enrollment", "user"):
+        for record in bundle.records(kind):
+            for key in ("orgSourcedId", "schoolSourcedId", "primaryOrgSourcedId"):
+                value = record.data.get(key)
+                if isinstance(value, str):
+                    named.add(value)
+    return named
 
 
 def _slug(text: str) -> str:

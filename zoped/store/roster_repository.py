@@ -136,6 +136,18 @@ class RosterRepository:
         )
         return sorted(set(self.session.scalars(stmt)))
 
+    def schools_with(self, kind: str, sourced_ids: Collection[str]) -> set[str]:
+        """The schools holding a record of ``kind`` with one of these sourcedIds."""
+        wanted = list(set(sourced_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            stmt = select(roster_records.c.school_id).where(
+                roster_records.c.kind == kind,
+                roster_records.c.sourced_id.in_(wanted[start : start + 500]),
+            )
+            found |= set(self.session.scalars(stmt))
+        return found
+
     def school_exists(self, school_id: str) -> bool:
         return (
             self.session.scalar(select(schools.c.id).where(schools.c.id == school_id)) is not None
