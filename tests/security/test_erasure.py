@@ -258,21 +258,21 @@ def test_the_admin_page_finds_exports_asks_and_cancels(fresh_db: Database) -> No
     assert wrong.status_code == 422
     asked = admin.post("/privacy/erase", data={**form, "confirm": "amara"})
     assert asked.headers["location"] == "/admin/privacy?done=requested"
-    page = admin.get(asked.headers["location"]).text
-    assert "Erasure requested" in page
-    assert (DEMO_NOW + GRACE).strftime("%Y-%m-%d") in page
-    assert "Cancel the erasure of Amara" in page
+    text = admin.get(asked.headers["location"]).text
+    assert "Erasure requested" in text
+    assert (DEMO_NOW + GRACE).strftime("%Y-%m-%d") in text
+    assert "Cancel the erasure of Amara" in text
     assert "Requested: see below." in admin.get("/admin/privacy", params={"q": "amara"}).text
     cancelled = admin.post("/privacy/cancel", data=form)
     assert cancelled.headers["location"] == "/admin/privacy?done=cancelled"
-    page = admin.get("/admin/privacy").text
-    assert "No erasure is pending." in page
-    assert "cancelled" in page
+    text = admin.get("/admin/privacy").text
+    assert "No erasure is pending." in text
+    assert "cancelled" in text
     admin.post("/privacy/erase", data={**form, "confirm": "amara"})
     [done] = _erase_due(fresh_db).done
-    page = admin.get("/admin/privacy").text
-    assert done.pseudonym in page
-    assert "erased" in page
+    text = admin.get("/admin/privacy").text
+    assert done.pseudonym in text
+    assert "erased" in text
 
 
 def _write_log(database: Database, learner_id: str, body: str, shared: bool) -> None:
