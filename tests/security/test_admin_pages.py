@@ -190,3 +190,12 @@ def test_first_run_setup_needs_the_servers_code(tmp_path: Path) -> None:
         assert CSRF_RE.search(late.get("/signin").text)
     finally:
         database.dispose()
+
+
+def test_an_admin_renames_the_school(fresh_db: Database) -> None:
+    admin = make_client(fresh_db)
+    csrf = sign_in(admin, "admin")
+    assert admin.post("/admin", data={"csrf_token": csrf, "name": "  "}).status_code == 422
+    renamed = admin.post("/admin", data={"csrf_token": csrf, "name": "Riverside Academy"})
+    assert renamed.status_code == 303
+    assert "<h1>Riverside Academy</h1>" in admin.get("/admin").text

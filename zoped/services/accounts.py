@@ -711,6 +711,34 @@ def get_school(session: Session, *, school_id: str) -> School:
     return PeopleRepository(session).get_school(school_id)
 
 
+def rename_school(
+    session: Session, *, actor: User | None, school_id: str, name: str, now: datetime
+) -> School:
+    """Change the school's name (as its pages and sign-in show it).
+
+    Raises:
+        PermissionDenied: not an admin of the school.
+        InvalidInput: an empty or too long name.
+    """
+    _require_admin(actor, school_id)
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 300:
+        raise InvalidInput("invalid name", [Problem("name", "1 to 300 characters")])
+    repo = PeopleRepository(session)
+    with transaction(session):
+        repo.get_school(school_id)
+        repo.rename_school(school_id, cleaned)
+        append_audit(
+            session,
+            at=now,
+            actor_id=actor.id if actor else None,
+            action="school.rename",
+            subject_type="school",
+            subject_id=school_id,
+        )
+    return School(id=school_id, name=cleaned)
+
+
 def get_school_user(session: Session, *, actor: User, user_id: str) -> User:
     """A user of the admin's school. Raises: NotFound (also for another school's user)."""
     return _school_user(PeopleRepository(session), actor, user_id)

@@ -52,6 +52,10 @@ class PeopleRepository:
         """Insert a school."""
         self.session.execute(insert(schools), [mappers.school_row(school, created_at=at)])
 
+    def rename_school(self, school_id: str, name: str) -> None:
+        """Change a school's name."""
+        self.session.execute(update(schools).where(schools.c.id == school_id).values(name=name))
+
     def get_school(self, school_id: str) -> School:
         """The school. Raises: NotFound."""
         row = self.session.execute(select(schools).where(schools.c.id == school_id)).mappings()

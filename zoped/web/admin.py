@@ -33,7 +33,22 @@ DONE = {
     "link": "The guardian is linked.",
     "unlink": "The guardian link ended.",
     "revoke": "The token no longer works.",
+    "school": "The school's name is saved.",
 }
+
+
+@router.post("", dependencies=[CsrfProtected])
+def rename_school(
+    request: Request, user: AdminUser, db: DbSession, now: Now, form: SubmittedForm
+) -> Response:
+    """Rename the school."""
+    try:
+        accounts.rename_school(
+            db, actor=user, school_id=user.school_id, name=_text(form, "name", 400), now=now
+        )
+    except InvalidInput as error:
+        return _overview_page(request, user, db, problems=_problems(error), status_code=422)
+    return _back("/admin", done="school")
 
 
 def _back(path: str, **params: str) -> RedirectResponse:
@@ -63,14 +78,31 @@ def _role(raw: str) -> Role | None:
 
 @router.get("")
 def overview(request: Request, user: AdminUser, db: DbSession) -> Response:
-    """The school at a glance: its people by role and its classes."""
+    """The school at a glance: its people by role and its classes; rename it."""
+    return _overview_page(request, user, db)
+
+
+def _overview_page(
+    request: Request,
+    user: AdminUser,
+    db: DbSession,
+    problems: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     people = accounts.list_school_users(db, actor=user)
     counts = {role: sum(1 for p in people if p.role is role) for role in Role}
     inactive = sum(1 for p in people if not p.active)
     classes = accounts.list_school_classes(db, actor=user)
     school = accounts.get_school(db, school_id=user.school_id)
-    context = {"school": school, "counts": counts, "inactive": inactive, "classes": classes}
-    return render(request, "admin/overview.html", context)
+    context = {
+        "school": school,
+        "counts": counts,
+        "inactive": inactive,
+        "classes": classes,
+        "problems": problems or {},
+        "done": DONE.get(request.query_params.get("done", "")),
+    }
+    return render(request, "admin/overview.html", context, status_code=status_code)
 
 
 def _users_page(
