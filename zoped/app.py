@@ -38,7 +38,17 @@ from zoped.services import demo as demo_services
 from zoped.services.erasure import DueErasureRunner
 from zoped.services.system import Database, database_answers, open_database
 from zoped.settings import Settings, require_real_secret
-from zoped.web import admin, admin_privacy, auth, guardian, learner, privacy, teacher
+from zoped.web import (
+    admin,
+    admin_courses,
+    admin_privacy,
+    auth,
+    course_import,
+    guardian,
+    learner,
+    privacy,
+    teacher,
+)
 from zoped.web import admin_audit as audit_pages
 from zoped.web.deps import (
     CSRF_FIELD,
@@ -376,6 +386,8 @@ def create_app(
         privacy.router,
         admin_privacy.router,
         audit_pages.router,
+        admin_courses.router,
+        course_import.router,
     ):
         app.include_router(router)
     app.include_router(api_routes.router)

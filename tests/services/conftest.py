@@ -25,6 +25,7 @@ from zoped.domain.people import (
 )
 from zoped.interop.course_file import load_course_file
 from zoped.services import transaction
+from zoped.services.class_courses import set_class_courses
 from zoped.services.courses import import_course
 from zoped.services.demo_history import Archetype, simulate_history
 from zoped.services.roster import (
@@ -99,12 +100,16 @@ def _seed(db: Database, course: Course) -> None:
     learner, other, teacher, guardian, stranger = _users()
     with db.session() as s:
         create_school(s, school=School(SCHOOL, "Small School"), now=NOW)
-        import_course(s, course=course, now=NOW)
+        import_course(s, course=course, school_id=SCHOOL, now=NOW)
         for u in (learner, other, teacher, guardian, stranger):
             create_user(s, user=u, now=NOW)
         create_class(s, school_class=SchoolClass("c1", SCHOOL, "Class 1", ("teach",)), now=NOW)
-        for uid in ("amy", "bo"):
-            enroll_learner(s, enrollment=Enrollment("c1", uid), now=NOW)
+        # The stranger is in a class of the school that the teacher does not teach.
+        create_class(s, school_class=SchoolClass("c2", SCHOOL, "Class 2", ()), now=NOW)
+        for class_id in ("c1", "c2"):
+            set_class_courses(s, actor=None, class_id=class_id, course_ids=[course.id], now=NOW)
+        for class_id, uid in (("c1", "amy"), ("c1", "bo"), ("c2", "zed")):
+            enroll_learner(s, enrollment=Enrollment(class_id, uid), now=NOW)
         link_guardian(s, link=GuardianLink("gua", "amy"), now=NOW)
         save_learner_profile(
             s,

@@ -8,7 +8,7 @@ from tests.conftest import DEMO_NOW
 from tests.services._school import fresh_demo_db, user
 from zoped.engine.bkt import BKT
 from zoped.engine.memory import MemoryModel, MemoryParameters
-from zoped.services.courses import get_course, list_course_ids
+from zoped.services.courses import get_course
 from zoped.services.models import PlatformModels, default_bkt_params, platform_models, store_models
 from zoped.services.pathways import learner_state
 from zoped.services.refit import apply_refit, preview_refit
@@ -18,7 +18,7 @@ def test_refit_previews_every_level_change_and_stores_only_when_applied(tmp_path
     database = fresh_demo_db(tmp_path)
     admin = user(database, "admin")
     with database.session() as s:
-        course_id = list_course_ids(s)[0]
+        course_id = "fractions-ratios"
         course = get_course(s, course_id=course_id)
         fitted = platform_models(s, course=course)
         assert fitted.fitted

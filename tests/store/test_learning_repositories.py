@@ -96,7 +96,7 @@ def test_a_decision_is_logged_and_its_choice_recorded(roster: Session) -> None:
 
 @pytest.fixture
 def with_course(roster: Session) -> Session:
-    import_course(roster, course=f.course(), now=f.T0)
+    import_course(roster, course=f.course(), school_id="school-1", now=f.T0)
     return roster
 
 
@@ -140,6 +140,7 @@ def test_placements_are_resumed_and_finished_ones_listed_oldest_first(
 
 
 class _AssignmentFields(TypedDict):
+    course_id: str
     item_id: str | None
     class_id: str | None
     due_at: datetime | None
@@ -150,7 +151,13 @@ def test_assignments_name_one_learner_or_a_group(with_course: Session) -> None:
     create_class(with_course, school_class=f.school_class(), now=f.T0)
     repo = AssignmentRepository(with_course)
     alone, group = uuid.uuid4(), uuid.uuid4()
-    common: _AssignmentFields = {"item_id": None, "class_id": "class-1", "due_at": None, "note": ""}
+    common: _AssignmentFields = {
+        "course_id": "fractions",
+        "item_id": None,
+        "class_id": "class-1",
+        "due_at": None,
+        "note": "",
+    }
     repo.add(
         alone,
         assigned_by="teacher-1",

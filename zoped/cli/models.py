@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zoped.clock import SystemClock
-from zoped.services.courses import list_course_ids
+from zoped.services.courses import all_course_ids
 from zoped.services.refit import apply_refit, preview_refit
 from zoped.services.system import open_database
 from zoped.settings import Settings
@@ -26,7 +26,9 @@ def register(app: typer.Typer) -> None:
         url: str | None = typer.Option(
             None, "--db", help="Database URL (else ZOPED_DATABASE_URL)."
         ),
-        course: str | None = typer.Option(None, help="Only this course (default: every course)."),
+        course: str | None = typer.Option(
+            None, help="Only this course, by its key (default: every course of every school)."
+        ),
         apply: bool = typer.Option(
             False, "--apply", help="Store the refitted models (default: only report)."
         ),
@@ -37,7 +39,7 @@ def register(app: typer.Typer) -> None:
         now = SystemClock().now()
         try:
             with database.session() as session:
-                course_ids = [course] if course else list_course_ids(session)
+                course_ids = [course] if course else all_course_ids(session)
             for course_id in course_ids:
                 with database.session() as session:
                     preview = preview_refit(session, course_id=course_id, now=now)

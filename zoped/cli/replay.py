@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
         learner: list[str] = typer.Option(
             [], "--learner", help="Only this learner (repeatable; default: every learner)."
         ),
-        course: str | None = typer.Option(None, help="The course (default: the first stored)."),
+        course: str | None = typer.Option(
+            None, help="The course, by its key (default: each course of each learner's classes)."
+        ),
         batch: int = typer.Option(200, min=1, help="Learners per transaction."),
         url: str | None = typer.Option(
             None, "--db", help="Database URL (else ZOPED_DATABASE_URL)."

@@ -199,3 +199,21 @@ class Course:
     def activities_for(self, competency_id: str) -> tuple[Activity, ...]:
         """Activities that teach a competency, in file order."""
         return self._by_competency.get(competency_id, ((), ()))[1]
+
+
+@dataclass(frozen=True)
+class CourseInfo:
+    """A stored course as lists and pickers show it, without its content.
+
+    Attributes:
+        key: the stored key, unique across the database (what other records refer to; the
+            :class:`Course` read back from the store has it as its ``id``).
+        code: the course file's own id, unique within the school (what people see).
+        school_id: the school that owns the course.
+        title: the course's name.
+    """
+
+    key: str
+    code: str
+    school_id: str
+    title: str

@@ -77,25 +77,30 @@ def assignment_status(
     return AssignmentStatus.DONE if done else AssignmentStatus.OPEN
 
 
-ContentIndex = dict[tuple[str, str], tuple[str, tuple[str, ...]]]
+ContentIndex = dict[tuple[str, str], tuple[str, tuple[str, ...], str]]
 
 
-def _content_index(session: Session) -> ContentIndex:
-    """("activity" | "item", id) -> (title, competencies), over every stored course."""
+def _content_index(session: Session, course_ids: Sequence[str]) -> ContentIndex:
+    """("activity" | "item", id) -> (title, competencies, course key), over the courses (the
+    content ids of one school's courses do not overlap)."""
     index: ContentIndex = {}
-    for course_id in list_course_ids(session):
+    for course_id in course_ids:
         course = get_course(session, course_id=course_id)
         for activity in course.activities:
-            index["activity", activity.id] = (activity.title, tuple(activity.competencies))
+            index["activity", activity.id] = (
+                activity.title,
+                tuple(activity.competencies),
+                course.id,
+            )
         for item in course.items:
-            index["item", item.id] = (f"Question {item.id}", tuple(item.competencies))
+            index["item", item.id] = (f"Question {item.id}", tuple(item.competencies), course.id)
     return index
 
 
 def _target(
     index: ContentIndex, activity_id: str | None, item_id: str | None
-) -> tuple[str, tuple[str, ...]]:
-    """The title and competencies of the assigned activity or item. Raises: NotFound."""
+) -> tuple[str, tuple[str, ...], str]:
+    """The title, competencies and course of the assigned activity or item. Raises: NotFound."""
     key = ("activity", activity_id) if activity_id is not None else ("item", item_id or "")
     if key not in index:
         raise NotFound(f"no {key[0]} {key[1]!r}")
@@ -148,7 +153,8 @@ def assign(
                 "invalid assignment",
                 [Problem("learner_ids", f"{outside[0]!r} is not in class {class_id!r}")],
             )
-    title, competency_ids = _target(_content_index(session), activity_id, item_id)
+    index = _content_index(session, list_course_ids(session, school_id=actor.school_id))
+    title, competency_ids, course_id = _target(index, activity_id, item_id)
     at = now
     made = Assignment(
         id=uuid.uuid4(),
@@ -168,6 +174,7 @@ def assign(
             made.id,
             assigned_by=actor.id,
             learner_ids=learners,
+            course_id=course_id,
             activity_id=activity_id,
             item_id=item_id,
             class_id=class_id,
@@ -193,10 +200,11 @@ def assignments_for_learner(session: Session, *, learner_id: str) -> list[Assign
     Callers check access first.
     """
     out: list[Assignment] = []
-    index = _content_index(session)
-    for row in AssignmentRepository(session).for_learner(learner_id):
+    rows = AssignmentRepository(session).for_learner(learner_id)
+    index = _content_index(session, sorted({row["course_id"] for row in rows}))
+    for row in rows:
         try:
-            title, competency_ids = _target(index, row["activity_id"], row["item_id"])
+            title, competency_ids, _ = _target(index, row["activity_id"], row["item_id"])
         except NotFound:
             continue  # the content was removed by a re-import
         out.append(

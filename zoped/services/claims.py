@@ -15,13 +15,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import ClaimStatus, LearnerProfile, PriorLearningClaim, User
 from zoped.engine.fold import learning_graph
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction
-from zoped.services.pathways import course_or_default
+from zoped.services.courses import courses_of_learner, get_course
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.evidence_log import EvidenceRepository
 from zoped.store.repositories import PeopleRepository, append_audit
@@ -33,10 +34,21 @@ MAX_TEXT = 2000
 CLAIMED_LEVEL = MasteryLevel.PROFICIENT
 
 
-def claimable(session: Session) -> dict[str, str]:
-    """The competencies a learner may claim (the course's, groupings excluded): id -> title."""
-    graph = learning_graph(course_or_default(session, None))
-    return dict(zip(graph.ids, graph.titles, strict=True))
+def _learner_courses(session: Session, learner_id: str) -> list[Course]:
+    return [
+        get_course(session, course_id=c.key)
+        for c in courses_of_learner(session, learner_id=learner_id)
+    ]
+
+
+def claimable(session: Session, *, learner_id: str) -> dict[str, str]:
+    """The competencies a learner may claim (those of the courses of their classes, groupings
+    excluded): id -> title. Callers check access to the learner."""
+    found: dict[str, str] = {}
+    for course in _learner_courses(session, learner_id):
+        graph = learning_graph(course)
+        found.update(zip(graph.ids, graph.titles, strict=True))
+    return found
 
 
 def list_claims(
@@ -76,12 +88,15 @@ def submit_claim(
     )
     if actor.id != learner_id:
         raise PermissionDenied("a prior-learning claim comes from the learner themselves")
-    course = course_or_default(session, None)
     problems: list[Problem] = []
     wanted = sorted(set(competency_ids))
     if not wanted:
         problems.append(Problem("competency_ids", "choose what you already know"))
-    known = {c.id for c in course.framework.competencies}
+    known = {
+        c.id
+        for course in _learner_courses(session, learner_id)
+        for c in course.framework.competencies
+    }
     problems += [
         Problem("competency_ids", f"no competency {c!r}") for c in wanted if c not in known
     ]

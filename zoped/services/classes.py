@@ -32,8 +32,8 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from zoped.domain.course import Course
-from zoped.domain.people import User
+from zoped.domain.course import Course, CourseInfo
+from zoped.domain.people import SchoolClass, User
 from zoped.engine.grouping import (
     GroupingConfig,
     PeerTutorMatch,
@@ -44,7 +44,7 @@ from zoped.engine.grouping import (
 from zoped.engine.learner_view import LearnerState
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
-from zoped.services.courses import get_course, list_course_ids
+from zoped.services.courses import courses_of_class, get_course, pick_course
 from zoped.services.pathways import learner_states
 from zoped.services.policy import (
     Action,
@@ -383,9 +383,9 @@ class ClassDashboard:
 
     class_id: str
     class_name: str
-    course_id: str
+    course_id: str | None
     course_title: str
-    course_ids: tuple[str, ...]
+    courses: tuple[CourseInfo, ...]
     strands: tuple[Strand, ...]
     all_columns: tuple[Column, ...]
     columns: tuple[Column, ...]
@@ -427,17 +427,24 @@ def class_dashboard(
 ) -> ClassDashboard:
     """The class dashboard: heatmap, alerts with their evidence, groups and peer tutors.
 
+    The course is one the class follows (``filters.course_id``; the first by default, and the
+    first again for one it does not follow). A class that follows no course has a dashboard of
+    its learners with no columns, alerts or groups.
+
     Raises:
-        NotFound: the class is not the actor's, or an unknown course is asked for.
+        NotFound: the class is not the actor's.
     """
     at = now
     chosen = filters or DashboardFilters()
     school_class = require_class_access(
         session, actor=actor, class_id=class_id, action=Action.READ, now=at
     )
-    course_ids = tuple(list_course_ids(session))
-    course_id = chosen.course_id if chosen.course_id in course_ids else None
-    course = get_course(session, course_id=course_id or course_ids[0])
+    following = tuple(courses_of_class(session, class_id=class_id))
+    if not following:
+        return _no_course(session, school_class, chosen)
+    keys = {c.key for c in following}
+    info = pick_course(following, chosen.course_id if chosen.course_id in keys else None)
+    course = get_course(session, course_id=info.key)
     all_columns = _columns(course)
     titles = {c.id: c.title for c in course.framework}
     columns = [
@@ -506,7 +513,7 @@ def class_dashboard(
         class_name=school_class.name,
         course_id=course.id,
         course_title=course.title,
-        course_ids=course_ids,
+        courses=following,
         strands=strands,
         all_columns=tuple(all_columns),
         columns=tuple(columns),
@@ -517,5 +524,34 @@ def class_dashboard(
         tutors=tuple(tutors),
         names=names,
         titles=titles,
+        n_learners=len(learner_ids),
+    )
+
+
+def _no_course(
+    session: Session, school_class: SchoolClass, chosen: DashboardFilters
+) -> ClassDashboard:
+    """The dashboard of a class that follows no course: its learners, nothing else."""
+    repo = PeopleRepository(session)
+    learner_ids = repo.learners_in_class(school_class.id)
+    names = {lid: u.display_name for lid, u in repo.get_users(learner_ids).items()}
+    rows = tuple(
+        Row(lid, names[lid], ()) for lid in sorted(learner_ids, key=lambda i: (names[i], i))
+    )
+    return ClassDashboard(
+        class_id=school_class.id,
+        class_name=school_class.name,
+        course_id=None,
+        course_title="",
+        courses=(),
+        strands=(),
+        all_columns=(),
+        columns=(),
+        rows=rows,
+        filters=chosen,
+        alerts=(),
+        groups=(),
+        tutors=(),
+        names=names,
         n_learners=len(learner_ids),
     )

@@ -2,8 +2,9 @@
 
 The demo school has two teachers, three classes of twenty learners whose simulated histories
 vary the way real classes do (see :mod:`zoped.services.demo_history`), guardians for some
-learners, an admin, and the fractions-and-ratios demo course. Seeding is deterministic for a
-given seed and reference time.
+learners, an admin, and two courses: fractions and ratios, which every class follows and the
+histories are on, and early algebra, which Grade 7 follows too (its learners switch courses).
+Seeding is deterministic for a given seed and reference time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from zoped.domain.content import Modality
+from zoped.domain.course import Course
 from zoped.domain.people import (
     AccessibilityNeeds,
     Enrollment,
@@ -31,6 +33,7 @@ from zoped.domain.people import (
 )
 from zoped.interop.course_file import load_course_file
 from zoped.services import transaction
+from zoped.services.class_courses import set_class_courses
 from zoped.services.courses import import_course
 from zoped.services.demo_history import Archetype, archetypes_for, simulate_history
 from zoped.services.models import fit_platform_models
@@ -209,14 +212,13 @@ def seed_demo_school(
     """
     at = now
     rng = random.Random(seed)
-    course_file = resources.files("zoped.content").joinpath("demo_course.yaml")
-    with resources.as_file(course_file) as path:
-        course = load_course_file(path)
+    course, second = (_content_course(name) for name in ("demo_course.yaml", "second_course.yaml"))
     # One hash for every demo account: they share the published demo password anyway.
     password_hash = PasswordHasher().hash(DEMO_PASSWORD)
 
     create_school(session, school=School(id=DEMO_SCHOOL_ID, name="Riverside Middle School"), now=at)
-    import_course(session, course=course, now=at)
+    for content in (course, second):
+        import_course(session, course=content, school_id=DEMO_SCHOOL_ID, now=at)
     staff = [
         ("admin", "Alex Morgan", Role.ADMIN),
         ("rivera", "Ms. Rivera", Role.TEACHER),
@@ -234,6 +236,12 @@ def seed_demo_school(
     ]
     for school_class in classes:
         create_class(session, school_class=school_class, now=at)
+        # Every class follows the fractions course; Grade 7 also follows early algebra (its
+        # learners get a course switcher).
+        following = [course.id, second.id] if school_class.id == "class-7c" else [course.id]
+        set_class_courses(
+            session, actor=None, class_id=school_class.id, course_ids=following, now=at
+        )
 
     n_learners = LEARNERS_PER_CLASS * len(classes)
     kinds = archetypes_for(n_learners)
@@ -286,6 +294,12 @@ def seed_demo_school(
             progress(index + 1, n_learners)
     # The platform's models learn their parameters from the school's own evidence.
     fit_platform_models(session, now=at)
+
+
+def _content_course(name: str) -> Course:
+    """A course shipped in ``zoped/content``."""
+    with resources.as_file(resources.files("zoped.content").joinpath(name)) as path:
+        return load_course_file(path)
 
 
 def _profile(learner_id: str, display: str, rng: random.Random) -> LearnerProfile:

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from zoped.domain.course import CourseInfo
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent
 from zoped.domain.people import User
 from zoped.engine.learner_view import LearnerState
 from zoped.services.assignments import AssignmentProgress, progress_for_learner
-from zoped.services.courses import get_course
+from zoped.services.courses import courses_of_learner, get_course
 from zoped.services.evidence import list_evidence
 from zoped.services.overrides import OverrideSummary, list_overrides
 from zoped.services.pathways import learner_state
@@ -56,6 +57,7 @@ class LearnerDrilldown:
     class_ids: tuple[str, ...]
     titles: Mapping[str, str]
     names: Mapping[str, str]
+    courses: tuple[CourseInfo, ...] = ()
 
 
 def learner_drilldown(
@@ -65,18 +67,21 @@ def learner_drilldown(
     learner_id: str,
     now: datetime,
     timeline_limit: int = 60,
+    course_id: str | None = None,
 ) -> LearnerDrilldown:
-    """A learner's timeline of evidence, state, overrides and assignments, for their teacher.
+    """A learner's timeline of evidence, state on one of their courses (``course_id``, or the
+    first of their classes'), overrides and assignments, for their teacher.
 
     Raises:
-        NotFound: the learner is outside the actor's reach (checked before anything is read).
+        NotFound: the learner is outside the actor's reach (checked before anything is read),
+            or follows no course (or not ``course_id``).
         PermissionDenied: the actor may not read the learner's data.
     """
     at = now
     learner = require_learner_access(
         session, actor=actor, learner_id=learner_id, action=Action.READ, now=at
     )
-    state = learner_state(session, actor=actor, learner_id=learner_id, now=at)
+    state = learner_state(session, actor=actor, learner_id=learner_id, now=at, course_id=course_id)
     course = get_course(session, course_id=state.course_id)
     until = at + timedelta(microseconds=1)
     timeline = latest_events(session, learner_id, until=until, limit=timeline_limit)
@@ -97,13 +102,14 @@ def learner_drilldown(
         n_events=n_events,
         overrides=tuple(reversed(overrides)),
         assignments=tuple(progress_for_learner(session, learner_id=learner_id, levels=levels)),
-        rubrics=tuple(list_rubrics(session)),
+        rubrics=tuple(list_rubrics(session, learner_id=learner_id)),
         activities=tuple(
             ActivityChoice(a.id, a.title, tuple(a.competencies)) for a in course.activities
         ),
         class_ids=class_ids,
         titles={c.id: c.title for c in course.framework},
         names=names,
+        courses=tuple(courses_of_learner(session, learner_id=learner_id)),
     )
 
 
@@ -159,17 +165,30 @@ def recent_progress(
 
 
 @dataclass(frozen=True)
-class ChildView:
-    """A guardian's view of one child: roadmap, recent progress (goals and comments come from
-    the plan)."""
+class CourseProgress:
+    """A child's roadmap and recent progress on one course."""
 
-    learner: User
     state: LearnerState
     progress: RecentProgress
 
 
+@dataclass(frozen=True)
+class ChildView:
+    """A guardian's view of one child: the roadmap and recent progress on each course of the
+    child's classes (goals and comments come from the plan).
+
+    Attributes:
+        learner: the child.
+        courses: one per course, in the order of the child's classes (empty: no course yet).
+    """
+
+    learner: User
+    courses: tuple[CourseProgress, ...]
+
+
 def child_view(session: Session, *, actor: User, learner_id: str, now: datetime) -> ChildView:
-    """The child's roadmap and recent progress, for a linked guardian (or anyone in reach).
+    """The child's roadmap and recent progress on each of their courses, for a linked guardian
+    (or anyone in reach).
 
     Raises:
         NotFound: the learner is not the actor's child (nor otherwise in reach).
@@ -178,7 +197,6 @@ def child_view(session: Session, *, actor: User, learner_id: str, now: datetime)
     learner = require_learner_access(
         session, actor=actor, learner_id=learner_id, action=Action.READ, now=at
     )
-    state = learner_state(session, actor=actor, learner_id=learner_id, now=at)
     events = list_evidence(
         session,
         learner_id=learner_id,
@@ -186,4 +204,17 @@ def child_view(session: Session, *, actor: User, learner_id: str, now: datetime)
         until=at + timedelta(seconds=1),
         kinds=ANSWER_KINDS,
     )
-    return ChildView(learner, state, recent_progress(state, events, now=at))
+    found = []
+    for info in courses_of_learner(session, learner_id=learner_id):
+        state = learner_state(
+            session, actor=actor, learner_id=learner_id, now=at, course_id=info.key
+        )
+        own = [e for e in events if _on_course(e, state)]
+        found.append(CourseProgress(state, recent_progress(state, own, now=at)))
+    return ChildView(learner, tuple(found))
+
+
+def _on_course(event: EvidenceEvent, state: LearnerState) -> bool:
+    """Whether an event names a competency of the course of ``state``."""
+    ids = {c.competency_id for c in state.competencies}
+    return any(cid in ids for cid in event.competency_ids)

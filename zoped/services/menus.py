@@ -20,7 +20,7 @@ from zoped.engine.learner_view import read_states
 from zoped.engine.recommend import LearnerSnapshot, MenuOption, recommend_next
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.services import transaction
-from zoped.services.pathways import course_or_default, fold_learners
+from zoped.services.pathways import fold_learners, learner_course
 from zoped.services.policy import Action, require_learner_access
 from zoped.services.roster import get_learner_profile
 from zoped.store.learning_repositories import DecisionRepository, PlanRepository
@@ -68,7 +68,7 @@ def recommend_for(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
         )
-        course = course_or_default(session, course_id)
+        course = learner_course(session, learner_id, course_id)
         rep = fold_learners(session, [learner_id], course=course, now=now).fold
         state = read_states(rep, course, now=now)[learner_id]
         graph = rep.graph

@@ -31,10 +31,10 @@ from zoped.engine.memo import per_course
 from zoped.engine.memory import MemoryModel, MemoryParameters
 from zoped.errors import DidNotConverge, InvalidInput
 from zoped.services import transaction
-from zoped.services.courses import get_course, list_course_ids
+from zoped.services.courses import all_course_ids, get_course
 from zoped.store import jsondocs
 from zoped.store.repositories import append_audit
-from zoped.store.tables import evidence_events, model_parameters
+from zoped.store.tables import courses, evidence_events, model_parameters, users
 
 BKT_MODEL = "bkt"
 MEMORY_MODEL = "memory"
@@ -112,8 +112,11 @@ def default_bkt_params(course: Course) -> BKTParams:
 
 
 def _answer_log(session: Session, course: Course) -> InteractionLog:
-    """Every answer on the course's items, as an interaction log sorted by learner and time."""
+    """Every answer of the course's school's learners on its items, as an interaction log
+    sorted by learner and time (another school's course may use the same item ids)."""
     item_skills = {i.id: i.competencies for i in course.items}
+    school = select(courses.c.school_id).where(courses.c.id == course.id).scalar_subquery()
+    learners_of_school = select(users.c.id).where(users.c.school_id == school)
     skill_ids = list(course.framework.ids)
     skill_code = {cid: k for k, cid in enumerate(skill_ids)}
     stmt = (
@@ -127,6 +130,7 @@ def _answer_log(session: Session, course: Course) -> InteractionLog:
         .where(
             evidence_events.c.kind.in_([str(k) for k in ANSWER_KINDS]),
             evidence_events.c.item_id.in_(list(item_skills)),
+            evidence_events.c.learner_id.in_(learners_of_school),
         )
         .order_by(evidence_events.c.learner_id, evidence_events.c.occurred_at)
     )
@@ -253,8 +257,9 @@ def fit_course_models(session: Session, *, course_id: str, now: datetime) -> Fit
 
 
 def fit_platform_models(session: Session, *, now: datetime) -> list[FitSummary]:
-    """Fit and store the models of every course (the demo seeding calls this once)."""
-    return [fit_course_models(session, course_id=c, now=now) for c in list_course_ids(session)]
+    """Fit and store the models of every course of every school (the demo seeding calls this
+    once)."""
+    return [fit_course_models(session, course_id=c, now=now) for c in all_course_ids(session)]
 
 
 def platform_models(session: Session, *, course: Course) -> PlatformModels:

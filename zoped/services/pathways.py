@@ -20,35 +20,76 @@ from zoped.domain.evidence import EvidenceEvent
 from zoped.domain.people import User
 from zoped.engine.fold import Placement, Replay, continue_replay, fold_version, step
 from zoped.engine.learner_view import LearnerState, read_states
-from zoped.errors import NotFound
+from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.services import transaction
-from zoped.services.courses import get_course, list_course_ids
+from zoped.services.courses import courses_of_learner, get_course, pick_course
 from zoped.services.models import PlatformModels, platform_models
 from zoped.services.policy import Action, require_learners_access
+from zoped.store.course_repository import CourseRepository
 from zoped.store.evidence_log import count_events_after, event_counts, list_events_for_learners
 from zoped.store.learning_repositories import FoldRepository, PlacementRepository, StoredFold
 from zoped.store.repositories import PeopleRepository
 
 
-def default_course_id(session: Session) -> str:
-    """The course a learner's pages show: the first stored course.
+def learner_course(session: Session, learner_id: str, course_id: str | None = None) -> Course:
+    """The learner's course ``course_id`` (its key, or its code), or the first of the courses of
+    their classes when it is None. Callers check access to the learner first.
 
     Raises:
-        NotFound: when no course is stored.
+        NotFound: the learner's classes follow no course, or not ``course_id``.
     """
-    ids = list_course_ids(session)
-    if not ids:
-        raise NotFound("no course is stored yet")
-    return ids[0]
+    found = pick_course(courses_of_learner(session, learner_id=learner_id), course_id)
+    return get_course(session, course_id=found.key)
 
 
-def course_or_default(session: Session, course_id: str | None) -> Course:
-    """The course ``course_id``, or the one a learner's pages show when it is None.
+def learner_course_with(
+    session: Session,
+    learner_id: str,
+    *,
+    competency_id: str | None = None,
+    item_id: str | None = None,
+    activity_id: str | None = None,
+) -> Course:
+    """The learner's course that holds this competency, item or activity (the content ids of a
+    school's courses do not overlap). Callers check access to the learner first.
 
     Raises:
-        NotFound: no such course, or no course stored.
+        NotFound: none of the learner's courses has it.
     """
-    return get_course(session, course_id=course_id or default_course_id(session))
+    for info in courses_of_learner(session, learner_id=learner_id):
+        course = get_course(session, course_id=info.key)
+        if competency_id is not None and competency_id in course.framework:
+            return course
+        if item_id is not None and item_id in {i.id for i in course.items}:
+            return course
+        if activity_id is not None and activity_id in {a.id for a in course.activities}:
+            return course
+    what = (
+        f"competency {competency_id!r}"
+        if competency_id is not None
+        else f"item {item_id!r}"
+        if item_id is not None
+        else f"activity {activity_id!r}"
+    )
+    raise NotFound(f"no {what} in your courses")
+
+
+def _course_for(session: Session, learners: dict[str, User], course_id: str | None) -> Course:
+    """The course to fold ``learners`` on: for one learner, theirs (``course_id`` or their
+    first); for several, ``course_id``, which must be a course of their school.
+
+    Raises:
+        NotFound: no such course for them.
+        InvalidInput: several learners and no course.
+    """
+    if len(learners) == 1:
+        return learner_course(session, next(iter(learners)), course_id)
+    if course_id is None:
+        raise InvalidInput("which course?", [Problem("course_id", "name the course")])
+    info = CourseRepository(session).info(course_id)
+    if info is None or any(u.school_id != info.school_id for u in learners.values()):
+        raise NotFound(f"no course {course_id!r}")
+    return get_course(session, course_id=course_id)
 
 
 @dataclass(frozen=True)
@@ -66,12 +107,12 @@ def _until(now: datetime) -> datetime:
 
 
 def load_replay_inputs(
-    session: Session, learner_ids: Sequence[str], course_id: str | None, now: datetime
+    session: Session, learner_ids: Sequence[str], course_id: str, now: datetime
 ) -> ReplayInputs:
     """The course and its models, and the learners' whole logs (up to ``now`` included) and
     placements: what a fold from scratch needs (a refit's comparison). Requests use
     :func:`fold_learners`, which reads only what came after the stored folds."""
-    course = course_or_default(session, course_id)
+    course = get_course(session, course_id=course_id)
     models = platform_models(session, course=course)
     events = list_events_for_learners(session, learner_ids, until=_until(now))
     placements = PlacementRepository(session).finished_for_learners(learner_ids, course.id)
@@ -148,6 +189,14 @@ def fold_learners(
     }
     # Read to the end of the log: an event dated after ``now`` is counted but not folded yet.
     later = list_events_for_learners(session, behind, after=after)
+    # An event dated before a placement check the stored fold has already folded would be
+    # folded after it: fold that learner from scratch.
+    for lid in [lid for lid in behind if lid in usable and usable[lid].n_placements]:
+        placed_at = placements[lid][usable[lid].n_placements - 1][0]
+        if any(e.occurred_at < placed_at for e in later.get(lid, ())):
+            del usable[lid]
+            after.pop(lid, None)
+            later.update(list_events_for_learners(session, [lid]))
     # A late event leaves the count off: fold that learner again from the newest checkpoint
     # before it (or from scratch).
     stale = [lid for lid in after if usable[lid].n_events + len(later[lid]) != counts[lid]]
@@ -261,16 +310,23 @@ def learner_states(
     of ``learner_ids``, from their stored folds (:func:`fold_learners`).
 
     Each learner is checked and audited as by :func:`learner_state` (one ``read`` entry per
-    learner), before anything of theirs is read. Duplicate ids are read once.
+    learner), before anything of theirs is read. Duplicate ids are read once. The course is
+    ``course_id`` (a course of the learners' school); for one learner it may be left out (their
+    first course) and must be one of theirs.
 
     Raises:
-        NotFound: a learner is out of the actor's reach, or no such course.
+        NotFound: a learner is out of the actor's reach, or no such course for them.
         PermissionDenied: the actor may not read a learner's data.
+        InvalidInput: several learners and no course.
     """
     ids = list(dict.fromkeys(learner_ids))
+    if not ids:
+        return {}
     with transaction(session):
-        require_learners_access(session, actor=actor, learner_ids=ids, action=Action.READ, now=now)
-        course = course_or_default(session, course_id)
+        learners = require_learners_access(
+            session, actor=actor, learner_ids=ids, action=Action.READ, now=now
+        )
+        course = _course_for(session, learners, course_id)
         folded = fold_learners(session, ids, course=course, now=now)
     return read_states(folded.fold, course, now=now)
 
@@ -291,10 +347,12 @@ def learner_state(
         actor: who asks (the learner, a linked guardian, their teacher, an admin).
         learner_id: whose state.
         now: the time the state is computed for (recall fades with it).
-        course_id: the course (default: the first stored course).
+        course_id: one of the learner's courses, by key or code (default: the first course of
+            their classes).
 
     Raises:
-        NotFound: the learner is out of the actor's reach, or no such course.
+        NotFound: the learner is out of the actor's reach, their classes follow no course, or
+            not ``course_id``.
         PermissionDenied: the actor may not read this learner's data.
     """
     states = learner_states(
@@ -319,12 +377,12 @@ def refold_learners(
     Args:
         now: when.
         learner_ids: whose folds (default: every learner).
-        course_id: the course (default: the first stored course).
+        course_id: the course (default: each course of each learner's classes).
         batch: learners per transaction.
-        progress: called with (learners done, learners in all) after each batch.
+        progress: called with (folds done, folds in all) after each batch.
 
     Returns:
-        How many learners were folded.
+        How many learners were folded (on one course or more).
 
     Raises:
         NotFound: an unknown learner or course.
@@ -332,16 +390,28 @@ def refold_learners(
     with transaction(session):
         people = PeopleRepository(session)
         known = people.learner_ids()
-    ids = known if learner_ids is None else list(dict.fromkeys(learner_ids))
-    missing = sorted(set(ids) - set(known))
-    if missing:
-        raise NotFound(f"no learner {missing[0]!r}")
-    for start in range(0, len(ids), max(1, batch)):
-        chunk = ids[start : start + max(1, batch)]
-        with transaction(session):
-            course = course_or_default(session, course_id)
-            FoldRepository(session).forget(chunk, course.id)
-            fold_learners(session, chunk, course=course, now=now)
-        if progress is not None:
-            progress(start + len(chunk), len(ids))
-    return len(ids)
+        ids = known if learner_ids is None else list(dict.fromkeys(learner_ids))
+        missing = sorted(set(ids) - set(known))
+        if missing:
+            raise NotFound(f"no learner {missing[0]!r}")
+        work: dict[str, list[str]] = {}
+        if course_id is not None:
+            work[get_course(session, course_id=course_id).id] = ids
+        else:
+            for lid in ids:
+                for info in courses_of_learner(session, learner_id=lid):
+                    work.setdefault(info.key, []).append(lid)
+    total = sum(len(lids) for lids in work.values())
+    done = 0
+    size = max(1, batch)
+    for key, lids in work.items():
+        for start in range(0, len(lids), size):
+            chunk = lids[start : start + size]
+            with transaction(session):
+                course = get_course(session, course_id=key)
+                FoldRepository(session).forget(chunk, course.id)
+                fold_learners(session, chunk, course=course, now=now)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    return len({lid for lids in work.values() for lid in lids})

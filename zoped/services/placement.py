@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zoped.domain.content import Item, Response
@@ -26,11 +27,12 @@ from zoped.engine.mastery import MasteryLevel
 from zoped.engine.placement import PlacementConfig, PlacementSession
 from zoped.errors import NotFound
 from zoped.services import transaction
-from zoped.services.pathways import course_or_default
+from zoped.services.pathways import learner_course
 from zoped.services.policy import Action, require_learner_access
 from zoped.services.practice import submit_answer
 from zoped.store import jsondocs
 from zoped.store.learning_repositories import PlacementRepository
+from zoped.store.tables import placement_sessions
 
 #: Items answered this recently (by count) are not offered again while others remain.
 PLACEMENT = PlacementConfig(max_questions=12, confidence=0.85, max_states=3000)
@@ -122,7 +124,16 @@ def _active_check(
     require_learner_access(
         session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
     )
-    course = course_or_default(session, course_id)
+    if course_id is None:  # the check's own course (the learner may have switched since)
+        course_id = session.scalar(
+            select(placement_sessions.c.course_id).where(
+                placement_sessions.c.id == session_id,
+                placement_sessions.c.learner_id == learner_id,
+            )
+        )
+        if course_id is None:
+            raise NotFound("no active placement check: start one")
+    course = learner_course(session, learner_id, course_id)
     graph, items, template = _placement_items(course)
     row = _load_session(session, learner_id, course.id)
     if row is None or row["id"] != session_id:
@@ -183,7 +194,7 @@ def start_or_resume_placement(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
         )
-        course = course_or_default(session, course_id)
+        course = learner_course(session, learner_id, course_id)
         _graph, items, template = _placement_items(course)
         row = _load_session(session, learner_id, course.id)
         if row is None:
@@ -209,7 +220,7 @@ def latest_placement(
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
         )
-        course = course_or_default(session, course_id)
+        course = learner_course(session, learner_id, course_id)
         _graph, items, template = _placement_items(course)
         row = _load_session(session, learner_id, course.id, status=None)
     return None if row is None else _view(row, items, template)

@@ -31,9 +31,10 @@ from zoped.services import transaction
 from zoped.services.evidence import list_evidence, record_evidence
 from zoped.services.models import platform_models
 from zoped.services.pathways import (
-    course_or_default,
     fold_answer,
     fold_learners,
+    learner_course,
+    learner_course_with,
     load_replay_inputs,
 )
 from zoped.services.policy import Action, require_learner_access
@@ -106,7 +107,10 @@ def next_item(
     """
     with transaction(session):
         _check(session, actor, learner_id, Action.WRITE, now)
-        course = course_or_default(session, course_id)
+        if course_id is None:
+            course = learner_course_with(session, learner_id, competency_id=competency_id)
+        else:
+            course = learner_course(session, learner_id, course_id)
         if competency_id not in course.framework:
             raise NotFound(f"no competency {competency_id!r}")
         items = course.items_for(competency_id)
@@ -227,7 +231,10 @@ def submit_answer(
         raise InvalidInput("invalid answer", problems)
     with transaction(session):
         _check(session, actor, learner_id, Action.WRITE, now)
-        course = course_or_default(session, course_id)
+        if course_id is None:
+            course = learner_course_with(session, learner_id, item_id=item_id)
+        else:
+            course = learner_course(session, learner_id, course_id)
         item = course.item(item_id)
     result = grade(item, response)
     with transaction(session):
@@ -321,7 +328,7 @@ def session_summary(
     """
     with transaction(session):
         _check(session, actor, learner_id, Action.READ, now)
-        course = course_or_default(session, course_id)
+        course = learner_course(session, learner_id, course_id)
         events = list_evidence(session, learner_id=learner_id, since=since, kinds=ANSWER_KINDS)
         practised: list[str] = []
         for e in events:
@@ -345,17 +352,18 @@ def session_summary(
     return _changes(before, after, practised)
 
 
-def get_item(session: Session, *, item_id: str, course_id: str | None = None) -> tuple[Item, str]:
-    """A course item (content, not learner data) and the title of its first competency.
+def get_item(session: Session, *, learner_id: str, item_id: str) -> tuple[Item, str]:
+    """An item of one of the learner's courses (content, not learner data) and the title of its
+    first competency.
 
     Raises:
-        NotFound: no such item.
+        NotFound: none of the learner's courses has this item.
     """
-    course = course_or_default(session, course_id)
+    course = learner_course_with(session, learner_id, item_id=item_id)
     item = course.item(item_id)
     return item, course.framework.get(item.competencies[0]).title
 
 
-def get_activity(session: Session, *, activity_id: str, course_id: str | None = None) -> Activity:
-    """A course activity (content). Raises: NotFound."""
-    return course_or_default(session, course_id).activity(activity_id)
+def get_activity(session: Session, *, learner_id: str, activity_id: str) -> Activity:
+    """An activity of one of the learner's courses (content). Raises: NotFound."""
+    return learner_course_with(session, learner_id, activity_id=activity_id).activity(activity_id)

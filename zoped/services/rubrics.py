@@ -19,7 +19,7 @@ from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import Role, User
 from zoped.errors import NotFound, PermissionDenied
 from zoped.services import transaction
-from zoped.services.courses import get_course, list_course_ids
+from zoped.services.courses import courses_of_learner, get_course
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.evidence_log import EvidenceRepository
 from zoped.store.repositories import append_audit
@@ -35,10 +35,11 @@ class ProjectRubric:
     activity_title: str | None
 
 
-def list_rubrics(session: Session) -> list[ProjectRubric]:
-    """Every rubric of every stored course, with the project activity that uses it."""
+def list_rubrics(session: Session, *, learner_id: str) -> list[ProjectRubric]:
+    """Every rubric of the courses of the learner's classes, with the project activity that
+    uses it (callers check access to the learner)."""
     out: list[ProjectRubric] = []
-    for course_id in list_course_ids(session):
+    for course_id in [c.key for c in courses_of_learner(session, learner_id=learner_id)]:
         course = get_course(session, course_id=course_id)
         for rubric in course.rubrics:
             activity = next((a for a in course.activities if a.rubric_id == rubric.id), None)
@@ -53,9 +54,9 @@ def list_rubrics(session: Session) -> list[ProjectRubric]:
     return out
 
 
-def find_rubric(session: Session, rubric_id: str) -> ProjectRubric:
-    """The rubric with this id. Raises: NotFound."""
-    for found in list_rubrics(session):
+def find_rubric(session: Session, rubric_id: str, *, learner_id: str) -> ProjectRubric:
+    """The rubric with this id among the learner's courses. Raises: NotFound."""
+    for found in list_rubrics(session, learner_id=learner_id):
         if found.rubric.id == rubric_id:
             return found
     raise NotFound(f"no rubric {rubric_id!r}")
@@ -96,7 +97,7 @@ def score_project(
     )
     if actor.role not in (Role.TEACHER, Role.ADMIN):
         raise PermissionDenied("only a learner's teachers score projects")
-    found = find_rubric(session, rubric_id)
+    found = find_rubric(session, rubric_id, learner_id=learner_id)
     scores = score(found.rubric, chosen_levels)
     at = now
     project = uuid.uuid4()

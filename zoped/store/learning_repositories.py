@@ -287,6 +287,7 @@ class AssignmentRepository:
         *,
         assigned_by: str,
         learner_ids: tuple[str, ...],
+        course_id: str,
         activity_id: str | None,
         item_id: str | None,
         class_id: str | None,
@@ -302,6 +303,7 @@ class AssignmentRepository:
                 {
                     "id": assignment_id,
                     "assigned_by": assigned_by,
+                    "course_id": course_id,
                     "activity_id": activity_id,
                     "item_id": item_id,
                     "learner_id": None if group else learner_ids[0],

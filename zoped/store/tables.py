@@ -21,6 +21,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -127,10 +128,16 @@ learner_profiles = Table(
 
 # --- content ------------------------------------------------------------------------------
 
+# A course belongs to a school. ``id`` is the course's stored key, unique across the database
+# (what every other table refers to); ``code`` is the course file's own id, unique within the
+# school. An import keeps the key equal to the code unless another school's course holds it
+# (see docs/storage.md, "Courses belong to a school").
 courses = Table(
     "courses",
     metadata,
     Column("id", String(ID), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("code", String(ID), nullable=False),
     Column("title", String(TITLE), nullable=False),
     Column("description", Text(), nullable=False),
     Column("language", String(35), nullable=False),
@@ -139,15 +146,39 @@ courses = Table(
     Column("imported_by", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     # A new random token at every import: a process may keep a course read while it is the same.
     Column("revision", String(32), nullable=False, server_default="initial"),
+    UniqueConstraint("school_id", "code"),
 )
 
-# Competency, activity, item and rubric ids are unique across the database (not only within a
-# course) so that an evidence event's item or competency id names one thing.
+# The courses a class follows, in order (its learners' first course is the first).
+class_courses = Table(
+    "class_courses",
+    metadata,
+    Column("class_id", ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("position", Integer(), nullable=False),
+)
+
+# Content is keyed by (course, id): two schools' courses may use the same ids. Within one
+# school the content ids of its courses do not overlap (the import refuses that), so an
+# evidence event's item or competency id names one thing for the learner's school.
+
+
+def _in_course(owner: str, table: str, column: str) -> ForeignKeyConstraint:
+    """A foreign key of ``owner`` from (course_id, ``column``) to ``table``'s (course_id, id),
+    named after ``column`` (the convention would name two of them after course_id alike)."""
+    return ForeignKeyConstraint(
+        ["course_id", column],
+        [f"{table}.course_id", f"{table}.id"],
+        ondelete="CASCADE",
+        name=f"fk_{owner}_{column}_{table}",
+    )
+
+
 competencies = Table(
     "competencies",
     metadata,
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
     Column("id", String(ID), primary_key=True),
-    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("position", Integer(), nullable=False),
     Column("title", String(TITLE), nullable=False),
     Column("description", Text(), nullable=False),
@@ -160,22 +191,21 @@ competencies = Table(
 competency_prerequisites = Table(
     "competency_prerequisites",
     metadata,
-    Column("competency_id", ForeignKey("competencies.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "prerequisite_id",
-        ForeignKey("competencies.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-    ),
+    Column("course_id", String(ID), primary_key=True),
+    Column("competency_id", String(ID), primary_key=True),
+    Column("prerequisite_id", String(ID), primary_key=True),
     # Keeps the prerequisites in the order the course lists them.
     Column("position", Integer(), nullable=False),
+    _in_course("competency_prerequisites", "competencies", "competency_id"),
+    _in_course("competency_prerequisites", "competencies", "prerequisite_id"),
+    Index("ix_competency_prerequisites_prerequisite", "course_id", "prerequisite_id"),
 )
 
 rubrics = Table(
     "rubrics",
     metadata,
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
     Column("id", String(ID), primary_key=True),
-    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("position", Integer(), nullable=False),
     Column("title", String(TITLE), nullable=False),
     # Criteria with their competencies and levels.
@@ -185,12 +215,15 @@ rubrics = Table(
 activities = Table(
     "activities",
     metadata,
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
     Column("id", String(ID), primary_key=True),
-    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("position", Integer(), nullable=False),
     Column("title", String(TITLE), nullable=False),
     Column("modality", String(32), nullable=False),
-    Column("rubric_id", ForeignKey("rubrics.id", ondelete="SET NULL"), nullable=True),
+    # A rubric of the same course. No foreign key: SET NULL on a key that includes course_id
+    # would null the course too; the domain checks the rubric exists and an import writes the
+    # activity before it drops a rubric.
+    Column("rubric_id", String(ID), nullable=True),
     # Body, link, minutes, interests, language and anything else the format adds.
     Column("content", json_type(), nullable=False),
 )
@@ -198,21 +231,20 @@ activities = Table(
 activity_competencies = Table(
     "activity_competencies",
     metadata,
-    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "competency_id",
-        ForeignKey("competencies.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-    ),
+    Column("course_id", String(ID), primary_key=True),
+    Column("activity_id", String(ID), primary_key=True),
+    Column("competency_id", String(ID), primary_key=True),
     Column("position", Integer(), nullable=False),
+    _in_course("activity_competencies", "activities", "activity_id"),
+    _in_course("activity_competencies", "competencies", "competency_id"),
+    Index("ix_activity_competencies_competency", "course_id", "competency_id"),
 )
 
 items = Table(
     "items",
     metadata,
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
     Column("id", String(ID), primary_key=True),
-    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("position", Integer(), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("difficulty", Float(), nullable=True),
@@ -223,14 +255,13 @@ items = Table(
 item_competencies = Table(
     "item_competencies",
     metadata,
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "competency_id",
-        ForeignKey("competencies.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-    ),
+    Column("course_id", String(ID), primary_key=True),
+    Column("item_id", String(ID), primary_key=True),
+    Column("competency_id", String(ID), primary_key=True),
     Column("position", Integer(), nullable=False),
+    _in_course("item_competencies", "items", "item_id"),
+    _in_course("item_competencies", "competencies", "competency_id"),
+    Index("ix_item_competencies_competency", "course_id", "competency_id"),
 )
 
 # --- evidence -----------------------------------------------------------------------------
@@ -348,8 +379,10 @@ assignments = Table(
     metadata,
     Column("id", Uuid(), primary_key=True),
     Column("assigned_by", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), nullable=True),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=True),
+    # The course of the activity or item (a re-import that drops it drops the assignment).
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False),
+    Column("activity_id", String(ID), nullable=True),
+    Column("item_id", String(ID), nullable=True),
     Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("class_id", ForeignKey("classes.id", ondelete="CASCADE"), nullable=True, index=True),
     # A small group within a class (list of learner ids); None when the target is a class or one
@@ -358,6 +391,8 @@ assignments = Table(
     Column("assigned_at", UtcDateTime(), nullable=False),
     Column("due_at", UtcDateTime(), nullable=True),
     Column("note", Text(), nullable=True),
+    _in_course("assignments", "activities", "activity_id"),
+    _in_course("assignments", "items", "item_id"),
     CheckConstraint("(activity_id IS NULL) <> (item_id IS NULL)", name="one_activity_or_item"),
     CheckConstraint("(learner_id IS NOT NULL) OR (class_id IS NOT NULL)", name="has_target"),
 )

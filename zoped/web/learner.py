@@ -10,17 +10,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from zoped.domain.content import Item, ItemType, Modality
 from zoped.domain.content import Response as ItemResponse
+from zoped.domain.course import CourseInfo
 from zoped.domain.people import AccessibilityNeeds, LearnerProfile
 from zoped.domain.plans import MAX_GOALS, PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
 from zoped.services import claims, learning_log, menus, pathways, placement, plans, practice
+from zoped.services import courses as course_services
+from zoped.services.courses import NO_COURSE
 from zoped.services.roster import get_learner_profile, save_learner_profile
 from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, Now, SubmittedForm, render
@@ -32,15 +35,51 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+# --- the learner's course -------------------------------------------------------------------
+
+#: The cookie that remembers which of their courses a learner's pages show (a course key). It
+#: is a preference, not a right: a course the learner no longer follows falls back to the first.
+COURSE_COOKIE = "zoped_course"
+
+
+def _courses(request: Request, db: DbSession, user: LearnerUser) -> tuple[list[CourseInfo], str]:
+    """The learner's courses and the key of the one their pages show: the cookie's, when the
+    learner follows it, else the first ("" when they follow none)."""
+    found = course_services.courses_of_learner(db, learner_id=user.id)
+    wanted = request.cookies.get(COURSE_COOKIE, "")
+    keys = [c.key for c in found]
+    return found, wanted if wanted in keys else (keys[0] if keys else "")
+
+
 @router.get("")
-def home(request: Request, user: LearnerUser, db: DbSession, now: Now, seed: int = 0) -> Response:
-    state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
-    menu = menus.recommend_for(db, actor=user, learner_id=user.id, seed=seed, now=now)
-    check = placement.latest_placement(db, actor=user, learner_id=user.id, now=now)
-    return render(
+def home(
+    request: Request,
+    user: LearnerUser,
+    db: DbSession,
+    now: Now,
+    seed: int = 0,
+    course: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """The roadmap and menu on one of the learner's courses: ``course`` (a key or code; it is
+    remembered for the other pages), else the one remembered, else the first."""
+    courses, current = _courses(request, db, user)
+    if course is not None:
+        current = course_services.pick_course(courses, course).key
+    if not current:
+        return render(request, "learner/home.html", {"courses": [], "no_course": NO_COURSE})
+    state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now, course_id=current)
+    menu = menus.recommend_for(
+        db, actor=user, learner_id=user.id, seed=seed, now=now, course_id=current
+    )
+    check = placement.latest_placement(
+        db, actor=user, learner_id=user.id, now=now, course_id=current
+    )
+    response = render(
         request,
         "learner/home.html",
         {
+            "courses": courses,
+            "current": current,
             "state": state,
             "menu": menu,
             "placement": check,
@@ -52,6 +91,9 @@ def home(request: Request, user: LearnerUser, db: DbSession, now: Now, seed: int
             "next_seed": seed + 1,
         },
     )
+    if course is not None:
+        response.set_cookie(COURSE_COOKIE, current, httponly=True, samesite="lax")
+    return response
 
 
 @router.post("/menu/pick", dependencies=[CsrfProtected])
@@ -75,8 +117,7 @@ def pick(
 
 @router.get("/activity/{activity_id}")
 def activity(request: Request, user: LearnerUser, db: DbSession, activity_id: str) -> Response:
-    del user
-    found = practice.get_activity(db, activity_id=activity_id)
+    found = practice.get_activity(db, learner_id=user.id, activity_id=activity_id)
     return render(request, "learner/activity.html", {"activity": found})
 
 
@@ -87,7 +128,10 @@ def activity(request: Request, user: LearnerUser, db: DbSession, activity_id: st
 def practice_summary(
     request: Request, user: LearnerUser, db: DbSession, now: Now, since: datetime
 ) -> Response:
-    changes = practice.session_summary(db, actor=user, learner_id=user.id, since=since, now=now)
+    _, current = _courses(request, db, user)
+    changes = practice.session_summary(
+        db, actor=user, learner_id=user.id, since=since, now=now, course_id=current or None
+    )
     return render(request, "learner/summary.html", {"changes": changes, "since": since})
 
 
@@ -104,7 +148,7 @@ def practice_page(
     since: datetime | None = None,
 ) -> Response:
     if item is not None and event is not None:
-        shown, title = practice.get_item(db, item_id=item)
+        shown, title = practice.get_item(db, learner_id=user.id, item_id=item)
         event_id = event
     else:
         chosen = practice.next_item(
@@ -189,7 +233,7 @@ def practice_answer(
     form: SubmittedForm,
     competency_id: str,
 ) -> Response:
-    item, title = practice.get_item(db, item_id=str(form.get("item_id", "")))
+    item, title = practice.get_item(db, learner_id=user.id, item_id=str(form.get("item_id", "")))
     started = _instant(form, "started", default=now)
     outcome = practice.submit_answer(
         db,
@@ -220,19 +264,26 @@ def practice_answer(
 
 @router.get("/placement")
 def placement_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
-    view = placement.latest_placement(db, actor=user, learner_id=user.id, now=now)
-    return render(request, "learner/placement.html", {"view": view})
+    courses, current = _courses(request, db, user)
+    view = placement.latest_placement(
+        db, actor=user, learner_id=user.id, now=now, course_id=current or None
+    )
+    title = next((c.title for c in courses if c.key == current), "")
+    return render(request, "learner/placement.html", {"view": view, "course_title": title})
 
 
 @router.post("/placement/start", dependencies=[CsrfProtected])
-def placement_start(user: LearnerUser, db: DbSession, now: Now) -> Response:
-    placement.start_or_resume_placement(db, actor=user, learner_id=user.id, now=now)
+def placement_start(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
+    _, current = _courses(request, db, user)
+    placement.start_or_resume_placement(
+        db, actor=user, learner_id=user.id, now=now, course_id=current or None
+    )
     return _see_other("/learner/placement")
 
 
 @router.post("/placement/answer", dependencies=[CsrfProtected])
 def placement_answer(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -> Response:
-    item, _ = practice.get_item(db, item_id=str(form.get("item_id", "")))
+    item, _ = practice.get_item(db, learner_id=user.id, item_id=str(form.get("item_id", "")))
     placement.answer_placement(
         db,
         actor=user,
@@ -260,7 +311,10 @@ def placement_finish(
 @router.get("/plan")
 def plan_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
     view = plans.get_plan(db, actor=user, learner_id=user.id, now=now)
-    state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now)
+    _, current = _courses(request, db, user)
+    state = pathways.learner_state(
+        db, actor=user, learner_id=user.id, now=now, course_id=current or None
+    )
     return render(request, "learner/plan.html", {"view": view, "state": state})
 
 
@@ -376,7 +430,7 @@ def profile_page(
             "saved": saved,
             "claimed": claimed,
             "claims": claims.list_claims(db, actor=user, learner_id=user.id, now=now),
-            "claimable": claims.claimable(db),
+            "claimable": claims.claimable(db, learner_id=user.id),
         },
     )
 

@@ -7,19 +7,16 @@ session's CSRF token and answer with a redirect (post/redirect/get), so a reload
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, Problem
-from zoped.interop.course_file import load_course_file
 from zoped.services import assignments as assignment_services
 from zoped.services import claims, erasure, learner_pages, learning_log, overrides, plans, rubrics
 from zoped.services import classes as class_services
@@ -29,7 +26,6 @@ from zoped.web.deps import CsrfProtected, DbSession, Now, SubmittedForm, Teacher
 router = APIRouter()
 LEVELS = list(MasteryLevel)
 SETTABLE = [level for level in MasteryLevel if level is not MasteryLevel.REVIEW_DUE]
-MAX_COURSE_BYTES = 5_000_000
 
 
 def _back(path: str, **params: str) -> RedirectResponse:
@@ -78,25 +74,32 @@ def class_page(
     return render(
         request,
         "teacher/class.html",
-        {"d": dashboard, "levels": LEVELS, "activities": _activities(db)},
+        {"d": dashboard, "levels": LEVELS, "activities": _activities(db, dashboard.course_id)},
     )
 
 
-def _activities(db: DbSession) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(id, title, competencies) of every activity, for the assign forms."""
-    found: list[tuple[str, str, tuple[str, ...]]] = []
-    for course_id in course_services.list_course_ids(db):
-        course = course_services.get_course(db, course_id=course_id)
-        found += [(a.id, a.title, tuple(a.competencies)) for a in course.activities]
-    return found
+def _activities(db: DbSession, course_id: str | None) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(id, title, competencies) of the activities of the course shown, for the assign forms."""
+    if course_id is None:
+        return []
+    course = course_services.get_course(db, course_id=course_id)
+    return [(a.id, a.title, tuple(a.competencies)) for a in course.activities]
 
 
 @router.get("/teacher/learners/{learner_id}")
 def learner_page(
-    request: Request, learner_id: str, user: TeacherUser, db: DbSession, now: Now
+    request: Request,
+    learner_id: str,
+    user: TeacherUser,
+    db: DbSession,
+    now: Now,
+    course: str | None = None,
 ) -> Response:
-    """A learner's drill-down: timeline, state, plan, shared log, overrides, rubric, assign."""
-    detail = learner_pages.learner_drilldown(db, actor=user, learner_id=learner_id, now=now)
+    """A learner's drill-down: timeline, state (on ``course``, one of theirs; default the
+    first), plan, shared log, overrides, rubric, assign."""
+    detail = learner_pages.learner_drilldown(
+        db, actor=user, learner_id=learner_id, now=now, course_id=course or None
+    )
     plan = plans.get_plan(db, actor=user, learner_id=learner_id, now=now)
     shared = learning_log.list_entries(db, actor=user, learner_id=learner_id, now=now)
     return render(
@@ -107,7 +110,7 @@ def learner_page(
             "plan": plan,
             "log": shared,
             "claims": claims.list_claims(db, actor=user, learner_id=learner_id, now=now),
-            "titles": claims.claimable(db),
+            "titles": claims.claimable(db, learner_id=learner_id),
             "erasure": erasure.pending_erasures(db, actor=user, learner_ids=[learner_id]),
             "settable": SETTABLE,
             "levels": LEVELS,
@@ -276,49 +279,3 @@ def comment(
     """Comment on the learner's plan."""
     plans.add_comment(db, actor=user, learner_id=learner_id, body=body, now=now)
     return _back(_learner_path(learner_id), done="comment")
-
-
-@router.get("/teacher/courses/import")
-def import_page(request: Request, user: TeacherUser) -> Response:
-    """The course import form."""
-    del user
-    return render(request, "teacher/import.html", {"problems": [], "summary": None})
-
-
-@router.post("/teacher/courses/import", dependencies=[CsrfProtected])
-def import_course(
-    request: Request,
-    user: TeacherUser,
-    db: DbSession,
-    now: Now,
-    course_file: Annotated[UploadFile, File()],
-) -> Response:
-    """Import a course file: every problem is listed, and nothing is written when it is invalid."""
-    data = course_file.file.read(MAX_COURSE_BYTES + 1)  # spooled by Starlette: no network wait
-    name = Path(course_file.filename or "course.yaml").name
-    problems: list[Problem] = []
-    summary = None
-    if len(data) > MAX_COURSE_BYTES:
-        problems = [Problem("", "the file is larger than 5 MB")]
-    else:
-        suffix = ".json" if name.endswith(".json") else ".yaml"
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"upload{suffix}"
-            path.write_bytes(data)
-            try:
-                course = load_course_file(path)
-            except InvalidInput as error:
-                problems = error.problems or [Problem("", error.message)]
-                course = None
-        if course is not None:
-            try:
-                summary = course_services.import_course(db, actor=user, course=course, now=now)
-            except InvalidInput as error:
-                problems = error.problems or [Problem("", error.message)]
-    status = 422 if problems else 200
-    return render(
-        request,
-        "teacher/import.html",
-        {"problems": problems, "summary": summary, "filename": name},
-        status_code=status,
-    )

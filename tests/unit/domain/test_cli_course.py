@@ -8,8 +8,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from tests.factories import T0
 from tests.unit.domain.test_course_file import VALID_YAML
 from zoped.cli import course as course_cli
+from zoped.domain import School
+from zoped.services.courses import get_course
+from zoped.services.roster import create_school
+from zoped.services.system import open_database
 
 runner = CliRunner()
 # Only this module's commands, so these tests do not depend on the other command groups.
@@ -72,18 +77,69 @@ def test_validate_a_missing_file(tmp_path: Path) -> None:
 def test_import_refuses_an_invalid_file_before_touching_a_database(write, tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     result = runner.invoke(
-        app, ["import", "course", str(write(BROKEN_YAML)), "--db", f"sqlite:///{db}"]
+        app,
+        ["import", "course", str(write(BROKEN_YAML)), "--school", "s", "--db", f"sqlite:///{db}"],
     )
     assert result.exit_code == 2
     assert "unknown competency 'frac.ghost'" in result.output
     assert not db.exists()
 
 
+def _school_database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'school.db'}"
+    database = open_database(url)
+    with database.session() as session:
+        create_school(session, school=School("hill", "Hill School"), now=T0)
+    database.dispose()
+    return url
+
+
 def test_import_writes_through_the_service_and_replaces_on_reimport(write, tmp_path: Path) -> None:
-    path, url = write(VALID_YAML), f"sqlite:///{tmp_path / 'school.db'}"
-    first = runner.invoke(app, ["import", "course", str(path), "--db", url])
+    path, url = write(VALID_YAML), _school_database(tmp_path)
+    command = ["import", "course", str(path), "--school", "hill", "--db", url]
+    first = runner.invoke(app, command)
     assert first.exit_code == 0, first.output
-    assert first.output.startswith("imported course 'fractions': 3 competencies")
-    again = runner.invoke(app, ["import", "course", str(path), "--db", url])
+    assert "imported course 'fractions' (stored as 'fractions'): 3 competencies" in first.output
+    again = runner.invoke(app, command)
     assert again.exit_code == 0, again.output
-    assert again.output.startswith("replaced course 'fractions'")
+    assert "replaced course 'fractions'" in again.output
+
+
+def test_a_reimport_that_removes_content_needs_yes_and_a_dry_run_writes_nothing(
+    write, tmp_path: Path
+) -> None:
+    url = _school_database(tmp_path)
+    base = ["import", "course", "--school", "hill", "--db", url]
+    assert runner.invoke(app, [*base, str(write(VALID_YAML))]).exit_code == 0
+    # The second activity (and nothing else) is gone from the new version.
+    start = VALID_YAML.index("  - id: act.recipe")
+    end = VALID_YAML.index("items:")
+    smaller = write(VALID_YAML[:start] + VALID_YAML[end:])
+    dry = runner.invoke(app, [*base, "--dry-run", str(smaller)])
+    assert dry.exit_code == 0, dry.output
+    assert "removed activity act.recipe" in dry.output
+    assert "dry run: nothing written" in dry.output
+    refused = runner.invoke(app, [*base, str(smaller)])
+    assert refused.exit_code == 2
+    assert "run again with --yes" in refused.output
+    database = open_database(url)
+    with database.session() as session:
+        assert len(get_course(session, course_id="fractions").activities) == 2
+    database.dispose()
+    applied = runner.invoke(app, [*base, "--yes", str(smaller)])
+    assert applied.exit_code == 0, applied.output
+    database = open_database(url)
+    with database.session() as session:
+        assert [a.id for a in get_course(session, course_id="fractions").activities] == [
+            "act.strips"
+        ]
+    database.dispose()
+
+
+def test_import_names_an_existing_school(write, tmp_path: Path) -> None:
+    url = _school_database(tmp_path)
+    result = runner.invoke(
+        app, ["import", "course", str(write(VALID_YAML)), "--school", "elsewhere", "--db", url]
+    )
+    assert result.exit_code == 2
+    assert "no school 'elsewhere'" in result.output
