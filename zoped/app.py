@@ -42,6 +42,7 @@ from zoped.web import (
     admin,
     admin_courses,
     admin_privacy,
+    admin_roster,
     auth,
     course_import,
     guardian,
@@ -388,6 +389,7 @@ def create_app(
         audit_pages.router,
         admin_courses.router,
         course_import.router,
+        admin_roster.router,
     ):
         app.include_router(router)
     app.include_router(api_routes.router)

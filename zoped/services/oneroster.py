@@ -67,6 +67,19 @@ ROLE_MAP: dict[str, Role] = {
 #: The kinds counted in a summary, in the order they are shown.
 KINDS = ("org", "academicSession", "course", "user", "role", "class", "enrollment")
 GUARDIAN_LINKS = "guardianLink"
+#: How each kind is named to people (the CLI's table, the admin page).
+KIND_LABELS = {
+    "org": "orgs",
+    "academicSession": "academic sessions",
+    "course": "courses",
+    "user": "users",
+    "role": "roles",
+    "class": "classes",
+    "enrollment": "enrollments",
+    "guardianLink": "guardian links",
+}
+#: The outcomes a summary counts, in the order they are shown.
+OUTCOMES = ("created", "updated", "unchanged", "deactivated", "removed", "skipped")
 ACTIVE = "active"
 TO_BE_DELETED = "tobedeleted"
 _SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
@@ -268,13 +281,16 @@ def import_oneroster(
     reading = parse_bundle(bundle_source)
     bundle = reading.bundle
     problems = list(reading.problems)
+    if problems and not bundle.modes:
+        raise refused(problems)  # the archive or its manifest could not be read
     rosters = RosterRepository(session)
     people = PeopleRepository(session)
     try:
         school_id, school_org, create, school_problems = _resolve_school(
             rosters, bundle, school_id, for_admin=actor is not None
         )
-        problems += school_problems
+        if "org" not in reading.unreadable:
+            problems += school_problems  # else orgs.csv's own problems say what is wrong
         stored = rosters.records(school_id) if not create else {}
         known = {
             kind: {sid for sid, r in records.items() if r.status == ACTIVE}

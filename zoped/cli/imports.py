@@ -1,0 +1,106 @@
+"""``zoped import oneroster DIR_OR_ZIP``: import a OneRoster 1.2 CSV bundle into a school.
+
+A thin wrapper over :func:`zoped.services.oneroster.import_oneroster`, run by the operator (the
+system actor). The whole bundle is checked first; a broken one prints one line per problem
+(``users.csv line 7 column givenName: ...``) and exits 2 with nothing written. The summary
+prints as a small table, then the warnings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from zoped.cli.course import import_app
+from zoped.clock import SystemClock
+from zoped.errors import InvalidInput, ZopedError
+from zoped.services.oneroster import (
+    KIND_LABELS,
+    OUTCOMES,
+    RosterImportSummary,
+    import_oneroster,
+)
+from zoped.services.system import open_database
+from zoped.settings import Settings
+
+
+def summary_table(summary: RosterImportSummary) -> list[str]:
+    """The summary as lines of text: a heading, a table of counts and the warnings."""
+    verb = "would import" if summary.dry_run else "imported"
+    school = f"new school {summary.school_id}" if summary.school_created else summary.school_id
+    modes = ", ".join(f"{kind} {mode}" for kind, mode in summary.modes.items())
+    lines = [f"{verb} OneRoster {summary.oneroster_version} into {school} ({modes})"]
+    width = max((len(KIND_LABELS.get(k, k)) for k in summary.counts), default=5)
+    lines.append(" ".join([" " * width, *(f"{c:>11}" for c in OUTCOMES)]))
+    for kind, counts in summary.counts.items():
+        values = (getattr(counts, c) for c in OUTCOMES)
+        lines.append(
+            " ".join([f"{KIND_LABELS.get(kind, kind):<{width}}", *(f"{v:>11}" for v in values)])
+        )
+    if summary.dry_run:
+        lines.append("dry run: nothing was written")
+    elif not summary.changed:
+        lines.append("nothing changed")
+    lines += [f"warning: {w}" for w in summary.warnings]
+    return lines
+
+
+def _fail(error: ZopedError) -> NoReturn:
+    """Print the error, one line per problem, and exit 2 (as :func:`zoped.cli.main` does)."""
+    if isinstance(error, InvalidInput):
+        typer.echo(f"error: {error.message}", err=True)
+        for problem in error.problems:
+            typer.echo(f"  - {problem}", err=True)
+    else:
+        typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``oneroster`` to the ``import`` group (which :mod:`zoped.cli.course` adds to ``app``)."""
+    del app
+
+    @import_app.command("oneroster")
+    def import_oneroster_command(
+        source: Path = typer.Argument(
+            ...,
+            help="The bundle: a folder holding manifest.csv and the CSV files, or a zip of them.",
+            metavar="DIR_OR_ZIP",
+            show_default=False,
+        ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Check everything and count the changes; write nothing."
+        ),
+        school: str | None = typer.Option(
+            None,
+            "--school",
+            help="The school to import into (else the school made from the bundle's org of "
+            "type school, created on the first import).",
+        ),
+        url: str | None = typer.Option(
+            None, "--db", "--database", help="Database URL (else ZOPED_DATABASE_URL)."
+        ),
+    ) -> None:
+        """Import a OneRoster 1.2 CSV bundle (bulk or delta): all or nothing, and importing the
+        same bundle again changes nothing."""
+        try:
+            settings = Settings() if url is None else Settings(database_url=url)
+            database = open_database(settings.database_url)
+            try:
+                with database.session() as session:
+                    summary = import_oneroster(
+                        session,
+                        actor=None,
+                        bundle_source=source,
+                        school_id=school,
+                        dry_run=dry_run,
+                        now=SystemClock().now(),
+                    )
+            finally:
+                database.dispose()
+        except ZopedError as error:
+            _fail(error)
+        for line in summary_table(summary):
+            typer.echo(line)
