@@ -605,3 +605,31 @@ def test_at_most_max_problems_are_listed(monkeypatch) -> None:
     problems = problems_of(school)
     assert len(problems) == 3
     assert problems[-1] == "bundle: and 1 more problems"
+
+
+def test_file_names_in_another_case_and_utf_16_text_are_read() -> None:
+    school = ob.school_bundle()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in school.files.items():
+            if name == "users.csv":
+                archive.writestr("Users.CSV", text.encode("utf-16"))  # with its byte-order mark
+            else:
+                archive.writestr(name, text.encode())
+    assert read_bundle(buffer.getvalue()) == read_bundle(school.zip_bytes())
+
+
+def test_a_hidden_file_and_macos_folders_are_skipped_and_deeper_files_reported() -> None:
+    school = ob.school_bundle()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in school.files.items():
+            archive.writestr(f"export/{name}", text.encode())
+        archive.writestr("export/.DS_Store", b"\x00\x01")
+        archive.writestr("__MACOSX/export/._users.csv", b"\x00")
+        archive.writestr("export/old/users.csv", b"sourcedId\n")
+    found = parse_bundle(buffer.getvalue())
+    assert found.problems == []
+    assert [str(w) for w in found.bundle.warnings] == [
+        "export/old/users.csv: in a sub-folder of the bundle; ignored"
+    ]
