@@ -470,6 +470,20 @@ def test_an_import_does_not_change_a_users_role(db: Database) -> None:
     )
 
 
+def test_an_enrollment_in_a_role_the_account_does_not_have_is_skipped(db: Database) -> None:
+    school = ob.school_bundle().edit(
+        "enrollments.csv", "e5,,,math5-b,s1,u-ben,student", "e5,,,math5-b,s1,u-head,teacher"
+    )
+    summary = run(db, school)
+    assert counts(summary)["enrollment"] == {"created": 4, "skipped": 1}
+    assert [str(w) for w in summary.warnings] == [
+        "enrollments.csv line 6 column role: not imported: 'u-head' is an admin in zoped, and "
+        "only a teacher is enrolled as teacher"
+    ]
+    math_b = next(c for c in people(db).list_classes("s1") if c.name == "Math 5 B")
+    assert math_b.teacher_ids == (people(db).find_user("s1", username="rivera").id,)
+
+
 def test_roles_zoped_does_not_have_are_skipped_and_reported(db: Database) -> None:
     school = ob.school_bundle().edit("roles.csv", "primary,siteAdministrator", "primary,aide")
     school = school.edit(

@@ -723,10 +723,11 @@ def _apply_enrollments(run: _Run) -> None:
             other_roles[role] += 1
         elif account is not None and account.role is not wanted:
             if view.record is not None:
-                run.problem(
+                article = "an" if str(account.role)[0] in "aeiou" else "a"
+                run.warn(
                     f"{view.source} column role",
-                    f"{view.data.get('userSourcedId')!r} is a {account.role} in zoped; only a "
-                    f"{wanted} is enrolled as {role}",
+                    f"not imported: {view.data.get('userSourcedId')!r} is {article} "
+                    f"{account.role} in zoped, and only a {wanted} is enrolled as {role}",
                 )
             skipped = True
         elif account is not None and class_id is not None:
