@@ -234,3 +234,22 @@ def test_an_admin_attaches_and_detaches_courses_of_a_class(fresh_db: Database) -
     assert missing.status_code == 404
     log = admin.get("/admin/audit").text
     assert "class.courses" in log
+
+
+def test_guardians_see_every_course_and_teachers_pick_the_learners_course(
+    shared_db: Database,
+) -> None:
+    guardian = make_client(shared_db)
+    sign_in(guardian, "guardian.oscar")
+    child = guardian.get("/guardian/learners/oscar").text
+    assert "Roadmap: Fractions, ratios and proportional reasoning" in child
+    assert "Roadmap: Early algebra: patterns and expressions" in child
+    okafor = make_client(shared_db)
+    sign_in(okafor, "okafor")
+    first = okafor.get("/teacher/learners/oscar").text
+    assert "Levels on Fractions, ratios and proportional reasoning" in first
+    assert f"/teacher/learners/oscar?course={ALGEBRA}" in first
+    other = okafor.get("/teacher/learners/oscar", params={"course": ALGEBRA})
+    assert other.status_code == 200
+    assert "Levels on Early algebra: patterns and expressions" in other.text
+    assert okafor.get("/teacher/learners/umar", params={"course": ALGEBRA}).status_code == 404
