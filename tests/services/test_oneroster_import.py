@@ -582,3 +582,31 @@ def test_a_bundle_with_two_schools_or_none_needs_saying_which(db: Database) -> N
     )
     with pytest.raises(NotFound):
         run(db, school, school_id="nowhere")
+
+
+def test_a_learner_the_roster_deletes_can_no_longer_sign_in(db: Database) -> None:
+    run(db, ob.school_bundle())
+    assert sign_in(db, "ana", ANA_PASSWORD).active
+    gone = ob.delta_bundle(
+        {
+            "users": (
+                ob.USERS,
+                [
+                    {
+                        "sourcedId": "u-ana",
+                        "status": "tobedeleted",
+                        "enabledUser": "true",
+                        "username": "ana",
+                        "givenName": "Ana",
+                        "familyName": "Lopez",
+                    }
+                ],
+            )
+        }
+    )
+    assert counts(run(db, gone))["user"] == {"deactivated": 1}
+    with pytest.raises(auth.AccountDeactivated):
+        sign_in(db, "ana", ANA_PASSWORD)
+    back = gone.edit("users.csv", "u-ana,tobedeleted,", "u-ana,active,")
+    assert counts(run(db, back))["user"] == {"updated": 1}
+    assert sign_in(db, "ana", ANA_PASSWORD).active
