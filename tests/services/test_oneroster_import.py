@@ -610,3 +610,29 @@ def test_a_learner_the_roster_deletes_can_no_longer_sign_in(db: Database) -> Non
     back = gone.edit("users.csv", "u-ana,tobedeleted,", "u-ana,active,")
     assert counts(run(db, back))["user"] == {"updated": 1}
     assert sign_in(db, "ana", ANA_PASSWORD).active
+
+
+def test_after_a_learner_is_erased_the_roster_imports_again_and_links_their_guardian(
+    db: Database,
+) -> None:
+    """Erasure deletes the roster records about the learner but only scrubs the learner out of
+    records that merely name them (the guardian's ``agentSourcedIds``): a guardian who has
+    another child stays the same account, and the next import recreates the learner and links
+    them again (it used to refuse the bundle: the guardian's username looked taken)."""
+    from zoped.domain.people import GuardianLink
+    from zoped.services.privacy import erase_learner
+    from zoped.services.roster import link_guardian
+
+    run(db, ob.school_bundle())
+    ids = {u.username: u.id for u in people(db).list_users("s1")}
+    with db.session() as session:
+        link = GuardianLink(guardian_id=ids["carla.lopez"], learner_id=ids["ben"])
+        link_guardian(session, link=link, now=NOW)  # a second child: Carla is not erased
+        head = PeopleRepository(session).get_user(ids["head"])
+        erase_learner(session, actor=head, learner_id=ids["ana"], now=LATER)
+    again = run(db, ob.school_bundle())
+    new_ids = {u.username: u.id for u in people(db).list_users("s1")}
+    assert new_ids["carla.lopez"] == ids["carla.lopez"]
+    assert counts(again)["user"] == {"created": 1, "updated": 1, "unchanged": 3}
+    # The roster owns links between its users: Ana's again, the hand-made one to Ben gone.
+    assert people(db).learners_of_guardian(ids["carla.lopez"]) == [new_ids["ana"]]

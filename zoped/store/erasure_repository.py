@@ -196,9 +196,11 @@ def _mentions(document: Any, value: str) -> bool:
 
 
 def delete_roster_records(session: Session, *, school_id: str, local_id: str) -> int:
-    """Delete what roster imports recorded about a user: the records that became them, and the
-    records that name their ``sourcedId`` (enrollments). A later import of a bundle that still
-    lists them creates the user again, as new."""
+    """Delete what roster imports recorded about a user: the records that became them and the
+    enrollments that name their ``sourcedId``. Other records that merely name them (a
+    guardian's ``agentSourcedIds``) keep everything else: the sourcedId is scrubbed out of
+    them, so the guardian stays the same account. A later import of a bundle that still lists
+    the user creates them again, as new, and links them again."""
     rr = roster_records
     in_school = rr.c.school_id == school_id
     sourced_ids = set(
@@ -212,13 +214,29 @@ def delete_roster_records(session: Session, *, school_id: str, local_id: str) ->
         return removed
     others = session.execute(select(rr.c.kind, rr.c.sourced_id, rr.c.data).where(in_school))
     naming = [
-        (kind, sourced)
+        (kind, sourced, data)
         for kind, sourced, data in others
         if any(_mentions(data, s) for s in sourced_ids)
     ]
-    for kind, sourced in naming:
-        session.execute(delete(rr).where(in_school, rr.c.kind == kind, rr.c.sourced_id == sourced))
+    for kind, sourced, data in naming:
+        where = (in_school, rr.c.kind == kind, rr.c.sourced_id == sourced)
+        if kind == "enrollment":
+            session.execute(delete(rr).where(*where))
+        else:
+            session.execute(update(rr).where(*where).values(data=_without(data, sourced_ids)))
     return removed + len(naming)
+
+
+def _without(document: Any, values: set[str]) -> Any:
+    """A JSON document with every string in ``values`` taken out of its lists (and emptied
+    where it stands alone), so that it no longer names them."""
+    if isinstance(document, str):
+        return "" if document in values else document
+    if isinstance(document, list):
+        return [_without(item, values) for item in document if item not in values]
+    if isinstance(document, dict):
+        return {key: _without(value, values) for key, value in document.items()}
+    return document
 
 
 def search_learners(session: Session, *, school_id: str, query: str, limit: int) -> list[User]:
