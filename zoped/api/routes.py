@@ -183,8 +183,9 @@ def get_learner_state(
     now: Now,
     course: CourseId = None,
 ) -> LearnerStatePublic:
-    """The learner's state on a course (default: the first): levels, chances, review dates
-    and the parameter version; the same state their pages show."""
+    """The learner's state on one of their courses (``course``: its key or code; default: the
+    first course of their classes): levels, chances, review dates and the parameter version;
+    the same state their pages show."""
     caller.require(Scope.READ_LEARNERS)
     state = pathways.learner_state(
         session, actor=caller.user, learner_id=learner_id, now=now, course_id=course
