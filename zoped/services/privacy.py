@@ -463,6 +463,7 @@ def _erase(
         and session.scalar(select(users.c.role).where(users.c.id == g)) == str(Role.GUARDIAN)
     ]
     pseudonym = f"erased-{uuid.uuid4().hex[:12]}"
+    school_id = session.scalar(select(users.c.school_id).where(users.c.id == learner_id))
     counts: dict[str, int] = {}
     _erase_person(session, learner_id, pseudonym, counts, now)
     for guardian_id in orphaned:
@@ -476,6 +477,17 @@ def _erase(
         subject_id=pseudonym,
         now=now,
         details={**why, "rows": rows},
+    )
+    # The learner's row is gone, so the entry above belongs to no school any more: the
+    # school's admins see the erasure through this one, about the school.
+    record_access(
+        session,
+        actor=actor,
+        action="erase",
+        subject_type="school",
+        subject_id=school_id,
+        now=now,
+        details={"learner": pseudonym},
     )
     return ErasureReport(pseudonym, rows)
 
