@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 import yaml
 from fastapi.testclient import TestClient
@@ -29,7 +30,7 @@ FRACTIONS = "fractions-ratios"
 ALGEBRA = "early-algebra"
 
 
-def _upload(client: TestClient, text: str, **form: str) -> object:
+def _upload(client: TestClient, text: str, **form: str) -> Any:
     csrf = csrf_of(client, "/teacher/courses/import")
     return client.post(
         "/teacher/courses/import",
