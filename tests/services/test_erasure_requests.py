@@ -354,8 +354,11 @@ def test_a_due_erasure_leaves_nothing_in_any_table(
     assert request["status"] == "done"
     assert request["learner_id"] == done.pseudonym
     assert request["closed_at"] is not None
-    entry = s.execute(select(audit_log).where(audit_log.c.action == "erase")).mappings().one()
+    erased = select(audit_log).where(audit_log.c.action == "erase")
+    entry = s.execute(erased.where(audit_log.c.subject_type == "learner")).mappings().one()
     assert entry["subject_id"] == done.pseudonym
+    notice = s.execute(erased.where(audit_log.c.subject_type == "school")).mappings().one()
+    assert (notice["subject_id"], notice["details"]) == ("school-1", {"learner": done.pseudonym})
     assert entry["actor_id"] is None  # the system
     assert entry["details"]["by"] == "the system"
     assert entry["details"]["requested_by"] == "guardian"
