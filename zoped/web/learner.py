@@ -37,16 +37,17 @@ def _see_other(url: str) -> RedirectResponse:
 
 # --- the learner's course -------------------------------------------------------------------
 
-#: The cookie that remembers which of their courses a learner's pages show (a course key). It
-#: is a preference, not a right: a course the learner no longer follows falls back to the first.
-COURSE_COOKIE = "zoped_course"
+#: Where the signed session remembers which of their courses a learner's pages show (a course
+#: key). A preference, not a right: a course the learner no longer follows falls back to the
+#: first.
+SESSION_COURSE = "course"
 
 
 def _courses(request: Request, db: DbSession, user: LearnerUser) -> tuple[list[CourseInfo], str]:
-    """The learner's courses and the key of the one their pages show: the cookie's, when the
+    """The learner's courses and the key of the one their pages show: the session's, when the
     learner follows it, else the first ("" when they follow none)."""
     found = course_services.courses_of_learner(db, learner_id=user.id)
-    wanted = request.cookies.get(COURSE_COOKIE, "")
+    wanted = request.session.get(SESSION_COURSE, "")
     keys = [c.key for c in found]
     return found, wanted if wanted in keys else (keys[0] if keys else "")
 
@@ -60,11 +61,12 @@ def home(
     seed: int = 0,
     course: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """The roadmap and menu on one of the learner's courses: ``course`` (a key or code; it is
-    remembered for the other pages), else the one remembered, else the first."""
+    """The roadmap and menu on one of the learner's courses: ``course`` (a key or code; the
+    session remembers it for the other pages), else the one remembered, else the first."""
     courses, current = _courses(request, db, user)
     if course is not None:
         current = course_services.pick_course(courses, course).key
+        request.session[SESSION_COURSE] = current
     if not current:
         return render(request, "learner/home.html", {"courses": [], "no_course": NO_COURSE})
     state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now, course_id=current)
@@ -74,7 +76,7 @@ def home(
     check = placement.latest_placement(
         db, actor=user, learner_id=user.id, now=now, course_id=current
     )
-    response = render(
+    return render(
         request,
         "learner/home.html",
         {
@@ -91,9 +93,6 @@ def home(
             "next_seed": seed + 1,
         },
     )
-    if course is not None:
-        response.set_cookie(COURSE_COOKIE, current, httponly=True, samesite="lax")
-    return response
 
 
 @router.post("/menu/pick", dependencies=[CsrfProtected])
