@@ -50,10 +50,11 @@ from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import Enrollment, Role, SchoolClass, User
 from zoped.services import demo, transaction
+from zoped.services.class_courses import set_class_courses
 from zoped.services.classes import class_dashboard
-from zoped.services.courses import get_course
+from zoped.services.courses import courses_of_class, get_course
 from zoped.services.menus import recommend_for
-from zoped.services.pathways import default_course_id, learner_state, refold_learners
+from zoped.services.pathways import learner_state, refold_learners
 from zoped.services.placement import latest_placement
 from zoped.services.practice import submit_answer
 from zoped.services.roster import create_class, create_user, enroll_learner
@@ -199,6 +200,9 @@ def class_page(db: Database, course: Course, size: int, reps: int) -> tuple[floa
             school_class=SchoolClass("bench-class", demo.DEMO_SCHOOL_ID, "Bench", ("rivera",)),
             now=NOW,
         )
+        set_class_courses(
+            session, actor=None, class_id="bench-class", course_ids=[course.id], now=NOW
+        )
     for k in range(size):
         add_learner(db, course, f"bench-class-{k}", "bench-class", 300, "")
     with db.session() as session:
@@ -282,7 +286,8 @@ def main() -> None:
         db = open_database(f"sqlite:///{tmp}/demo.db")
         with db.session() as session:
             demo.seed_demo_school(session, seed=7, now=NOW)
-            course = get_course(session, course_id=default_course_id(session))
+            first = courses_of_class(session, class_id="class-5a")[0]
+            course = get_course(session, course_id=first.key)
         sized = per_size(db, course, sizes, args.reps)
         profile = profile_home(db, max(sizes))
         page = class_page(db, course, args.class_size, max(3, args.reps // 2))
