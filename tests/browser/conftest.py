@@ -53,18 +53,15 @@ class Server:
         return self.log.read_text(errors="replace")[-6000:]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("server")
-    port = _free_port()
+def start_server(tmp: Path, cmd: list[str], env: dict[str, str] | None = None) -> Server:
+    """Start ``cmd`` (a zoped command serving on the port it names) and wait until it answers."""
     log = tmp / "server.log"
-    cmd = [
-        str(Path(sys.executable).parent / "zoped"), "demo", "--no-browser",
-        "--db", str(tmp / "demo.db"), "--port", str(port),
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("wb") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        process = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=full_env
+        )
+    port = cmd[cmd.index("--port") + 1]
     url = f"http://127.0.0.1:{port}"
     running = Server(url, log, process)
     deadline = time.monotonic() + 120
@@ -79,12 +76,27 @@ def server(tmp_path_factory) -> Iterator[Server]:
             process.kill()
             pytest.fail(f"the server did not start:\n{running.logs()}")
         time.sleep(0.5)
-    yield running
-    process.terminate()
+    return running
+
+
+def stop_server(running: Server) -> None:
+    running.process.terminate()
     try:
-        process.wait(timeout=10)
+        running.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
+        running.process.kill()
+
+
+ZOPED = str(Path(sys.executable).parent / "zoped")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("server")
+    cmd = [ZOPED, "demo", "--no-browser", "--db", str(tmp / "demo.db"), "--port", str(_free_port())]
+    running = start_server(tmp, cmd)
+    yield running
+    stop_server(running)
 
 
 @pytest.fixture(scope="session")
@@ -112,9 +124,11 @@ def page(browser, server, request):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    running = item.funcargs.get("server") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(running, Server):
-        report.sections.append(("zoped server log", running.logs()))
+    funcargs = getattr(item, "funcargs", {})
+    for name in ("server", "empty_server"):
+        running = funcargs.get(name)
+        if report.failed and isinstance(running, Server):
+            report.sections.append((f"zoped server log ({name})", running.logs()))
 
 
 def screenshot(page, name: str) -> None:
