@@ -413,6 +413,9 @@ audit_log = Table(
     Column("details", json_type(), nullable=False),
     Index("ix_audit_log_subject", "subject_type", "subject_id"),
     Index("ix_audit_log_at", "at"),
+    # The admin's filters: who (and the school scope, which matches actors), and which action.
+    Index("ix_audit_log_actor_at", "actor_id", "at"),
+    Index("ix_audit_log_action_at", "action", "at"),
 )
 
 # --- rosters and the data lifecycle -------------------------------------------------------
