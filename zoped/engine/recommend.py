@@ -30,11 +30,22 @@ Each candidate gets a score, a weighted sum of parts in [0, 1] (weights in
                  that many later steps need come first). Weight 0 by default: it did not
                  help in the simulator (bench/results/pathways.md)
 
-The menu is built greedily: the best candidate first, then each next slot goes to the best
-remaining candidate after a penalty for repeating a modality or competency already on the menu;
-the last slot is kept for a second modality when the menu has only one and the content allows.
-Ties are broken by a permutation drawn from ``seed``, so the same state and seed give the same
-menu. :func:`score_parts` is the vectorised core, shared with the simulator.
+The menu follows three rules (docs/pathways.md, "The menu's rules"):
+
+- **A floor.** No option's predicted success is below ``success_floor`` (:data:`SUCCESS_FLOOR`)
+  unless no candidate reaches it: then the menu offers what there is, best first.
+- **At most half reviews** while new work is open: a menu never holds more reviews than
+  other options, unless reviews are all there is.
+- **Other options are other options.** The candidates are ranked greedily (the best first,
+  then each next one the best after a penalty for repeating a modality or competency ranked
+  before it). Page 0 takes the best of the new work and of the reviews; page ``p`` moves ``p``
+  menus further down each list, round and round, so with more candidates than places the
+  next page always shows at least one card the previous did not.
+
+Ties are broken by a permutation drawn from ``seed``, so the same state, seed and page give the
+same menu. Each reason words the numbers that ranked its option (:func:`_reason`), in plain
+words (:mod:`zoped.domain.words`). :func:`score_parts` is the vectorised core, shared with the
+simulator.
 """
 
 from __future__ import annotations
@@ -49,11 +60,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from zoped.domain.content import Activity
+from zoped.domain.words import chance_in_words
 from zoped.engine.graph import CompetencyGraph
 from zoped.engine.mastery import MasteryLevel, at_least_proficient
 from zoped.errors import InvalidInput, Problem
 
 FloatArray = NDArray[np.float64]
+#: The floor of predicted success: no option below it is offered while any candidate reaches
+#: it (about 3 times in 10 is already a guess on many questions).
+SUCCESS_FLOOR = 0.3
 PARTS = (
     "difficulty",
     "goal",
@@ -91,6 +106,7 @@ class RecommenderConfig:
     repeat_penalty: float = 0.3
     k: int = 4
     recent_window: int = 6
+    success_floor: float = SUCCESS_FLOOR
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -114,6 +130,9 @@ class RecommenderConfig:
             problems.append(Problem("k", f"must be an integer >= 1, got {self.k!r}"))
         if not (isinstance(self.recent_window, int) and self.recent_window >= 0):
             problems.append(Problem("recent_window", "must be an integer >= 0"))
+        floor = self.success_floor
+        if not (isinstance(floor, int | float) and 0.0 <= floor < 1.0):
+            problems.append(Problem("success_floor", f"must be from 0 to below 1, got {floor!r}"))
         if problems:
             raise InvalidInput("invalid recommender configuration", problems)
 
@@ -258,6 +277,7 @@ class RecommendationDecision:
     candidates: list[ScoredCandidate]
     chosen: list[str]
     options: list[MenuOption] = field(default_factory=list)
+    page: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (``json.dumps`` works on it)."""
@@ -278,11 +298,18 @@ def _reason(
     codes: list[int],
     sources: list[str],
     p_success: float,
+    placed: float,
     learner: LearnerSnapshot,
     config: RecommenderConfig,
     now_s: float,
 ) -> str:
-    """A plain-words reason with the numbers behind it."""
+    """A plain-words reason, worded from the numbers that ranked the option.
+
+    ``p_success`` is the option's predicted success (its candidate record's), worded by
+    :func:`chance_in_words`; ``placed`` is the number the difficulty band was applied to
+    (P(known) on the ``"relative"`` scale, ``p_success`` on the ``"absolute"``), which
+    decides between "a good challenge", "you know most of it" and "still new to you".
+    """
     target = codes[0]
     title = graph.titles[target]
     sentences: list[str] = []
@@ -291,8 +318,8 @@ def _reason(
         c = due[0] if due else target
         recall = 1.0 if learner.retrievability is None else float(learner.retrievability[c])
         sentences.append(
-            f"Time to review {graph.titles[c]}: you mastered it, and your predicted recall "
-            f"has fallen to {recall:.0%}."
+            f"Time to review {graph.titles[c]}: you mastered it, and now you would remember "
+            f"it {chance_in_words(recall)}."
         )
     elif "recheck" in sources:
         c = next((c for c in codes if c in learner.rechecks), target)
@@ -313,25 +340,23 @@ def _reason(
             level = MasteryLevel(int(learner.levels[latest])).label
             sentences.append(
                 f"You are ready: you reached {level} on {graph.titles[latest]} "
-                f"{_when(float(reached[latest]), now_s)} (P(known) {learner.p_known[latest]:.2f})."
+                f"{_when(float(reached[latest]), now_s)}."
             )
         elif pre.size:
             sentences.append(
                 f"You are ready: you are at least proficient on every step before {title}."
             )
         elif learner.levels[target] >= MasteryLevel.ATTEMPTED:
-            sentences.append(
-                f"Keep going on {title}: P(known) {learner.p_known[target]:.2f}, not mastered yet."
-            )
+            sentences.append(f"Keep going on {title}: you have started it, not mastered it yet.")
         else:
             sentences.append(f"A good place to start: {title} needs nothing before it.")
-    band = f"{config.band_low:.0%}-{config.band_high:.0%}"
-    if config.band_low <= p_success <= config.band_high:
-        sentences.append(f"Predicted success {p_success:.0%}, in your challenge zone ({band}).")
-    elif p_success > config.band_high:
-        sentences.append(f"Predicted success {p_success:.0%}: a confident step.")
+    chance = f"You would get these right {chance_in_words(p_success)}"
+    if config.band_low <= placed <= config.band_high:
+        sentences.append(f"{chance}: a good challenge for you.")
+    elif placed > config.band_high:
+        sentences.append(f"{chance}: you know most of it already.")
     else:
-        sentences.append(f"Predicted success {p_success:.0%}: a stretch, with support.")
+        sentences.append(f"{chance}: still new to you, so use the hints.")
     if "goal" in sources:
         sentences.append("It is on your plan.")
     shared = sorted(set(activity.interests) & learner.interests)
@@ -342,6 +367,54 @@ def _reason(
     return " ".join(sentences)
 
 
+def _greedy_order(
+    ranked: list[int],
+    total: FloatArray,
+    modalities: list[str],
+    competencies: list[set[int]],
+    *,
+    penalty: float,
+    window: int,
+) -> list[int]:
+    """Every candidate of ``ranked`` (best first) in menu order: each next one is the best after
+    ``penalty`` for each of its modality and its competencies already among the last
+    ``window`` placed (so each run of ``window`` mixes modalities and topics)."""
+    left = list(ranked)
+    order: list[int] = []
+    while left:
+        recent = order[-window:]
+        mods = {modalities[i] for i in recent}
+        taken = {c for i in recent for c in competencies[i]}
+
+        def adjusted(j: int, mods: set[str] = mods, taken: set[int] = taken) -> float:
+            repeat = (modalities[j] in mods) + bool(taken & competencies[j])
+            return float(total[j]) - penalty * repeat
+
+        at = max(range(len(left)), key=lambda i: (adjusted(left[i]), -i))
+        order.append(left.pop(at))
+    return order
+
+
+def _page(order: list[int], is_review: list[bool], *, size: int, page: int) -> list[int]:
+    """The candidates of menu ``page``, in ``order``'s order.
+
+    A menu holds at most as many reviews as other options while any other option is left,
+    and at least one of each where both exist and ``size >= 2``. Each page moves one menu's
+    share further down the new work and the reviews, wrapping round.
+    """
+    new = [j for j in order if not is_review[j]]
+    due = [j for j in order if is_review[j]]
+    if new:
+        n_due = min(len(due), size // 2)
+        n_new = min(len(new), size - n_due)
+        n_due = min(n_due, n_new)
+    else:
+        n_due, n_new = min(len(due), size), 0
+    picked = {new[(page * n_new + i) % len(new)] for i in range(n_new)}
+    picked |= {due[(page * n_due + i) % len(due)] for i in range(n_due)}
+    return [j for j in order if j in picked]
+
+
 def recommend_next(
     graph: CompetencyGraph,
     activities: Sequence[Activity],
@@ -350,6 +423,7 @@ def recommend_next(
     k: int | None = None,
     config: RecommenderConfig | None = None,
     seed: int = 0,
+    page: int = 0,
     now_s: float = 0.0,
     learner_id: str = "",
 ) -> RecommendationDecision:
@@ -361,7 +435,10 @@ def recommend_next(
         learner: the learner's state as zoped models it.
         k: menu size (default ``config.k``).
         config: weights and band.
-        seed: breaks ties; the same state and seed give the same menu.
+        seed: breaks ties; the same state, seed and page give the same menu.
+        page: which menu of the ranked candidates ("show me other options" asks for the
+            next); with more candidates than places and ``k >= 2``, page ``p + 1`` shows at
+            least one option page ``p`` did not.
         now_s: the time, for wording reasons ("on Monday").
         learner_id: copied into the record.
 
@@ -372,6 +449,8 @@ def recommend_next(
     size = cfg.k if k is None else k
     if size < 1:
         raise InvalidInput("bad menu size", [Problem("k", f"must be >= 1, got {size}")])
+    if page < 0:
+        raise InvalidInput("bad menu page", [Problem("page", f"must be >= 0, got {page}")])
     n = graph.n
     levels = np.asarray(learner.levels, dtype=np.int64)
     if levels.shape != (n,) or learner.p_correct.shape != (n,) or learner.p_known.shape != (n,):
@@ -423,7 +502,7 @@ def recommend_next(
     if problems:
         raise InvalidInput("activities do not match the graph", problems)
     if not rows:
-        return RecommendationDecision(learner_id, seed, now_s, asdict(cfg), [], [], [])
+        return RecommendationDecision(learner_id, seed, now_s, asdict(cfg), [], [], [], page)
 
     m = len(rows)
     p_success = np.array(
@@ -476,28 +555,18 @@ def recommend_next(
     rng = np.random.default_rng(seed)
     perm = rng.permutation(m)
     ranked = [int(j) for j in perm[np.argsort(-total[perm], kind="stable")]]
-
-    chosen: list[int] = []
-    while ranked and len(chosen) < size:
-        mods = {str(rows[j][0].modality) for j in chosen}
-        last_slot = len(chosen) == size - 1
-        pool = ranked
-        reviews = [j for j in ranked if "review" in rows[j][2]]
-        if chosen and last_slot and reviews and not any("review" in rows[j][2] for j in chosen):
-            # Mastery that fades comes back: a due review always keeps one place on the menu.
-            pool = reviews
-        elif chosen and last_slot and len(mods) < 2:
-            other = [j for j in ranked if str(rows[j][0].modality) not in mods]
-            pool = other or ranked
-
-        def adjusted(j: int, mods: set[str] = mods) -> float:
-            taken = {c for i in chosen for c in rows[i][1]}
-            repeat = (str(rows[j][0].modality) in mods) + bool(taken & set(rows[j][1]))
-            return float(total[j]) - cfg.repeat_penalty * repeat
-
-        best = pool[0] if not chosen else max(pool, key=lambda j: (adjusted(j), -pool.index(j)))
-        chosen.append(best)
-        ranked.remove(best)
+    if any(p_success[j] >= cfg.success_floor for j in ranked):
+        ranked = [j for j in ranked if p_success[j] >= cfg.success_floor]
+    order = _greedy_order(
+        ranked,
+        total,
+        [str(a.modality) for a, _, _ in rows],
+        [set(t) for _, t, _ in rows],
+        penalty=cfg.repeat_penalty,
+        window=size,
+    )
+    chosen = _page(order, ["review" in s for _, _, s in rows], size=size, page=page)
+    placed = known if cfg.band_scale == "relative" else p_success
 
     candidates = [
         ScoredCandidate(
@@ -517,7 +586,15 @@ def recommend_next(
             modality=str(rows[j][0].modality),
             competencies=[graph.ids[c] for c in rows[j][1]],
             reason=_reason(
-                graph, rows[j][0], rows[j][1], rows[j][2], float(p_success[j]), learner, cfg, now_s
+                graph,
+                rows[j][0],
+                rows[j][1],
+                rows[j][2],
+                float(p_success[j]),
+                float(placed[j]),
+                learner,
+                cfg,
+                now_s,
             ),
             score=float(total[j]),
             p_success=float(p_success[j]),
@@ -527,6 +604,7 @@ def recommend_next(
     return RecommendationDecision(
         learner_id=learner_id,
         seed=seed,
+        page=page,
         now_s=now_s,
         config=asdict(cfg),
         candidates=candidates,

@@ -59,7 +59,9 @@ def test_menu_offers_only_unlocked_and_explains() -> None:
     assert len({o.modality for o in decision.options}) == 2
     assert "You are ready" in decision.options[0].reason
     assert "Equivalent fractions" in decision.options[0].reason
-    assert "P(known) 0.60" in decision.options[0].reason
+    assert "P(known)" not in decision.options[0].reason
+    assert "on Tuesday" in decision.options[0].reason
+    assert "about 8 times in 10: still new to you" in decision.options[0].reason  # 0.75, 0.6
     json.dumps(decision.to_dict())  # the record is plain JSON
 
 
@@ -71,7 +73,8 @@ def test_review_due_enters_the_menu_with_recall() -> None:
     )
     decision = recommend_next(graph, acts, learner)
     assert decision.chosen == ["a1"]
-    assert "60%" in decision.options[0].reason
+    assert "you would remember it about 6 times in 10" in decision.options[0].reason
+    assert "%" not in decision.options[0].reason
 
 
 def test_same_state_and_seed_same_menu() -> None:
