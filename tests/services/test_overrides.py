@@ -14,7 +14,6 @@ from zoped.errors import InvalidInput, NotFound, PermissionDenied
 from zoped.services.assignments import (
     AssignmentStatus,
     assign,
-    assignment_status,
     progress_for_learner,
 )
 from zoped.services.evidence import list_evidence
@@ -159,17 +158,6 @@ def test_rubric_scoring_writes_evidence_per_competency(school):
         assert len(list_evidence(session, learner_id="dev", kinds=[EvidenceKind.RUBRIC_SCORE])) == 5
 
 
-def test_assignments_follow_retention_not_one_success():
-    assert (
-        assignment_status(["a", "b"], {"a": L.MASTERED, "b": L.MASTERED}) is AssignmentStatus.DONE
-    )
-    assert (
-        assignment_status(["a", "b"], {"a": L.MASTERED, "b": L.PROFICIENT}) is AssignmentStatus.OPEN
-    )
-    # Mastered once, then forgotten: the assignment opens again.
-    assert assignment_status(["a"], {"a": L.REVIEW_DUE}) is AssignmentStatus.OPEN
-
-
 def test_assign_to_a_group(school):
     rivera = user(school, "rivera")
     with school.session() as session:
@@ -182,10 +170,10 @@ def test_assign_to_a_group(school):
             now=NOW,
         )
         for learner_id in ("amara", "ben"):
-            [progress] = progress_for_learner(session, learner_id=learner_id, levels={})
+            [progress] = progress_for_learner(session, learner_id=learner_id, now=NOW)
             assert progress.assignment.id == made.id
-            assert progress.status is AssignmentStatus.OPEN
-        assert progress_for_learner(session, learner_id="chloe", levels={}) == []
+            assert progress.status is AssignmentStatus.NOT_STARTED
+        assert progress_for_learner(session, learner_id="chloe", now=NOW) == []
         with pytest.raises(NotFound):  # okafor does not teach amara
             assign(
                 session, actor=user(school, "okafor"), learner_ids=["amara"], item_id="x", now=NOW

@@ -101,7 +101,9 @@ def learner_drilldown(
         timeline=tuple(reversed(timeline)),
         n_events=n_events,
         overrides=tuple(reversed(overrides)),
-        assignments=tuple(progress_for_learner(session, learner_id=learner_id, levels=levels)),
+        assignments=tuple(
+            progress_for_learner(session, learner_id=learner_id, now=at, levels=levels)
+        ),
         rubrics=tuple(list_rubrics(session, learner_id=learner_id)),
         activities=tuple(
             ActivityChoice(a.id, a.title, tuple(a.competencies)) for a in course.activities

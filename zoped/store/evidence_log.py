@@ -133,6 +133,45 @@ def list_events_for_learners(
     return out
 
 
+def list_work_events(
+    session: Session,
+    learner_ids: Iterable[str],
+    *,
+    since: datetime,
+    until: datetime,
+    item_ids: Iterable[str],
+    activity_ids: Iterable[str],
+    kinds: Iterable[EvidenceKind],
+) -> dict[str, list[EvidenceEvent]]:
+    """Several learners' events of these kinds on these items or activities, that occurred in
+    [since, until): learner id -> events in the order they occurred; every id is a key. What
+    assigned work asks for, read without the rest of the log."""
+    out: dict[str, list[EvidenceEvent]] = {lid: [] for lid in learner_ids}
+    items, acts = sorted(set(item_ids)), sorted(set(activity_ids))
+    if not out or not (items or acts):
+        return out
+    ev = evidence_events.c
+    on: list[ColumnElement[bool]] = []
+    if items:
+        on.append(ev.item_id.in_(items))
+    if acts:
+        on.append(ev.activity_id.in_(acts))
+    stmt = (
+        select(evidence_events)
+        .where(
+            ev.learner_id.in_(list(out)),
+            ev.occurred_at >= since,
+            ev.occurred_at < until,
+            ev.kind.in_([str(k) for k in kinds]),
+            or_(*on),
+        )
+        .order_by(ev.occurred_at, ev.id)
+    )
+    for r in session.execute(stmt).mappings():
+        out[r["learner_id"]].append(mappers.event_from_row(r))
+    return out
+
+
 def latest_events(
     session: Session,
     learner_id: str,

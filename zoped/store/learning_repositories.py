@@ -10,7 +10,7 @@ and never commit: the calling service owns the transaction. JSON columns go thro
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -323,15 +323,23 @@ class AssignmentRepository:
     def for_learner(self, learner_id: str) -> list[dict[str, Any]]:
         """Rows naming the learner, alone or in a group, newest first; each with its
         ``learner_ids`` (a tuple) in place of the stored columns."""
+        return self.for_learners([learner_id])
+
+    def for_learners(self, learner_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Rows naming any of the learners, alone or in a group, newest first (as
+        :meth:`for_learner`), each once."""
+        wanted = set(learner_ids)
+        if not wanted:
+            return []
         stmt = (
             select(assignments)
             .where(
                 or_(
-                    assignments.c.learner_id == learner_id,
+                    assignments.c.learner_id.in_(sorted(wanted)),
                     assignments.c.group_learner_ids.is_not(None),
                 )
             )
-            .order_by(assignments.c.assigned_at.desc())
+            .order_by(assignments.c.assigned_at.desc(), assignments.c.id)
         )
         out: list[dict[str, Any]] = []
         for row in self.session.execute(stmt).mappings():
@@ -339,7 +347,7 @@ class AssignmentRepository:
                 learners: tuple[str, ...] = (row["learner_id"],)
             else:
                 learners = tuple(jsondocs.load("group", row["group_learner_ids"])["learner_ids"])
-            if learner_id in learners:
+            if wanted.intersection(learners):
                 found = dict(row)
                 found["learner_ids"] = learners
                 del found["learner_id"], found["group_learner_ids"]
