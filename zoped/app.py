@@ -39,6 +39,7 @@ from zoped.services.erasure import DueErasureRunner
 from zoped.services.system import Database, database_answers, open_database
 from zoped.settings import Settings, require_real_secret
 from zoped.web import (
+    activities,
     admin,
     admin_courses,
     admin_privacy,
@@ -381,6 +382,7 @@ def create_app(
     for router in (
         auth.router,
         learner.router,
+        activities.router,
         teacher.router,
         guardian.router,
         admin.router,

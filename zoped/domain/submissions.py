@@ -30,10 +30,12 @@ MAX_FILE_NAME = 120
 #: The file types a project may carry, as the learner reads them.
 ALLOWED_TYPES = {
     "application/pdf": "PDF",
-    "image/png": "PNG picture",
-    "image/jpeg": "JPEG photo",
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
     "text/plain": "plain text",
 }
+#: The allowed types in words: "PDF, PNG, JPEG or plain text".
+ALLOWED_KINDS = "PDF, PNG, JPEG or plain text"
 #: File name extensions by type, for downloads.
 EXTENSIONS = {
     "application/pdf": ".pdf",
@@ -115,10 +117,9 @@ def read_file(name: str, data: bytes) -> SubmittedFile:
         )
     media_type = sniff_media_type(data)
     if media_type is None:
-        kinds = ", ".join(ALLOWED_TYPES.values())
         raise InvalidInput(
             "this kind of file is not accepted",
-            [Problem("file", f"This kind of file is not accepted: send a {kinds} file.")],
+            [Problem("file", f"This kind of file is not accepted: send a {ALLOWED_KINDS} file.")],
         )
     return SubmittedFile(clean_file_name(name, media_type), media_type, data)
 

@@ -26,7 +26,7 @@ from zoped.domain.submissions import (
     SubmittedFile,
     reflection_problems,
 )
-from zoped.errors import InvalidInput, NotFound, Problem
+from zoped.errors import Conflict, InvalidInput, NotFound, Problem
 from zoped.services import transaction
 from zoped.services.evidence import list_evidence, record_evidence
 from zoped.services.pathways import learner_course_with
@@ -232,7 +232,24 @@ def activity_page(
 
 
 def _record(session: Session, **values: Any) -> EvidenceEvent:
-    """Record one event built from ``values``; a payload too large is the text's problem."""
+    """Record one event built from ``values``; a payload too large is the text's problem.
+
+    A second click or a retry arrives later with the same event id: the first one stands.
+
+    Raises:
+        Conflict: the event id was used for another learner's or activity's event.
+    """
+    with transaction(session):
+        earlier = EvidenceRepository(session).get(values["id"])
+    if earlier is not None:
+        first = earlier[0]
+        if (first.learner_id, first.kind, first.activity_id) != (
+            values["learner_id"],
+            values["kind"],
+            values["activity_id"],
+        ):
+            raise Conflict(f"event {values['id']} was used for something else")
+        return first
     try:
         event = EvidenceEvent(**values)
     except InvalidInput as error:

@@ -114,10 +114,7 @@ def pick(
     return _see_other(f"/learner/activity/{chosen}")
 
 
-@router.get("/activity/{activity_id}")
-def activity(request: Request, user: LearnerUser, db: DbSession, activity_id: str) -> Response:
-    found = practice.get_activity(db, learner_id=user.id, activity_id=activity_id)
-    return render(request, "learner/activity.html", {"activity": found})
+# An activity's page, "mark as done" and project work: zoped.web.activities.
 
 
 # --- practice -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, Problem
+from zoped.services import activities as activity_services
 from zoped.services import assignments as assignment_services
 from zoped.services import claims, erasure, learner_pages, learning_log, overrides, plans, rubrics
 from zoped.services import classes as class_services
@@ -110,6 +111,9 @@ def learner_page(
             "plan": plan,
             "log": shared,
             "claims": claims.list_claims(db, actor=user, learner_id=learner_id, now=now),
+            "submissions": activity_services.project_submissions(
+                db, actor=user, learner_id=learner_id, now=now
+            ),
             "titles": claims.claimable(db, learner_id=learner_id),
             "erasure": erasure.pending_erasures(db, actor=user, learner_ids=[learner_id]),
             "settable": SETTABLE,
