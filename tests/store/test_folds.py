@@ -80,6 +80,14 @@ def _event(kind: EvidenceKind, learner: str, at: Any, **fields: Any) -> Evidence
 @given(steps=ops)
 # An answer dated before a placement check already folded (found by this property).
 @example(steps=[("placement", LEAVES[0], False, 3), ("late", LEAVES[0], False, 3)])
+# A late answer before a placement that a checkpoint folded after its last event.
+@example(
+    steps=[
+        ("answer", LEAVES[0], False, 3), ("placement", LEAVES[0], False, 1560),
+        ("late", LEAVES[0], False, 3), ("answer", LEAVES[0], False, 1560),
+        ("late", LEAVES[0], False, 3),
+    ]
+)  # fmt: skip
 def test_the_stored_fold_equals_the_whole_fold(
     roster: Session, steps, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -271,6 +271,11 @@ def _checkpoint_before_late_events(
     for checkpoint in FoldRepository(session).checkpoints(learner_id, course_id, version):
         if checkpoint.last_event is None or not _usable(checkpoint, version, placements, until):
             continue
+        if (
+            checkpoint.n_placements
+            and placements[checkpoint.n_placements - 1][0] > checkpoint.last_event[0]
+        ):
+            continue  # it folded a placement after its last event: a late event may precede it
         after = count_events_after(session, learner_id, checkpoint.last_event)
         if checkpoint.n_events + after == n_events:
             return checkpoint
