@@ -135,3 +135,31 @@ def test_placement_pauses_resumes_and_places(school):
         assert done.levels
         placed = list_evidence(s, learner_id="amy", kinds=[EvidenceKind.PLACEMENT_ANSWER])
         assert len(placed) == 3
+
+
+def test_no_item_repeats_while_others_remain(school):
+    """Issue 15: the same question came up three times in a row. Across more answers than the
+    competency has items, every run of as many picks as there are items shows each item once."""
+    cid = "found.unit-fractions"
+    shown_ids: list[str] = []
+    with school.db.session() as s:
+        for step in range(16):
+            now = NOW + timedelta(minutes=step)
+            shown = practice.next_item(
+                s, actor=school.learner, learner_id="amy", competency_id=cid, now=now
+            )
+            shown_ids.append(shown.item.id)
+            practice.submit_answer(
+                s,
+                actor=school.learner,
+                learner_id="amy",
+                item_id=shown.item.id,
+                response=right_answer(shown.item),
+                event_id=shown.event_id,
+                now=now,
+            )
+        n_items = len({i.id for i in school.course.items_for(cid)})
+    assert n_items > 1
+    for start in range(len(shown_ids) - n_items + 1):
+        run = shown_ids[start : start + n_items]
+        assert len(set(run)) == n_items, (start, run)

@@ -98,8 +98,9 @@ def next_item(
 ) -> PracticeItem:
     """The next practice item on a competency: closest to the desirable-difficulty band.
 
-    Items among the learner's last :data:`RECENT_ITEMS` answers on the competency are skipped
-    while others remain; among equals, the least recently seen comes first.
+    Items among the learner's last :data:`RECENT_ITEMS` answers on the competency (at most
+    all but one of its items) are skipped while others remain; among equals, the least
+    recently seen comes first.
 
     Raises:
         NotFound: out of reach, unknown competency, or no items on it.
@@ -125,7 +126,10 @@ def next_item(
             limit=SEEN_WINDOW * len(items),
         )
         answers = [str(e.item_id) for e in latest]
-    recent = set(answers[-RECENT_ITEMS:])
+    # Never one of the last len(items) - 1 shown while another remains, so that a competency
+    # with fewer items than RECENT_ITEMS goes round all of them before one comes back.
+    window = min(RECENT_ITEMS, len(items) - 1)
+    recent = set(answers[-window:]) if window > 0 else set()
     comp = state.get(competency_id)
     p_correct = comp.p_correct
     middle = (BAND.band_low + BAND.band_high) / 2
