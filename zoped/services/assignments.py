@@ -604,6 +604,15 @@ class AssignmentReport:
     def all_done(self) -> bool:
         return all(p.done for p in self.learners)
 
+    @property
+    def n_done(self) -> int:
+        return self.count(AssignmentStatus.DONE)
+
+    @property
+    def overdue(self) -> tuple[AssignmentProgress, ...]:
+        """The learners for whom it is overdue."""
+        return tuple(p for p in self.learners if p.status is AssignmentStatus.OVERDUE)
+
 
 def class_reports(
     session: Session,

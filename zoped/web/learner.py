@@ -21,6 +21,7 @@ from zoped.domain.people import AccessibilityNeeds, LearnerProfile
 from zoped.domain.plans import MAX_GOALS, PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, Problem
+from zoped.services import assignments as assignment_services
 from zoped.services import claims, learning_log, menus, pathways, placement, plans, practice
 from zoped.services import courses as course_services
 from zoped.services.courses import NO_COURSE
@@ -76,6 +77,11 @@ def home(
     check = placement.latest_placement(
         db, actor=user, learner_id=user.id, now=now, course_id=current
     )
+    levels = {c.competency_id: c.level for c in state.competencies}
+    work = assignment_services.learner_assignments(
+        db, actor=user, learner_id=user.id, now=now, levels=levels
+    )
+    assigned = [p for p in work if p.open_for_learner]
     return render(
         request,
         "learner/home.html",
@@ -85,6 +91,9 @@ def home(
             "state": state,
             "menu": menu,
             "placement": check,
+            "assigned": assigned,
+            # A fresh answer id for each assigned question's link (a resubmission is no-op).
+            "answer_ids": {p.assignment.id: uuid.uuid4() for p in assigned},
             "counts": state.counts,
             "levels": list(MasteryLevel),
             "colours": svg.LEVEL_COLOURS,

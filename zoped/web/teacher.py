@@ -22,6 +22,7 @@ from zoped.services import assignments as assignment_services
 from zoped.services import claims, erasure, learner_pages, learning_log, overrides, plans, rubrics
 from zoped.services import classes as class_services
 from zoped.services import courses as course_services
+from zoped.services import today as today_services
 from zoped.web.deps import CsrfProtected, DbSession, Now, SubmittedForm, TeacherUser, render
 
 router = APIRouter()
@@ -72,10 +73,27 @@ def class_page(
     dashboard = class_services.class_dashboard(
         db, actor=user, class_id=class_id, now=now, filters=filters
     )
+    work = assignment_services.class_assignments(db, actor=user, class_id=class_id, now=now)
     return render(
         request,
         "teacher/class.html",
-        {"d": dashboard, "levels": LEVELS, "activities": _activities(db, dashboard.course_id)},
+        {
+            "d": dashboard,
+            "levels": LEVELS,
+            "activities": _activities(db, dashboard.course_id),
+            "assignments": work,
+        },
+    )
+
+
+@router.get("/teacher/today")
+def today_page(request: Request, user: TeacherUser, db: DbSession, now: Now) -> Response:
+    """Today, per class: who is stuck, who is ready to move on, reviews due, work due."""
+    found = today_services.teacher_today(db, actor=user, now=now)
+    return render(
+        request,
+        "teacher/today.html",
+        {"classes": found, "days_ahead": today_services.DAYS_AHEAD, "now": now},
     )
 
 
@@ -228,16 +246,18 @@ def make_assignment(
     activity_id: Annotated[str, Form()],
     learner_ids: Annotated[list[str], Form()],
     class_id: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    note: Annotated[str, Form(max_length=10_000)] = "",
+    due: Annotated[str, Form(max_length=32)] = "",
     back: Annotated[str, Form()] = "/teacher",
 ) -> Response:
-    """Assign an activity to one learner or a small group."""
+    """Assign an activity to one learner or a small group, with a note and a due date."""
     assignment_services.assign(
         db,
         actor=user,
         learner_ids=learner_ids,
         activity_id=activity_id,
         class_id=class_id or None,
+        due_at=assignment_services.parse_due(due, now=now),
         note=note,
         now=now,
     )

@@ -1,0 +1,223 @@
+"""The teacher's "today" page: per class, what needs the teacher now.
+
+For each class the teacher teaches, on the first course it follows:
+
+* **stuck**: the class dashboard's stuck alerts (:func:`zoped.services.classes.find_alerts`),
+  each with its evidence;
+* **ready to move on**: learners who reached proficient on a competency in the last
+  :data:`READY_DAYS` days, when a competency that builds on it is open to them and not started;
+* **reviews due**, summarised for the class: how many learners have competencies to review, how
+  many reviews in all, and the competencies most due, instead of one alert per learner;
+* **assignments** due within :data:`DAYS_AHEAD` days or overdue and not yet done by everyone,
+  with each learner's status (:func:`zoped.services.assignments.class_reports`).
+
+Levels come from the class's stored folds (:func:`zoped.services.pathways.learner_states`), as
+on the class page; nothing replays a history. Each class and each learner read is audited.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from zoped.domain.people import User
+from zoped.engine.learner_view import CompetencyState
+from zoped.engine.mastery import MasteryLevel
+from zoped.services import transaction
+from zoped.services.assignments import AssignmentReport, class_reports
+from zoped.services.classes import (
+    Alert,
+    AlertConfig,
+    AlertKind,
+    OwnEvidence,
+    competency_views,
+    find_alerts,
+    teacher_classes,
+)
+from zoped.services.courses import courses_of_class
+from zoped.services.pathways import learner_states
+from zoped.services.policy import Action, require_class_access
+from zoped.store.repositories import PeopleRepository
+
+#: How many days ahead the page looks for assignments coming due.
+DAYS_AHEAD = 7
+#: How recently a competency must have been practised to proficient for "ready to move on".
+READY_DAYS = 7
+#: How many of the competencies most due for review the page names.
+TOP_REVIEWS = 3
+
+
+@dataclass(frozen=True)
+class ReadyLearner:
+    """A learner ready to move on: they recently reached proficient on ``from_title``, and
+    ``title``, which builds on it, is open to them and not started."""
+
+    learner_id: str
+    from_title: str
+    competency_id: str
+    title: str
+
+
+def _ready(competencies: Sequence[CompetencyState], since: datetime) -> tuple[str, str, str] | None:
+    """(title reached, next id, next title) for the first competency in course order that is
+    open, practisable and not started and builds on one practised since ``since`` to at least
+    proficient (not review due); None if there is none."""
+    by_id = {c.competency_id: c for c in competencies}
+    for nxt in competencies:
+        if not (nxt.practisable and nxt.unlocked and nxt.level is MasteryLevel.NOT_STARTED):
+            continue
+        for pid in nxt.prerequisites:
+            done = by_id.get(pid)
+            if (
+                done is not None
+                and done.level in (MasteryLevel.PROFICIENT, MasteryLevel.MASTERED)
+                and done.last_practised is not None
+                and done.last_practised >= since
+            ):
+                return done.title, nxt.competency_id, nxt.title
+    return None
+
+
+@dataclass(frozen=True)
+class ReviewsSummary:
+    """The reviews due in a class, summarised.
+
+    Attributes:
+        n_reviews: (learner, competency) pairs review due.
+        n_learners: learners with at least one.
+        most_due: (competency title, learners due) for the competencies most due, most first.
+    """
+
+    n_reviews: int = 0
+    n_learners: int = 0
+    most_due: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ClassToday:
+    """One class's part of the "today" page."""
+
+    class_id: str
+    class_name: str
+    course_title: str
+    n_learners: int
+    names: Mapping[str, str]
+    stuck: tuple[Alert, ...] = ()
+    ready: tuple[ReadyLearner, ...] = ()
+    reviews: ReviewsSummary = field(default_factory=ReviewsSummary)
+    assignments: tuple[AssignmentReport, ...] = ()
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing to act on today."""
+        return not (self.stuck or self.ready or self.reviews.n_reviews or self.assignments)
+
+
+def _due_soon(report: AssignmentReport, now: datetime, days_ahead: int) -> bool:
+    due = report.assignment.due_at
+    return due is not None and due <= now + timedelta(days=days_ahead) and not report.all_done
+
+
+def class_today(
+    session: Session,
+    *,
+    actor: User,
+    class_id: str,
+    now: datetime,
+    days_ahead: int = DAYS_AHEAD,
+    config: AlertConfig | None = None,
+) -> ClassToday:
+    """One class's stuck learners, learners ready to move on, reviews due and assignments due.
+
+    Raises:
+        NotFound: the class is not the actor's.
+    """
+    with transaction(session):
+        school_class = require_class_access(
+            session, actor=actor, class_id=class_id, action=Action.READ, now=now
+        )
+    repo = PeopleRepository(session)
+    learner_ids = repo.learners_in_class(class_id)
+    names = {lid: u.display_name for lid, u in repo.get_users(learner_ids).items()}
+    reports = class_reports(
+        session, class_id=class_id, learner_ids=learner_ids, names=names, now=now
+    )
+    soon = sorted(
+        (r for r in reports if _due_soon(r, now, days_ahead)),
+        key=lambda r: (r.assignment.due_at, r.assignment.title),
+    )
+    following = courses_of_class(session, class_id=class_id)
+    if not following or not learner_ids:
+        return ClassToday(
+            class_id,
+            school_class.name,
+            following[0].title if following else "",
+            len(learner_ids),
+            names,
+            assignments=tuple(soon),
+        )
+    states = learner_states(
+        session, actor=actor, learner_ids=learner_ids, now=now, course_id=following[0].key
+    )
+    stuck: list[Alert] = []
+    ready: list[ReadyLearner] = []
+    due_by_competency: Counter[str] = Counter()
+    n_reviews = n_learners_due = 0
+    titles: dict[str, str] = {}
+    for learner_id in sorted(learner_ids, key=lambda lid: (names[lid], lid)):
+        state = states[learner_id]
+        views = competency_views(state)
+        titles.update((c.competency_id, c.title) for c in state.competencies)
+        stuck += [
+            a
+            for a in find_alerts(
+                learner_id=learner_id,
+                own=OwnEvidence(state.own_events, state.last_own_at),
+                state=views,
+                titles=titles,
+                now=now,
+                config=config,
+            )
+            if a.kind is AlertKind.STUCK
+        ]
+        due = [c.competency_id for c in state.competencies if c.level is MasteryLevel.REVIEW_DUE]
+        due_by_competency.update(due)
+        n_reviews += len(due)
+        n_learners_due += bool(due)
+        move = _ready(state.competencies, now - timedelta(days=READY_DAYS))
+        if move is not None:
+            ready.append(ReadyLearner(learner_id, *move))
+    ranked = sorted(due_by_competency.items(), key=lambda kv: (-kv[1], titles.get(kv[0], kv[0])))
+    most_due = tuple((titles.get(cid, cid), n) for cid, n in ranked[:TOP_REVIEWS])
+    return ClassToday(
+        class_id=class_id,
+        class_name=school_class.name,
+        course_title=following[0].title,
+        n_learners=len(learner_ids),
+        names=names,
+        stuck=tuple(stuck),
+        ready=tuple(ready),
+        reviews=ReviewsSummary(n_reviews, n_learners_due, most_due),
+        assignments=tuple(soon),
+    )
+
+
+def teacher_today(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    days_ahead: int = DAYS_AHEAD,
+    config: AlertConfig | None = None,
+) -> list[ClassToday]:
+    """The "today" page: :func:`class_today` for each class the actor teaches, by name."""
+    return [
+        class_today(
+            session, actor=actor, class_id=c.id, now=now, days_ahead=days_ahead, config=config
+        )
+        for c in teacher_classes(session, actor=actor)
+    ]
