@@ -32,6 +32,7 @@ from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_e
 from zoped.clock import Clock, SystemClock
 from zoped.domain.content import is_web_link, shown_order
 from zoped.domain.jsondata import MAX_JSON_DEPTH, text_depth
+from zoped.domain.words import chance_in_words, change_in_words, sureness_in_words
 from zoped.errors import Problem, ZopedError
 from zoped.services import auth as auth_services
 from zoped.services import demo as demo_services
@@ -217,6 +218,10 @@ def create_app(
     templates.env.filters["shown_order"] = shown_order
     templates.env.filters["markdown"] = render_markdown
     templates.env.filters["markdown_inline"] = render_inline
+    # Chances in words for learners and guardians ("about 9 times in 10"), never P(known).
+    templates.env.filters["chance"] = chance_in_words
+    templates.env.filters["sureness"] = sureness_in_words
+    templates.env.filters["sure_change"] = change_in_words
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

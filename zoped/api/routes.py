@@ -231,16 +231,25 @@ def get_learner_menu(
     course: CourseId = None,
     seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     k: Annotated[int, Query(ge=1, le=10)] = 4,
+    page: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> MenuPublic:
     """The learner's menu of next steps with their reasons, as their home page shows it (the
-    decision is logged; another ``seed`` asks for other options)."""
+    decision is logged; the next ``page`` asks for other options, ``seed`` breaks ties)."""
     caller.require(Scope.READ_LEARNERS)
     menu = menus.recommend_for(
-        session, actor=caller.user, learner_id=learner_id, k=k, seed=seed, now=now, course_id=course
+        session,
+        actor=caller.user,
+        learner_id=learner_id,
+        k=k,
+        seed=seed,
+        page=page,
+        now=now,
+        course_id=course,
     )
     return MenuPublic(
         decision_id=menu.decision_id,
         seed=menu.seed,
+        page=menu.page,
         options=[
             MenuOptionPublic(
                 activity_id=o.activity_id,

@@ -187,3 +187,4 @@ class MenuPublic(BaseModel):
     seed: int
     options: list[MenuOptionPublic]
     empty_reason: str
+    page: int = 0

@@ -35,14 +35,17 @@ class Menu:
     Attributes:
         decision_id: the ``recommendation_decisions`` row (what "pick" refers to).
         options: up to k options, best first.
-        seed: the seed used (ask for other options with another seed).
+        seed: the seed used (breaks ties).
         empty_reason: why there are no options, when there are none.
+        page: which menu of the ranked candidates this is (ask for other options with the
+            next page).
     """
 
     decision_id: uuid.UUID
     options: list[MenuOption]
     seed: int
     empty_reason: str = ""
+    page: int = 0
 
 
 def recommend_for(
@@ -54,16 +57,19 @@ def recommend_for(
     seed: int,
     now: datetime,
     course_id: str | None = None,
+    page: int = 0,
 ) -> Menu:
     """A short menu of next activities for the learner, logged with every candidate's scores.
 
     Raises:
         NotFound: the learner is out of reach, or no course.
         PermissionDenied: the actor may not read this learner's data.
-        InvalidInput: ``k`` below 1.
+        InvalidInput: ``k`` below 1, or ``page`` below 0.
     """
     if k < 1:
         raise InvalidInput("bad menu size", [Problem("k", f"must be >= 1, got {k}")])
+    if page < 0:
+        raise InvalidInput("bad menu page", [Problem("page", f"must be >= 0, got {page}")])
     with transaction(session):
         require_learner_access(
             session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
@@ -98,6 +104,7 @@ def recommend_for(
             snapshot,
             k=k,
             seed=seed,
+            page=page,
             now_s=now.timestamp(),
             learner_id=learner_id,
         )
@@ -112,7 +119,7 @@ def recommend_for(
     empty = ""
     if not decision.options:
         empty = "Everything open to you is mastered. Well done: ask your teacher what is next."
-    return Menu(decision_id, decision.options, seed, empty)
+    return Menu(decision_id, decision.options, seed, empty, page)
 
 
 def choose_option(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +89,7 @@ class PlacementView:
         item: the next question (None when finished).
         event_id: a fresh id for the next answer's event.
         levels: when finished, the placed level per competency id.
+        titles: each competency's title by id (what the learner reads: never the id).
     """
 
     session_id: uuid.UUID
@@ -98,6 +99,7 @@ class PlacementView:
     item: Item | None
     event_id: uuid.UUID
     levels: dict[str, MasteryLevel]
+    titles: dict[str, str] = field(default_factory=dict)
 
 
 def _load_session(
@@ -155,7 +157,11 @@ def _engine_session(
     )
 
 
-def _view(row: dict[str, Any], items: list[Item], template: PlacementSession) -> PlacementView:
+def _view(
+    row: dict[str, Any], items: list[Item], template: PlacementSession, graph: CompetencyGraph
+) -> PlacementView:
+    """The check as the learner sees it; ``graph`` (the course's, with titles) names what it
+    placed."""
     state = _doc(row)
     answers = state.get("answers", [])
     engine = _engine_session(template, items, answers)
@@ -173,6 +179,7 @@ def _view(row: dict[str, Any], items: list[Item], template: PlacementSession) ->
         item=item,
         event_id=uuid.uuid4(),
         levels=levels,
+        titles=dict(zip(graph.ids, graph.titles, strict=True)),
     )
 
 
@@ -195,7 +202,7 @@ def start_or_resume_placement(
             session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
         )
         course = learner_course(session, learner_id, course_id)
-        _graph, items, template = _placement_items(course)
+        graph, items, template = _placement_items(course)
         row = _load_session(session, learner_id, course.id)
         if row is None:
             row = {
@@ -209,7 +216,7 @@ def start_or_resume_placement(
                 "finished_at": None,
             }
             PlacementRepository(session).add(row)
-    return _view(row, items, template)
+    return _view(row, items, template, graph)
 
 
 def latest_placement(
@@ -221,9 +228,9 @@ def latest_placement(
             session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
         )
         course = learner_course(session, learner_id, course_id)
-        _graph, items, template = _placement_items(course)
+        graph, items, template = _placement_items(course)
         row = _load_session(session, learner_id, course.id, status=None)
-    return None if row is None else _view(row, items, template)
+    return None if row is None else _view(row, items, template, graph)
 
 
 def answer_placement(
@@ -247,7 +254,7 @@ def answer_placement(
         InvalidInput: a malformed response.
     """
     with transaction(session):
-        course, _graph, items, template, _row = _active_check(
+        course, graph, items, template, _row = _active_check(
             session, actor, learner_id, session_id, course_id, now
         )
         if item_id not in {i.id for i in items}:
@@ -281,7 +288,7 @@ def answer_placement(
         return finish_placement(
             session, actor=actor, learner_id=learner_id, session_id=session_id, now=now
         )
-    return _view(row, items, template)
+    return _view(row, items, template, graph)
 
 
 def finish_placement(
@@ -316,4 +323,4 @@ def finish_placement(
             },
         }
         row.update(PlacementRepository(session).save_state(session_id, doc, now=now, finished=True))
-    return _view(row, items, template)
+    return _view(row, items, template, graph)

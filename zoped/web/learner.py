@@ -59,11 +59,13 @@ def home(
     user: LearnerUser,
     db: DbSession,
     now: Now,
-    seed: int = 0,
+    page: Annotated[int, Query(ge=0, le=100_000)] = 0,
     course: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The roadmap and menu on one of the learner's courses: ``course`` (a key or code; the
-    session remembers it for the other pages), else the one remembered, else the first."""
+    session remembers it for the other pages), else the one remembered, else the first.
+    ``page`` is which menu of good options to show ("Show me other options" asks for the next).
+    """
     courses, current = _courses(request, db, user)
     if course is not None:
         current = course_services.pick_course(courses, course).key
@@ -72,7 +74,7 @@ def home(
         return render(request, "learner/home.html", {"courses": [], "no_course": NO_COURSE})
     state = pathways.learner_state(db, actor=user, learner_id=user.id, now=now, course_id=current)
     menu = menus.recommend_for(
-        db, actor=user, learner_id=user.id, seed=seed, now=now, course_id=current
+        db, actor=user, learner_id=user.id, seed=0, page=page, now=now, course_id=current
     )
     check = placement.latest_placement(
         db, actor=user, learner_id=user.id, now=now, course_id=current
@@ -99,7 +101,7 @@ def home(
             "colours": svg.LEVEL_COLOURS,
             "roadmap": svg.roadmap_svg(state),
             "progress": svg.progress_svg(state.history, len(state.competencies)),
-            "next_seed": seed + 1,
+            "next_page": page + 1,
         },
     )
 
