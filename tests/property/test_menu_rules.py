@@ -127,6 +127,11 @@ def test_every_reason_words_the_numbers_that_ranked_it(world: World, scale: str)
         in_band = config.band_low <= placed <= config.band_high
         assert ("a good challenge" in option.reason) == in_band
         assert (record.parts["difficulty"] == 1.0) == in_band
+        above = placed > config.band_high
+        knew = "you knew it well" in option.reason
+        assert knew == (above and "review" in record.sources)
+        assert ("you know most of it already" in option.reason) == (above and not knew)
+        assert ("still new to you" in option.reason) == (placed < config.band_low)
         if "review" in record.sources:
             recall = RECALL.search(option.reason)
             assert recall is not None, option.reason

@@ -308,7 +308,8 @@ def _reason(
     ``p_success`` is the option's predicted success (its candidate record's), worded by
     :func:`chance_in_words`; ``placed`` is the number the difficulty band was applied to
     (P(known) on the ``"relative"`` scale, ``p_success`` on the ``"absolute"``), which
-    decides between "a good challenge", "you know most of it" and "still new to you".
+    decides between "a good challenge", "you know most of it" ("you knew it well" for a
+    review, whose chance is the faded one) and "still new to you".
     """
     target = codes[0]
     title = graph.titles[target]
@@ -353,6 +354,9 @@ def _reason(
     chance = f"You would get these right {chance_in_words(p_success)}"
     if config.band_low <= placed <= config.band_high:
         sentences.append(f"{chance}: a good challenge for you.")
+    elif placed > config.band_high and "review" in sources:
+        # Known well once, and fading: the chance above is the faded one.
+        sentences.append(f"{chance}: you knew it well, and a review brings it back.")
     elif placed > config.band_high:
         sentences.append(f"{chance}: you know most of it already.")
     else:
