@@ -348,6 +348,32 @@ def parse_number(text: str) -> float:
     raise ValueError(f"{text!r} is not a number")
 
 
+def _number(value: float) -> str:
+    return f"{value:g}" if abs(value) < 1e15 else str(value)
+
+
+def _with_right_answer(text: str, item: Item) -> str:
+    """Feedback on a wrong answer followed by the right one, so that the attempt teaches
+    something (issue 15): the right option(s), number, accepted text or order."""
+    text = text.rstrip()
+    if text and text[-1] not in ".!?":
+        text += "."
+    kind = item.type
+    if kind is ItemType.SINGLE_CHOICE:
+        right = next(o.text for o in item.options if o.correct)
+        return f"{text} The right answer: {right}."
+    if kind is ItemType.MULTIPLE_CHOICE:
+        rights = "; ".join(o.text for o in item.options if o.correct)
+        return f"{text} The right answers: {rights}."
+    if kind is ItemType.NUMERIC:
+        assert item.answer is not None  # guaranteed for a valid numeric item
+        return f"{text} The right answer: {_number(item.answer)}."
+    if kind is ItemType.SHORT_TEXT:
+        return f"{text} The right answer: {item.accepted[0]}."
+    steps = "; ".join(f"{i}. {o.text}" for i, o in enumerate(item.options, start=1))
+    return f"{text} The right order: {steps}."
+
+
 def _verdict(item: Item, correct: bool) -> str:
     if correct:
         return item.feedback_correct or "Correct."
@@ -378,6 +404,8 @@ def grade(item: Item, response: Response) -> Grade:
             raise _bad(item, "expected one option id")
         chosen = item.option(response)
         text = chosen.feedback or _verdict(item, chosen.correct)
+        if not chosen.correct:
+            text = _with_right_answer(text, item)
         return Grade(chosen.correct, 1.0 if chosen.correct else 0.0, text)
 
     if kind is ItemType.MULTIPLE_CHOICE:
@@ -396,7 +424,9 @@ def grade(item: Item, response: Response) -> Grade:
         if missed:
             notes.append("One right answer is missing." if missed == 1 else
                          f"{missed} right answers are missing.")  # fmt: skip
-        return Grade(False, score, " ".join([_verdict(item, False), *notes]))
+        return Grade(
+            False, score, _with_right_answer(" ".join([_verdict(item, False), *notes]), item)
+        )
 
     if kind is ItemType.NUMERIC:
         if isinstance(response, bool):
@@ -416,14 +446,20 @@ def grade(item: Item, response: Response) -> Grade:
         # A tiny relative slack keeps 0.1 + 0.2 from failing an exact (tolerance 0) answer.
         slack = 1e-9 * max(1.0, abs(item.answer))
         correct = abs(value - item.answer) <= item.tolerance + slack
-        return Grade(correct, 1.0 if correct else 0.0, _verdict(item, correct))
+        text = _verdict(item, correct)
+        return Grade(
+            correct, 1.0 if correct else 0.0, text if correct else _with_right_answer(text, item)
+        )
 
     if kind is ItemType.SHORT_TEXT:
         if not isinstance(response, str):
             raise _bad(item, "expected a text")
         given = normalise_text(response)
         correct = any(given == normalise_text(a) for a in item.accepted)
-        return Grade(correct, 1.0 if correct else 0.0, _verdict(item, correct))
+        text = _verdict(item, correct)
+        return Grade(
+            correct, 1.0 if correct else 0.0, text if correct else _with_right_answer(text, item)
+        )
 
     # ItemType.ORDERING
     order = _option_ids(item, response)
@@ -439,10 +475,11 @@ def grade(item: Item, response: Response) -> Grade:
     )
     correct = in_order == pairs
     text = _verdict(item, correct)
-    if not correct:  # a wrong order is shown the right one, so the attempt teaches something
-        steps = "; ".join(f"{i}. {o.text}" for i, o in enumerate(item.options, start=1))
-        text = f"{text} The right order: {steps}."
-    return Grade(correct, in_order / pairs if pairs else 1.0, text)
+    return Grade(
+        correct,
+        in_order / pairs if pairs else 1.0,
+        text if correct else _with_right_answer(text, item),
+    )
 
 
 def right_response(item: Item) -> Response:

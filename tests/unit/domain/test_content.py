@@ -40,7 +40,11 @@ def test_single_choice_uses_option_feedback() -> None:
     assert grade(item, "b") == grade(item, "b")
     right, wrong = grade(item, "b"), grade(item, "a")
     assert (right.correct, right.score, right.feedback) == (True, 1.0, "fb-b")
-    assert (wrong.correct, wrong.score, wrong.feedback) == (False, 0.0, "fb-a")
+    assert (wrong.correct, wrong.score, wrong.feedback) == (
+        False,
+        0.0,
+        "fb-a. The right answer: B.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,7 +70,7 @@ def test_numeric_tolerance_and_strings() -> None:
     assert grade(item, 0.255).correct
     assert grade(item, " 0,25 ").correct
     assert grade(item, "0.3") == grade(item, 0.3)
-    assert grade(item, 0.3).feedback == "No"
+    assert grade(item, 0.3).feedback == "No. The right answer: 0.25."
     exact = Item(id="e", type=ItemType.NUMERIC, stem="?", competencies=("c",), answer=0.3)
     assert grade(exact, 0.1 + 0.2).correct  # float noise is not a wrong answer
 
@@ -269,3 +273,29 @@ def test_a_wrong_order_is_shown_the_right_one() -> None:
     assert not wrong.correct
     assert "The right order: 1. step 1; 2. step 2; 3. step 3." in wrong.feedback
     assert "right order" not in grade(item, ["s1", "s2", "s3"]).feedback
+
+
+def test_every_wrong_answer_is_shown_the_right_one_and_right_answers_are_not() -> None:
+    """Issue 15: after a wrong answer the right one is shown; feedback agrees with the verdict."""
+    choice = Item(
+        id="c", type=ItemType.SINGLE_CHOICE, stem="?", competencies=("c",),
+        options=(Option(id="a", text="one half", correct=True), Option(id="b", text="one third")),
+    )  # fmt: skip
+    picks = Item(
+        id="m", type=ItemType.MULTIPLE_CHOICE, stem="?", competencies=("c",),
+        options=(Option(id="a", text="2/4", correct=True), Option(id="b", text="3/6", correct=True),
+                 Option(id="c", text="2/3")),
+    )  # fmt: skip
+    text = Item(id="t", type=ItemType.SHORT_TEXT, stem="?", competencies=("c",), accepted=("1/4",))
+    number = Item(id="n", type=ItemType.NUMERIC, stem="?", competencies=("c",), answer=0.5)
+    cases = [
+        (choice, "b", "a", "The right answer: one half."),
+        (picks, ["a", "c"], ["a", "b"], "The right answers: 2/4; 3/6."),
+        (text, "1/3", "1/4", "The right answer: 1/4."),
+        (number, "3/4", "1/2", "The right answer: 0.5."),
+    ]
+    for item, wrong, right, shown in cases:
+        missed = grade(item, wrong)
+        assert not missed.correct
+        assert missed.feedback.endswith(shown), missed.feedback
+        assert "right answer" not in grade(item, right).feedback.lower()
