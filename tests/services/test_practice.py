@@ -133,6 +133,10 @@ def test_placement_pauses_resumes_and_places(school):
         )
         assert done.status == "finished"
         assert done.levels
+        # The results name what they placed by title (issue 15: "equiv.generate: mastered").
+        for cid in done.levels:
+            assert done.titles[cid] == school.course.framework.get(cid).title
+            assert done.titles[cid] != cid
         placed = list_evidence(s, learner_id="amy", kinds=[EvidenceKind.PLACEMENT_ANSWER])
         assert len(placed) == 3
 
