@@ -281,3 +281,23 @@ def test_a_file_is_only_for_those_who_may_read_the_learner(school):
             submission_file(session, actor=guardian, learner_id="dev", event_id=event.id, now=NOW)
         got = submission_file(session, actor=dev, learner_id="dev", event_id=event.id, now=NOW)
         assert (got.name, got.media_type, got.data) == ("notes.txt", "text/plain", b"my notes")
+
+
+def test_a_teachers_comment_too_long_is_refused_and_records_nothing(school):
+    rivera = user(school, "rivera")
+    with school.session() as session:
+        before = list_evidence(session, learner_id="ben", kinds=[EvidenceKind.RUBRIC_SCORE])
+        with pytest.raises(InvalidInput) as raised:
+            score_project(
+                session,
+                actor=rivera,
+                learner_id="ben",
+                rubric_id="rubric.recipe-party",
+                chosen_levels={"scaling": 2},
+                note="Good. " * 400,
+                now=NOW,
+            )
+        assert raised.value.problems[0].location == "note"
+        assert "at most 2,000" in raised.value.problems[0].message
+        after = list_evidence(session, learner_id="ben", kinds=[EvidenceKind.RUBRIC_SCORE])
+        assert after == before

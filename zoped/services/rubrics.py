@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session
 from zoped.domain.content import Rubric, score
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.people import Role, User
-from zoped.errors import NotFound, PermissionDenied
+from zoped.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction
 from zoped.services.courses import courses_of_learner, get_course
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.evidence_log import EvidenceRepository
 from zoped.store.repositories import append_audit
+
+#: The longest comment a teacher leaves with a project's scores, in characters.
+MAX_COMMENT = 2_000
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,12 @@ def score_project(
     Raises:
         NotFound: the learner is outside the actor's reach, or no such rubric.
         PermissionDenied: the actor is not a teacher.
-        InvalidInput: nothing chosen, or an unknown criterion or level (nothing is written).
+        InvalidInput: nothing chosen, an unknown criterion or level, or a comment longer than
+            :data:`MAX_COMMENT` (nothing is written).
     """
+    if len(note.strip()) > MAX_COMMENT:
+        message = f"The comment is {len(note.strip()):,} characters long: at most {MAX_COMMENT:,}."
+        raise InvalidInput("the comment is too long", [Problem("note", message)])
     require_learner_access(
         session, actor=actor, learner_id=learner_id, action=Action.WRITE, now=now
     )
