@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
@@ -53,6 +53,7 @@ from zoped.web import (
     teacher,
 )
 from zoped.web import admin_audit as audit_pages
+from zoped.web.admin_roster import MAX_BUNDLE_UPLOAD_BYTES
 from zoped.web.deps import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -103,22 +104,32 @@ class RequestGuard:
     (403). The body is buffered once and replayed to the app. The JSON API checks its own
     callers (tokens, or the CSRF header for cookie sessions) in :mod:`zoped.api.deps`."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, error_page: ErrorPage) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        error_page: ErrorPage,
+        upload_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.error_page = error_page
+        # Upload pages that take more than ``max_bytes`` (a school's roster), by path.
+        self.upload_limits = dict(upload_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        limit = self.upload_limits.get(scope["path"], self.max_bytes)
         length = Headers(scope=scope).get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             await self._refuse(request, 413, "That upload is too large.", scope, receive, send)
             return
         try:
-            body = await self._read(receive)
+            body = await self._read(receive, limit)
         except _BodyTooLarge:
             await self._refuse(request, 413, "That upload is too large.", scope, receive, send)
             return
@@ -149,7 +160,7 @@ class RequestGuard:
             return
         await self.app(scope, replay, send)
 
-    async def _read(self, receive: Receive) -> bytes:
+    async def _read(self, receive: Receive, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -158,7 +169,7 @@ class RequestGuard:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 raise _BodyTooLarge()
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -281,7 +292,10 @@ def create_app(
 
     # Innermost first: the guard needs the session; the headers go on every response.
     app.add_middleware(
-        RequestGuard, max_bytes=settings.max_request_bytes, error_page=guard_error_page
+        RequestGuard,
+        max_bytes=settings.max_request_bytes,
+        error_page=guard_error_page,
+        upload_limits={"/admin/roster": MAX_BUNDLE_UPLOAD_BYTES},
     )
     app.add_middleware(
         SessionMiddleware,
