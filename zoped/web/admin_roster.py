@@ -24,8 +24,8 @@ from zoped.web.deps import AdminUser, CsrfProtected, DbSession, Now, render
 
 router = APIRouter()
 TEMPLATE = "admin/roster.html"
-#: The largest bundle the page reads (the app's request limit, ZOPED_MAX_REQUEST_BYTES, may be
-#: lower; the command line takes bundles of any size up to the reader's own limits).
+#: The largest bundle the page reads (the app's request guard lets this path take more than
+#: ZOPED_MAX_REQUEST_BYTES; the command line takes bundles up to the reader's own limits).
 MAX_BUNDLE_UPLOAD_BYTES = 20_000_000
 
 
