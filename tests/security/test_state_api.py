@@ -44,6 +44,13 @@ def test_the_menu_is_what_the_home_page_offers(shared_db) -> None:
     other = client.get("/api/v1/learners/amara/menu", params={"seed": 1, "k": 2}).json()
     assert len(other["options"]) <= 2
     assert other["decision_id"] != menu["decision_id"]
+    # The next page is other options (issue 15: "Show me other options" showed the same four).
+    following = client.get("/api/v1/learners/amara/menu", params={"page": 1}).json()
+    assert menu["page"] == 0
+    assert following["page"] == 1
+    shown = {o["activity_id"] for o in menu["options"]}
+    assert {o["activity_id"] for o in following["options"]} != shown
+    assert client.get("/api/v1/learners/amara/menu?page=-1").status_code == 422
 
 
 def test_state_and_menu_follow_the_policy(shared_db) -> None:
