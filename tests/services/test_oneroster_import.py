@@ -636,3 +636,13 @@ def test_after_a_learner_is_erased_the_roster_imports_again_and_links_their_guar
     assert counts(again)["user"] == {"created": 1, "updated": 1, "unchanged": 3}
     # The roster owns links between its users: Ana's again, the hand-made one to Ben gone.
     assert people(db).learners_of_guardian(ids["carla.lopez"]) == [new_ids["ana"]]
+
+
+def test_a_renamed_school_org_renames_the_school(db: Database) -> None:
+    run(db, ob.school_bundle())
+    renamed = {
+        "sourcedId": "s1", "name": "Hill Primary", "type": "school", "identifier": "HE-01",
+        "parentSourcedId": "d1",
+    }  # fmt: skip
+    run(db, ob.delta_bundle({"orgs": (ob.ORGS, [renamed])}))
+    assert people(db).get_school("s1").name == "Hill Primary"

@@ -494,6 +494,9 @@ def _apply(run: _Run) -> None:
         for view in views.values():
             if kind == "org" and view.sourced_id == run.school_org:
                 view.local_id = run.school_id
+                name = str(view.data.get("name") or "").strip()
+                if view.stored is not None and view.changed and name:
+                    run.people.rename_school(run.school_id, name)  # the roster names the school
             run.count(kind, view)
     roles = _apply_roles(run)
     _apply_users(run, roles)
