@@ -57,6 +57,10 @@ def test_plan_versions_refuse_stale_writes_and_take_comments(school):
         view = plans.get_plan(s, actor=school.guardian, learner_id="amy", now=NOW)
         assert view.plan.version == 2
         assert [v.version for v in view.versions] == [2, 1]
+        # Pages name who saved each version by display name, never by user id.
+        assert view.names[school.teacher.id] == school.teacher.display_name
+        assert view.names[school.learner.id] == school.learner.display_name
+        assert set(view.names) == {v.saved_by for v in view.versions}
         assert [c.comment.body for c in view.comments] == ["Nice goal"]
         assert view.plan.goals[0].competency_ids == ("ops.add-unlike",)
 

@@ -21,7 +21,7 @@ from zoped.errors import Conflict, InvalidInput, Problem
 from zoped.services import transaction
 from zoped.services.policy import Action, require_learner_access
 from zoped.store.learning_repositories import PlanRepository
-from zoped.store.repositories import append_audit
+from zoped.store.repositories import PeopleRepository, append_audit
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,14 @@ class CommentView:
 
 @dataclass(frozen=True)
 class PlanView:
-    """A plan with its comments and version history (newest first)."""
+    """A plan with its comments and version history (newest first); ``names`` gives the
+    display name of each user who saved a version (pages show names, never user ids)."""
 
     plan: LearningPlan
     comments: list[CommentView] = field(default_factory=list)
     versions: list[PlanVersion] = field(default_factory=list)
     stored: bool = False
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def _row(session: Session, learner_id: str) -> LearningPlan | None:
@@ -62,7 +64,10 @@ def _view(session: Session, learner_id: str) -> PlanView:
     repo = PlanRepository(session)
     comments = [CommentView(c, name) for c, name in repo.comments(plan.id)]
     versions = [PlanVersion(*v) for v in repo.versions(plan.id)]
-    return PlanView(plan, comments, versions, stored=True)
+    savers = [plan.updated_by, *(v.saved_by for v in versions)]
+    found = PeopleRepository(session).get_users(u for u in savers if u)
+    names = {uid: user.display_name for uid, user in found.items()}
+    return PlanView(plan, comments, versions, stored=True, names=names)
 
 
 def get_plan(session: Session, *, actor: User, learner_id: str, now: datetime) -> PlanView:
