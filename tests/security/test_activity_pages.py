@@ -163,3 +163,27 @@ def test_project_handed_in_scored_and_read_back(fresh_db) -> None:
     assert "Accurate scaling" in page
     assert "Extending" in page
     assert "Clear ratio table; simplify 14/4." in page
+
+
+def test_a_tampered_form_is_a_clear_answer_not_a_crash(fresh_db) -> None:
+    client = make_client(fresh_db)
+    token = sign_in(client, "ben")
+    tampered = client.post(
+        f"{HANDS_ON}/done", data={"csrf_token": token, "event_id": "../../x", "reflection": "hi"}
+    )
+    assert tampered.status_code == 422
+    assert "Traceback" not in tampered.text
+    unknown = client.post(
+        "/learner/activity/no.such-activity/done",
+        data={"csrf_token": token, "event_id": str(uuid.uuid4())},
+    )
+    assert unknown.status_code == 404
+    event_id = str(uuid.uuid4())
+    done = client.post(f"{HANDS_ON}/done", data={"csrf_token": token, "event_id": event_id})
+    assert done.status_code == 303
+    reused = client.post(
+        f"{PROJECT}/submit", data={"csrf_token": token, "event_id": event_id, "text": "my work"}
+    )
+    assert reused.status_code == 422
+    assert "reload the page" in reused.text
+    assert "my work" in reused.text

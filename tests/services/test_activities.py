@@ -18,7 +18,7 @@ from zoped.domain.submissions import (
     read_file,
     sniff_media_type,
 )
-from zoped.errors import InvalidInput, NotFound, PermissionDenied
+from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from zoped.services.activities import (
     activity_page,
     mark_done,
@@ -301,3 +301,44 @@ def test_a_teachers_comment_too_long_is_refused_and_records_nothing(school):
         assert "at most 2,000" in raised.value.problems[0].message
         after = list_evidence(session, learner_id="ben", kinds=[EvidenceKind.RUBRIC_SCORE])
         assert after == before
+
+
+def test_work_too_large_to_keep_is_refused_at_the_text(school):
+    amara = user(school, "amara")
+    # 2,000 characters of emoji are 24 kB of JSON; with a 30 kB file (40 kB of base64) the
+    # event's payload would pass its 64 kB limit.
+    work = ProjectSubmission(text="🍕" * 2_000, file=read_file("notes.txt", b"a" * MAX_FILE_BYTES))
+    with school.session() as session:
+        with pytest.raises(InvalidInput) as raised:
+            submit_project(
+                session,
+                actor=amara,
+                learner_id="amara",
+                activity_id=PROJECT,
+                work=work,
+                event_id=uuid.uuid4(),
+                now=NOW,
+            )
+        assert [p.location for p in raised.value.problems] == ["text"]
+        assert "too large to keep" in raised.value.problems[0].message
+        assert completions(session, "amara", PROJECT) == []
+
+
+def test_an_event_id_used_for_another_activity_is_a_conflict(school):
+    ben = user(school, "ben")
+    event_id = uuid.uuid4()
+    with school.session() as session:
+        mark_done(
+            session, actor=ben, learner_id="ben", activity_id=HANDS_ON, event_id=event_id, now=NOW
+        )
+        with pytest.raises(Conflict):
+            submit_project(
+                session,
+                actor=ben,
+                learner_id="ben",
+                activity_id=PROJECT,
+                work=ProjectSubmission(text="mine"),
+                event_id=event_id,
+                now=NOW,
+            )
+        assert completions(session, "ben", PROJECT) == []
