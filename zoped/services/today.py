@@ -110,6 +110,15 @@ class ClassToday:
     ready: tuple[ReadyLearner, ...] = ()
     reviews: ReviewsSummary = field(default_factory=ReviewsSummary)
     assignments: tuple[AssignmentReport, ...] = ()
+    titles: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def stuck_learners(self) -> tuple[tuple[str, tuple[Alert, ...]], ...]:
+        """The stuck alerts by learner (in the order of their first alert)."""
+        by: dict[str, list[Alert]] = {}
+        for alert in self.stuck:
+            by.setdefault(alert.learner_id, []).append(alert)
+        return tuple((lid, tuple(alerts)) for lid, alerts in by.items())
 
     @property
     def quiet(self) -> bool:
@@ -203,6 +212,7 @@ def class_today(
         ready=tuple(ready),
         reviews=ReviewsSummary(n_reviews, n_learners_due, most_due),
         assignments=tuple(soon),
+        titles=titles,
     )
 
 
