@@ -13,7 +13,6 @@ import pytest
 
 from tests import oneroster_bundles as ob
 from tests.browser.conftest import (
-    REPO,
     VIEWPORTS,
     ZOPED,
     Server,
@@ -23,6 +22,7 @@ from tests.browser.conftest import (
     stop_server,
 )
 from tests.browser.test_learner_flow import answer_something
+from tests.conftest import REPO
 from zoped.services.auth import setup_code
 
 SECRET = "a-browser-test-secret-that-is-long-enough-0123456789"
@@ -88,7 +88,9 @@ def test_a_school_set_up_from_nothing_through_pages(browser, empty_server, tmp_p
     form.get_by_role("checkbox").first.check()
     form.get_by_role("button", name="Save the courses of Math 5 A").click()
     admin.get_by_role("heading", name="Courses", exact=True).wait_for()
-    form = admin.locator("form", has=admin.get_by_role("button", name="Save the courses of Math 5 A"))
+    form = admin.locator(
+        "form", has=admin.get_by_role("button", name="Save the courses of Math 5 A")
+    )
     assert form.get_by_role("checkbox").first.is_checked()
     screenshot(admin, "school-course-attached")
 

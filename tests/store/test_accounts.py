@@ -13,7 +13,7 @@ from tests import factories as f
 from zoped.domain import Role
 from zoped.domain.people import Enrollment, GuardianLink, School, SchoolClass, User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from zoped.services import accounts, auth, tokens
+from zoped.services import accounts, auth, tokens, users_csv
 from zoped.services.roster import (
     create_class,
     create_school,
@@ -240,12 +240,12 @@ def test_a_users_csv_creates_enrolls_and_links_and_a_second_run_changes_nothing(
 ) -> None:
     _classes(roster)
     admin = _admin(roster)
-    dry = accounts.import_users_csv(
+    dry = users_csv.import_users_csv(
         roster, actor=admin, school_id="school-1", text=USERS_CSV, dry_run=True, now=NOW
     )
     assert dry.created == ("nora", "omar", "pat", "teach2")
     assert _count(roster, enrollments) == 0  # a dry run writes nothing
-    done = accounts.import_users_csv(
+    done = users_csv.import_users_csv(
         roster, actor=admin, school_id="school-1", text=USERS_CSV, now=NOW
     )
     assert done.created == dry.created
@@ -256,7 +256,7 @@ def test_a_users_csv_creates_enrolls_and_links_and_a_second_run_changes_nothing(
     omar = repo.find_user("school-1", username="omar")
     assert omar is not None
     assert omar.must_change_password
-    again = accounts.import_users_csv(
+    again = users_csv.import_users_csv(
         roster,
         actor=admin,
         school_id="school-1",
@@ -280,7 +280,7 @@ def test_a_broken_users_csv_names_every_problem_and_writes_nothing(roster: Sessi
     )
     before = _count(roster, users)
     with pytest.raises(InvalidInput) as refused:
-        accounts.import_users_csv(
+        users_csv.import_users_csv(
             roster, actor=_admin(roster), school_id="school-1", text=broken, now=NOW
         )
     located = {p.location for p in refused.value.problems}

@@ -18,7 +18,7 @@ from zoped.api.routes import ERRORS
 from zoped.api.schemas import ID_FIELD
 from zoped.domain.people import Enrollment, GuardianLink, Role, SchoolClass, User
 from zoped.errors import PermissionDenied
-from zoped.services import accounts, roster, tokens
+from zoped.services import accounts, roster, tokens, users_csv
 from zoped.services.tokens import Scope
 
 router = APIRouter(prefix="/api/v1/admin", responses=ERRORS, tags=["admin"])
@@ -165,7 +165,7 @@ def import_users(
 ) -> ImportSummaryPublic:
     """Create or update people from a users CSV file (the body): all or nothing."""
     admin = _admin(caller)
-    summary = accounts.import_users_csv(
+    summary = users_csv.import_users_csv(
         session, actor=admin, school_id=admin.school_id, text=csv_text, dry_run=dry_run, now=now
     )
     return ImportSummaryPublic(

@@ -13,7 +13,7 @@ import typer
 from zoped.clock import SystemClock
 from zoped.domain.people import Role, School
 from zoped.errors import InvalidInput, Problem
-from zoped.services import accounts, auth, roster
+from zoped.services import accounts, auth, roster, users_csv
 from zoped.services.system import open_database
 from zoped.settings import Settings
 
@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
         database = open_database(_settings(url).database_url)
         try:
             with database.session() as session:
-                summary = accounts.import_users_csv(
+                summary = users_csv.import_users_csv(
                     session,
                     actor=None,
                     school_id=school_id,

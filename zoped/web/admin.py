@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from zoped.domain.people import Enrollment, GuardianLink, Role, SchoolClass
 from zoped.errors import Conflict, InvalidInput, NotFound, Problem
-from zoped.services import accounts, roster, tokens
+from zoped.services import accounts, roster, tokens, users_csv
 from zoped.web.deps import AdminUser, CsrfProtected, DbSession, Now, SubmittedForm, render
 
 router = APIRouter(prefix="/admin")
@@ -115,7 +115,7 @@ def _users_page(
     form: dict[str, str] | None = None,
     problems: dict[str, str] | None = None,
     import_problems: list[Problem] | None = None,
-    summary: accounts.UsersImportSummary | None = None,
+    summary: users_csv.UsersImportSummary | None = None,
     status_code: int = 200,
 ) -> Response:
     people = accounts.list_school_users(db, actor=user)
@@ -137,7 +137,7 @@ def _users_page(
         "import_problems": import_problems or [],
         "summary": summary,
         "done": DONE.get(request.query_params.get("done", "")),
-        "columns": accounts.USER_CSV_COLUMNS,
+        "columns": users_csv.USER_CSV_COLUMNS,
     }
     return render(request, "admin/users.html", context, status_code=status_code)
 
@@ -205,7 +205,7 @@ def import_users(
             problems = [Problem("file", "the file is not UTF-8 text: save it as CSV UTF-8")]
         else:
             try:
-                summary = accounts.import_users_csv(
+                summary = users_csv.import_users_csv(
                     db,
                     actor=user,
                     school_id=user.school_id,
