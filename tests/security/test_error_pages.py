@@ -36,3 +36,34 @@ def test_an_anonymous_error_page_offers_sign_in(shared_db: Database) -> None:
     assert page.status_code == 404
     assert ">Sign in</a>" in page.text
     assert "Signed in as" not in page.text
+
+
+def test_refused_learner_forms_keep_what_was_typed_with_the_problem_beside_it(
+    fresh_db: Database,
+) -> None:
+    """Issue 15, item 7: a bad field sent the learner to a bare error page that lost the text."""
+    client = make_client(fresh_db)
+    csrf = sign_in(client, "ben")
+    long_entry = "Today I learnt fractions. " * 250  # over the 5,000-character limit
+    log = client.post("/learner/log", data={"csrf_token": csrf, "body": long_entry})
+    assert log.status_code == 422
+    assert long_entry.strip() in log.text
+    assert 'aria-describedby="body-error"' in log.text
+    assert "at most 5,000 characters" in log.text
+    plan = client.get("/learner/plan")
+    version = re.search(r'name="version" value="(\d+)"', plan.text)
+    assert version is not None
+    strategies = "\n".join(f"strategy {n}" for n in range(40))  # over the 30-line limit
+    saved = client.post(
+        "/learner/plan",
+        data={"csrf_token": csrf, "version": version.group(1), "goal_count": "0",
+              "strategies": strategies, "resources": "the library"},
+    )  # fmt: skip
+    assert saved.status_code == 422
+    assert "strategy 39" in saved.text
+    assert "the library" in saved.text
+    assert 'aria-describedby="strategies-error"' in saved.text
+    comment = client.post("/learner/plan/comment", data={"csrf_token": csrf, "body": "C" * 2_500})
+    assert comment.status_code == 422
+    assert "C" * 2_500 in comment.text
+    assert 'aria-describedby="comment-error"' in comment.text

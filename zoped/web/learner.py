@@ -317,12 +317,27 @@ def placement_finish(
 
 @router.get("/plan")
 def plan_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
+    return _plan_page(request, user, db, now)
+
+
+def _plan_page(
+    request: Request,
+    user: LearnerUser,
+    db: DbSession,
+    now: Now,
+    *,
+    problems: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """The plan page; after a refused form, with the problems beside their fields and what was
+    typed in the text boxes (``typed``)."""
     view = plans.get_plan(db, actor=user, learner_id=user.id, now=now)
     _, current = _courses(request, db, user)
     state = pathways.learner_state(
         db, actor=user, learner_id=user.id, now=now, course_id=current or None
     )
-    return render(request, "learner/plan.html", {"view": view, "state": state})
+    context = {"view": view, "state": state, "problems": problems or {}, "typed": typed or {}}
+    return render(request, "learner/plan.html", context, status_code=422 if problems else 200)
 
 
 def _goal_rows(form: FormData) -> int:
@@ -342,7 +357,9 @@ def _goal_rows(form: FormData) -> int:
 
 
 @router.post("/plan", dependencies=[CsrfProtected])
-def plan_save(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -> Response:
+def plan_save(
+    request: Request, user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm
+) -> Response:
     goals: list[PlanGoal] = []
     for i in range(_goal_rows(form)):
         text = str(form.get(f"goal_{i}_description", "")).strip()
@@ -356,25 +373,35 @@ def plan_save(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -
                 len(goals),
             )
         )
-    plans.save_plan(
-        db,
-        actor=user,
-        learner_id=user.id,
-        base_version=_whole_number(form, "version", default=1),
-        goals=goals,
-        strategies=str(form.get("strategies", "")).splitlines(),
-        resources=str(form.get("resources", "")).splitlines(),
-        mastery_evidence=str(form.get("mastery_evidence", "")),
-        now=now,
-    )
+    typed = {
+        name: str(form.get(name, "")) for name in ("strategies", "resources", "mastery_evidence")
+    }
+    try:
+        plans.save_plan(
+            db,
+            actor=user,
+            learner_id=user.id,
+            base_version=_whole_number(form, "version", default=1),
+            goals=goals,
+            strategies=typed["strategies"].splitlines(),
+            resources=typed["resources"].splitlines(),
+            mastery_evidence=typed["mastery_evidence"],
+            now=now,
+        )
+    except InvalidInput as error:  # what was typed stays, each problem beside its box
+        return _plan_page(request, user, db, now, problems=_field_problems(error), typed=typed)
     return _see_other("/learner/plan")
 
 
 @router.post("/plan/comment", dependencies=[CsrfProtected])
 def plan_comment(
-    user: LearnerUser, db: DbSession, now: Now, body: Annotated[str, Form()]
+    request: Request, user: LearnerUser, db: DbSession, now: Now, body: Annotated[str, Form()]
 ) -> Response:
-    plans.add_comment(db, actor=user, learner_id=user.id, body=body, now=now)
+    try:
+        plans.add_comment(db, actor=user, learner_id=user.id, body=body, now=now)
+    except InvalidInput as error:
+        problems = {"comment": _field_problems(error).get("body", error.message)}
+        return _plan_page(request, user, db, now, problems=problems, typed={"comment": body})
     return _see_other("/learner/plan#comments")
 
 
@@ -383,19 +410,47 @@ def plan_comment(
 
 @router.get("/log")
 def log_page(request: Request, user: LearnerUser, db: DbSession, now: Now) -> Response:
+    return _log_page(request, user, db, now)
+
+
+def _log_page(
+    request: Request,
+    user: LearnerUser,
+    db: DbSession,
+    now: Now,
+    *,
+    problems: dict[str, str] | None = None,
+    typed: dict[str, object] | None = None,
+) -> Response:
     entries = learning_log.list_entries(db, actor=user, learner_id=user.id, now=now)
-    return render(request, "learner/log.html", {"entries": entries})
+    context = {"entries": entries, "problems": problems or {}, "typed": typed or {}}
+    return render(request, "learner/log.html", context, status_code=422 if problems else 200)
+
+
+def _field_problems(error: InvalidInput) -> dict[str, str]:
+    """A form's problems by field name (the first for each), to show next to the field."""
+    found: dict[str, str] = {}
+    for problem in error.problems or [Problem("", error.message)]:
+        found.setdefault(problem.location.split(".")[0].split("[")[0], problem.message)
+    return found
 
 
 @router.post("/log", dependencies=[CsrfProtected])
 def log_add(
+    request: Request,
     user: LearnerUser,
     db: DbSession,
     now: Now,
     body: Annotated[str, Form()],
     shared: Annotated[bool, Form()] = False,
 ) -> Response:
-    learning_log.add_entry(db, actor=user, learner_id=user.id, body=body, shared=shared, now=now)
+    try:
+        learning_log.add_entry(
+            db, actor=user, learner_id=user.id, body=body, shared=shared, now=now
+        )
+    except InvalidInput as error:  # the entry stays in the box, the problem beside it
+        typed = {"body": body, "shared": shared}
+        return _log_page(request, user, db, now, problems=_field_problems(error), typed=typed)
     return _see_other("/learner/log")
 
 
