@@ -117,6 +117,7 @@ PAGE_VIEWS = [
     ("amara", "/api/v1/learners/amara/menu", ["amara"]),
     ("rivera", "/teacher/learners/amara", ["amara"]),
     ("rivera", "/teacher/classes/class-5a", ["amara", "rosa"]),
+    ("rivera", "/teacher/today", ["amara", "rosa"]),
     ("rivera", "/api/v1/learners/amara/state", ["amara"]),
     ("guardian.amara", "/guardian/learners/amara", ["amara"]),
     ("admin", "/teacher/learners/amara", ["amara"]),
