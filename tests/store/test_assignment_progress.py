@@ -68,7 +68,21 @@ def test_work_the_learner_already_did_does_not_make_new_work_done(school: Sessio
     made = assign(
         school, actor=TEACHER, learner_ids=["learner-1"], activity_id="act.strips", now=T1
     )
-    [progress] = _mine(school, levels={"frac.unit": MasteryLevel.MASTERED})
+    # Nor does a teacher's word after it: an override to mastered is not the learner's work.
+    _record(
+        school,
+        kind=EvidenceKind.TEACHER_OVERRIDE,
+        item_id=None,
+        correct=None,
+        score=1.0,
+        competency_ids=["frac.unit"],
+        actor_id="teacher-1",
+        note="knows it",
+        occurred_at=T1 + timedelta(minutes=1),
+    )
+    [progress] = _mine(
+        school, now=T1 + timedelta(hours=1), levels={"frac.unit": MasteryLevel.MASTERED}
+    )
     assert progress.assignment.id == made.id
     assert progress.status is AssignmentStatus.NOT_STARTED
     assert progress.open_for_learner
