@@ -256,6 +256,8 @@ def test_a_bad_date_is_a_message_on_the_page(
 
 
 def test_an_admin_sees_only_their_own_school(audit_db: Database) -> None:
+    # A read of Amara of its own (this module's other tests may run in another worker).
+    assert _signed_in(audit_db, "rivera").get("/teacher/learners/amara").status_code == 200
     hill = _signed_in(audit_db, "hilladmin", "hill")
     page = hill.get("/admin/audit")
     assert page.status_code == 200
@@ -340,6 +342,10 @@ def _token(database: Database, role: Role, scopes: list[str]) -> dict[str, str]:
 
 
 def test_the_api_reads_the_log_with_the_same_filters(audit_db: Database) -> None:
+    # Rows of its own: under xdist this module's other tests may run in another worker.
+    rivera = _signed_in(audit_db, "rivera")
+    for _ in range(7):
+        assert rivera.get("/teacher/learners/amara").status_code == 200
     client = make_client(audit_db)
     headers = _token(audit_db, Role.ADMIN, [tokens.Scope.READ_AUDIT])
     answer = client.get(
