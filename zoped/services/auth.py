@@ -166,6 +166,42 @@ def _resolve_school(session: Session, school_id: str | None) -> str | None:
     return ids[0] if len(ids) == 1 else None
 
 
+def _attempt(
+    session: Session,
+    username: str,
+    client_address: str | None,
+    school_id: str | None,
+    at: datetime,
+) -> tuple[list[_Key], tuple[User, str | None] | None]:
+    """The throttling counters of a sign-in-like attempt and the account it names (with its
+    password hash), after refusing a locked one.
+
+    Raises:
+        SignInLocked: too many recent failures for the account or the address.
+    """
+    resolved = _resolve_school(session, school_id)
+    keys = _keys(resolved or school_id or "", username, client_address)
+    wait = _retry_after(session, keys, at)
+    if wait is not None:
+        raise SignInLocked(wait)
+    found = (
+        repo.find_user_with_hash(session, school_id=resolved, username=username.strip())
+        if resolved
+        else None
+    )
+    return keys, found
+
+
+def _record_failure(session: Session, keys: list[_Key], *, known: bool, at: datetime) -> None:
+    """Count a failed attempt against its counters (and drop counts too old to matter)."""
+    with transaction(session):
+        for key in keys:
+            if key.scope == "address" and not known:
+                continue  # made-up names never count against an address (one NAT, a school)
+            repo.add_failure(session, scope=key.scope, key_digest=key.digest, at=at)
+        repo.clear_failures(session, before=at - 2 * WINDOW)
+
+
 def authenticate(
     session: Session,
     *,
@@ -190,16 +226,7 @@ def authenticate(
         SignInFailed: wrong school, username or password.
     """
     at = now
-    resolved = _resolve_school(session, school_id)
-    keys = _keys(resolved or school_id or "", username, client_address)
-    wait = _retry_after(session, keys, at)
-    if wait is not None:
-        raise SignInLocked(wait)
-    found = (
-        repo.find_user_with_hash(session, school_id=resolved, username=username.strip())
-        if resolved
-        else None
-    )
+    keys, found = _attempt(session, username, client_address, school_id, at)
     stored_hash = found[1] if found is not None else None
     ok = False
     try:
@@ -207,12 +234,7 @@ def authenticate(
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or found is None or stored_hash is None:
-        with transaction(session):
-            for key in keys:
-                if key.scope == "address" and found is None:
-                    continue  # made-up names never count against an address (one NAT, a school)
-                repo.add_failure(session, scope=key.scope, key_digest=key.digest, at=at)
-            repo.clear_failures(session, before=at - 2 * WINDOW)
+        _record_failure(session, keys, known=found is not None, at=at)
         raise SignInFailed("wrong username or password")
     user = found[0]
     if not user.active:
@@ -331,26 +353,13 @@ def redeem_reset_code(
         InvalidInput: the new password breaks a rule (nothing is used up).
     """
     at = now
-    resolved = _resolve_school(session, school_id)
-    keys = _keys(resolved or school_id or "", username, client_address)
-    wait = _retry_after(session, keys, at)
-    if wait is not None:
-        raise SignInLocked(wait)
-    found = (
-        repo.find_user_with_hash(session, school_id=resolved, username=username.strip())
-        if resolved
-        else None
-    )
+    keys, found = _attempt(session, username, client_address, school_id, at)
     digest = reset_code_digest(code)
     valid = found is not None and repo.usable_reset_code(
         session, code_digest=digest, user_id=found[0].id, at=at
     )
     if found is None or not valid:
-        with transaction(session):
-            for key in keys:
-                if key.scope == "address" and found is None:
-                    continue
-                repo.add_failure(session, scope=key.scope, key_digest=key.digest, at=at)
+        _record_failure(session, keys, known=found is not None, at=at)
         raise SignInFailed("that username and code do not match, or the code has expired")
     user = found[0]
     if not user.active:
