@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zoped.domain.people import Enrollment, GuardianLink, Role, School, SchoolClass, User
-from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
+from zoped.errors import Conflict, InvalidInput, NotFound, Problem
 from zoped.services import transaction
 from zoped.services.auth import (
     RESET_CODE_LIFETIME,
@@ -29,17 +29,13 @@ from zoped.services.auth import (
     password_problems,
     reset_code_digest,
 )
+from zoped.services.policy import require_school_admin
 from zoped.services.tokens import IssuedToken, create_token
 from zoped.store import auth_repository
 from zoped.store.repositories import PeopleRepository, append_audit
 from zoped.store.tables import ID, users
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-
-
-def require_school_admin(actor: User | None, school_id: str) -> None:
-    if actor is not None and (actor.role is not Role.ADMIN or actor.school_id != school_id):
-        raise PermissionDenied("only an admin of this school may do this")
 
 
 def _school_user(repo: PeopleRepository, actor: User | None, user_id: str) -> User:

@@ -41,6 +41,17 @@ from zoped.services.audit import record_access, record_accesses
 from zoped.store.tables import class_teachers, classes, enrollments, guardian_links, users
 
 
+def require_school_admin(actor: User | None, school_id: str) -> None:
+    """Running a school (its people, classes, courses, tokens and roster) is for an admin of
+    that school, or the system (``actor`` None: the command line, a first-run setup).
+
+    Raises:
+        PermissionDenied: for anyone else.
+    """
+    if actor is not None and (actor.role is not Role.ADMIN or actor.school_id != school_id):
+        raise PermissionDenied("only an admin of this school may do this")
+
+
 class Action(StrEnum):
     """What an actor does to a learner's data."""
 

@@ -23,14 +23,8 @@ from zoped.domain.people import (
 )
 from zoped.errors import Conflict, InvalidInput, PermissionDenied, Problem
 from zoped.services import transaction
+from zoped.services.policy import require_school_admin
 from zoped.store.repositories import PeopleRepository, append_audit
-
-
-def _require_admin(actor: User | None, school_id: str) -> None:
-    if actor is None:
-        return
-    if actor.role is not Role.ADMIN or actor.school_id != school_id:
-        raise PermissionDenied("only an admin of this school may change its roster")
 
 
 def _audit(
@@ -91,7 +85,7 @@ def create_user(
         PermissionDenied: when the actor is not an admin of the school.
         Conflict: when the id, or the username or email within the school, is taken.
     """
-    _require_admin(actor, user.school_id)
+    require_school_admin(actor, user.school_id)
     at = now
     repo = PeopleRepository(session)
     try:
@@ -132,7 +126,7 @@ def create_class(
         InvalidInput: when a listed teacher is not a teacher of this school.
         Conflict: when the class id is taken.
     """
-    _require_admin(actor, school_class.school_id)
+    require_school_admin(actor, school_class.school_id)
     at = now
     repo = PeopleRepository(session)
     try:
@@ -180,7 +174,7 @@ def enroll_learner(
     at = now
     with transaction(session):
         school_class = repo.get_class(enrollment.class_id)
-        _require_admin(actor, school_class.school_id)
+        require_school_admin(actor, school_class.school_id)
         learner = _user_with_role(repo, enrollment.learner_id, Role.LEARNER, "learner_id")
         if learner.school_id != school_class.school_id:
             raise InvalidInput(
@@ -220,7 +214,7 @@ def link_guardian(
     at = now
     with transaction(session):
         learner = _user_with_role(repo, link.learner_id, Role.LEARNER, "learner_id")
-        _require_admin(actor, learner.school_id)
+        require_school_admin(actor, learner.school_id)
         _user_with_role(repo, link.guardian_id, Role.GUARDIAN, "guardian_id")
         if repo.has_guardian_link(link):
             return False
@@ -254,7 +248,7 @@ def save_learner_profile(
     with transaction(session):
         learner = _user_with_role(repo, profile.learner_id, Role.LEARNER, "learner_id")
         if actor is not None and actor.id != learner.id:
-            _require_admin(actor, learner.school_id)
+            require_school_admin(actor, learner.school_id)
         if actor is not None:
             stored = repo.get_profile(learner.id)
             claims = stored.prior_learning if stored is not None else ()

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from zoped.domain.people import Enrollment, GuardianLink, Role, User
 from zoped.errors import InvalidInput, Problem
 from zoped.services import transaction
-from zoped.services.accounts import new_user_id, require_school_admin, username_problems
+from zoped.services.accounts import new_user_id, username_problems
 from zoped.services.auth import hash_password, password_problems
+from zoped.services.policy import require_school_admin
 from zoped.store import auth_repository
 from zoped.store.repositories import PeopleRepository, append_audit
 
