@@ -16,6 +16,11 @@ inactive   no evidence from the learner for 7 days or more (or none at all)
 reviews    a competency has been review due (mastered, but recall faded) for 7 days or more
 ========== ===================================================================================
 
+Reviews due are summarised once for the class (:func:`summarise_reviews`: a count and the
+competencies most due), not as a badge on each learner's row. The class trend
+(:func:`zoped.engine.class_trend.weekly_class_trend`) adds up the learners' stored progress
+histories per week.
+
 Levels, P(known), review status and each competency's latest answers (the stuck rule reads
 the last :data:`zoped.engine.trail.RECENT_ANSWERS`) come from
 :func:`zoped.services.pathways.learner_states` (the whole class's stored folds), the one source
@@ -34,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from zoped.domain.course import Course, CourseInfo
 from zoped.domain.people import SchoolClass, User
+from zoped.engine.class_trend import ClassTrendPoint, weekly_class_trend
 from zoped.engine.grouping import (
     GroupingConfig,
     PeerTutorMatch,
@@ -377,6 +383,42 @@ class Strand:
     title: str
 
 
+#: How many of the competencies most due for review the class page names.
+TOP_REVIEWS = 3
+
+
+@dataclass(frozen=True)
+class ClassReviews:
+    """The reviews due in a class, summarised once for the class (not a flag per learner).
+
+    Attributes:
+        n_reviews: (learner, competency) pairs review due.
+        n_learners: learners with at least one.
+        most_due: (competency id, learners due) for the competencies most due, most first.
+    """
+
+    n_reviews: int = 0
+    n_learners: int = 0
+    most_due: tuple[tuple[str, int], ...] = ()
+
+
+def summarise_reviews(
+    states: Mapping[str, Mapping[str, CompetencyView]],
+    titles: Mapping[str, str],
+    top: int = TOP_REVIEWS,
+) -> ClassReviews:
+    """How many reviews are due in the class, for how many learners, and which competencies
+    most (ties by title). Pure: no I/O."""
+    due_by_competency: Counter[str] = Counter()
+    n_learners = 0
+    for views in states.values():
+        due = [cid for cid, v in views.items() if v.level is MasteryLevel.REVIEW_DUE]
+        due_by_competency.update(due)
+        n_learners += bool(due)
+    ranked = sorted(due_by_competency.items(), key=lambda kv: (-kv[1], titles.get(kv[0], kv[0])))
+    return ClassReviews(sum(due_by_competency.values()), n_learners, tuple(ranked[:top]))
+
+
 @dataclass(frozen=True)
 class ClassDashboard:
     """Everything the class dashboard shows."""
@@ -397,6 +439,9 @@ class ClassDashboard:
     names: Mapping[str, str] = field(default_factory=dict)
     titles: Mapping[str, str] = field(default_factory=dict)
     n_learners: int = 0
+    reviews: ClassReviews = field(default_factory=ClassReviews)
+    trend: tuple[ClassTrendPoint, ...] = ()
+    trend_total: int = 0
 
 
 def _columns(course: Course) -> list[Column]:
@@ -474,7 +519,8 @@ def class_dashboard(
             now=at,
             config=config,
         )
-    n_alerts = Counter(a.learner_id for a in alerts)
+    # Reviews are summarised once for the class: they put no badge on a learner's row.
+    n_alerts = Counter(a.learner_id for a in alerts if a.kind is not AlertKind.REVIEWS)
     rows = []
     for learner_id in sorted(learner_ids, key=lambda lid: (names[lid], lid)):
         state = states[learner_id]
@@ -525,6 +571,13 @@ def class_dashboard(
         names=names,
         titles=titles,
         n_learners=len(learner_ids),
+        reviews=summarise_reviews(states, titles),
+        trend=tuple(
+            weekly_class_trend(
+                [states_by_learner[lid].history for lid in learner_ids], today=at.date()
+            )
+        ),
+        trend_total=sum(len(states_by_learner[lid].competencies) for lid in learner_ids),
     )
 
 

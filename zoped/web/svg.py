@@ -7,10 +7,13 @@ also differs in lightness, so the map reads in greyscale too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from html import escape
 
 from markupsafe import Markup
 
+from zoped.engine.class_trend import ClassTrendPoint
 from zoped.engine.fold import ProgressPoint
 from zoped.engine.learner_view import LearnerState
 from zoped.engine.mastery import MasteryLevel
@@ -93,26 +96,60 @@ def roadmap_svg(state: LearnerState) -> Markup:
 
 def progress_svg(history: list[ProgressPoint], total: int) -> Markup:
     """Competencies at least proficient (solid) and mastered (dashed) at the end of each day."""
-    width, height, left, bottom = 560, 200, 36, 28
     if not history:
         return Markup("")
-    first, last = history[0].day, history[-1].day
+    return _two_lines_svg(
+        [(p.day, p.proficient, p.mastered) for p in history],
+        total,
+        css_class="progress-chart",
+        title_id="progress-title",
+        title="Progress over time: competencies at least proficient and mastered "
+        "(the table below gives the numbers)",
+    )
+
+
+def class_trend_svg(trend: Sequence[ClassTrendPoint], total: int) -> Markup:
+    """A class's competencies at least proficient (solid) and mastered (dashed), summed over
+    its learners, at the end of each week; empty for fewer than two weeks. A decorative twin
+    of the table beside it."""
+    if len(trend) < 2:
+        return Markup("")
+    return _two_lines_svg(
+        [(p.day, p.proficient, p.mastered) for p in trend],
+        total,
+        css_class="progress-chart class-trend",
+        title_id="trend-title",
+        title="Class progress by week: competencies at least proficient and mastered, "
+        "over all learners (the table below gives the numbers)",
+    )
+
+
+def _two_lines_svg(
+    points: Sequence[tuple[date, int, int]],
+    total: int,
+    *,
+    css_class: str,
+    title_id: str,
+    title: str,
+) -> Markup:
+    """(day, at least proficient, mastered) over time as two lines, scaled to ``total``."""
+    width, height, left, bottom = 560, 200, 44, 28
+    first, last = points[0][0], points[-1][0]
     span = max((last - first).days, 1)
     top = max(total, 1)
 
-    def xy(p: ProgressPoint, value: int) -> str:
-        x = left + (width - left - 10) * (p.day - first).days / span
+    def xy(day: date, value: int) -> str:
+        x = left + (width - left - 10) * (day - first).days / span
         y = 10 + (height - bottom - 10) * (1 - value / top)
         return f"{x:.1f},{y:.1f}"
 
-    prof = " ".join(xy(p, p.proficient) for p in history)
-    mast = " ".join(xy(p, p.mastered) for p in history)
+    prof = " ".join(xy(day, p) for day, p, _ in points)
+    mast = " ".join(xy(day, m) for day, _, m in points)
     base = height - bottom
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="progress-chart" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="progress-title">'
-        '<title id="progress-title">Progress over time: competencies at least proficient '
-        "and mastered (the table below gives the numbers)</title>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="{title_id}">'
+        f'<title id="{title_id}">{escape(title)}</title>'
         f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" class="axis"/>'
         f'<line x1="{left}" y1="10" x2="{left}" y2="{base}" class="axis"/>'
         f'<text x="4" y="16" font-size="11">{top}</text>'

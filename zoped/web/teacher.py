@@ -23,6 +23,7 @@ from zoped.services import claims, erasure, learner_pages, learning_log, overrid
 from zoped.services import classes as class_services
 from zoped.services import courses as course_services
 from zoped.services import today as today_services
+from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, Now, SubmittedForm, TeacherUser, render
 
 router = APIRouter()
@@ -82,6 +83,7 @@ def class_page(
             "levels": LEVELS,
             "activities": _activities(db, dashboard.course_id),
             "assignments": work,
+            "trend_chart": svg.class_trend_svg(dashboard.trend, dashboard.trend_total),
         },
     )
 
