@@ -113,10 +113,29 @@ def test_people_classes_links_and_tokens_through_the_api(fresh_db: Database) -> 
         p["username"] for p in client.get("/api/v1/admin/users", headers=admin).json()
     }
 
+    made = client.post(
+        "/api/v1/admin/users/rivera/tokens",
+        headers=admin,
+        json={"name": "gradebook", "scopes": ["read:learners"], "days": 30},
+    )
+    assert made.status_code == 201, made.text
+    as_rivera = {"Authorization": f"Bearer {made.json()['value']}"}
+    assert client.get("/api/v1/me", headers=as_rivera).json()["id"] == "rivera"
+    bad_scope = client.post(
+        "/api/v1/admin/users/rivera/tokens",
+        headers=admin,
+        json={"name": "x", "scopes": ["everything"], "days": 30},
+    )
+    assert bad_scope.status_code == 422
+    assert (
+        client.delete(f"/api/v1/admin/tokens/{made.json()['key_id']}", headers=admin).status_code
+        == 204
+    )
+    assert client.get("/api/v1/me", headers=as_rivera).status_code == 401
     found = client.get("/api/v1/admin/tokens", headers=admin).json()
-    key = found[0]["key_id"]
+    key = next(t["key_id"] for t in found if t["user_id"] == "admin" and not t["revoked_at"])
     assert client.delete(f"/api/v1/admin/tokens/{key}", headers=admin).status_code == 204
-    # The token revoked was the newest: the admin's own, which now stops working.
+    # Revoking the admin's own token stops it at once.
     assert client.get("/api/v1/admin/tokens", headers=admin).status_code == 401
 
 

@@ -294,6 +294,47 @@ def unlink(
     return Response(status_code=204)
 
 
+class TokenCreate(BaseModel):
+    """A new API token acting as a person of the school."""
+
+    name: str = Field(min_length=1, max_length=300, description="Who or what uses it.")
+    scopes: list[Annotated[str, Field(max_length=64)]] = Field(min_length=1, max_length=10)
+    days: int = Field(90, ge=1, le=366)
+
+
+class IssuedTokenPublic(BaseModel):
+    """A token just created: the only time its secret is shown."""
+
+    key_id: str
+    user_id: str
+    value: str = Field(description="Send as 'Authorization: Bearer VALUE'.")
+    scopes: list[str]
+    expires_at: datetime | None
+
+
+@router.post("/users/{user_id}/tokens", response_model=IssuedTokenPublic, status_code=201)
+def create_token(
+    caller: CurrentCaller, session: DbSession, now: Now, user_id: str, body: TokenCreate
+) -> IssuedTokenPublic:
+    """Create an API token acting as this person; its secret is in this answer only."""
+    issued = accounts.issue_token(
+        session,
+        actor=_admin(caller),
+        user_id=user_id,
+        name=body.name,
+        scopes=body.scopes,
+        days=body.days,
+        now=now,
+    )
+    return IssuedTokenPublic(
+        key_id=issued.key_id,
+        user_id=issued.user_id,
+        value=issued.value,
+        scopes=list(issued.scopes),
+        expires_at=issued.expires_at,
+    )
+
+
 @router.get("/tokens", response_model=list[TokenPublic])
 def list_tokens(caller: CurrentCaller, session: DbSession) -> list[TokenPublic]:
     """The API tokens of the school's people, newest first."""
