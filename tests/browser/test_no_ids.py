@@ -143,15 +143,7 @@ def test_a_guardians_pages_show_no_ids_and_no_model_numbers(page, server) -> Non
     [
         ("rivera", "/teacher", ["a[href^='/teacher/classes/']"]),
         ("admin", "/admin", []),
-        pytest.param(
-            "rivera",
-            "/teacher/classes/class-5a",
-            ["a[href^='/teacher/learners/']"],
-            marks=pytest.mark.xfail(
-                reason="issue 15 item 6 (the teacher's pages): the learner page's crumbs name "
-                "classes by id and its evidence names items by id ('answer q.ops...')",
-            ),
-        ),
+        ("rivera", "/teacher/classes/class-5a", ["a[href^='/teacher/learners/']"]),
     ],
 )
 def test_teacher_and_admin_main_pages_show_no_ids(page, server, username, start, follow) -> None:

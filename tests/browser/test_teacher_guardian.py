@@ -42,6 +42,7 @@ def test_teacher_sees_heatmap_overrides_and_undoes(site, browser):
     assert page.get_by_role("heading", name="Alerts").is_visible()
     page.get_by_role("link", name="Amara A.").first.click()
     page.wait_for_url(re.compile(r".*/teacher/learners/amara$"))
+    page.get_by_text("Override a level…").click()
     page.get_by_label("Competency", exact=True).select_option("ratio.unit-rate")
     page.get_by_label("New level", exact=True).select_option("familiar")
     page.get_by_label("Reason", exact=True).fill("could not explain unit rates in class")

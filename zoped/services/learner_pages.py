@@ -8,15 +8,18 @@ from :func:`zoped.services.pathways.learner_state`, as on the learner's own page
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from zoped.domain.course import CourseInfo
-from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent
+from zoped.domain.content import Item, ItemType
+from zoped.domain.course import Course, CourseInfo
+from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent, EvidenceKind
 from zoped.domain.people import User
 from zoped.engine.learner_view import LearnerState
+from zoped.engine.mastery import MasteryLevel
+from zoped.errors import NotFound
 from zoped.services.assignments import AssignmentProgress, progress_for_learner
 from zoped.services.courses import courses_of_learner, get_course
 from zoped.services.evidence import list_evidence
@@ -58,6 +61,112 @@ class LearnerDrilldown:
     titles: Mapping[str, str]
     names: Mapping[str, str]
     courses: tuple[CourseInfo, ...] = ()
+    evidence: tuple[EvidenceRow, ...] = ()
+    class_names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One piece of evidence in words, for the teacher's timeline (never an id).
+
+    Attributes:
+        event: the event itself (its time, result, hints and note).
+        what: its kind in words ("Answer", "Teacher override", ...).
+        question: the item's stem (Markdown) for an answer whose item is in one of the
+            learner's courses; None otherwise.
+        chosen: the option texts (Markdown) the learner chose, in the order given.
+        typed: the number or text the learner typed.
+        ordered: whether ``chosen`` is an order (an ordering item).
+        competencies: the titles of the competencies it speaks about.
+        result: the result in words ("right", "wrong", "set to proficient", "undone", "80%").
+        by: the display name of who recorded it, when not the learner.
+    """
+
+    event: EvidenceEvent
+    what: str
+    question: str | None = None
+    chosen: tuple[str, ...] = ()
+    typed: str | None = None
+    ordered: bool = False
+    competencies: tuple[str, ...] = ()
+    result: str = ""
+    by: str | None = None
+
+
+#: Each kind of evidence, in words.
+KIND_WORDS = {
+    EvidenceKind.ANSWER: "Answer",
+    EvidenceKind.PLACEMENT_ANSWER: "Placement answer",
+    EvidenceKind.ACTIVITY_PROGRESS: "Activity progress",
+    EvidenceKind.ACTIVITY_COMPLETION: "Activity done",
+    EvidenceKind.RUBRIC_SCORE: "Project score",
+    EvidenceKind.SELF_ASSESSMENT: "Self-assessment",
+    EvidenceKind.TEACHER_OVERRIDE: "Teacher override",
+    EvidenceKind.PRIOR_LEARNING: "Prior learning",
+}
+
+
+def _given(item: Item, response: object) -> tuple[tuple[str, ...], str | None]:
+    """The options chosen (their texts, in the order given) or the text typed."""
+    if item.type is ItemType.NUMERIC or item.type is ItemType.SHORT_TEXT:
+        return (), None if response is None else str(response)
+    texts = {o.id: o.text for o in item.options}
+    picked = [response] if isinstance(response, str) else response
+    if not isinstance(picked, list):
+        return (), None
+    return tuple(texts.get(str(p), str(p)) for p in picked if str(p) in texts), None
+
+
+def _result(event: EvidenceEvent) -> str:
+    if event.correct is not None:
+        return "right" if event.correct else "wrong"
+    if event.payload.get("undo"):
+        return "undone"
+    if event.kind is EvidenceKind.TEACHER_OVERRIDE:
+        raw = event.payload.get("level")
+        if isinstance(raw, int) and raw in set(MasteryLevel):
+            return f"set to {MasteryLevel(raw).label}"
+        return "level set"
+    if event.score is not None:
+        return f"{event.score:.0%}"
+    return ""
+
+
+def evidence_rows(
+    events: Sequence[EvidenceEvent],
+    *,
+    courses: Sequence[Course],
+    titles: Mapping[str, str],
+    names: Mapping[str, str],
+) -> tuple[EvidenceRow, ...]:
+    """Events in words: the question and the answer given (an item looked up in ``courses``,
+    the first that has it), competency titles and who recorded it by name."""
+    items: dict[str, Item] = {}
+    for course in reversed(courses):
+        items.update({i.id: i for i in course.items})
+    rows = []
+    for e in events:
+        item = items.get(e.item_id) if e.item_id else None
+        chosen: tuple[str, ...] = ()
+        typed = None
+        if item is not None and "response" in e.payload:
+            chosen, typed = _given(item, e.payload["response"])
+        rows.append(
+            EvidenceRow(
+                event=e,
+                what=KIND_WORDS.get(e.kind, e.kind.value.replace("_", " ")),
+                question=item.stem if item is not None else None,
+                chosen=chosen,
+                typed=typed,
+                ordered=item is not None and item.type is ItemType.ORDERING,
+                competencies=tuple(
+                    titles.get(c, "another course's competency") for c in e.competency_ids
+                ),
+                result=_result(e),
+                by=names.get(e.actor_id, "someone else") if e.actor_id else None,
+            )
+        )
+    return tuple(rows)
 
 
 def learner_drilldown(
@@ -89,12 +198,19 @@ def learner_drilldown(
     levels = {c.competency_id: c.level for c in state.competencies}
     overrides = list_overrides(session, learner_id=learner_id)
     repo = PeopleRepository(session)
-    names = {o.actor_id: repo.get_user(o.actor_id).display_name for o in overrides}
     class_ids = tuple(
         cid
         for cid in visible_class_ids(session, actor=actor)
         if learner_id in repo.learners_in_class(cid)
     )
+    teachers = {t for cid in class_ids for t in repo.get_class(cid).teacher_ids}
+    people = teachers | {o.actor_id for o in overrides} | {e.actor_id for e in timeline}
+    names = {uid: _display_name(repo, uid) for uid in people if uid}
+    infos = courses_of_learner(session, learner_id=learner_id)
+    followed = [course] + [
+        get_course(session, course_id=i.key) for i in infos if i.key != state.course_id
+    ]
+    titles = {c.id: c.title for each in reversed(followed) for c in each.framework}
     return LearnerDrilldown(
         learner=learner,
         state=state,
@@ -109,10 +225,22 @@ def learner_drilldown(
             ActivityChoice(a.id, a.title, tuple(a.competencies)) for a in course.activities
         ),
         class_ids=class_ids,
-        titles={c.id: c.title for c in course.framework},
+        titles=titles,
         names=names,
-        courses=tuple(courses_of_learner(session, learner_id=learner_id)),
+        courses=tuple(infos),
+        evidence=evidence_rows(
+            tuple(reversed(timeline)), courses=followed, titles=titles, names=names
+        ),
+        class_names={cid: repo.get_class(cid).name for cid in class_ids},
     )
+
+
+def _display_name(repo: PeopleRepository, user_id: str) -> str:
+    """The user's display name, or "a former user" when they are gone (erased)."""
+    try:
+        return repo.get_user(user_id).display_name
+    except NotFound:
+        return "a former user"
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,13 @@ from zoped.services import courses as course_services
 from zoped.services import today as today_services
 from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, Now, SubmittedForm, TeacherUser, render
+from zoped.web.svg import progress_svg
 
 router = APIRouter()
 LEVELS = list(MasteryLevel)
 SETTABLE = [level for level in MasteryLevel if level is not MasteryLevel.REVIEW_DUE]
+#: Evidence rows a learner's page shows before "show more".
+EVIDENCE_SHOWN = 20
 
 
 def _back(path: str, **params: str) -> RedirectResponse:
@@ -128,6 +131,8 @@ def learner_page(
         "teacher/learner.html",
         {
             "x": detail,
+            "progress": progress_svg(detail.state.history, len(detail.state.competencies)),
+            "shown": EVIDENCE_SHOWN,
             "plan": plan,
             "log": shared,
             "claims": claims.list_claims(db, actor=user, learner_id=learner_id, now=now),
