@@ -32,6 +32,10 @@ def test_the_teacher_sees_the_question_and_the_answer_on_a_short_page(
     assert question.split("\n")[0][:30] in newest, (question, newest)
     assert "Answer given" in newest or "Order given" in newest, newest
     screenshot(page, "teacher-learner")
+    # However long the history, 20 answers are shown (the rest behind "Show N earlier").
+    assert page.locator("table.timeline tbody tr:visible").count() <= 20
+    # About 3,700 px alone; other browser tests on this shared demo server add claims,
+    # comments and assignments to Amara's page, so the bound leaves room for them.
     height = page.evaluate("document.documentElement.scrollHeight")
-    assert height < 4000, f"the page is {height} px tall on a desktop"
+    assert height < 6000, f"the page is {height} px tall on a desktop (it was ~7,800)"
     page.context.close()
