@@ -28,7 +28,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -423,10 +423,12 @@ def _schools(bind: sa.Connection) -> list[str]:
     courses = bind.execute(sa.text(f"SELECT count(*) FROM {OLD}courses")).scalar()
     if not courses:
         return []
-    # Courses imported before any school existed: a school to hold them.
+    # Courses imported before any school existed: a school to hold them, as old as the first.
     bind.execute(
-        sa.text("INSERT INTO schools (id, name, created_at) VALUES ('school', 'School', :at)"),
-        {"at": datetime.now(UTC)},
+        sa.text(
+            "INSERT INTO schools (id, name, created_at) "
+            f"SELECT 'school', 'School', min(imported_at) FROM {OLD}courses"
+        )
     )
     return ["school"]
 
