@@ -26,6 +26,7 @@ MODELS: dict[str, str] = {
     "memory": "zoped.engine.memory:MemoryModel",
     "dkt": "zoped.engine.deep.dkt:DKT",
     "sakt": "zoped.engine.deep.sakt:SAKT",
+    "akt": "zoped.engine.deep.akt:AKT",
 }
 """Model name -> ``"module:Class"``."""
 

@@ -1,4 +1,4 @@
-"""What DKT and SAKT share: lazy torch import, row bags, the Adam loop, npz persistence.
+"""What DKT, SAKT and AKT share: lazy torch import, row bags, the Adam loop, npz persistence.
 
 Torch is imported only when a model is built or loaded, so ``import zoped.engine.deep.dkt``
 works without the ``[deep]`` extra and the first real use says how to install it.
@@ -31,7 +31,7 @@ def import_torch() -> Any:
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise EngineError(
-            "the deep models (DKT, SAKT) need PyTorch: pip install 'zoped[deep]'"
+            "the deep models (DKT, SAKT, AKT) need PyTorch: pip install 'zoped[deep]'"
         ) from exc
     return torch
 
@@ -143,6 +143,19 @@ class SequenceModel:
         """Yield (rows, logits) over the whole log; shuffled batches when ``rng`` is given."""
         raise NotImplementedError
 
+    def _penalty(self) -> Any:
+        """A term added to the loss of the batch just yielded by ``_passes`` (none here)."""
+        return 0.0
+
+    def _prepare(self, log: InteractionLog) -> None:
+        """Read what the network's size depends on besides the skills (nothing here)."""
+
+    @classmethod
+    def _from_config(cls, config: dict[str, Any], device: str) -> Self:
+        """An unbuilt model with the options saved in ``config``."""
+        options = {k: config[k] for k in ("hidden", "window", "epochs", "batch_size", "lr")}
+        return cls(**options, dropout=config["dropout"], seed=config["seed"], device=device)
+
     # ------------------------------------------------------------------ shared
 
     def config(self) -> dict[str, Any]:
@@ -193,6 +206,7 @@ class SequenceModel:
         # Fork the global torch RNG so that seeding here leaves the caller's stream untouched.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
+            self._prepare(log)
             self._init_net(n_skills)
             opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
             loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -201,7 +215,7 @@ class SequenceModel:
                 total, count = 0.0, 0
                 for rows, logits in self._passes(log, rng):
                     target = y_all[torch.as_tensor(rows)].to(self.device)
-                    loss = loss_fn(logits, target)
+                    loss = loss_fn(logits, target) + self._penalty()
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -251,8 +265,7 @@ class SequenceModel:
                 f"not a {cls.name} model file",
                 [Problem(str(path), f"model={config.get('model')!r}")],
             )
-        options = {k: config[k] for k in ("hidden", "window", "epochs", "batch_size", "lr")}
-        model = cls(**options, dropout=config["dropout"], seed=config["seed"], device=device)
+        model = cls._from_config(config, device)
         model._init_net(int(config["n_skills"]))
         torch = model._torch
         model.net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
