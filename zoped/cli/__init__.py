@@ -19,6 +19,7 @@ from zoped.cli import (
     db,
     demo,
     evaluate,
+    exports,
     imports,
     models,
     privacy,
@@ -67,6 +68,7 @@ for module in (
     school,
     privacy,
     audit,
+    exports,
 ):
     module.register(app)
 

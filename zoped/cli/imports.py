@@ -1,4 +1,6 @@
-"""``zoped import oneroster DIR_OR_ZIP``: import a OneRoster 1.2 CSV bundle into a school.
+"""``zoped import oneroster DIR_OR_ZIP``: import a OneRoster 1.2 CSV bundle into a school; and
+``zoped import qti FILE --course CODE`` / ``zoped export qti --course CODE -o FILE.zip`` for QTI
+items (:mod:`zoped.services.qti_import`, docs/qti.md).
 
 A thin wrapper over :func:`zoped.services.oneroster.import_oneroster`, run by the operator (the
 system actor). The whole bundle is checked first; a broken one prints one line per problem
@@ -14,6 +16,7 @@ from typing import NoReturn
 import typer
 
 from zoped.cli.course import import_app
+from zoped.cli.exports import export_app
 from zoped.clock import SystemClock
 from zoped.errors import InvalidInput, ZopedError
 from zoped.services.oneroster import (
@@ -22,6 +25,7 @@ from zoped.services.oneroster import (
     RosterImportSummary,
     import_oneroster,
 )
+from zoped.services.qti_import import QtiImportSummary, export_qti, import_qti
 from zoped.services.system import open_database
 from zoped.settings import Settings
 
@@ -39,6 +43,23 @@ def summary_table(summary: RosterImportSummary) -> list[str]:
         lines.append(
             " ".join([f"{KIND_LABELS.get(kind, kind):<{width}}", *(f"{v:>11}" for v in values)])
         )
+    if summary.dry_run:
+        lines.append("dry run: nothing was written")
+    elif not summary.changed:
+        lines.append("nothing changed")
+    lines += [f"warning: {w}" for w in summary.warnings]
+    return lines
+
+
+def qti_summary(summary: QtiImportSummary) -> list[str]:
+    """A QTI import's summary as lines: what was added, updated and left as it was."""
+    verb = "would import" if summary.dry_run else "imported"
+    lines = [
+        f"{verb} into course {summary.course_key} of school {summary.school_id}: "
+        f"{len(summary.added)} added, {len(summary.updated)} updated, "
+        f"{summary.unchanged} unchanged"
+    ]
+    lines += [f"  added {i}" for i in summary.added] + [f"  updated {i}" for i in summary.updated]
     if summary.dry_run:
         lines.append("dry run: nothing was written")
     elif not summary.changed:
@@ -104,3 +125,89 @@ def register(app: typer.Typer) -> None:
             _fail(error)
         for line in summary_table(summary):
             typer.echo(line)
+
+    @import_app.command("qti")
+    def import_qti_command(
+        source: Path = typer.Argument(
+            ...,
+            help="A QTI 3.0 or 2.1/2.2 item XML file, or a content package (zip with "
+            "imsmanifest.xml).",
+            metavar="FILE",
+            show_default=False,
+        ),
+        course: str = typer.Option(
+            ..., "--course", help="The course the items go to (its code).", show_default=False
+        ),
+        school: str | None = typer.Option(
+            None, "--school", help="The course's school (needed when several have the code)."
+        ),
+        mapping: Path | None = typer.Option(
+            None,
+            "--mapping",
+            help="A CSV file of 'item identifier, competency id' rows (overrides metadata).",
+        ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Check everything and count the changes; write nothing."
+        ),
+        yes: bool = typer.Option(
+            False, "--yes", help="Apply an import that changes items already in the course."
+        ),
+        url: str | None = typer.Option(
+            None, "--db", "--database", help="Database URL (else ZOPED_DATABASE_URL)."
+        ),
+    ) -> None:
+        """Import QTI items into a course: all or nothing, matched by item identifier, so
+        importing the same file again changes nothing."""
+        try:
+            settings = Settings() if url is None else Settings(database_url=url)
+            database = open_database(settings.database_url)
+            try:
+                with database.session() as session:
+                    summary = import_qti(
+                        session,
+                        source=source,
+                        course_code=course,
+                        school_id=school,
+                        mapping=mapping,
+                        confirm=yes,
+                        dry_run=dry_run,
+                        now=SystemClock().now(),
+                    )
+            finally:
+                database.dispose()
+        except ZopedError as error:
+            _fail(error)
+        for line in qti_summary(summary):
+            typer.echo(line)
+
+    @export_app.command("qti")
+    def export_qti_command(
+        course: str = typer.Option(
+            ..., "--course", help="The course whose items to export.", show_default=False
+        ),
+        output: Path = typer.Option(
+            ..., "-o", "--output", help="The package to write (a .zip).", show_default=False
+        ),
+        school: str | None = typer.Option(
+            None, "--school", help="The course's school (needed when several have the code)."
+        ),
+        url: str | None = typer.Option(
+            None, "--db", "--database", help="Database URL (else ZOPED_DATABASE_URL)."
+        ),
+    ) -> None:
+        """Write a course's items as a QTI 3.0 content package that imports back to the same
+        items."""
+        try:
+            settings = Settings() if url is None else Settings(database_url=url)
+            database = open_database(settings.database_url)
+            try:
+                with database.session() as session:
+                    data = export_qti(
+                        session, course_code=course, school_id=school, now=SystemClock().now()
+                    )
+            finally:
+                database.dispose()
+        except ZopedError as error:
+            _fail(error)
+        output.write_bytes(data)
+        typer.echo(f"wrote {output} ({len(data):,} bytes)")

@@ -44,10 +44,15 @@ class ItemType(StrEnum):
     NUMERIC = "numeric"
     SHORT_TEXT = "short_text"
     ORDERING = "ordering"
+    MATCHING = "matching"
+    BLANKS = "blanks"
 
 
 CHOICE_TYPES = frozenset({ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE})
-OPTION_TYPES = CHOICE_TYPES | {ItemType.ORDERING}
+OPTION_TYPES = CHOICE_TYPES | {ItemType.ORDERING, ItemType.MATCHING}
+
+#: How a blank is marked in a ``blanks`` item's stem: ``[[id]]``.
+BLANK_MARKER = re.compile(r"\[\[([^\[\]\s]*)\]\]")
 
 
 def _raise_if(problems: list[Problem], what: str) -> None:
@@ -150,12 +155,62 @@ class Activity:
 
 @dataclass(frozen=True)
 class Option:
-    """One option of a choice or ordering item, with the feedback shown when it is chosen."""
+    """One option of a choice, ordering or matching item, with the feedback shown when it is
+    chosen; in a matching item, ``match`` is the id of the target it goes with."""
 
     id: str
     text: str
     correct: bool = False
     feedback: str = ""
+    match: str = ""
+
+
+@dataclass(frozen=True)
+class Blank:
+    """One blank of a ``blanks`` item, marked ``[[id]]`` in its stem: either chosen from
+    ``choices`` (exactly one correct) or typed (any of ``accepted``, case and spacing ignored).
+    """
+
+    id: str
+    choices: tuple[Option, ...] = ()
+    accepted: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", tuple(self.choices))
+        object.__setattr__(self, "accepted", tuple(self.accepted))
+
+    @property
+    def answer(self) -> str:
+        """The right answer in words: the correct choice's text, or the first accepted text."""
+        if self.choices:
+            return next((c.text for c in self.choices if c.correct), "")
+        return self.accepted[0] if self.accepted else ""
+
+    def problems(self, where: str) -> list[Problem]:
+        """Every problem with this blank's answer, located under ``where`` (e.g.
+        ``blanks[0]``); its id is checked by its item."""
+        problems: list[Problem] = []
+        if self.choices:
+            problems += _unique_ids([c.id for c in self.choices], f"{where}.choices", "choice")
+            n_correct = sum(c.correct for c in self.choices)
+            if len(self.choices) < 2:
+                problems.append(Problem(f"{where}.choices", "a blank needs at least two choices"))
+            if n_correct != 1:
+                problems.append(
+                    Problem(
+                        f"{where}.choices",
+                        f"a blank with choices needs exactly one correct choice, not {n_correct}",
+                    )
+                )
+            if self.accepted:
+                problems.append(
+                    Problem(f"{where}.accepted", "a blank has choices or accepted texts, not both")
+                )
+        elif not any(normalise_text(a) for a in self.accepted):
+            problems.append(
+                Problem(f"{where}.accepted", "a blank needs choices or at least one accepted text")
+            )
+        return problems
 
 
 @dataclass(frozen=True)
@@ -171,6 +226,9 @@ class Item:
         answer: for numeric items, the expected number.
         tolerance: for numeric items, the accepted absolute error (>= 0).
         accepted: for short-text items, accepted answers (case and spacing are ignored).
+        targets: for matching items, what the options are matched with (each option's
+            ``match`` names one; targets no option names are distractors).
+        blanks: for blanks items, the blanks marked ``[[id]]`` in the stem, in stem order.
         hints: shown one at a time, in order.
         explanation: shown after answering.
         difficulty: optional author's estimate in [0, 1] (0 easy); models may refine it.
@@ -191,9 +249,11 @@ class Item:
     difficulty: float | None = None
     feedback_correct: str = ""
     feedback_incorrect: str = ""
+    targets: tuple[Option, ...] = ()
+    blanks: tuple[Blank, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("competencies", "options", "accepted", "hints"):
+        for name in ("competencies", "options", "accepted", "hints", "targets", "blanks"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def problems(self) -> list[Problem]:
@@ -251,6 +311,58 @@ class Item:
                     problems.append(Problem(f"accepted[{index}]", "must not be empty"))
         elif self.accepted:
             problems.append(Problem("accepted", f"only short_text items accept texts, not {kind}"))
+        problems += self._matching_problems()
+        problems += self._blank_problems()
+        return problems
+
+    def _matching_problems(self) -> list[Problem]:
+        if self.type is not ItemType.MATCHING:
+            problems = [
+                Problem(f"options[{i}].match", f"only matching items match, not {self.type}")
+                for i, o in enumerate(self.options)
+                if o.match
+            ]
+            if self.targets:
+                problems.append(Problem("targets", f"a {self.type} item has no targets"))
+            return problems
+        problems = _unique_ids([t.id for t in self.targets], "targets", "target")
+        if len(self.targets) < 2:
+            problems.append(Problem("targets", "a matching item needs at least two targets"))
+        target_ids = {t.id for t in self.targets}
+        for index, option in enumerate(self.options):
+            if option.correct:
+                problems.append(
+                    Problem(f"options[{index}].correct", "matching options are not marked correct")
+                )
+            if option.match not in target_ids:
+                problems.append(
+                    Problem(
+                        f"options[{index}].match",
+                        f"must name one of the targets, not {option.match!r}",
+                    )
+                )
+        return problems
+
+    def _blank_problems(self) -> list[Problem]:
+        if self.type is not ItemType.BLANKS:
+            if self.blanks:
+                return [Problem("blanks", f"a {self.type} item has no blanks")]
+            return []
+        problems = _unique_ids([b.id for b in self.blanks], "blanks", "blank")
+        if not self.blanks:
+            problems.append(Problem("blanks", "a blanks item needs at least one blank"))
+        for index, blank in enumerate(self.blanks):
+            problems += blank.problems(f"blanks[{index}]")
+        marked = BLANK_MARKER.findall(self.stem)
+        wanted = [b.id for b in self.blanks]
+        if marked != wanted:
+            problems.append(
+                Problem(
+                    "stem",
+                    "must mark each blank once, in order, as [[id]]: "
+                    f"expected {', '.join(wanted) or 'none'}, found {', '.join(marked) or 'none'}",
+                )
+            )
         return problems
 
     def validate(self) -> Self:
@@ -370,6 +482,13 @@ def _with_right_answer(text: str, item: Item) -> str:
         return f"{text} The right answer: {_number(item.answer)}."
     if kind is ItemType.SHORT_TEXT:
         return f"{text} The right answer: {item.accepted[0]}."
+    if kind is ItemType.MATCHING:
+        targets = {t.id: t.text for t in item.targets}
+        pairs = "; ".join(f"{o.text} → {targets[o.match]}" for o in item.options)
+        return f"{text} The right pairs: {pairs}."
+    if kind is ItemType.BLANKS:
+        answers = "; ".join(b.answer for b in item.blanks)
+        return f"{text} The right answers, in order: {answers}."
     steps = "; ".join(f"{i}. {o.text}" for i, o in enumerate(item.options, start=1))
     return f"{text} The right order: {steps}."
 
@@ -387,12 +506,14 @@ def grade(item: Item, response: Response) -> Grade:
         item: the item answered.
         response: by type: single_choice an option id; multiple_choice a collection of option
             ids; numeric a number (or a string holding one); short_text a string; ordering
-            every option id, in the order given.
+            every option id, in the order given; matching one target id per option (in
+            option order, "" for none); blanks one value per blank (a choice id or a text).
 
     Returns:
         The grade. Multiple choice earns partial credit ``(right picks - wrong picks) / number
         of right options`` (at least 0); ordering earns the share of option pairs put in the
-        right relative order. Everything else is all or nothing.
+        right relative order; matching and blanks the share of parts right. Everything else is
+        all or nothing.
 
     Raises:
         InvalidInput: for a malformed response: wrong shape, unknown or repeated option id, an
@@ -461,6 +582,9 @@ def grade(item: Item, response: Response) -> Grade:
             correct, 1.0 if correct else 0.0, text if correct else _with_right_answer(text, item)
         )
 
+    if kind is ItemType.MATCHING or kind is ItemType.BLANKS:
+        return _grade_parts(item, response)
+
     # ItemType.ORDERING
     order = _option_ids(item, response)
     if isinstance(response, set | frozenset):
@@ -482,6 +606,38 @@ def grade(item: Item, response: Response) -> Grade:
     )
 
 
+def _grade_parts(item: Item, response: Response) -> Grade:
+    """A matching item (one target id per option, in option order; "" leaves one unmatched) or
+    a blanks item (one value per blank, in order: a choice id, or the text typed). The score
+    is the share of parts right."""
+    if isinstance(response, str | set | frozenset) or not isinstance(response, Sequence):
+        raise _bad(item, "expected a list with one answer per part")
+    given = list(response)
+    matching = item.type is ItemType.MATCHING
+    parts = len(item.options) if matching else len(item.blanks)
+    if len(given) != parts or not all(isinstance(v, str) for v in given):
+        raise _bad(item, f"expected {parts} texts, one per {'option' if matching else 'blank'}")
+    right = 0
+    if matching:
+        target_ids = {t.id for t in item.targets}
+        for option, value in zip(item.options, given, strict=True):
+            if value and value not in target_ids:
+                raise _bad(item, f"no target {value!r}")
+            right += value == option.match
+    else:
+        for blank, value in zip(item.blanks, given, strict=True):
+            if blank.choices:
+                if value and value not in {c.id for c in blank.choices}:
+                    raise _bad(item, f"blank {blank.id!r} has no choice {value!r}")
+                right += any(c.correct and c.id == value for c in blank.choices)
+            else:
+                typed = normalise_text(value)
+                right += bool(typed) and any(typed == normalise_text(a) for a in blank.accepted)
+    correct = right == parts
+    text = _verdict(item, correct)
+    return Grade(correct, right / parts, text if correct else _with_right_answer(text, item))
+
+
 def right_response(item: Item) -> Response:
     """A response that :func:`grade` marks right (for demos, simulations and tests)."""
     kind = item.type
@@ -491,6 +647,13 @@ def right_response(item: Item) -> Response:
         return [o.id for o in item.options if o.correct]
     if kind is ItemType.ORDERING:
         return [o.id for o in item.options]
+    if kind is ItemType.MATCHING:
+        return [o.match for o in item.options]
+    if kind is ItemType.BLANKS:
+        return [
+            next(c.id for c in b.choices if c.correct) if b.choices else b.accepted[0]
+            for b in item.blanks
+        ]
     if kind is ItemType.NUMERIC:
         return str(item.answer)
     return item.accepted[0]

@@ -31,6 +31,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from zoped.domain.content import (
     OPTION_TYPES,
     Activity,
+    Blank,
     Criterion,
     Item,
     ItemType,
@@ -315,6 +316,16 @@ def _activity(raw: dict[str, Any]) -> Activity:
     )
 
 
+def _option(raw: dict[str, Any]) -> Option:
+    return Option(
+        id=raw["id"],
+        text=raw["text"],
+        correct=bool(raw.get("correct", False)),
+        feedback=raw.get("feedback") or "",
+        match=raw.get("match") or "",
+    )
+
+
 def _item(raw: dict[str, Any]) -> Item:
     feedback = raw.get("feedback") or {}
     answer = raw.get("answer")
@@ -324,14 +335,15 @@ def _item(raw: dict[str, Any]) -> Item:
         type=ItemType(raw["type"]),
         stem=raw["stem"],
         competencies=tuple(raw["competencies"]),
-        options=tuple(
-            Option(
-                id=o["id"],
-                text=o["text"],
-                correct=bool(o.get("correct", False)),
-                feedback=o.get("feedback") or "",
+        options=tuple(_option(o) for o in raw.get("options") or ()),
+        targets=tuple(_option(t) for t in raw.get("targets") or ()),
+        blanks=tuple(
+            Blank(
+                id=b["id"],
+                choices=tuple(_option(c) for c in b.get("choices") or ()),
+                accepted=tuple(b.get("accepted") or ()),
             )
-            for o in raw.get("options") or ()
+            for b in raw.get("blanks") or ()
         ),
         answer=None if answer is None else float(answer),
         tolerance=float(raw.get("tolerance", 0.0)),
@@ -518,9 +530,21 @@ def dump_course(course: Course) -> dict[str, Any]:
         )
         for a in course.activities
     ]
+
+    def option(o: Option, *, with_correct: bool = True) -> dict[str, Any]:
+        return _drop_empty(
+            {
+                "id": o.id,
+                "text": o.text,
+                "correct": o.correct if with_correct else None,
+                "feedback": o.feedback,
+                "match": o.match,
+            }
+        )
+
     items = []
     for item in course.items:
-        with_correct = item.type is not ItemType.ORDERING
+        with_correct = item.type not in (ItemType.ORDERING, ItemType.MATCHING)
         entry: dict[str, Any] = {
             "id": item.id,
             "type": str(item.type),
@@ -535,16 +559,19 @@ def dump_course(course: Course) -> dict[str, Any]:
             ),
         }
         if item.type in OPTION_TYPES:
-            entry["options"] = [
+            entry["options"] = [option(o, with_correct=with_correct) for o in item.options]
+        if item.targets:
+            entry["targets"] = [option(t, with_correct=False) for t in item.targets]
+        if item.blanks:
+            entry["blanks"] = [
                 _drop_empty(
                     {
-                        "id": o.id,
-                        "text": o.text,
-                        "correct": o.correct if with_correct else None,
-                        "feedback": o.feedback,
+                        "id": b.id,
+                        "choices": [option(c) for c in b.choices],
+                        "accepted": list(b.accepted),
                     }
                 )
-                for o in item.options
+                for b in item.blanks
             ]
         if item.answer is not None:
             entry["answer"] = _number(item.answer)

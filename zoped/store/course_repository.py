@@ -133,6 +133,11 @@ class CourseRepository:
         row = self.session.execute(stmt).first()
         return None if row is None else _info(row)
 
+    def with_code(self, code: str) -> list[CourseInfo]:
+        """Every school's course with this code (the course file's id), by school."""
+        stmt = select(*_INFO).where(courses.c.code == code).order_by(courses.c.school_id)
+        return [_info(row) for row in self.session.execute(stmt)]
+
     def key_for(self, school_id: str, code: str) -> str:
         """The key a new course of the school with this code is stored under: the code, unless
         another course holds that key already."""

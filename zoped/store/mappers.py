@@ -15,6 +15,7 @@ from typing import Any
 
 from zoped.domain.content import (
     Activity,
+    Blank,
     Criterion,
     Item,
     ItemType,
@@ -107,14 +108,23 @@ def activity_from_row(row: Row, competencies: Sequence[str]) -> Activity:
     )
 
 
+def _option_doc(option: Option) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": option.id,
+        "text": option.text,
+        "correct": option.correct,
+        "feedback": option.feedback,
+    }
+    if option.match:
+        doc["match"] = option.match
+    return doc
+
+
 def item_row(item: Item, *, course_id: str, position: int) -> dict[str, Any]:
     """The ``items`` row of an item (competencies go to a link table)."""
     content = {
         "stem": item.stem,
-        "options": [
-            {"id": o.id, "text": o.text, "correct": o.correct, "feedback": o.feedback}
-            for o in item.options
-        ],
+        "options": [_option_doc(o) for o in item.options],
         "answer": item.answer,
         "tolerance": item.tolerance,
         "accepted": list(item.accepted),
@@ -123,6 +133,18 @@ def item_row(item: Item, *, course_id: str, position: int) -> dict[str, Any]:
         "feedback_correct": item.feedback_correct,
         "feedback_incorrect": item.feedback_incorrect,
     }
+    # Matching and blanks items (issue 17) add their parts; other items' documents are as before.
+    if item.targets:
+        content["targets"] = [_option_doc(t) for t in item.targets]
+    if item.blanks:
+        content["blanks"] = [
+            {
+                "id": b.id,
+                "choices": [_option_doc(c) for c in b.choices],
+                "accepted": list(b.accepted),
+            }
+            for b in item.blanks
+        ]
     return {
         "id": item.id,
         "course_id": course_id,
@@ -150,6 +172,15 @@ def item_from_row(row: Row, competencies: Sequence[str]) -> Item:
         difficulty=row["difficulty"],
         feedback_correct=content["feedback_correct"],
         feedback_incorrect=content["feedback_incorrect"],
+        targets=tuple(Option(**target) for target in content.get("targets", ())),
+        blanks=tuple(
+            Blank(
+                id=blank["id"],
+                choices=tuple(Option(**choice) for choice in blank["choices"]),
+                accepted=tuple(blank["accepted"]),
+            )
+            for blank in content.get("blanks", ())
+        ),
     )
 
 

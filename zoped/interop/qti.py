@@ -1,0 +1,843 @@
+"""QTI 3.0 and 2.1/2.2 assessment items read into zoped items (see docs/qti.md).
+
+:func:`read_qti` takes one item XML file or a content package (a zip with ``imsmanifest.xml``)
+and returns :class:`QtiItem` values: a zoped :class:`~zoped.domain.content.Item` (without
+competencies yet) and the competency references its metadata carries. Tagging items to a
+course's competencies happens in :mod:`zoped.services.qti_import`.
+
+QTI 3 (``qti-choice-interaction``, ``response-identifier``) and QTI 2 (``choiceInteraction``,
+``responseIdentifier``) are read by one reader: every element and attribute name is brought to
+its QTI 3 spelling without the ``qti-`` prefix first (``choice-interaction``).
+
+What maps to what:
+
+- choice: ``single_choice`` (cardinality single) or ``multiple_choice``;
+- order: ``ordering``;
+- match and associate: ``matching`` (an associate pair's first choice is the left-hand side);
+- gap match, inline choice, and several text entries: ``blanks``;
+- one text entry: ``numeric`` (base type float or integer) or ``short_text``.
+
+Every problem is collected and reported at once, located as ``FILE line N <element>``:
+custom response processing (refused by name), interactions zoped has no kind for (named),
+answers it cannot represent.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from zoped.domain.content import Blank, Item, ItemType, Option
+from zoped.errors import InvalidInput, Problem
+from zoped.interop.qti_files import (
+    MAX_XML_BYTES,
+    Package,
+    PackageFile,
+    parse_xml,
+    resolve_href,
+)
+
+QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+QTI2_NS = (
+    "http://www.imsglobal.org/xsd/imsqti_v2p0",
+    "http://www.imsglobal.org/xsd/imsqti_v2p1",
+    "http://www.imsglobal.org/xsd/imsqti_v2p2",
+)
+#: zoped's own metadata in a manifest (hints, explanation, feedback...): see docs/qti.md.
+ZOPED_NS = "https://zoped.org/xsd/qti-extras/v1"
+#: 1EdTech Curriculum Standards Metadata, where a package names the standards an item assesses.
+CSM_NS = "http://www.imsglobal.org/xsd/imscsmd_v1p0"
+
+#: The interactions zoped reads, by QTI 3 name without the ``qti-`` prefix.
+SUPPORTED = frozenset(
+    {
+        "choice-interaction",
+        "order-interaction",
+        "match-interaction",
+        "associate-interaction",
+        "gap-match-interaction",
+        "inline-choice-interaction",
+        "text-entry-interaction",
+    }
+)
+_INLINE = frozenset({"inline-choice-interaction", "text-entry-interaction"})
+#: Elements of an item body that are not content: feedback, templates and the like.
+_SKIPPED = frozenset(
+    {
+        "feedback-block",
+        "feedback-inline",
+        "rubric-block",
+        "template-block",
+        "template-inline",
+        "printed-variable",
+        "object",
+        "script",
+        "style",
+    }
+)
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "blockquote",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "tr",
+        "pre",
+        "prompt",
+        "item-body",
+        "section",
+        "figure",
+        "dl",
+        "dd",
+        "dt",
+        "hr",
+        "content-body",
+    }
+)
+_BREAK = "\x00"  # a <br/> while a paragraph is gathered (source line ends are spaces)
+_SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
+
+
+def slug(identifier: str) -> str:
+    """A QTI identifier as a zoped id: lower case, other characters as ``-``
+    (``ChoiceA`` → ``choicea``, ``ITM 1`` → ``itm-1``)."""
+    value = _SLUG_BAD.sub("-", identifier.strip().lower())
+    return value.lstrip("._-") or "x"
+
+
+def _camel_to_kebab(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", name).lower()
+
+
+def local(element: etree._Element) -> str:
+    """An element's name in QTI 3 spelling without ``qti-``: ``choice-interaction`` for both
+    ``qti-choice-interaction`` and ``choiceInteraction``; HTML names as they are."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    name: str = etree.QName(tag).localname
+    if name.startswith("qti-"):
+        return name[4:]
+    if any(ch.isupper() for ch in name):
+        return _camel_to_kebab(name)
+    return name
+
+
+def attr(element: etree._Element, name: str, default: str = "") -> str:
+    """An attribute by its QTI 3 name (``response-identifier``), also found in QTI 2 spelling
+    (``responseIdentifier``)."""
+    value = element.get(name)
+    if value is None:
+        camel = re.sub(r"-([a-z])", lambda m: m.group(1).upper(), name)
+        value = element.get(camel)
+    return default if value is None else value
+
+
+def children(element: etree._Element, name: str) -> list[etree._Element]:
+    """Child elements with this QTI 3 name."""
+    return [c for c in element if local(c) == name]
+
+
+def _text(element: etree._Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A response declaration: its cardinality, base type, correct values and mapping."""
+
+    identifier: str
+    cardinality: str
+    base_type: str
+    correct: tuple[str, ...]
+    mapping: tuple[tuple[str, float], ...]
+
+    def positive_keys(self) -> list[str]:
+        """Mapped keys worth more than nothing, best first (file order among equals)."""
+        ranked = sorted(
+            ((v, i, k) for i, (k, v) in enumerate(self.mapping) if v > 0),
+            key=lambda t: (-t[0], t[1]),
+        )
+        return [k for _, _, k in ranked]
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What zoped writes beside an item in its own manifest metadata (docs/qti.md)."""
+
+    hints: tuple[str, ...] = ()
+    explanation: str = ""
+    difficulty: float | None = None
+    feedback_correct: str = ""
+    feedback_incorrect: str = ""
+    tolerance: float = 0.0
+    option_feedback: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class QtiItem:
+    """One item read from QTI.
+
+    Attributes:
+        identifier: the QTI identifier (the zoped id is its :func:`slug`).
+        source: the file it came from, for messages.
+        line: the line of its root element.
+        item: the item, with no competencies yet.
+        references: competency references from the package's metadata (ids, standard codes or
+            CASE GUIDs), in order.
+    """
+
+    identifier: str
+    source: str
+    line: int
+    item: Item
+    references: tuple[str, ...] = ()
+
+
+@dataclass
+class _Reader:
+    """Reads one item document, collecting problems."""
+
+    source: str
+    root: etree._Element
+    identifier: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    def where(self, element: etree._Element) -> str:
+        return f"{self.source} line {element.sourceline} <{etree.QName(element).localname}>"
+
+    def problem(self, element: etree._Element, message: str) -> None:
+        self.problems.append(Problem(self.where(element), f"item {self.identifier} {message}"))
+
+
+def _declarations(reader: _Reader) -> dict[str, Declaration]:
+    found: dict[str, Declaration] = {}
+    for decl in children(reader.root, "response-declaration"):
+        correct: list[str] = []
+        for block in children(decl, "correct-response"):
+            correct += [" ".join((v.text or "").split()) for v in children(block, "value")]
+        mapping: list[tuple[str, float]] = []
+        for block in children(decl, "mapping"):
+            for entry in children(block, "map-entry"):
+                raw = attr(entry, "mapped-value")
+                try:
+                    value = float(raw)
+                except ValueError:
+                    reader.problem(entry, f"has a mapped-value {raw!r} that is not a number")
+                    continue
+                mapping.append((" ".join(attr(entry, "map-key").split()), value))
+        identifier = attr(decl, "identifier")
+        found[identifier] = Declaration(
+            identifier,
+            attr(decl, "cardinality", "single"),
+            attr(decl, "base-type"),
+            tuple(correct),
+            tuple(mapping),
+        )
+    return found
+
+
+def _template(reader: _Reader) -> str | None:
+    """``match_correct`` or ``map_response`` (by the template URI's last path segment), or None
+    when the item has no response processing. Problems for anything else."""
+    blocks = children(reader.root, "response-processing")
+    if not blocks:
+        return None
+    block = blocks[0]
+    uri = attr(block, "template") or attr(block, "template-location")
+    if not uri:
+        reader.problem(block, "uses custom response processing: not supported")
+        return "custom"
+    name = uri.rstrip("/").rsplit("/", 1)[-1]
+    name = name[:-4] if name.lower().endswith(".xml") else name
+    if name not in ("match_correct", "map_response"):
+        reader.problem(
+            block,
+            f"uses the response processing template {name!r}: not supported "
+            "(zoped reads match_correct and map_response)",
+        )
+        return "custom"
+    return name
+
+
+def _interactions(body: etree._Element) -> Iterator[etree._Element]:
+    for element in body.iter():
+        name = local(element)
+        if name.endswith("-interaction") or name == "custom-interaction":
+            yield element
+
+
+def _option(element: etree._Element) -> Option:
+    text = _inline_text(element) or attr(element, "identifier")
+    return Option(id=slug(attr(element, "identifier")), text=text)
+
+
+def _inline_text(element: etree._Element) -> str:
+    """Text of an option or prompt on one line: formatting kept as Markdown, images as their
+    alt text."""
+    return " ".join(_markdown(element, {}).split())
+
+
+def _markdown(element: etree._Element, replace: dict[etree._Element, str]) -> str:
+    """An element's content as Markdown-ish text: blocks become paragraphs, ``br`` a line
+    break, strong/emphasis ``**``/``*``, images their alt text; an element that is a key of
+    ``replace`` becomes that text; interactions not in it (and feedback) are left out."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        text = "".join(current)
+        lines = [" ".join(part.split()) for part in text.split(_BREAK)]
+        joined = "\n".join(line for line in lines if line)
+        if joined:
+            paragraphs.append(joined)
+        current.clear()
+
+    def walk(node: etree._Element, top: bool) -> None:
+        name = local(node)
+        if node in replace:
+            text = replace[node]
+            if text.startswith("\n\n"):  # a block interaction: its own paragraphs
+                flush()
+                paragraphs.extend(p.strip() for p in text.split("\n\n") if p.strip())
+            else:
+                current.append(text)
+            return
+        if name in _SKIPPED or name.endswith("-interaction") or name.startswith("modal-"):
+            return
+        if not top and name in ("img",):
+            alt = node.get("alt") or ""
+            current.append(f"[image: {alt}]" if alt else "[image]")
+            return
+        if name == "br":
+            current.append(_BREAK)
+        block = name in _BLOCKS and not top
+        if block:
+            flush()
+        if name == "li":
+            current.append("- ")
+        mark = {"strong": "**", "b": "**", "em": "*", "i": "*"}.get(name, "")
+        inner: list[str] = []
+        if mark:
+            # A mark is only written around text that is not empty.
+            start = len(current)
+            if node.text:
+                current.append(node.text)
+            for child in node:
+                walk(child, False)
+                if child.tail:
+                    current.append(child.tail)
+            inner = current[start:]
+            del current[start:]
+            text = "".join(inner)
+            if text.strip():
+                lead = text[: len(text) - len(text.lstrip())]
+                trail = text[len(text.rstrip()) :]
+                current.append(f"{lead}{mark}{text.strip()}{mark}{trail}")
+            return
+        if node.text:
+            current.append(node.text)
+        for child in node:
+            walk(child, False)
+            if child.tail:
+                current.append(child.tail)
+        if block:
+            flush()
+
+    walk(element, True)
+    flush()
+    return "\n\n".join(paragraphs)
+
+
+def _block_alone(interaction: etree._Element) -> bool:
+    """Whether an inline interaction sits alone in its paragraph (no other text beside it)."""
+    parent = interaction.getparent()
+    if parent is None:
+        return True
+    others = "".join(
+        "".join(c.itertext()) + (c.tail or "") if c is not interaction else (c.tail or "")
+        for c in parent
+    )
+    return not ((parent.text or "") + others).strip()
+
+
+def _decl_for(
+    reader: _Reader, decls: dict[str, Declaration], interaction: etree._Element
+) -> Declaration | None:
+    identifier = attr(interaction, "response-identifier")
+    decl = decls.get(identifier)
+    if decl is None:
+        reader.problem(interaction, f"has no response declaration {identifier!r}")
+    return decl
+
+
+def _answers(decl: Declaration, template: str | None) -> list[str]:
+    """The right values: the correct response, else (map_response) the keys worth something."""
+    if decl.correct:
+        return list(decl.correct)
+    if template == "map_response":
+        return decl.positive_keys()
+    return []
+
+
+def _pairs(reader: _Reader, element: etree._Element, values: list[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        parts = value.split()
+        if len(parts) != 2:
+            reader.problem(element, f"has {value!r} where a pair of identifiers belongs")
+            continue
+        pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def _read_item(reader: _Reader, extras: Extras) -> Item | None:
+    root = reader.root
+    reader.identifier = attr(root, "identifier") or "?"
+    if not attr(root, "identifier"):
+        reader.problem(root, "has no identifier")
+    decls = _declarations(reader)
+    template = _template(reader)
+    bodies = children(root, "item-body")
+    if not bodies:
+        reader.problem(root, "has no item body")
+        return None
+    body = bodies[0]
+    interactions = list(_interactions(body))
+    unsupported = [i for i in interactions if local(i) not in SUPPORTED]
+    for element in unsupported:
+        reader.problem(
+            element,
+            f"uses {etree.QName(element).localname}, which zoped cannot present or score: "
+            "not supported",
+        )
+    if not interactions:
+        reader.problem(body, "has no interaction")
+    if unsupported or not interactions:
+        return None
+    if template is None:
+        reader.problem(
+            root, "has no response processing (zoped scores by match_correct or map_response)"
+        )
+        return None
+    if template == "custom":
+        return None
+    names = {local(i) for i in interactions}
+    title = attr(root, "title")
+    kind: ItemType
+    replace: dict[etree._Element, str] = {}
+    options: list[Option] = []
+    targets: list[Option] = []
+    blanks: list[Blank] = []
+    answer: float | None = None
+    accepted: list[str] = []
+    if names <= _INLINE and not (len(interactions) == 1 and names == {"text-entry-interaction"}):
+        kind = ItemType.BLANKS
+        for interaction in interactions:
+            decl = _decl_for(reader, decls, interaction)
+            blank_id = slug(attr(interaction, "response-identifier"))
+            replace[interaction] = f"[[{blank_id}]]"
+            if decl is None:
+                continue
+            right = _answers(decl, template)
+            if local(interaction) == "inline-choice-interaction":
+                choices = [
+                    Option(
+                        id=slug(attr(c, "identifier")),
+                        text=_inline_text(c) or attr(c, "identifier"),
+                        correct=attr(c, "identifier") in right[:1],
+                    )
+                    for c in children(interaction, "inline-choice")
+                ]
+                blanks.append(Blank(blank_id, choices=tuple(choices)))
+            else:
+                typed = dict.fromkeys([*right, *decl.positive_keys()])
+                blanks.append(Blank(blank_id, accepted=tuple(typed)))
+    elif len(interactions) > 1:
+        reader.problem(
+            interactions[1],
+            "has several interactions of which some are not inline ones: not supported "
+            "(zoped items have one interaction, or blanks)",
+        )
+        return None
+    else:
+        interaction = interactions[0]
+        name = local(interaction)
+        decl = _decl_for(reader, decls, interaction)
+        if decl is None:
+            return None
+        right = _answers(decl, template)
+        if not right:
+            reader.problem(interaction, "has no correct response")
+            return None
+        if name == "text-entry-interaction":
+            if not _block_alone(interaction):
+                replace[interaction] = "____"
+            if decl.base_type in ("float", "integer"):
+                kind = ItemType.NUMERIC
+                try:
+                    answer = float(right[0])
+                except ValueError:
+                    reader.problem(
+                        interaction, f"has the correct response {right[0]!r}, which is no number"
+                    )
+                    return None
+            else:
+                kind = ItemType.SHORT_TEXT
+                accepted = list(dict.fromkeys([*right, *decl.positive_keys()]))
+        elif name == "choice-interaction":
+            multiple = decl.cardinality != "single"
+            kind = ItemType.MULTIPLE_CHOICE if multiple else ItemType.SINGLE_CHOICE
+            chosen = set(right) if multiple else set(right[:1])
+            options = [
+                Option(
+                    id=slug(attr(c, "identifier")),
+                    text=_inline_text(c) or attr(c, "identifier"),
+                    correct=attr(c, "identifier") in chosen,
+                )
+                for c in children(interaction, "simple-choice")
+            ]
+        elif name == "order-interaction":
+            kind = ItemType.ORDERING
+            by_id = {attr(c, "identifier"): c for c in children(interaction, "simple-choice")}
+            if sorted(right) != sorted(by_id):
+                reader.problem(
+                    interaction, "has a correct order that does not list every choice exactly once"
+                )
+                return None
+            options = [_option(by_id[r]) for r in right]
+        elif name == "match-interaction":
+            kind = ItemType.MATCHING
+            sets = children(interaction, "simple-match-set")
+            if len(sets) != 2:
+                reader.problem(interaction, "has a match interaction without two simple match sets")
+                return None
+            pairs = dict(_pairs(reader, interaction, right))
+            if len(pairs) != len(right):
+                reader.problem(
+                    interaction,
+                    "has a left-hand choice with several right matches: not supported "
+                    "(zoped matches each left-hand choice with one target)",
+                )
+                return None
+            for choice in children(sets[0], "simple-associable-choice"):
+                identifier = attr(choice, "identifier")
+                if identifier not in pairs:
+                    reader.problem(
+                        choice,
+                        f"has left-hand choice {identifier!r} with no right match: not supported "
+                        "(zoped matches every left-hand choice)",
+                    )
+                options.append(
+                    Option(
+                        id=slug(identifier),
+                        text=_inline_text(choice) or identifier,
+                        match=slug(pairs.get(identifier, "")),
+                    )
+                )
+            targets = [_option(c) for c in children(sets[1], "simple-associable-choice")]
+        elif name == "associate-interaction":
+            kind = ItemType.MATCHING
+            by_id = {
+                attr(c, "identifier"): c for c in children(interaction, "simple-associable-choice")
+            }
+            used: set[str] = set()
+            for left, right_id in _pairs(reader, interaction, right):
+                if {left, right_id} & used or not {left, right_id} <= by_id.keys():
+                    reader.problem(
+                        interaction,
+                        f"has the pair {left} {right_id}: each choice may be in one right pair, "
+                        "and both must be choices of the interaction",
+                    )
+                    continue
+                used |= {left, right_id}
+                option = _option(by_id[left])
+                options.append(Option(option.id, option.text, match=slug(right_id)))
+                targets.append(_option(by_id[right_id]))
+            targets += [_option(c) for i, c in by_id.items() if i not in used]
+        else:  # gap-match-interaction
+            kind = ItemType.BLANKS
+            texts = [c for c in interaction if local(c) in ("gap-text", "gap-img")]
+            for text in texts:
+                if local(text) == "gap-img":
+                    reader.problem(text, "uses a gap image: not supported")
+            gap_for = {gap: text for text, gap in _pairs(reader, interaction, right)}
+            for gap in (g for g in interaction.iter() if local(g) == "gap"):
+                gap_id = attr(gap, "identifier")
+                replace[gap] = f"[[{slug(gap_id)}]]"
+                if gap_id not in gap_for:
+                    reader.problem(gap, f"has gap {gap_id!r} with no right text")
+                gap_choices = tuple(
+                    Option(
+                        id=slug(attr(t, "identifier")),
+                        text=_inline_text(t) or attr(t, "identifier"),
+                        correct=attr(t, "identifier") == gap_for.get(gap_id),
+                    )
+                    for t in texts
+                )
+                blanks.append(Blank(slug(gap_id), choices=gap_choices))
+            # The gaps and their text stand in the stem; the gap texts are the blanks' choices.
+            for text in texts:
+                replace[text] = ""
+            replace.pop(interaction, None)
+    stem = _stem(body, interactions, replace) or title
+    feedback = dict(extras.option_feedback)
+    if feedback:
+        options = [
+            Option(o.id, o.text, o.correct, feedback.get(o.id, ""), o.match) for o in options
+        ]
+    item = Item(
+        id=slug(reader.identifier),
+        type=kind,
+        stem=stem,
+        competencies=(),
+        options=tuple(options),
+        answer=answer,
+        tolerance=extras.tolerance if kind is ItemType.NUMERIC else 0.0,
+        accepted=tuple(accepted),
+        hints=extras.hints,
+        explanation=extras.explanation,
+        difficulty=extras.difficulty,
+        feedback_correct=extras.feedback_correct,
+        feedback_incorrect=extras.feedback_incorrect,
+        targets=tuple(targets),
+        blanks=tuple(blanks),
+    )
+    for problem in item.problems():
+        if problem.location == "competencies":
+            continue
+        reader.problem(root, f"is not a valid zoped item: {problem.location} {problem.message}")
+    return item
+
+
+def _stem(
+    body: etree._Element, interactions: list[etree._Element], replace: dict[etree._Element, str]
+) -> str:
+    """The item body as the stem: the body's text and each block interaction's prompt, with
+    inline interactions (and gaps) replaced as ``replace`` says."""
+    for interaction in interactions:
+        if interaction in replace:
+            continue
+        # A block interaction stands for its prompt (and, for gap match, its gapped text).
+        prompt = [c for c in interaction if local(c) == "prompt"]
+        content = [c for c in interaction if local(c) != "prompt"]
+        parts = [_markdown(p, replace) for p in prompt]
+        if local(interaction) == "gap-match-interaction":
+            parts += [
+                _markdown(c, replace)
+                for c in content
+                if local(c) not in ("gap-text", "gap-img") and c not in replace
+            ]
+        replace[interaction] = "\n\n" + "\n\n".join(p for p in parts if p) + "\n\n"
+    text = _markdown(body, replace)
+    return "\n\n".join(part.strip() for part in text.split("\n\n") if part.strip())
+
+
+def _extras(element: etree._Element | None, source: str) -> Extras:
+    """zoped's extras from a manifest resource's metadata (docs/qti.md)."""
+    if element is None:
+        return Extras()
+    found = element.find(f".//{{{ZOPED_NS}}}item")
+    if found is None:
+        return Extras()
+
+    def texts(name: str) -> list[str]:
+        return [(e.text or "") for e in found.findall(f"{{{ZOPED_NS}}}{name}")]
+
+    def number(name: str) -> float | None:
+        raw = texts(name)
+        if not raw:
+            return None
+        try:
+            return float(raw[0])
+        except ValueError:
+            raise InvalidInput(
+                f"{source}: invalid zoped metadata",
+                [Problem(f"{source} line {found.sourceline}", f"{name} {raw[0]!r} is no number")],
+            ) from None
+
+    return Extras(
+        hints=tuple(texts("hint")),
+        explanation=(texts("explanation") or [""])[0],
+        difficulty=number("difficulty"),
+        feedback_correct=(texts("feedback-correct") or [""])[0],
+        feedback_incorrect=(texts("feedback-incorrect") or [""])[0],
+        tolerance=number("tolerance") or 0.0,
+        option_feedback=tuple(
+            (e.get("option", ""), e.text or "")
+            for e in found.findall(f"{{{ZOPED_NS}}}option-feedback")
+        ),
+    )
+
+
+def _references(metadata: etree._Element | None) -> tuple[str, ...]:
+    """Competency references in a resource's metadata: Curriculum Standards Metadata GUIDs
+    and LOM classification taxon ids / entries."""
+    if metadata is None:
+        return ()
+    found: list[str] = []
+    for element in metadata.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = etree.QName(element).localname
+        if name == "GUID" or (name == "id" and local(element.getparent()) == "taxon"):
+            value = " ".join((element.text or "").split())
+            if value:
+                found.append(value)
+    return tuple(dict.fromkeys(found))
+
+
+def read_item_xml(
+    data: bytes,
+    source: str,
+    *,
+    metadata: etree._Element | None = None,
+    problems: list[Problem],
+) -> QtiItem | None:
+    """One item document; its problems are added to ``problems`` (None when unreadable)."""
+    try:
+        root = parse_xml(data, source)
+    except InvalidInput as error:
+        problems += error.problems
+        return None
+    namespace = etree.QName(root).namespace or ""
+    name = etree.QName(root).localname
+    if (namespace, name) not in ((QTI3_NS, "qti-assessment-item"),) and not (
+        namespace in QTI2_NS and name == "assessmentItem"
+    ):
+        problems.append(
+            Problem(
+                f"{source} line {root.sourceline} <{name}>",
+                "not a QTI 3.0 qti-assessment-item or QTI 2.x assessmentItem "
+                f"(namespace {namespace or 'none'})",
+            )
+        )
+        return None
+    try:
+        extras = _extras(metadata, source)
+    except InvalidInput as error:
+        problems += error.problems
+        extras = Extras()
+    reader = _Reader(source, root)
+    item = _read_item(reader, extras)
+    problems += reader.problems
+    if item is None or reader.problems:
+        return None
+    return QtiItem(reader.identifier, source, root.sourceline or 1, item, _references(metadata))
+
+
+_ITEM_TYPES = ("imsqti_item_xmlv3p0", "imsqti_item_xmlv2p2", "imsqti_item_xmlv2p1", "imsqti_item")
+
+
+def _read_package(path: Path, problems: list[Problem]) -> list[QtiItem]:
+    package = Package(path)
+    manifest_file = package.xml("imsmanifest.xml")
+    assert manifest_file is not None  # Package checked it
+    manifest = parse_xml(manifest_file.data, f"{path.name}: imsmanifest.xml")
+    found: list[QtiItem] = []
+    resources = [e for e in manifest.iter() if local(e) == "resource"]
+    for resource in resources:
+        kind = resource.get("type") or ""
+        if not kind.startswith(_ITEM_TYPES):
+            continue
+        href = resource.get("href") or ""
+        where = f"{path.name}: imsmanifest.xml line {resource.sourceline} <resource>"
+        target = resolve_href("imsmanifest.xml", href)
+        file: PackageFile | None = package.xml(target) if target else None
+        if file is None:
+            problems.append(Problem(where, f"the item file {href!r} is not in the package"))
+            continue
+        metadata = next((c for c in resource if local(c) == "metadata"), None)
+        item = read_item_xml(
+            file.data, f"{path.name}: {file.name}", metadata=metadata, problems=problems
+        )
+        if item is not None:
+            found.append(item)
+    if not any((r.get("type") or "").startswith(_ITEM_TYPES) for r in resources):
+        problems.append(
+            Problem(f"{path.name}: imsmanifest.xml", "the manifest lists no QTI item resource")
+        )
+    return found
+
+
+def read_qti(path: Path) -> list[QtiItem]:
+    """The items of a QTI item file or content package, checked; nothing is written.
+
+    Raises:
+        InvalidInput: every problem found (unreadable, unsafe or oversized files, custom
+            response processing, unsupported interactions, answers zoped cannot represent,
+            duplicate identifiers), each located as ``FILE line N <element>``.
+    """
+    problems: list[Problem] = []
+    try:
+        with path.open("rb") as file:
+            head = file.read(4)
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read it", [Problem(str(path), str(error))]) from None
+    if head.startswith(b"PK"):
+        items = _read_package(path, problems)
+    else:
+        with path.open("rb") as file:
+            data = file.read(MAX_XML_BYTES + 1)  # parse_xml refuses more than the cap
+        one = read_item_xml(data, path.name, problems=problems)
+        items = [one] if one is not None else []
+    first: dict[str, QtiItem] = {}
+    for found in items:
+        other = first.setdefault(found.item.id, found)
+        if other is not found:
+            problems.append(
+                Problem(
+                    f"{found.source} line {found.line}",
+                    f"item {found.identifier} has the same id ({found.item.id}) as item "
+                    f"{other.identifier} in {other.source}",
+                )
+            )
+    if problems:
+        raise InvalidInput(f"{path.name}: not imported", problems)
+    return items
+
+
+def read_mapping(path: Path) -> dict[str, tuple[str, ...]]:
+    """A mapping file: CSV rows of ``item identifier, competency id`` (an optional header row
+    starting ``item``; several rows tag an item to several competencies).
+
+    Raises:
+        InvalidInput: an unreadable file or rows without two values, located by line.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(
+            f"{path.name}: cannot read it", [Problem(path.name, str(error))]
+        ) from None
+    found: dict[str, list[str]] = {}
+    problems: list[Problem] = []
+    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        if number == 1 and cells[0].lower().startswith("item"):
+            continue
+        if len(cells) < 2 or not cells[0] or not cells[1]:
+            problems.append(
+                Problem(f"{path.name} line {number}", "expected: item identifier, competency id")
+            )
+            continue
+        found.setdefault(cells[0], []).append(cells[1])
+    if problems:
+        raise InvalidInput(f"{path.name}: invalid mapping file", problems)
+    return {k: tuple(dict.fromkeys(v)) for k, v in found.items()}

@@ -1,0 +1,251 @@
+"""QTI use cases: import QTI items into a course (``zoped import qti``) and export a course's
+items as a QTI 3.0 content package (``zoped export qti``). See docs/qti.md.
+
+An import is all or nothing: the whole file is read and checked first (:mod:`zoped.interop.qti`),
+every item is tagged to competencies of the course, and the course is then written through
+:func:`zoped.services.courses.import_course` in one transaction. Items are matched by their
+identifier, so importing the same file again changes nothing; an import that would change items
+already in the course is applied only when confirmed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from zoped.domain.content import Item
+from zoped.domain.course import Course, CourseInfo
+from zoped.domain.people import User
+from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
+from zoped.interop.qti import QtiItem, read_mapping, read_qti, slug
+from zoped.interop.qti_write import write_package
+from zoped.services import transaction
+from zoped.services.courses import COURSE_EDITORS, get_course, import_course
+from zoped.store.course_repository import CourseRepository
+from zoped.store.repositories import append_audit
+
+
+@dataclass(frozen=True)
+class QtiImportSummary:
+    """What a QTI import did (or, for a dry run, would do).
+
+    Attributes:
+        course_key: the stored key of the course the items went to.
+        school_id: its school.
+        added: ids of items new to the course.
+        updated: ids of items already in the course that the file changes.
+        unchanged: how many items were already in the course as the file has them.
+        dry_run: True when nothing was written.
+        warnings: what was read but not used (metadata naming no competency of the course).
+    """
+
+    course_key: str
+    school_id: str
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: int
+    dry_run: bool
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """Whether the import writes (or would write) anything."""
+        return bool(self.added or self.updated)
+
+
+def _find_course(
+    session: Session, actor: User | None, code: str, school_id: str | None
+) -> CourseInfo:
+    """The course the items go to: the actor's school's (or the named school's) course with
+    this code or key; for the system with no school, the only course with that code."""
+    repo = CourseRepository(session)
+    if actor is not None:
+        if actor.role not in COURSE_EDITORS:
+            raise PermissionDenied("only teachers and admins import or export items")
+        if school_id not in (None, actor.school_id):
+            raise PermissionDenied("you import and export items of your own school only")
+        school_id = actor.school_id
+    if school_id is not None:
+        found = repo.find(school_id, code)
+        if found is None:
+            info = repo.info(code)
+            found = info if info is not None and info.school_id == school_id else None
+        if found is None:
+            raise NotFound(f"school {school_id!r} has no course {code!r}")
+        return found
+    matches = repo.with_code(code) or [i for i in [repo.info(code)] if i is not None]
+    if not matches:
+        raise NotFound(f"no course {code!r}")
+    if len(matches) > 1:
+        raise InvalidInput(
+            "which school?",
+            [
+                Problem(
+                    "school",
+                    f"{len(matches)} schools have a course {code!r} "
+                    f"({', '.join(m.school_id for m in matches)}): name one with --school",
+                )
+            ],
+        )
+    return matches[0]
+
+
+def _tag(
+    course: Course, items: list[QtiItem], mapping: dict[str, tuple[str, ...]], mapping_name: str
+) -> tuple[list[Item], list[str]]:
+    """Each item with its competencies: the mapping file's rows for it, else what its metadata
+    names (a competency id, or a standard code of the course's framework)."""
+    known = {c.id: c.id for c in course.framework.competencies}
+    for competency in course.framework.competencies:
+        if competency.standard_code:
+            known.setdefault(competency.standard_code, competency.id)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    tagged: list[Item] = []
+    used_rows: set[str] = set()
+    for found in items:
+        rows = mapping.get(found.identifier) or mapping.get(found.item.id)
+        where = f"{found.source} line {found.line}"
+        if rows is not None:
+            used_rows.add(found.identifier if found.identifier in mapping else found.item.id)
+            competencies = []
+            for ref in rows:
+                cid = known.get(ref) or known.get(slug(ref))
+                if cid is None:
+                    problems.append(
+                        Problem(
+                            mapping_name,
+                            f"item {found.identifier} is mapped to {ref!r}, which is no "
+                            f"competency of course {course.id!r}",
+                        )
+                    )
+                else:
+                    competencies.append(cid)
+        else:
+            competencies = []
+            for ref in found.references:
+                cid = known.get(ref) or known.get(slug(ref))
+                if cid is None:
+                    warnings.append(
+                        f"item {found.identifier}: its metadata names {ref!r}, which is no "
+                        f"competency of course {course.id!r}"
+                    )
+                else:
+                    competencies.append(cid)
+            if not competencies:
+                named = f" (its metadata names {', '.join(found.references)})"
+                problems.append(
+                    Problem(
+                        where,
+                        f"item {found.identifier} is tagged to no competency of course "
+                        f"{course.id!r}{named if found.references else ''}: tag it in the "
+                        "package's metadata or in a mapping file (--mapping)",
+                    )
+                )
+        tagged.append(
+            dataclasses.replace(found.item, competencies=tuple(dict.fromkeys(competencies)))
+        )
+    for identifier in mapping:
+        if identifier not in used_rows:
+            problems.append(
+                Problem(mapping_name, f"item {identifier} is mapped but is not in the file")
+            )
+    if problems:
+        raise InvalidInput("the items are not all tagged to competencies", problems)
+    return tagged, warnings
+
+
+def import_qti(
+    session: Session,
+    *,
+    actor: User | None = None,
+    source: Path,
+    course_code: str,
+    now: datetime,
+    school_id: str | None = None,
+    mapping: Path | None = None,
+    confirm: bool = False,
+    dry_run: bool = False,
+) -> QtiImportSummary:
+    """Import the items of a QTI item file or content package into a course.
+
+    Args:
+        session: the session; this function commits or rolls back.
+        actor: who imports (a teacher or an admin, into their own school's course); None for
+            the system (the CLI).
+        source: an item XML file (QTI 3.0 or 2.1/2.2) or a content package (zip).
+        course_code: the course's code (or stored key).
+        now: the import time.
+        school_id: the course's school (for the system; optional when one school has the code).
+        mapping: a CSV file of ``item identifier, competency id`` rows (overrides metadata).
+        confirm: apply an import that changes items already in the course.
+        dry_run: check everything and say what would change; write nothing.
+
+    Returns:
+        What was (or would be) added and updated.
+
+    Raises:
+        InvalidInput: every problem with the file or the mapping, located by file and line.
+        NotFound / PermissionDenied: no such course, or the actor may not import into it.
+        Conflict: the import changes items already in the course and ``confirm`` is False.
+    """
+    items = read_qti(source)
+    rows = read_mapping(mapping) if mapping is not None else {}
+    with transaction(session):
+        info = _find_course(session, actor, course_code, school_id)
+        stored = get_course(session, course_id=info.key)
+    tagged, warnings = _tag(stored, items, rows, mapping.name if mapping else "mapping")
+    by_id = {i.id: i for i in tagged}
+    added = tuple(i.id for i in tagged if i.id not in {s.id for s in stored.items})
+    updated = tuple(s.id for s in stored.items if s.id in by_id and by_id[s.id] != s)
+    unchanged = len(tagged) - len(added) - len(updated)
+    summary = QtiImportSummary(
+        info.key, info.school_id, added, updated, unchanged, dry_run, tuple(warnings)
+    )
+    new_items = [by_id.get(s.id, s) for s in stored.items] + [by_id[i] for i in added]
+    # The course checks every item against its framework (ids unique across the course too).
+    course = dataclasses.replace(stored, id=info.code, items=tuple(new_items))
+    if dry_run or not summary.changed:
+        return summary
+    if updated and not confirm:
+        raise Conflict(
+            f"this import changes {len(updated)} items already in course {info.code!r} "
+            f"({', '.join(updated[:5])}{'…' if len(updated) > 5 else ''}): nothing written; "
+            "run again with --yes to apply it"
+        )
+    import_course(
+        session, actor=actor, course=course, now=now, school_id=info.school_id, confirm=True
+    )
+    return summary
+
+
+def export_qti(
+    session: Session,
+    *,
+    actor: User | None = None,
+    course_code: str,
+    school_id: str | None = None,
+    now: datetime,
+) -> bytes:
+    """A course's items as a QTI 3.0 content package (zip bytes); audited.
+
+    Raises:
+        NotFound / PermissionDenied / InvalidInput: as :func:`import_qti` finds the course.
+    """
+    with transaction(session):
+        info = _find_course(session, actor, course_code, school_id)
+        course = get_course(session, course_id=info.key)
+        append_audit(
+            session,
+            at=now,
+            actor_id=actor.id if actor else None,
+            action="course.export_qti",
+            subject_type="course",
+            subject_id=info.key,
+            details={"school": info.school_id, "items": len(course.items)},
+        )
+    return write_package(dataclasses.replace(course, id=info.code))
