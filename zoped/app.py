@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from zoped import __version__
 from zoped.api import admin as api_admin
 from zoped.api import audit as api_audit
+from zoped.api import lrs as api_lrs
 from zoped.api import routes as api_routes
 from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
 from zoped.clock import Clock, SystemClock
@@ -83,6 +84,9 @@ SECURITY_HEADERS = {
 
 
 SESSION_COOKIE = "zoped_session"
+#: Paths answered in JSON and checked by their own callers' credentials, never CSRF: the JSON
+#: API and the xAPI LRS (HTTP Basic).
+API_PATHS = ("/api/", "/xapi/")
 SESSION_MAX_AGE_S = 8 * 60 * 60
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ErrorPage = Callable[[Request, int, str], Awaitable[Response]]
@@ -147,7 +151,9 @@ class RequestGuard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        is_page_write = scope["method"] in UNSAFE_METHODS and not scope["path"].startswith("/api/")
+        is_page_write = scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(
+            API_PATHS
+        )
         if is_page_write and not await self._csrf_ok(scope, body):
             await self._refuse(
                 request,
@@ -260,7 +266,7 @@ def create_app(
     def page_error(
         request: Request, status: int, message: str, problems: list[Problem] | None = None
     ) -> Response:
-        if request.url.path.startswith(("/api/", "/healthz")):
+        if request.url.path.startswith((*API_PATHS, "/healthz")):
             return error_response(status, message, problems or [])
         # The header shows who is signed in when the request already knew (see known_user);
         # the page never queries here: the guard middleware calls it outside any handler.
@@ -416,4 +422,5 @@ def create_app(
     app.include_router(api_routes.router)
     app.include_router(api_admin.router)
     app.include_router(api_audit.router)
+    app.include_router(api_lrs.router)
     return app

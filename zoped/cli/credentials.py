@@ -25,7 +25,12 @@ def register(app: typer.Typer) -> None:
 
     @group.command()
     def create(
-        role: Role = typer.Option(..., "--role", help="Role of the service account."),
+        role: str = typer.Option(
+            ...,
+            "--role",
+            help="Role of the service account: learner, guardian, teacher, admin, or lrs (an "
+            "xAPI client of the school's /xapi LRS, which signs in with HTTP Basic).",
+        ),
         name: str = typer.Option(..., "--name", help="Who or what uses it, e.g. 'xAPI bridge'."),
         scope: list[str] = typer.Option(
             list(tokens.DEFAULT_SCOPES),
@@ -37,23 +42,34 @@ def register(app: typer.Typer) -> None:
         url: str | None = typer.Option(None, "--db", help=DB_HELP),
     ) -> None:
         """Create a service account with ROLE and a token for it; the secret is shown once."""
+        roles = [str(r) for r in Role] + ["lrs"]
+        if role not in roles:
+            raise typer.BadParameter(f"one of: {', '.join(roles)}", param_hint="--role")
         database = open_database(_settings(url).database_url)
         try:
             with database.session() as session:
-                issued = tokens.create_service_credentials(
-                    session,
-                    role=role,
-                    name=name,
-                    scopes=scope,
-                    days=days,
-                    school_id=school,
-                    now=SystemClock().now(),
-                )
+                if role == "lrs":
+                    issued = tokens.create_lrs_credentials(
+                        session, name=name, days=days, school_id=school, now=SystemClock().now()
+                    )
+                else:
+                    issued = tokens.create_service_credentials(
+                        session,
+                        role=Role(role),
+                        name=name,
+                        scopes=scope,
+                        days=days,
+                        school_id=school,
+                        now=SystemClock().now(),
+                    )
         finally:
             database.dispose()
         typer.echo(f"key:     {issued.key_id}")
         typer.echo(f"secret:  {issued.secret}")
-        typer.echo(f"header:  Authorization: Bearer {issued.value}")
+        if role == "lrs":
+            typer.echo(f"basic:   user {issued.key_id}, password the secret (xAPI at /xapi)")
+        else:
+            typer.echo(f"header:  Authorization: Bearer {issued.value}")
         typer.echo(f"user:    {issued.user_id}")
         typer.echo(f"scopes:  {' '.join(issued.scopes)}")
         expires = issued.expires_at.isoformat() if issued.expires_at else "never"

@@ -36,6 +36,7 @@ class Scope:
     ERASE_LEARNERS = "erase:learners"
     READ_AUDIT = "read:audit"  # the school's audit log (an admin's token only)
     ADMIN_ROSTER = "admin:roster"  # the school's people, classes and tokens (an admin's only)
+    XAPI_LRS = "xapi:lrs"  # the school's xAPI Learning Record Store at /xapi (nothing else)
 
 
 ALL_SCOPES = frozenset(
@@ -46,6 +47,7 @@ ALL_SCOPES = frozenset(
         Scope.ERASE_LEARNERS,
         Scope.READ_AUDIT,
         Scope.ADMIN_ROSTER,
+        Scope.XAPI_LRS,
     }
 )
 DEFAULT_SCOPES = (Scope.READ_LEARNERS,)
@@ -188,6 +190,36 @@ def create_service_credentials(
     with transaction(session):
         PeopleRepository(session).add_user(user, at=at)
     return create_token(session, user=user, name=name, scopes=scopes, days=days, now=at)
+
+
+def create_lrs_credentials(
+    session: Session,
+    *,
+    name: str,
+    days: int | None = 90,
+    school_id: str | None = None,
+    now: datetime,
+) -> IssuedToken:
+    """Create the credentials of an xAPI client of the school's LRS (``--role lrs``): a
+    service account whose token has only the ``xapi:lrs`` scope. It sends HTTP Basic with the
+    key id as the user name and the secret as the password.
+
+    The account is an admin of the school to the policy, so that statements about any of the
+    school's learners can become evidence under the policy's evidence authority; its one scope
+    keeps it out of every other API.
+
+    Raises:
+        InvalidInput: a bad lifetime, or no school given when there are several.
+    """
+    return create_service_credentials(
+        session,
+        role=Role.ADMIN,
+        name=name,
+        scopes=(Scope.XAPI_LRS,),
+        days=days,
+        school_id=school_id,
+        now=now,
+    )
 
 
 def authenticate_token(

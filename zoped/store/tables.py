@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -578,4 +579,69 @@ learner_folds = Table(
     Column("n_placements", Integer(), nullable=False),
     Column("state", json_type(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# --- xAPI Learning Record Store -----------------------------------------------------------
+# Statements any xAPI client of a school sends to ``/xapi`` (zoped.api.lrs), each school's
+# apart. ``statement`` is the statement as stored (id, stored, authority and version filled),
+# as JSON text; the other columns are what the GET filters read. ``seq`` orders the store (the
+# order statements were stored) and is what ``more`` pages after.
+lrs_statements = Table(
+    "lrs_statements",
+    metadata,
+    Column("seq", Integer(), primary_key=True, autoincrement=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), nullable=False),
+    Column("id", String(36), nullable=False),
+    Column("stored", UtcDateTime(), nullable=False),
+    Column("voided", Boolean(), nullable=False),
+    Column("verb_id", Text(), nullable=False),
+    Column("registration", String(36), nullable=True),
+    Column("target_id", String(36), nullable=True),
+    Column("statement", Text(), nullable=False),
+    UniqueConstraint("school_id", "id", name="uq_lrs_statements_school_id_id"),
+    Index("ix_lrs_statements_school_stored", "school_id", "stored"),
+    Index("ix_lrs_statements_school_verb", "school_id", "verb_id"),
+    Index("ix_lrs_statements_school_registration", "school_id", "registration"),
+)
+
+# The agents and activities a statement is about, for the ``agent`` and ``activity`` filters:
+# ``kind`` is ``agent`` or ``activity``, ``key`` the agent's identifier (see
+# zoped.interop.xapi_lrs.agent_key) or the activity's id, and ``direct`` is true for the
+# statement's actor or object (the plain filter), false for the places only
+# ``related_agents`` / ``related_activities`` reach.
+lrs_statement_refs = Table(
+    "lrs_statement_refs",
+    metadata,
+    Column("seq", ForeignKey("lrs_statements.seq", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(512), primary_key=True),
+    Column("direct", Boolean(), primary_key=True),
+    Index("ix_lrs_statement_refs_kind_key", "kind", "key", "seq"),
+)
+
+# Attachments of stored statements, by their SHA-2 (the statement names it).
+lrs_attachments = Table(
+    "lrs_attachments",
+    metadata,
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
+    Column("sha2", String(128), primary_key=True),
+    Column("content_type", String(255), nullable=False),
+    Column("content", LargeBinary(), nullable=False),
+)
+
+# The state, activity profile and agent profile documents: ``kind`` says which; the key
+# columns a kind does not use are ''.
+lrs_documents = Table(
+    "lrs_documents",
+    metadata,
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("activity_id", String(512), primary_key=True),
+    Column("agent_key", String(512), primary_key=True),
+    Column("registration", String(36), primary_key=True),
+    Column("document_id", String(512), primary_key=True),
+    Column("content_type", String(255), nullable=False),
+    Column("content", LargeBinary(), nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("updated", UtcDateTime(), nullable=False),
 )

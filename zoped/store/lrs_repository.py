@@ -1,0 +1,334 @@
+"""Rows of the xAPI Learning Record Store: statements, the agents and activities they are
+about, attachments and documents, each school's apart.
+
+Like every repository, these functions never commit; the calling service owns the transaction.
+A statement is kept as the JSON text it was stored as; the filters read indexed columns and the
+``lrs_statement_refs`` rows, so a GET costs what it returns, not what the store holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from zoped.store.tables import (
+    lrs_attachments,
+    lrs_documents,
+    lrs_statement_refs,
+    lrs_statements,
+)
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    """The filters of a statements GET (None: not filtered by it)."""
+
+    agent: str | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    related_agents: bool = False
+    related_activities: bool = False
+    ascending: bool = False
+
+
+def find_statements(session: Session, school_id: str, ids: Sequence[str]) -> dict[str, str]:
+    """The stored JSON of those of ``ids`` the school holds, by id."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(lrs_statements.c.id, lrs_statements.c.statement).where(
+            lrs_statements.c.school_id == school_id, lrs_statements.c.id.in_(list(ids))
+        )
+    )
+    return {row.id: row.statement for row in rows}
+
+
+def get_statement(session: Session, school_id: str, statement_id: str) -> tuple[str, bool] | None:
+    """The stored JSON of a statement and whether it is voided."""
+    row = session.execute(
+        select(lrs_statements.c.statement, lrs_statements.c.voided).where(
+            lrs_statements.c.school_id == school_id, lrs_statements.c.id == statement_id
+        )
+    ).first()
+    return None if row is None else (row.statement, bool(row.voided))
+
+
+def voiding_targets(session: Session, school_id: str, ids: Sequence[str]) -> dict[str, str]:
+    """Of ``ids``, those stored by the school, each with its verb (a voiding statement may not
+    itself be voided)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(lrs_statements.c.id, lrs_statements.c.verb_id).where(
+            lrs_statements.c.school_id == school_id, lrs_statements.c.id.in_(list(ids))
+        )
+    )
+    return {row.id: row.verb_id for row in rows}
+
+
+def add_statement(
+    session: Session,
+    *,
+    school_id: str,
+    statement_id: str,
+    stored: datetime,
+    verb_id: str,
+    registration: str | None,
+    target_id: str | None,
+    statement: str,
+    refs: Iterable[tuple[str, str, bool]],
+) -> None:
+    """Store a statement and the keys it is filtered by."""
+    seq = session.execute(
+        insert(lrs_statements)
+        .values(
+            school_id=school_id,
+            id=statement_id,
+            stored=stored,
+            voided=False,
+            verb_id=verb_id,
+            registration=registration,
+            target_id=target_id,
+            statement=statement,
+        )
+        .returning(lrs_statements.c.seq)
+    ).scalar_one()
+    rows = [{"seq": seq, "kind": k, "key": key[:512], "direct": d} for k, key, d in refs]
+    if rows:
+        session.execute(insert(lrs_statement_refs), rows)
+
+
+def void(session: Session, school_id: str, ids: Sequence[str]) -> None:
+    """Mark statements voided."""
+    if ids:
+        session.execute(
+            update(lrs_statements)
+            .where(lrs_statements.c.school_id == school_id, lrs_statements.c.id.in_(list(ids)))
+            .values(voided=True)
+        )
+
+
+def _ref_filter(table: Any, kind: str, key: str, related: bool) -> Any:
+    match = and_(
+        lrs_statement_refs.c.seq == table.c.seq,
+        lrs_statement_refs.c.kind == kind,
+        lrs_statement_refs.c.key == key[:512],
+    )
+    if not related:
+        match = and_(match, lrs_statement_refs.c.direct.is_(True))
+    return exists().where(match)
+
+
+#: How deep a chain of StatementRefs is followed when a filter matches a targeted statement.
+REF_DEPTH = 3
+
+
+def _content_filter(table: Any, query: StatementQuery) -> list[Any]:
+    """The filters that are not about time or order, on one alias of the statements."""
+    found: list[Any] = []
+    if query.verb is not None:
+        found.append(table.c.verb_id == query.verb)
+    if query.registration is not None:
+        found.append(table.c.registration == query.registration)
+    if query.agent is not None:
+        found.append(_ref_filter(table, "agent", query.agent, query.related_agents))
+    if query.activity is not None:
+        found.append(_ref_filter(table, "activity", query.activity, query.related_activities))
+    return found
+
+
+def _matching(table: Any, school_id: str, query: StatementQuery, depth: int) -> Any:
+    """A statement matches the content filters itself, or targets (by a StatementRef) one that
+    does, voided or not (xAPI 1.0.3, 2.1.3: filter conditions for StatementRefs)."""
+    own = and_(*_content_filter(table, query))
+    if depth == 0:
+        return own
+    target = lrs_statements.alias(f"target_{depth}")
+    targeted = exists().where(
+        target.c.school_id == school_id,
+        target.c.id == table.c.target_id,
+        _matching(target, school_id, query, depth - 1),
+    )
+    return or_(own, targeted)
+
+
+def query_statements(
+    session: Session,
+    school_id: str,
+    query: StatementQuery,
+    *,
+    limit: int,
+    after: int | None = None,
+    until_seq: int | None = None,
+) -> list[tuple[int, str]]:
+    """Up to ``limit`` unvoided statements matching ``query``, newest stored first (oldest with
+    ``ascending``), as (seq, JSON); ``after`` continues a page after that seq, ``until_seq``
+    leaves out what was stored after the first page was read."""
+    t = lrs_statements
+    conditions: list[Any] = [t.c.school_id == school_id, t.c.voided.is_(False)]
+    if _content_filter(t, query):
+        conditions.append(_matching(t, school_id, query, REF_DEPTH))
+    if query.since is not None:
+        conditions.append(t.c.stored > query.since)
+    if query.until is not None:
+        conditions.append(t.c.stored <= query.until)
+    if until_seq is not None:
+        conditions.append(t.c.seq <= until_seq)
+    if after is not None:
+        conditions.append(t.c.seq > after if query.ascending else t.c.seq < after)
+    order = t.c.seq.asc() if query.ascending else t.c.seq.desc()
+    rows = session.execute(
+        select(t.c.seq, t.c.statement).where(*conditions).order_by(order).limit(limit)
+    )
+    return [(row.seq, row.statement) for row in rows]
+
+
+def last_seq(session: Session, school_id: str) -> int:
+    """The newest statement's seq (0 when there is none)."""
+    found = session.scalar(
+        select(func.max(lrs_statements.c.seq)).where(lrs_statements.c.school_id == school_id)
+    )
+    return int(found or 0)
+
+
+def add_attachments(session: Session, school_id: str, parts: dict[str, tuple[str, bytes]]) -> None:
+    """Keep attachment contents by SHA-2 (one already kept is left as it is)."""
+    if not parts:
+        return
+    known = set(
+        session.scalars(
+            select(lrs_attachments.c.sha2).where(
+                lrs_attachments.c.school_id == school_id,
+                lrs_attachments.c.sha2.in_(list(parts)),
+            )
+        )
+    )
+    rows = [
+        {"school_id": school_id, "sha2": sha2, "content_type": ctype, "content": content}
+        for sha2, (ctype, content) in parts.items()
+        if sha2 not in known
+    ]
+    if rows:
+        session.execute(insert(lrs_attachments), rows)
+
+
+def get_attachments(
+    session: Session, school_id: str, hashes: Sequence[str]
+) -> dict[str, tuple[str, bytes]]:
+    """Kept attachment contents by SHA-2."""
+    if not hashes:
+        return {}
+    rows = session.execute(
+        select(lrs_attachments).where(
+            lrs_attachments.c.school_id == school_id, lrs_attachments.c.sha2.in_(list(hashes))
+        )
+    )
+    return {row.sha2: (row.content_type, bytes(row.content)) for row in rows}
+
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """Where a document lives: ``kind`` is state, activity_profile or agent_profile; the parts
+    a kind does not use are ''."""
+
+    school_id: str
+    kind: str
+    activity_id: str = ""
+    agent_key: str = ""
+    registration: str = ""
+
+    def where(self) -> list[Any]:
+        """The conditions selecting this place's documents."""
+        t = lrs_documents
+        return [
+            t.c.school_id == self.school_id,
+            t.c.kind == self.kind,
+            t.c.activity_id == self.activity_id[:512],
+            t.c.agent_key == self.agent_key[:512],
+            t.c.registration == self.registration,
+        ]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored document."""
+
+    document_id: str
+    content_type: str
+    content: bytes
+    etag: str
+    updated: datetime
+
+
+def get_document(session: Session, key: DocumentKey, document_id: str) -> Document | None:
+    """One document, if stored."""
+    t = lrs_documents
+    row = session.execute(select(t).where(*key.where(), t.c.document_id == document_id)).first()
+    if row is None:
+        return None
+    return Document(row.document_id, row.content_type, bytes(row.content), row.etag, row.updated)
+
+
+def document_ids(session: Session, key: DocumentKey, since: datetime | None) -> list[str]:
+    """The ids of the documents in a place, updated after ``since`` if given."""
+    t = lrs_documents
+    conditions = key.where()
+    if since is not None:
+        conditions.append(t.c.updated > since)
+    return list(session.scalars(select(t.c.document_id).where(*conditions).order_by(t.c.updated)))
+
+
+def put_document(session: Session, key: DocumentKey, document: Document) -> None:
+    """Store a document, replacing one with its id."""
+    t = lrs_documents
+    session.execute(delete(t).where(*key.where(), t.c.document_id == document.document_id))
+    session.execute(
+        insert(t).values(
+            school_id=key.school_id,
+            kind=key.kind,
+            activity_id=key.activity_id[:512],
+            agent_key=key.agent_key[:512],
+            registration=key.registration,
+            document_id=document.document_id,
+            content_type=document.content_type,
+            content=document.content,
+            etag=document.etag,
+            updated=document.updated,
+        )
+    )
+
+
+def delete_documents(session: Session, key: DocumentKey, document_id: str | None) -> None:
+    """Delete one document, or (``document_id`` None) every document of the place."""
+    t = lrs_documents
+    conditions = key.where()
+    if document_id is not None:
+        conditions.append(t.c.document_id == document_id)
+    session.execute(delete(t).where(*conditions))
+
+
+def newest_about_activity(session: Session, school_id: str, activity_id: str) -> str | None:
+    """The newest stored statement JSON about this activity (for its definition)."""
+    t = lrs_statements
+    row = session.execute(
+        select(t.c.statement)
+        .where(
+            t.c.school_id == school_id,
+            exists().where(
+                lrs_statement_refs.c.seq == t.c.seq,
+                lrs_statement_refs.c.kind == "activity",
+                lrs_statement_refs.c.key == activity_id[:512],
+            ),
+        )
+        .order_by(t.c.seq.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else str(row.statement)
