@@ -219,3 +219,19 @@ def test_akt_new_items_and_bad_options() -> None:
     with pytest.raises(InvalidInput) as info:
         AKT(hidden=10, heads=4, window=1, l2=-1.0)
     assert {p.location for p in info.value.problems} == {"heads", "window", "l2"}
+
+
+def test_after_epoch_sees_each_epoch_and_can_stop_training(
+    logs: tuple[InteractionLog, InteractionLog],
+) -> None:
+    small = logs[0].take_learners(np.arange(10))
+    seen: list[tuple[int, bool]] = []
+
+    def stop_after_two(epoch: int, model: AKT) -> bool:
+        seen.append((epoch, model.net.training))
+        return epoch < 2
+
+    model = AKT(hidden=8, heads=2, window=10, epochs=5, device="cpu")
+    model.fit(small, after_epoch=stop_after_two)
+    assert seen == [(1, False), (2, False)]  # scored in evaluation mode, stopped after two
+    assert len(model.fit_summary["train_loss"]) == 2

@@ -12,7 +12,7 @@ itself (the label leak that pyKT found in expanded-row evaluation).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -193,8 +193,17 @@ class SequenceModel:
                 [Problem("skill_idx", f"has skill code {top}")],
             )
 
-    def fit(self, log: InteractionLog) -> Self:
-        """Train with Adam on binary cross-entropy of each row's outcome given earlier rows."""
+    def fit(
+        self, log: InteractionLog, *, after_epoch: Callable[[int, Self], bool] | None = None
+    ) -> Self:
+        """Train with Adam on binary cross-entropy of each row's outcome given earlier rows.
+
+        Args:
+            log: the training rows.
+            after_epoch: called with the epoch number (from 1) and the model, in evaluation
+                mode, after each epoch (e.g. to score a validation split and keep the best
+                weights); training stops early when it returns False.
+        """
         log.validate()
         if len(log) == 0:
             raise InvalidInput("cannot fit on an empty log", [Problem("log", "has no rows")])
@@ -222,6 +231,11 @@ class SequenceModel:
                     total += float(loss.detach()) * len(rows)
                     count += len(rows)
                 losses.append(total / max(count, 1))
+                if after_epoch is not None:
+                    self.net.eval()
+                    if not after_epoch(len(losses), self):
+                        break
+                    self.net.train()
         self.net.eval()
         self.fit_summary = {"rows": len(log), "train_loss": losses, "device": self.device}
         return self
