@@ -14,6 +14,7 @@ from rich.console import Console
 from zoped import __version__
 from zoped.cli import (
     audit,
+    case,
     course,
     credentials,
     db,
@@ -68,6 +69,7 @@ for module in (
     school,
     privacy,
     audit,
+    case,
     exports,
 ):
     module.register(app)

@@ -645,3 +645,21 @@ lrs_documents = Table(
     Column("etag", String(64), nullable=False),
     Column("updated", UtcDateTime(), nullable=False),
 )
+
+# --- CASE frameworks ------------------------------------------------------------------------
+# What a course imported from a CASE package keeps beside its competencies (zoped.interop.case):
+# the CFDocument, each CFItem and CFAssociation as read, and the competency id of each item, so
+# a re-import of the framework updates the same course and competencies in place and an export
+# writes the same identifiers again. ``document_id`` is the CFDocument's identifier: a school
+# has at most one course per CASE framework.
+case_frameworks = Table(
+    "case_frameworks",
+    metadata,
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), nullable=False),
+    Column("document_id", String(ID), nullable=False),
+    Column("case_version", String(8), nullable=False),
+    Column("record", json_type(), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("school_id", "document_id"),
+)
