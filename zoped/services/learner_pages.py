@@ -110,11 +110,32 @@ def _given(item: Item, response: object) -> tuple[tuple[str, ...], str | None]:
     """The options chosen (their texts, in the order given) or the text typed."""
     if item.type is ItemType.NUMERIC or item.type is ItemType.SHORT_TEXT:
         return (), None if response is None else str(response)
+    if item.type is ItemType.MATCHING or item.type is ItemType.BLANKS:
+        return _parts_given(item, response), None
     texts = {o.id: o.text for o in item.options}
     picked = [response] if isinstance(response, str) else response
     if not isinstance(picked, list):
         return (), None
     return tuple(texts.get(str(p), str(p)) for p in picked if str(p) in texts), None
+
+
+def _parts_given(item: Item, response: object) -> tuple[str, ...]:
+    """A matching answer as "option → target" pairs, a blanks answer as each blank's text (a
+    choice's text, or what was typed); a part left empty reads "(none)"."""
+    if not isinstance(response, list):
+        return ()
+    given = [str(value) for value in response]
+    if item.type is ItemType.MATCHING:
+        targets = {t.id: t.text for t in item.targets}
+        return tuple(
+            f"{o.text} → {targets.get(v, '(none)')}"
+            for o, v in zip(item.options, given, strict=False)
+        )
+    parts = []
+    for blank, value in zip(item.blanks, given, strict=False):
+        choices = {c.id: c.text for c in blank.choices}
+        parts.append((choices.get(value, "(none)") if blank.choices else value) or "(none)")
+    return tuple(parts)
 
 
 def _result(event: EvidenceEvent) -> str:

@@ -212,6 +212,17 @@ def _instant(form: FormData, name: str, *, default: datetime) -> datetime:
 
 
 def _response(item: Item, form: FormData) -> ItemResponse:
+    if item.type is ItemType.MATCHING or item.type is ItemType.BLANKS:
+        # One field per option (its match) or per blank (a choice or the text typed).
+        names = (
+            [f"match_{o.id}" for o in item.options]
+            if item.type is ItemType.MATCHING
+            else [f"blank_{b.id}" for b in item.blanks]
+        )
+        given = [str(form.get(name) or "").strip() for name in names]
+        if not any(given):
+            raise InvalidInput("no answer given", [Problem(names[0], "answer the question")])
+        return given
     if item.type is ItemType.MULTIPLE_CHOICE:
         return [str(v) for v in form.getlist("response")]
     if item.type is ItemType.ORDERING:
