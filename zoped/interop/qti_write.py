@@ -4,7 +4,7 @@ Each item becomes ``items/ID.xml`` (a ``qti-assessment-item``) listed in ``imsma
 The manifest carries, per item, the competencies it assesses as 1EdTech Curriculum Standards
 Metadata (one GUID per competency id) and what QTI has no place for (hints, the explanation,
 feedback, difficulty, a numeric tolerance) in zoped's own metadata element
-(:data:`~zoped.interop.qti.ZOPED_NS`). Reading the package back with
+(:data:`~zoped.interop.qti_metadata.ZOPED_NS`). Reading the package back with
 :func:`zoped.interop.qti.read_qti` gives the same items (docs/qti.md says what does not travel).
 """
 
@@ -18,7 +18,8 @@ from lxml import etree
 
 from zoped.domain.content import BLANK_MARKER, Item, ItemType
 from zoped.domain.course import Course
-from zoped.interop.qti import CSM_NS, QTI3_NS, ZOPED_NS
+from zoped.interop.qti import QTI3_NS
+from zoped.interop.qti_metadata import CSM_NS, ZOPED_NS
 
 CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
 _TEMPLATES = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/"

@@ -21,7 +21,8 @@ from zoped.domain.content import Item
 from zoped.domain.course import Course, CourseInfo
 from zoped.domain.people import User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from zoped.interop.qti import QtiItem, read_mapping, read_qti, slug
+from zoped.interop.qti import QtiItem, read_qti, slug
+from zoped.interop.qti_metadata import read_mapping
 from zoped.interop.qti_write import write_package
 from zoped.services import transaction
 from zoped.services.courses import COURSE_EDITORS, get_course, import_course
