@@ -47,6 +47,7 @@ from zoped.web import (
     admin_privacy,
     admin_roster,
     auth,
+    case_import,
     course_import,
     guardian,
     learner,
@@ -416,6 +417,7 @@ def create_app(
         audit_pages.router,
         admin_courses.router,
         course_import.router,
+        case_import.router,
         admin_roster.router,
     ):
         app.include_router(router)
