@@ -8,6 +8,9 @@ and the ``ids`` and ``canonical`` formats of a statement.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import uuid
 from collections.abc import Iterator, Mapping
@@ -29,13 +32,27 @@ _ISO_TIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$", re.IGNORECASE
 )
 _LANGUAGE_MAPS = ("display", "name", "description")
+#: Properties whose value is text (ralph's models would turn a number into text).
+_TEXT = frozenset(
+    {"id", "mbox", "mbox_sha1sum", "openid", "homePage", "objectType", "sha2", "contentType"}
+    | {"usageType", "fileUrl", "registration", "revision", "platform", "language", "duration"}
+    | {"response", "interactionType", "moreInfo", "type", "version", "timestamp", "stored"}
+)
 
 
 def _problems_of(error: ValidationError) -> list[Problem]:
-    return [
-        Problem(".".join(str(part) for part in e.get("loc", ())) or "statement", e["msg"])
-        for e in error.errors()
-    ][:20]
+    """One problem per place: where the models tried several forms (an agent or a group, say),
+    the place and the first form's complaint."""
+    found: dict[str, str] = {}
+    for e in error.errors():
+        parts = [str(part) for part in e.get("loc", ())]
+        forms = [i for i, part in enumerate(parts) if part.startswith(("BaseXapi", "function-"))]
+        if forms:
+            where = ".".join(parts[: forms[0]]) or "statement"
+            found.setdefault(where, f"is none of the forms xAPI allows ({e['msg']})")
+        else:
+            found.setdefault(".".join(parts) or "statement", e["msg"])
+    return [Problem(where, message) for where, message in found.items()][:20]
 
 
 def _walk(data: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
@@ -57,6 +74,14 @@ def check_statement(data: Any) -> list[Problem]:
     problems: list[Problem] = []
     for path, key, value in _walk(data):
         where = f"{path}.{key}" if path else key
+        if key in _TEXT and not isinstance(value, str) and not path.endswith("extensions"):
+            problems.append(Problem(where, "must be text"))
+        elif key in _LANGUAGE_MAPS and not isinstance(value, str | Mapping):
+            problems.append(Problem(where, "must be text or a language map"))
+        elif path.rsplit(".", 1)[-1] in _LANGUAGE_MAPS and not isinstance(value, str):
+            problems.append(Problem(where, "a language map's values are text"))
+        if key == "length" and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append(Problem(where, "must be a whole number"))
         if key in ("timestamp", "stored") and not (
             isinstance(value, str) and _ISO_TIME.match(value) and _time_ok(value)
         ):
@@ -319,3 +344,46 @@ def same_statement(stored: Mapping[str, Any], sent: Mapping[str, Any]) -> bool:
     return {k: v for k, v in stored.items() if k not in ignored} == {
         k: v for k, v in sent.items() if k not in ignored
     }
+
+
+SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
+SIGNATURE_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
+
+
+def _b64url_json(text: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+
+def signature_problems(
+    statement: Mapping[str, Any], parts: Mapping[str, tuple[str, bytes]]
+) -> list[Problem]:
+    """What is wrong with a signed statement's signature (xAPI 1.0.3, 2.6): the signature
+    attachment is ``application/octet-stream`` holding a JWS (compact form) signed with RS256,
+    RS384 or RS512 whose payload is the statement. (The RSA signature itself is not verified:
+    the LRS holds no key of the signer.)"""
+    problems: list[Problem] = []
+    for index, attachment in enumerate(statement.get("attachments") or []):
+        if not isinstance(attachment, Mapping) or attachment.get("usageType") != SIGNATURE:
+            continue
+        where = f"attachments[{index}]"
+        if attachment.get("contentType") != "application/octet-stream":
+            problems.append(Problem(f"{where}.contentType", "a signature is octet-stream"))
+            continue
+        found = parts.get(str(attachment.get("sha2")))
+        if found is None:
+            continue  # reported as a missing part
+        pieces = found[1].decode("ascii", "replace").strip().split(".")
+        try:
+            header, payload = _b64url_json(pieces[0]), _b64url_json(pieces[1])
+        except (ValueError, IndexError, binascii.Error):
+            problems.append(Problem(where, "the signature is not a JWS with a JSON payload"))
+            continue
+        if len(pieces) != 3 or not isinstance(header, Mapping):
+            problems.append(Problem(where, "the signature is not a JWS"))
+        elif header.get("alg") not in SIGNATURE_ALGORITHMS:
+            problems.append(Problem(where, "a signature uses RS256, RS384 or RS512"))
+        elif not isinstance(payload, Mapping) or any(
+            payload.get(key) != statement.get(key) for key in ("actor", "verb", "object")
+        ):
+            problems.append(Problem(where, "the signature's payload is not this statement"))
+    return problems

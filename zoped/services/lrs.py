@@ -113,6 +113,8 @@ def _check_batch(
         problems.extend(Problem(f"{where}.{p.location}", p.message) for p in found)
         if found:
             continue
+        found = xapi_lrs.signature_problems(statement, attachments)
+        problems.extend(Problem(f"{where}.{p.location}", p.message) for p in found)
         if "id" in statement:
             sid = str(statement["id"]).lower()
             if sid in seen:
@@ -306,7 +308,7 @@ def attachments_of(
         a["sha2"]
         for s in statements
         for a in s.get("attachments") or []
-        if isinstance(a, Mapping) and "sha2" in a
+        if isinstance(a, Mapping) and isinstance(a.get("sha2"), str)
     }
     return repo.get_attachments(session, caller.school_id, sorted(hashes))
 
