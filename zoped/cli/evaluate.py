@@ -8,6 +8,8 @@ Example::
     zoped eval --data A2012_skill_id_test.csv --layout dkt-lines --model bkt
     zoped eval --data 'glops/*.csv' --columns learner=user_id,skill=source,correct=correct \
         --model bkt
+    zoped eval --data log.csv --columns learner=user_id,skill=skill_id,correct=correct \
+        --model auto --max-seconds 600   # the best model on a validation split, then its test
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from rich.table import Table
 from zoped.engine.base import InteractionLog
 from zoped.engine.evaluate import EvalReport, evaluate
 from zoped.engine.logs import Layout, column_map, load_log, load_logs
-from zoped.engine.registry import available_models, make_model, parse_params
+from zoped.engine.registry import MODELS, available_models, make_model, parse_params
+from zoped.engine.select import CANDIDATES, Selection, select_model
 from zoped.engine.split import parse_split, read_split_file, split_by_ids, split_by_learner
 from zoped.errors import InvalidInput, Problem
 
@@ -91,6 +94,39 @@ def _print_report(report: EvalReport, protocol: str, data: Path) -> None:
     console.print(table)
 
 
+def _print_selection(selection: Selection, protocol: str, data: Path) -> None:
+    table = Table(
+        title=f"candidates on a validation split of the training learners "
+        f"({selection.valid_fraction:g} of them: {selection.n_valid} rows; "
+        f"fitted on {selection.n_fit} rows)"
+    )
+    table.add_column("model")
+    table.add_column("validation AUC", justify="right")
+    table.add_column("fit + predict s", justify="right")
+    table.add_column("note")
+    for c in selection.candidates:
+        auc = "—" if c.valid_auc is None else f"{c.valid_auc:.4f}"
+        seconds = "—" if c.fit_s is None else f"{c.fit_s:.1f}"
+        mark = " (winner)" if c.model == selection.winner else ""
+        table.add_row(c.model + mark, auc, seconds, c.note)
+    console.print(table)
+    console.print(f"winner: {selection.winner}, refitted on all training learners")
+    _print_report(selection.report, protocol, data)
+
+
+def _candidates(text: str | None) -> list[str]:
+    """The --candidates names (default: all of CANDIDATES), each a registered model."""
+    names = [n.strip() for n in text.split(",") if n.strip()] if text else list(CANDIDATES)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown or not names:
+        given = ", ".join(unknown) or "none given"
+        known = ", ".join(sorted(MODELS))
+        raise InvalidInput(
+            "bad --candidates", [Problem("--candidates", f"unknown: {given}; known: {known}")]
+        )
+    return names
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``eval`` command."""
 
@@ -115,7 +151,28 @@ def register(app: typer.Typer) -> None:
             help="long: a row per response; dkt-lines: DKT's length / [skills] / 0-1 lines; "
             "wide: a row per learner, a column per item.",
         ),
-        model: str | None = typer.Option(None, "--model", help="Model name (see --list-models)."),
+        model: str | None = typer.Option(
+            None,
+            "--model",
+            help="Model name (see --list-models), or auto: fit the candidates on a validation "
+            "split of the training learners and score the best on the test learners.",
+        ),
+        candidates: str | None = typer.Option(
+            None,
+            "--candidates",
+            help="With --model auto: the models to try, comma-separated, cheapest first "
+            f"(default {','.join(CANDIDATES)}).",
+        ),
+        max_seconds: float | None = typer.Option(
+            None,
+            "--max-seconds",
+            help="With --model auto: start no further candidate after this many seconds.",
+        ),
+        valid_fraction: float = typer.Option(
+            0.2,
+            "--valid-fraction",
+            help="With --model auto: share of the training learners used for validation.",
+        ),
         skill_sep: str | None = typer.Option(
             None, "--skill-sep", help="Separator of several skills in one cell, e.g. '~~'."
         ),
@@ -154,7 +211,14 @@ def register(app: typer.Typer) -> None:
         assert data is not None
         assert model is not None
         params = parse_params(param)
-        learner_model = make_model(model, params, seed=seed)
+        auto = model == "auto"
+        if auto and params:
+            raise InvalidInput(
+                "--param with --model auto",
+                [Problem("--param", "sets one model's options: name that model instead of auto")],
+            )
+        chosen = _candidates(candidates) if auto else []
+        learner_model = None if auto else make_model(model, params, seed=seed)
         train, test, protocol = prepare_split(
             data,
             columns,
@@ -165,6 +229,23 @@ def register(app: typer.Typer) -> None:
             test_data=test_data,
             seed=seed,
         )
+        if learner_model is None:
+            selection = select_model(
+                train,
+                test,
+                candidates=chosen,
+                valid_fraction=valid_fraction,
+                seed=seed,
+                max_seconds=max_seconds,
+            )
+            if as_json:
+                chosen_out = selection.to_dict()
+                chosen_out.update(data=data.name, protocol=protocol, seed=seed)
+                chosen_out["layout"] = layout.value
+                typer.echo(json.dumps(chosen_out))
+            else:
+                _print_selection(selection, protocol, data)
+            return
         report = evaluate(learner_model, train, test)
         if as_json:
             out: dict[str, Any] = report.to_dict()

@@ -8,6 +8,7 @@ the others. :func:`available_models` tells which import and why the others do no
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,17 @@ MODELS: dict[str, str] = {
     "akt": "zoped.engine.deep.akt:AKT",
 }
 """Model name -> ``"module:Class"``."""
+
+NEEDS: dict[str, str] = {"dkt": "torch", "sakt": "torch", "akt": "torch"}
+"""Model name -> the optional module it needs to fit (its module imports without it)."""
+
+
+def missing_dependency(name: str) -> str | None:
+    """Why ``name`` cannot fit here (an optional module is not installed), or None."""
+    module = NEEDS.get(name)
+    if module is None or importlib.util.find_spec(module) is not None:
+        return None
+    return f"needs {module}, not installed here: pip install 'zoped[deep]'"
 
 
 @dataclass(frozen=True)
