@@ -306,6 +306,242 @@ def em_fit(
     return loglik, n_iter
 
 
+# Keeps the running product of the per-answer likelihoods of a sequence within float range:
+# its log joins the total when it falls below this (every factor is in (0, 1]).
+_RESCALE = 1e-250
+
+
+@numba.njit(cache=True)
+def _em_group(
+    correct: NDArray[np.int8],
+    seq_ptr: NDArray[np.int64],
+    first_seq: int,
+    last_seq: int,
+    theta: NDArray[np.float64],
+    max_iter: int,
+    tol: float,
+    forgetting: bool,
+    max_guess: float,
+    max_slip: float,
+    max_sum: float,
+    work: NDArray[np.float64],
+    loglik: NDArray[np.float64],
+    n_iter: NDArray[np.int64],
+) -> None:
+    """Baum-Welch for one skill from several start values at once: ``theta`` is (g, N_PARAMS).
+
+    The same EM as :func:`_em_one` for each row of ``theta`` (each stops on its own test), but
+    one pass over the skill's answers serves every restart: the innermost loops run over the
+    restarts, so the restarts' independent recursions overlap in the CPU instead of each
+    waiting on its own chain of divisions, and every answer is read once per E-step, not once
+    per restart. The log-likelihood is summed as a running product per sequence (one log per
+    sequence, not one per answer). A restart that has converged leaves the active set (its
+    slot is swapped with the last active one), so the loops cover only live restarts.
+    """
+    g = theta.shape[0]
+    n_obs = seq_ptr[last_seq] - seq_ptr[first_seq]
+    n_seq = last_seq - first_seq
+    # Parameters of live restarts in slots 0..n_live-1; who[s] is the restart in slot s.
+    who = np.arange(g)
+    prm = np.empty((N_PARAMS, g))
+    for r in range(g):
+        for j in range(N_PARAMS):
+            prm[j, r] = theta[r, j]
+    prev_ll = np.full(g, -np.inf)
+    ll = np.zeros(g)
+    acc = np.ones(g)
+    p = np.empty(g)
+    u = np.empty(g)
+    gk = np.empty(g)
+    gu = np.empty(g)
+    sums = np.zeros((10, g))
+    n_live = g
+    it = 0
+    while n_live > 0 and it < max_iter:
+        it += 1
+        sums[:, :n_live] = 0.0
+        ll[:n_live] = 0.0
+        prior = prm[PRIOR]
+        learn = prm[LEARN]
+        guess = prm[GUESS]
+        slip = prm[SLIP]
+        forget = prm[FORGET]
+        for q in range(first_seq, last_seq):
+            a = seq_ptr[q]
+            n = seq_ptr[q + 1] - a
+            for s in range(n_live):
+                p[s] = prior[s]
+                u[s] = 1.0 - prior[s]
+                acc[s] = 1.0
+            for t in range(n):
+                base = 2 * t * g
+                c = correct[a + t]
+                for s in range(n_live):
+                    if c:
+                        num_k = p[s] * (1.0 - slip[s])
+                        num_u = u[s] * guess[s]
+                    else:
+                        num_k = p[s] * slip[s]
+                        num_u = u[s] * (1.0 - guess[s])
+                    den = num_k + num_u
+                    acc[s] *= den
+                    fk = num_k / den
+                    fu = num_u / den
+                    work[base + s] = fk
+                    work[base + g + s] = fu
+                    nk = fk * (1.0 - forget[s]) + fu * learn[s]
+                    nu = fu * (1.0 - learn[s]) + fk * forget[s]
+                    p[s] = nk if nk < nu else 1.0 - nu
+                    u[s] = 1.0 - nk if nk < nu else nu
+                for s in range(n_live):
+                    if acc[s] < _RESCALE:
+                        ll[s] += math.log(acc[s])
+                        acc[s] = 1.0
+            for s in range(n_live):
+                ll[s] += math.log(acc[s])
+            base = 2 * (n - 1) * g
+            c = correct[a + n - 1]
+            for s in range(n_live):
+                gk[s] = work[base + s]
+                gu[s] = work[base + g + s]
+                sums[6, s] += gu[s] * c
+                sums[7, s] += gu[s]
+                sums[8, s] += gk[s] * (1 - c)
+                sums[9, s] += gk[s]
+            for t in range(n - 2, -1, -1):
+                base = 2 * t * g
+                c = correct[a + t]
+                for s in range(n_live):
+                    fk = work[base + s]
+                    fu = work[base + g + s]
+                    nk = fk * (1.0 - forget[s]) + fu * learn[s]
+                    nu = fu * (1.0 - learn[s]) + fk * forget[s]
+                    pred_k = nk if nk < nu else 1.0 - nu
+                    pred_u = 1.0 - nk if nk < nu else nu
+                    rk = gk[s] / pred_k if pred_k > 0.0 else 0.0
+                    ru = gu[s] / pred_u if pred_u > 0.0 else 0.0
+                    x_uk = fu * learn[s] * rk
+                    x_uu = fu * (1.0 - learn[s]) * ru
+                    x_kk = fk * (1.0 - forget[s]) * rk
+                    x_ku = fk * forget[s] * ru
+                    k_now = x_kk + x_ku
+                    u_now = x_uk + x_uu
+                    gk[s] = k_now
+                    gu[s] = u_now
+                    sums[1, s] += x_uk
+                    sums[2, s] += u_now
+                    sums[3, s] += x_ku
+                    sums[4, s] += k_now
+                    sums[6, s] += u_now * c
+                    sums[7, s] += u_now
+                    sums[8, s] += k_now * (1 - c)
+                    sums[9, s] += k_now
+            for s in range(n_live):
+                sums[0, s] += gk[s]
+        # Convergence test and M-step per live restart; converged ones leave the live set.
+        s = 0
+        while s < n_live:
+            r = who[s]
+            if abs(ll[s] - prev_ll[s]) < tol * n_obs or it == max_iter:
+                converged = abs(ll[s] - prev_ll[s]) < tol * n_obs
+                if not converged:
+                    # Out of iterations: M-step once more, as _em_one does, then stop.
+                    _m_step(prm, sums, s, n_seq, forgetting, max_guess, max_slip, max_sum)
+                for j in range(N_PARAMS):
+                    theta[r, j] = prm[j, s]
+                loglik[r] = ll[s]
+                n_iter[r] = it
+                n_live -= 1
+                if s != n_live:
+                    who[s] = who[n_live]
+                    prev_ll[s] = prev_ll[n_live]
+                    ll[s] = ll[n_live]
+                    for j in range(N_PARAMS):
+                        prm[j, s] = prm[j, n_live]
+                    for j in range(10):
+                        sums[j, s] = sums[j, n_live]
+                continue
+            prev_ll[s] = ll[s]
+            _m_step(prm, sums, s, n_seq, forgetting, max_guess, max_slip, max_sum)
+            s += 1
+
+
+@numba.njit(cache=True, inline="always")
+def _m_step(
+    prm: NDArray[np.float64],
+    sums: NDArray[np.float64],
+    s: int,
+    n_seq: int,
+    forgetting: bool,
+    max_guess: float,
+    max_slip: float,
+    max_sum: float,
+) -> None:
+    """The M-step of :func:`_em_one` for slot ``s`` of a :func:`_em_group` (same bounds)."""
+    prm[PRIOR, s] = min(max(sums[0, s] / n_seq, _EPS), 1.0 - _EPS)
+    if sums[2, s] > 0.0:
+        prm[LEARN, s] = min(max(sums[1, s] / sums[2, s], _EPS), 1.0 - _EPS)
+    if sums[7, s] > 0.0:
+        prm[GUESS, s] = min(max(sums[6, s] / sums[7, s], _EPS), max_guess)
+    if sums[9, s] > 0.0:
+        prm[SLIP, s] = min(max(sums[8, s] / sums[9, s], _EPS), max_slip)
+    excess = prm[GUESS, s] + prm[SLIP, s] - max_sum
+    if excess > 0.0:
+        gg = max(prm[GUESS, s] - 0.5 * excess, _EPS)
+        prm[SLIP, s] = max(max_sum - gg, _EPS)
+        prm[GUESS, s] = max_sum - prm[SLIP, s]
+    if forgetting and sums[4, s] > 0.0:
+        prm[FORGET, s] = min(max(sums[3, s] / sums[4, s], _EPS), 1.0 - prm[LEARN, s])
+
+
+@numba.njit(cache=True, parallel=True)
+def em_fit_grouped(
+    correct: NDArray[np.int8],
+    seq_ptr: NDArray[np.int64],
+    skill_seq_ptr: NDArray[np.int64],
+    jobs: NDArray[np.int64],
+    theta: NDArray[np.float64],
+    max_iter: int,
+    tol: float,
+    forgetting: bool,
+    max_guess: float,
+    max_slip: float,
+    max_sum: float,
+    max_len: int,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """:func:`em_fit` with jobs of several restarts of one skill: rows (skill, first, end).
+
+    Each job runs :func:`_em_group` on restarts ``first..end-1`` of its skill; the caller
+    splits a skill's restarts over several jobs only where there are too few skills to keep
+    every thread busy.
+    """
+    n_restarts, n_skills = theta.shape[0], theta.shape[1]
+    loglik = np.full((n_restarts, n_skills), -np.inf)
+    n_iter = np.zeros((n_restarts, n_skills), dtype=np.int64)
+    for j in numba.prange(jobs.shape[0]):
+        k = jobs[j, 0]
+        r0 = jobs[j, 1]
+        r1 = jobs[j, 2]
+        work = np.empty(2 * max(max_len, 1) * (r1 - r0), dtype=np.float64)
+        _em_group(
+            correct,
+            seq_ptr,
+            skill_seq_ptr[k],
+            skill_seq_ptr[k + 1],
+            theta[r0:r1, k],
+            max_iter,
+            tol,
+            forgetting,
+            max_guess,
+            max_slip,
+            max_sum,
+            work,
+            loglik[r0:r1, k],
+            n_iter[r0:r1, k],
+        )
+    return loglik, n_iter
+
+
 @numba.njit(cache=True)
 def forward_filter(
     learner: NDArray[np.int64],

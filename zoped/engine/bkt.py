@@ -7,7 +7,8 @@ with probability ``1 - slip`` when the skill is known and ``guess`` when it is n
 
 Fitting. Every (learner, skill) sequence is an independent HMM with its skill's parameters.
 Baum-Welch runs for all skills and all random restarts at once in a compiled kernel
-(:mod:`zoped.engine._bkt_kernels`); each (restart, skill) pair stops on its own when the mean
+(:mod:`zoped.engine._bkt_kernels`), the skills in parallel and all restarts of a skill in one
+pass over its answers; each (restart, skill) pair stops on its own when the mean
 log-likelihood per answer changes by less than ``tol``. Per skill, the restart with the best
 likelihood is kept, as pyBKT's ``num_fits`` does.
 
@@ -49,9 +50,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, Self
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -323,21 +326,13 @@ class BKT:
 
         rng = np.random.default_rng(self.seed)
         theta = self._start_values(rng, n_skills)
-        # Largest skills first: the parallel loop then ends with small jobs on both threads.
         has_data = np.flatnonzero(n_obs > 0)
-        jobs = np.stack(
-            [
-                np.repeat(np.arange(self.n_restarts), has_data.shape[0]),
-                np.tile(has_data, self.n_restarts),
-            ],
-            axis=1,
-        ).astype(np.int64)
-        jobs = jobs[np.argsort(-n_obs[jobs[:, 1]], kind="stable")]
-        loglik, n_iter = kernels.em_fit(
+        jobs = _em_jobs(n_obs[has_data], has_data, self.n_restarts, numba.get_num_threads())
+        loglik, n_iter = kernels.em_fit_grouped(
             correct,
             seq_ptr,
             skill_seq_ptr,
-            np.ascontiguousarray(jobs),
+            jobs,
             theta,
             self.max_iter,
             self.tol,
@@ -552,6 +547,22 @@ class BKT:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
         return f"BKT({args})"
+
+
+def _em_jobs(n_obs: IntArray, skills: IntArray, n_restarts: int, n_threads: int) -> IntArray:
+    """EM jobs as rows (skill, first restart, end restart), largest skills first.
+
+    One job runs all restarts of a skill in one pass over its answers (see
+    :func:`zoped.engine._bkt_kernels._em_group`). Where the skills are too few to keep
+    ``n_threads`` busy (a log of 3 skills on 2 threads), each skill's restarts are cut into
+    that many more jobs. The cut only changes which thread computes a restart, never its
+    numbers. Largest first: the parallel loop then ends with small jobs on every thread.
+    """
+    splits = int(min(n_restarts, max(1, -(-2 * n_threads // max(1, skills.shape[0])))))
+    bounds = np.linspace(0, n_restarts, splits + 1).round().astype(np.int64)
+    order = np.argsort(-n_obs, kind="stable")
+    rows = [(int(skills[i]), int(a), int(b)) for i in order for a, b in pairwise(bounds) if b > a]
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
 def _sequences_by_skill(log: InteractionLog) -> tuple[NDArray[np.int8], IntArray, IntArray]:
