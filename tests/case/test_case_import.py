@@ -17,7 +17,8 @@ from tests.case.packages import DOC, association, fractions, item, uid
 from zoped.domain import Role
 from zoped.domain.content import Activity, Modality
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from zoped.interop.case import map_framework, read_package, schema_problems
+from zoped.interop.case import read_package, schema_problems
+from zoped.interop.case_map import map_framework
 from zoped.services.case_import import (
     course_links,
     export_case,

@@ -12,12 +12,8 @@ import pytest
 
 from tests.case.packages import DOC, association, fractions, item, uid
 from zoped.errors import InvalidInput
-from zoped.interop.case import (
-    case_schema,
-    load_package_file,
-    map_framework,
-    read_package,
-)
+from zoped.interop.case import case_schema, load_package_file, read_package
+from zoped.interop.case_map import map_framework
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMAS = Path(__file__).parents[2] / "zoped" / "interop" / "schemas"

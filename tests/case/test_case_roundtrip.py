@@ -16,12 +16,9 @@ from tests.case.packages import fractions
 from tests.strategies import frameworks
 from zoped.domain.course import Course
 from zoped.domain.framework import Framework
-from zoped.interop.case import (
-    map_framework,
-    read_package,
-    schema_problems,
-    write_package,
-)
+from zoped.interop.case import read_package, schema_problems
+from zoped.interop.case_map import map_framework
+from zoped.interop.case_write import write_package
 from zoped.interop.course_file import load_course_file
 
 AT = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""CASE 1.0 and 1.1 competency frameworks (a ``CFPackage`` in JSON): read, check, map and write.
+"""CASE 1.0 and 1.1 competency frameworks (a ``CFPackage`` in JSON): read and check them.
 
 Reading goes in three steps, and every problem of a step is reported, never just the first:
 
@@ -13,14 +13,12 @@ Reading goes in three steps, and every problem of a step is reported, never just
 2. **Schema.** The straightened document is checked against the official JSON schema of its
    version (vendored in ``zoped/interop/schemas``, see ``SOURCE.md`` there). Every error is
    located as a path into the package (``CFItems[12].identifier``).
-3. **Meaning.** Identifiers must be unique; ``isChildOf`` builds the hierarchy, ``precedes``
-   the prerequisites (A precedes B: A is a prerequisite of B) and every other association is
-   kept as a link. :func:`map_framework` turns the package into competencies with stable
-   slugs, the CASE identifier kept beside each; the domain's rules (no cycles) run there.
+3. **Meaning.** Identifiers must be unique.
 
-Writing (:func:`write_package`) is the reverse: a framework, with the CASE record kept from its
-import if there is one, becomes a package of either version that validates against its schema.
-Nothing here touches the database: the services decide which course a package updates.
+:mod:`zoped.interop.case_map` then maps a checked package onto competencies (``isChildOf`` the
+hierarchy, ``precedes`` the prerequisites, other associations links; the domain's rules, no
+cycles, run there) and :mod:`zoped.interop.case_write` writes one back. Nothing here touches the
+database: the services decide which course a package updates.
 """
 
 from __future__ import annotations
@@ -28,8 +26,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -40,7 +37,6 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from zoped.domain.framework import Competency, framework_problems, is_slug
 from zoped.errors import InvalidInput, Problem
 
 #: The CASE versions read and written.
@@ -63,8 +59,6 @@ TYPES_1_0 = (
 )
 #: The key under ``extensions`` where zoped writes a competency's id (and a course's code).
 ZOPED_ID = "zopedId"
-#: Identifiers zoped mints for what it exports are UUIDv5 in this namespace.
-NAMESPACE = uuid.UUID("6f1d9c3e-4b7a-5e2f-9a0c-2d8e7f6a5b41")
 #: The longest competency title zoped keeps (the rest of a long statement is its description).
 MAX_TITLE = 300
 #: The longest standard code and grade band the store keeps.
@@ -76,8 +70,8 @@ _UUID_SHAPE = re.compile(
 )
 _RFC_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Fields that hold a date-time, by the section that holds them.
 _TIMESTAMP = "lastChangeDateTime"
 _SECTIONS = ("CFItems", "CFAssociations")
@@ -193,7 +187,7 @@ class _Straighten:
         if not isinstance(value, str):
             return  # the schema reports it
         text = value.strip()
-        if _DATE_ONLY.match(text):
+        if DATE_ONLY.match(text):
             record[_TIMESTAMP] = f"{text}T00:00:00Z"
             self.note(where, "date-for-date-time", f"{value!r} is a date: read as midnight UTC")
             return
@@ -237,9 +231,9 @@ class _Straighten:
         if value is None and key in record:
             del record[key]
             self.note((*path, key), "null-field", "null: left out")
-        elif self.version == "1.1" and isinstance(value, str) and not _DATE_ONLY.match(value):
+        elif self.version == "1.1" and isinstance(value, str) and not DATE_ONLY.match(value):
             head = value[:10]
-            if _DATE_ONLY.match(head):
+            if DATE_ONLY.match(head):
                 record[key] = head
                 self.note((*path, key), "date-time-for-date", f"{value!r}: its date {head!r} kept")
 
@@ -463,595 +457,6 @@ def _meaning_problems(data: dict[str, Any]) -> list[Problem]:
             else:
                 first[identifier] = where
     return problems
-
-
-# ----------------------------------------------------------------------------- mapping
-
-
-@dataclass(frozen=True)
-class CaseLink:
-    """A CASE association kept beside the framework (shown and exported again).
-
-    Attributes:
-        identifier: the association's CASE identifier.
-        type: its ``associationType`` (``isRelatedTo``, ``exactMatchOf``...).
-        origin: the CASE identifier of its origin node.
-        destination: the CASE identifier of its destination node.
-        destination_title: the destination's title as the package names it.
-        destination_uri: the destination's URI.
-        competency: the zoped id of the competency it starts from, when the origin is one.
-    """
-
-    identifier: str
-    type: str
-    origin: str
-    destination: str
-    destination_title: str
-    destination_uri: str
-    competency: str | None = None
-
-
-@dataclass(frozen=True)
-class CaseFramework:
-    """A package mapped onto zoped: competencies with slugs, and what CASE keeps beside them.
-
-    Attributes:
-        document_id: the CFDocument's identifier.
-        version: the CASE version read.
-        title: the document's title; description and language likewise (language "en" when
-            the document's is not a BCP 47 tag).
-        competencies: one per CFItem, in file order, with parent and prerequisites.
-        identifiers: the CASE identifier of each competency, by competency id.
-        links: the associations that are neither the hierarchy nor prerequisites.
-        notes: quirks and mapping decisions to report (a second parent kept as a link...).
-        record: what to store to export the framework again: the document, the items and the
-            associations as read, and the slug of each item.
-    """
-
-    document_id: str
-    version: str
-    title: str
-    description: str
-    language: str
-    competencies: tuple[Competency, ...]
-    identifiers: Mapping[str, str] = field(compare=False)
-    links: tuple[CaseLink, ...]
-    notes: tuple[Quirk, ...]
-    record: dict[str, Any] = field(compare=False)
-
-
-def slugify(text: str, limit: int = 48) -> str:
-    """A slug from free text (``"3.NF.A.1"`` -> ``"3.nf.a.1"``), or "" when nothing is left."""
-    slug = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._")
-    slug = re.sub(r"-{2,}", "-", slug)
-    return slug[:limit].rstrip("-._")
-
-
-def _hex(identifier: str, n: int = 8) -> str:
-    return re.sub(r"[^0-9a-f]", "", identifier.lower())[:n] or "x"
-
-
-def derive_slugs(
-    items: Sequence[Mapping[str, Any]],
-    *,
-    known: Mapping[str, str] | None = None,
-    taken: Collection[str] = (),
-) -> dict[str, str]:
-    """A stable competency id for each CFItem, by CASE identifier.
-
-    An item already imported keeps its id (``known``: identifier -> id). A new one takes, in
-    this order, the id zoped wrote in its ``extensions`` when exporting it, a slug of its
-    ``humanCodingScheme``, or ``case-`` and the first 8 hex digits of its identifier; a
-    candidate that another item or ``taken`` (ids of the school's other courses) holds gets
-    those 8 digits appended, then all 32 of them.
-    """
-    known = known or {}
-    slugs: dict[str, str] = {}
-    used = set(taken)
-    for item in items:
-        identifier = item["identifier"]
-        if identifier in known and known[identifier] not in used:
-            slugs[identifier] = known[identifier]
-            used.add(known[identifier])
-    for item in items:
-        identifier = item["identifier"]
-        if identifier in slugs:
-            continue
-        extension = (item.get("extensions") or {}).get(ZOPED_ID)
-        candidates = []
-        if isinstance(extension, str) and is_slug(extension) and len(extension) <= MAX_CODE:
-            candidates.append(extension)
-        code = slugify(str(item.get("humanCodingScheme") or ""))
-        if code and is_slug(code):
-            candidates += [code, f"{code}-{_hex(identifier)}"]
-        candidates += [f"case-{_hex(identifier)}", f"case-{_hex(identifier, 32)}"]
-        chosen = next((c for c in candidates if c not in used), None)
-        n = 2
-        while chosen is None:  # only when every candidate is someone else's id
-            chosen = f"case-{_hex(identifier, 32)}-{n}"
-            chosen = None if chosen in used else chosen
-            n += 1
-        slugs[identifier] = chosen
-        used.add(chosen)
-    return slugs
-
-
-def _title_and_description(item: Mapping[str, Any]) -> tuple[str, str]:
-    full = str(item.get("fullStatement") or "").strip()
-    short = str(item.get("abbreviatedStatement") or "").strip()
-    if short:
-        title = short if len(short) <= MAX_TITLE else short[: MAX_TITLE - 1] + "…"
-        return title, "" if full == title else full
-    if len(full) <= MAX_TITLE and "\n" not in full:
-        return full, ""
-    first_line = full.splitlines()[0].strip() if full else ""
-    title = first_line if 0 < len(first_line) <= MAX_TITLE else full[: MAX_TITLE - 1] + "…"
-    return title, full
-
-
-def _grade_band(item: Mapping[str, Any]) -> str | None:
-    levels = [str(v).strip() for v in item.get("educationLevel") or [] if str(v).strip()]
-    if not levels:
-        return None
-    band = levels[0] if len(levels) == 1 else f"{levels[0]}-{levels[-1]}"
-    return band[:MAX_GRADE_BAND]
-
-
-def _ordered(
-    associations: Sequence[tuple[int, dict[str, Any]]],
-) -> list[tuple[int, dict[str, Any]]]:
-    """Associations by sequence number (those without one after), then file order."""
-    return sorted(
-        associations,
-        key=lambda pair: (
-            pair[1].get("sequenceNumber") is None,
-            pair[1].get("sequenceNumber") or 0,
-            pair[0],
-        ),
-    )
-
-
-def _sibling_order(
-    items: Sequence[Mapping[str, Any]],
-    parents: Mapping[str, str],
-    sequence_of: Mapping[str, int | None],
-) -> list[int]:
-    """Item indexes in file order, except that the children of each parent take the places
-    their group holds in the file in the order of their ``sequenceNumber`` (those without one
-    last, ties by file order). A package written in order comes out unchanged."""
-    groups: dict[str | None, list[int]] = {}
-    for index, item in enumerate(items):
-        groups.setdefault(parents.get(item["identifier"]), []).append(index)
-    order = list(range(len(items)))
-    for members in groups.values():
-        ranked = sorted(
-            members,
-            key=lambda i: (
-                sequence_of.get(items[i]["identifier"]) is None,
-                sequence_of.get(items[i]["identifier"]) or 0,
-                i,
-            ),
-        )
-        for place, index in zip(members, ranked, strict=True):
-            order[place] = index
-    return order
-
-
-def map_framework(
-    package: CasePackage,
-    *,
-    known: Mapping[str, str] | None = None,
-    taken: Collection[str] = (),
-) -> CaseFramework:
-    """Map a checked package onto competencies.
-
-    Args:
-        package: a package :func:`read_package` accepted.
-        known: competency ids of items imported before, by CASE identifier (a re-import keeps
-            them, and so the evidence learners hold on them).
-        taken: ids that the school's other courses use (a new item avoids them).
-
-    Returns:
-        The framework with its links, notes and the record to store.
-
-    Raises:
-        InvalidInput: a prerequisite or parent cycle, or a standard code the store cannot hold,
-            each located at the CFItem concerned.
-    """
-    items = package.items
-    document = package.document
-    slugs = derive_slugs(items, known=known, taken=taken)
-    index_of = {item["identifier"]: i for i, item in enumerate(items)}
-    parents: dict[str, str] = {}
-    prerequisites: dict[str, list[str]] = {}
-    notes: list[Quirk] = list(package.quirks)
-    links: list[CaseLink] = []
-    sequence_of: dict[str, int | None] = {}  # an item's sequence among its siblings
-
-    def keep(association: dict[str, Any], why: str | None, where: str) -> None:
-        origin = association["originNodeURI"]["identifier"]
-        destination = association["destinationNodeURI"]
-        links.append(
-            CaseLink(
-                identifier=association["identifier"],
-                type=association["associationType"],
-                origin=origin,
-                destination=destination["identifier"],
-                destination_title=destination.get("title") or "",
-                destination_uri=destination.get("uri") or "",
-                competency=slugs.get(origin),
-            )
-        )
-        if why:
-            notes.append(Quirk(where, "kept-as-link", why))
-
-    numbered = list(enumerate(package.associations))
-    for position, association in _ordered(numbered):
-        where = f"CFAssociations[{position}]"
-        kind = association["associationType"]
-        origin = association["originNodeURI"]["identifier"]
-        target = association["destinationNodeURI"]["identifier"]
-        if kind == PARENT:
-            if origin not in index_of:
-                keep(
-                    association, "its origin is not an item of this package: kept as a link", where
-                )
-            elif target == document["identifier"]:
-                sequence_of[origin] = association.get("sequenceNumber")
-            elif target not in index_of:
-                keep(
-                    association, "its parent is not an item of this package: kept as a link", where
-                )
-            elif origin in parents:
-                keep(
-                    association,
-                    f"item {origin} has a parent already (a competency has one): kept as a link",
-                    where,
-                )
-            else:
-                parents[origin] = target
-                sequence_of[origin] = association.get("sequenceNumber")
-        elif kind == PRECEDES:
-            if origin not in index_of or target not in index_of:
-                keep(association, "an end is not an item of this package: kept as a link", where)
-            elif origin == target or origin in prerequisites.get(target, []):
-                keep(association, "repeats a prerequisite (or names itself): kept as a link", where)
-            else:
-                prerequisites.setdefault(target, []).append(origin)
-        else:
-            keep(association, None, where)
-
-    problems: list[Problem] = []
-    competencies: list[Competency] = []
-    order = _sibling_order(items, parents, sequence_of)
-    for index in order:
-        item = items[index]
-        identifier = item["identifier"]
-        title, description = _title_and_description(item)
-        code = str(item.get("humanCodingScheme") or "").strip() or None
-        if code is not None and len(code) > MAX_CODE:
-            problems.append(
-                Problem(
-                    f"CFItems[{index}].humanCodingScheme",
-                    f"longer than {MAX_CODE} characters: zoped keeps standard codes up to that",
-                )
-            )
-        competencies.append(
-            Competency(
-                id=slugs[identifier],
-                title=title or f"Item {identifier}",
-                description=description,
-                parent=slugs[parents[identifier]] if identifier in parents else None,
-                prerequisites=tuple(slugs[p] for p in prerequisites.get(identifier, [])),
-                standard_code=code,
-                grade_band=_grade_band(item),
-            )
-        )
-    problems += framework_problems(competencies, locate=lambda i: f"CFItems[{order[i]}]")
-    if problems:
-        raise InvalidInput("the CASE package does not make a valid framework", problems)
-    language = str(document.get("language") or "en")
-    if not _LANGUAGE.match(language):
-        notes.append(
-            Quirk("CFDocument.language", "language", f"{language!r} is not a BCP 47 tag: 'en' used")
-        )
-        language = "en"
-    record = {
-        "format": 1,
-        "version": package.version,
-        "document": document,
-        "items": {item["identifier"]: item for item in items},
-        "slugs": {identifier: slugs[identifier] for identifier in index_of},
-        "associations": package.associations,
-    }
-    return CaseFramework(
-        document_id=document["identifier"],
-        version=package.version,
-        title=" ".join(str(document["title"]).split()) or "CASE framework",
-        description=str(document.get("description") or ""),
-        language=language,
-        competencies=tuple(competencies),
-        identifiers={slugs[i]: i for i in index_of},
-        links=tuple(links),
-        notes=tuple(notes),
-        record=record,
-    )
-
-
-def links_of(record: Mapping[str, Any], competency_ids: Collection[str]) -> list[CaseLink]:
-    """The links a stored record keeps for the competencies still in the framework."""
-    slugs: Mapping[str, str] = record.get("slugs") or {}
-    document_id = (record.get("document") or {}).get("identifier")
-    found: list[CaseLink] = []
-    for association in record.get("associations") or []:
-        kind = association["associationType"]
-        origin = association["originNodeURI"]["identifier"]
-        target = association["destinationNodeURI"]["identifier"]
-        structural = (
-            kind in (PARENT, PRECEDES)
-            and origin in slugs
-            and (target in slugs or (kind == PARENT and target == document_id))
-        )
-        competency = slugs.get(origin)
-        if structural or (competency is not None and competency not in competency_ids):
-            continue
-        destination = association["destinationNodeURI"]
-        found.append(
-            CaseLink(
-                identifier=association["identifier"],
-                type=kind,
-                origin=origin,
-                destination=target,
-                destination_title=destination.get("title") or "",
-                destination_uri=destination.get("uri") or "",
-                competency=competency,
-            )
-        )
-    return found
-
-
-# ----------------------------------------------------------------------------- writing
-
-
-def minted(*parts: str) -> str:
-    """A stable identifier zoped mints for something it exports (UUIDv5 of ``parts``)."""
-    return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _link(identifier: str, title: str, uri: str) -> dict[str, str]:
-    return {"title": title, "identifier": identifier, "uri": uri}
-
-
-_DOCUMENT_FIELDS = (
-    "identifier",
-    "uri",
-    "creator",
-    "title",
-    "lastChangeDateTime",
-    "officialSourceURL",
-    "publisher",
-    "description",
-    "subject",
-    "language",
-    "version",
-    "adoptionStatus",
-    "statusStartDate",
-    "statusEndDate",
-    "notes",
-)
-_ITEM_FIELDS = (
-    "identifier",
-    "uri",
-    "fullStatement",
-    "alternativeLabel",
-    "CFItemType",
-    "humanCodingScheme",
-    "listEnumeration",
-    "abbreviatedStatement",
-    "conceptKeywords",
-    "notes",
-    "language",
-    "educationLevel",
-    "statusStartDate",
-    "statusEndDate",
-    "lastChangeDateTime",
-)
-
-
-def _fit_date(value: Any, version: str) -> Any:
-    if (
-        version == "1.1"
-        and isinstance(value, str)
-        and len(value) > 10
-        and _DATE_ONLY.match(value[:10])
-    ):
-        return value[:10]
-    return value
-
-
-def _kept(source: Mapping[str, Any], fields: Sequence[str], version: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in fields:
-        value = source.get(key)
-        if value is None or value == "" or value == []:
-            continue
-        if key in ("statusStartDate", "statusEndDate"):
-            value = _fit_date(value, version)
-        if key in ("subject", "educationLevel", "conceptKeywords") and isinstance(value, str):
-            value = [value]
-        out[key] = copy.deepcopy(value)
-    return out
-
-
-def write_package(
-    *,
-    code: str,
-    key: str,
-    title: str,
-    description: str,
-    language: str,
-    competencies: Sequence[Competency],
-    changed_at: datetime,
-    record: Mapping[str, Any] | None = None,
-    version: str = "1.1",
-) -> tuple[dict[str, Any], list[str]]:
-    """A course's framework as a CFPackage of ``version``.
-
-    What the framework's import recorded (``record``) is written again: the document's fields,
-    each item's identifier and fields, the identifiers of the associations that still hold, and
-    the links whose competency is still there. What zoped adds is minted: identifiers are
-    UUIDv5 of the course key and the competency id (the same every time), URIs are
-    ``urn:uuid:`` URIs and times are ``changed_at``. Each CFItem carries its competency id in
-    ``extensions`` (the 1.1 schema's place for it; the 1.0 schema accepts it too), so a
-    re-import into another school gets the same ids.
-
-    Returns:
-        The package, and one line for each link the version cannot hold (left out).
-    """
-    if version not in CASE_VERSIONS:
-        raise InvalidInput(
-            "unknown CASE version", [Problem("version", f"{version!r} is not one of: 1.0, 1.1")]
-        )
-    record = record or {}
-    stamp = _stamp(changed_at)
-    stored_items: Mapping[str, Any] = record.get("items") or {}
-    slugs: Mapping[str, str] = record.get("slugs") or {}
-    identifier_of = {slug: identifier for identifier, slug in slugs.items()}
-    stored_document: Mapping[str, Any] = record.get("document") or {}
-    document = _kept(stored_document, _DOCUMENT_FIELDS, version)
-    document_id = document.get("identifier") or minted("course", key)
-    document.update(
-        identifier=document_id,
-        uri=document.get("uri") or f"urn:uuid:{document_id}",
-        creator=document.get("creator") or "zoped",
-        title=title,
-        lastChangeDateTime=document.get("lastChangeDateTime") or stamp,
-    )
-    if description:
-        document["description"] = description
-    else:
-        document.pop("description", None)
-    document["language"] = language
-    if version == "1.1":
-        document["caseVersion"] = "1.1"
-    document["extensions"] = {ZOPED_ID: code}
-    doc_link = _link(document_id, title, document["uri"])
-
-    ids: dict[str, str] = {}
-    items: list[dict[str, Any]] = []
-    for comp in competencies:
-        identifier = identifier_of.get(comp.id) or minted("course", key, "competency", comp.id)
-        ids[comp.id] = identifier
-        item = _kept(stored_items.get(identifier) or {}, _ITEM_FIELDS, version)
-        full = comp.description or comp.title
-        stored_title, stored_description = _title_and_description(item) if item else ("", "")
-        if (stored_title, stored_description) != (comp.title, comp.description):
-            item["fullStatement"] = full
-            if comp.description:
-                item["abbreviatedStatement"] = comp.title
-            else:
-                item.pop("abbreviatedStatement", None)
-        if comp.standard_code:
-            item["humanCodingScheme"] = comp.standard_code
-        else:
-            item.pop("humanCodingScheme", None)
-        if _grade_band(item) != comp.grade_band:
-            if comp.grade_band:
-                item["educationLevel"] = [comp.grade_band]
-            else:
-                item.pop("educationLevel", None)
-        item.update(
-            identifier=identifier,
-            uri=item.get("uri") or f"urn:uuid:{identifier}",
-            lastChangeDateTime=item.get("lastChangeDateTime") or stamp,
-        )
-        item["extensions"] = {ZOPED_ID: comp.id}
-        items.append({"identifier": identifier, "uri": item["uri"], **item})
-
-    stored_by_edge: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-    for association in record.get("associations") or []:
-        edge = (
-            association["associationType"],
-            association["originNodeURI"]["identifier"],
-            association["destinationNodeURI"]["identifier"],
-        )
-        stored_by_edge.setdefault(edge, association)
-    by_id = {c.id: c for c in competencies}
-    associations: list[dict[str, Any]] = []
-
-    def add_edge(kind: str, origin: str, target: dict[str, str], sequence: int | None) -> None:
-        edge = (kind, origin, target["identifier"])
-        stored = stored_by_edge.get(edge) or {}
-        identifier = stored.get("identifier") or minted("association", *edge)
-        entry: dict[str, Any] = {
-            "identifier": identifier,
-            "associationType": kind,
-            "uri": stored.get("uri") or f"urn:uuid:{identifier}",
-            "originNodeURI": _link(origin, by_title[origin], uri_of[origin]),
-            "destinationNodeURI": target,
-            "lastChangeDateTime": stored.get("lastChangeDateTime") or stamp,
-        }
-        if sequence is not None:
-            entry["sequenceNumber"] = sequence
-        associations.append(entry)
-
-    uri_of = {item["identifier"]: item["uri"] for item in items}
-    by_title = {ids[c.id]: c.title for c in competencies}
-    sibling: dict[str | None, int] = {}
-    for comp in competencies:
-        parent = comp.parent
-        sibling[parent] = sibling.get(parent, 0) + 1
-        if parent is None:
-            target = doc_link
-        else:
-            target = _link(ids[parent], by_id[parent].title, uri_of[ids[parent]])
-        add_edge(PARENT, ids[comp.id], target, sibling[parent])
-    for comp in competencies:
-        for prereq in comp.prerequisites:
-            source = ids[prereq]
-            add_edge(PRECEDES, source, _link(ids[comp.id], comp.title, uri_of[ids[comp.id]]), None)
-
-    left_out: list[str] = []
-    for link in links_of(record, set(by_id)):
-        stored = next(
-            a for a in record.get("associations") or [] if a["identifier"] == link.identifier
-        )
-        if link.competency is not None:
-            origin_title = by_id[link.competency].title
-        else:
-            origin_title = stored["originNodeURI"].get("title") or ""
-        if version == "1.0" and link.type not in TYPES_1_0:
-            left_out.append(f"link {link.identifier} ({link.type}): CASE 1.0 has no such type")
-            continue
-        entry = {
-            "identifier": link.identifier,
-            "associationType": link.type,
-            "uri": stored.get("uri") or f"urn:uuid:{link.identifier}",
-            "originNodeURI": _link(
-                link.origin,
-                origin_title,
-                stored["originNodeURI"].get("uri") or f"urn:uuid:{link.origin}",
-            ),
-            "destinationNodeURI": _link(
-                link.destination,
-                link.destination_title,
-                link.destination_uri or f"urn:uuid:{link.destination}",
-            ),
-            "lastChangeDateTime": stored.get("lastChangeDateTime") or stamp,
-        }
-        if isinstance(stored.get("sequenceNumber"), int):
-            entry["sequenceNumber"] = stored["sequenceNumber"]
-        if version == "1.1" and isinstance(stored.get("notes"), str):
-            entry["notes"] = stored["notes"]
-        associations.append(entry)
-    return (
-        {"CFDocument": document, "CFItems": items, "CFAssociations": associations},
-        left_out,
-    )
 
 
 def schema_problems(package: Mapping[str, Any], version: str) -> list[Problem]:

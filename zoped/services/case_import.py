@@ -25,19 +25,9 @@ from zoped.domain.course import Course
 from zoped.domain.framework import Framework, is_slug
 from zoped.domain.people import User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from zoped.interop.case import (
-    MAX_CODE,
-    ZOPED_ID,
-    CaseFramework,
-    CaseLink,
-    CasePackage,
-    Quirk,
-    links_of,
-    map_framework,
-    schema_problems,
-    slugify,
-    write_package,
-)
+from zoped.interop.case import MAX_CODE, ZOPED_ID, CasePackage, Quirk, schema_problems
+from zoped.interop.case_map import CaseFramework, CaseLink, links_of, map_framework, slugify
+from zoped.interop.case_write import write_package
 from zoped.services import transaction
 from zoped.services.courses import COURSE_EDITORS, ImportPreview, _preview, _school_for
 from zoped.store.case_repository import CaseRepository
