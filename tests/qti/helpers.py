@@ -49,6 +49,7 @@ ITM-text_entry,lit.quotes
 order,general
 associate,lit.plays
 choiceMultiple,general
+ITM-extended_text,general
 """
 
 
@@ -87,12 +88,11 @@ def package(files: Mapping[str, bytes | str], *, manifest: str | None = None) ->
 
 
 def fixture_package() -> bytes:
-    """Every supported real fixture (QTI 3 and 2.x) in one package."""
+    """Every real fixture (QTI 3 and 2.x) in one package."""
     files = {
         f"{folder}/{p.name}": p.read_bytes()
         for folder in ("qti3", "qti2")
         for p in sorted((FIXTURES / folder).glob("*.xml"))
-        if p.name != "extended_text.xml"
     }
     resources = "".join(
         f'<resource identifier="r{i}" '

@@ -12,12 +12,13 @@ from tests.qti.helpers import FIXTURES, LIT_COURSE
 from zoped.domain.content import Blank, Item, ItemType, Option, grade
 from zoped.errors import InvalidInput
 from zoped.interop.course_file import dump_course, parse_course
-from zoped.interop.qti import read_qti
+from zoped.interop.qti import QtiItem, read_qti
 from zoped.services.learner_pages import evidence_rows
 
 
 def fixture(name: str) -> Item:
     (found,) = read_qti(FIXTURES / "qti3" / name)
+    assert isinstance(found, QtiItem)
     return dataclasses.replace(found.item, competencies=("lit.quotes",))
 
 

@@ -17,10 +17,10 @@ from zoped.cli import course as course_cli
 from zoped.cli import exports as exports_cli
 from zoped.cli import imports as imports_cli
 from zoped.domain import School
-from zoped.domain.content import ItemType
+from zoped.domain.content import ItemType, Modality
 from zoped.errors import Conflict, InvalidInput
 from zoped.interop.course_file import load_course_file
-from zoped.interop.qti import read_qti
+from zoped.interop.qti import QtiItem, read_qti
 from zoped.interop.qti_write import write_package
 from zoped.services.courses import get_course, import_course
 from zoped.services.qti_import import export_qti, import_qti
@@ -65,18 +65,45 @@ def test_a_package_imports_once_and_again_changes_nothing(tmp_path: Path, files)
     first = runner.invoke(app, [*command, "--db", url])
     assert first.exit_code == 0, first.output
     assert first.output.startswith(
-        "imported into course lit of school hill: 8 added, 0 updated, 0 unchanged"
+        "imported into course lit of school hill: 9 added, 0 updated, 0 unchanged"
     )
     items = {i.id: i for i in course_items(url)}
-    assert len(items) == 9  # the course's own item and the eight examples
+    assert len(items) == 9  # the course's own item and eight examples (one is a project)
     assert items["match"].type is ItemType.MATCHING
     assert items["match"].competencies == ("lit.plays",)
     assert items["gapmatch"].competencies == ("lit.quotes",)
     again = runner.invoke(app, [*command, "--db", url])
     assert again.exit_code == 0, again.output
-    assert "0 added, 0 updated, 8 unchanged" in again.output
+    assert "0 added, 0 updated, 9 unchanged" in again.output
     assert again.output.splitlines()[-1] == "nothing changed"
     assert course_items(url) == tuple(items.values())
+
+
+def test_extended_text_becomes_a_project_a_teacher_scores_with_a_rubric(
+    tmp_path: Path, files
+) -> None:
+    url = school_database(tmp_path)
+    archive, mapping = files
+    assert runner.invoke(app, [*import_args(archive, mapping), "--db", url]).exit_code == 0
+    database = open_database(url, migrate=False)
+    try:
+        with database.session() as session:
+            course = get_course(session, course_id="lit")
+    finally:
+        database.dispose()
+    project = course.activity("itm-extended_text")
+    assert (project.title, project.modality, project.competencies) == (
+        "Writing a Postcard",
+        Modality.PROJECT,
+        ("general",),
+    )
+    assert project.body is not None
+    assert project.body.endswith("Write 25-35 words.")
+    rubric = course.rubric(project.rubric_id or "")
+    (criterion,) = rubric.criteria
+    assert criterion.competencies == ("general",)
+    assert [level.points for level in criterion.levels] == [0, 1, 2, 3, 4]
+    assert criterion.levels[4].title == "4 of 4 points"
 
 
 def test_a_dry_run_writes_nothing(tmp_path: Path, files) -> None:
@@ -84,7 +111,7 @@ def test_a_dry_run_writes_nothing(tmp_path: Path, files) -> None:
     archive, mapping = files
     result = runner.invoke(app, [*import_args(archive, mapping), "--dry-run", "--db", url])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("would import into course lit of school hill: 8 added")
+    assert result.output.startswith("would import into course lit of school hill: 9 added")
     assert len(course_items(url)) == 1
 
 
@@ -185,7 +212,8 @@ def test_the_demo_course_round_trips_through_a_qti_package(tmp_path: Path) -> No
     course = load_course_file(DEMO)
     archive = tmp_path / "demo.zip"
     archive.write_bytes(write_package(course))
-    back = read_qti(archive)
+    back = [q for q in read_qti(archive) if isinstance(q, QtiItem)]
+    assert len(back) == len(read_qti(archive))
     assert [dataclasses.replace(q.item, competencies=q.references) for q in back] == list(
         course.items
     )

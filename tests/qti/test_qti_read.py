@@ -10,7 +10,7 @@ import pytest
 from tests.qti.helpers import FIXTURES, package
 from zoped.domain.content import ItemType, grade, right_response
 from zoped.errors import InvalidInput
-from zoped.interop.qti import read_qti, slug
+from zoped.interop.qti import QtiItem, QtiProject, read_qti, slug
 
 QTI3 = FIXTURES / "qti3"
 QTI2 = FIXTURES / "qti2"
@@ -18,6 +18,7 @@ QTI2 = FIXTURES / "qti2"
 
 def one(path: Path):
     (found,) = read_qti(path)
+    assert isinstance(found, QtiItem)
     return found.item
 
 
@@ -116,13 +117,24 @@ def refused(tmp_path: Path, name: str, xml: str) -> list[str]:
     return [str(p) for p in caught.value.problems]
 
 
-def test_extended_text_is_reported_by_name_never_dropped() -> None:
-    with pytest.raises(InvalidInput) as caught:
-        read_qti(QTI3 / "extended_text.xml")
-    (problem,) = caught.value.problems
-    assert problem.location == "extended_text.xml line 29 <qti-extended-text-interaction>"
-    assert "qti-extended-text-interaction" in problem.message
-    assert "not supported" in problem.message
+def test_extended_text_reads_as_a_project_a_teacher_scores() -> None:
+    (found,) = read_qti(QTI3 / "extended_text.xml")
+    assert isinstance(found, QtiProject)
+    assert (found.identifier, found.title, found.max_points) == (
+        "ITM-extended_text",
+        "Writing a Postcard",
+        4,  # its MAXSCORE
+    )
+    assert found.body.startswith("Read this postcard from your English pen-friend, Sam.")
+    assert "- What size is your town?" in found.body
+    assert found.body.endswith("Write Sam a postcard. Answer the questions. Write 25-35 words.")
+
+
+def test_an_extended_text_beside_another_interaction_is_refused(tmp_path: Path) -> None:
+    text = '<qti-extended-text-interaction response-identifier="ESSAY"/>'
+    xml = ITEM3.format(id="q1", body=f"{CHOICE}\n{text}", processing=MATCH_CORRECT)
+    (problem,) = refused(tmp_path, "x.xml", xml)
+    assert "has an extended text interaction beside others: not supported" in problem
 
 
 ITEM3 = """<?xml version="1.0" encoding="UTF-8"?>

@@ -2,7 +2,9 @@
 
 :func:`read_qti` takes one item XML file or a content package (a zip with ``imsmanifest.xml``)
 and returns :class:`QtiItem` values: a zoped :class:`~zoped.domain.content.Item` (without
-competencies yet) and the competency references its metadata carries. Tagging items to a
+competencies yet) and the competency references its metadata carries; an extended-text item
+(teacher scored) is a :class:`QtiProject`, which the import makes a project activity with a
+rubric. Tagging items to a
 course's competencies happens in :mod:`zoped.services.qti_import`.
 
 QTI 3 (``qti-choice-interaction``, ``response-identifier``) and QTI 2 (``choiceInteraction``,
@@ -15,7 +17,8 @@ What maps to what:
 - order: ``ordering``;
 - match and associate: ``matching`` (an associate pair's first choice is the left-hand side);
 - gap match, inline choice, and several text entries: ``blanks``;
-- one text entry: ``numeric`` (base type float or integer) or ``short_text``.
+- one text entry: ``numeric`` (base type float or integer) or ``short_text``;
+- extended text: a project activity, scored by a teacher with a rubric of one criterion.
 
 Every problem is collected and reported at once, located as ``FILE line N <element>``:
 custom response processing (refused by name), interactions zoped has no kind for (named),
@@ -24,6 +27,7 @@ answers it cannot represent.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +62,7 @@ SUPPORTED = frozenset(
         "gap-match-interaction",
         "inline-choice-interaction",
         "text-entry-interaction",
+        "extended-text-interaction",
     }
 )
 _INLINE = frozenset({"inline-choice-interaction", "text-entry-interaction"})
@@ -188,6 +193,53 @@ class QtiItem:
     line: int
     item: Item
     references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QtiProject:
+    """An extended-text item read from QTI: free writing a teacher scores. zoped makes it a
+    project activity with a rubric of one criterion (``max_points`` + 1 levels, 0 to the most).
+
+    Attributes:
+        identifier: the QTI identifier (the activity's id is its :func:`slug`).
+        source: the file it came from, for messages.
+        line: the line of its root element.
+        title: the item's title (else the start of its text).
+        body: what the learner reads: the item body and the interaction's prompt (Markdown-ish).
+        max_points: the most points (the item's MAXSCORE where it gives a whole number from 1
+            to 10, else 4).
+        references: competency references from the package's metadata, in order.
+    """
+
+    identifier: str
+    source: str
+    line: int
+    title: str
+    body: str
+    max_points: int
+    references: tuple[str, ...] = ()
+
+
+#: What reading a QTI file gives: items, and extended-text items (projects).
+QtiRead = QtiItem | QtiProject
+
+#: The points an extended-text item is worth when its MAXSCORE says nothing usable.
+DEFAULT_MAX_POINTS = 4
+
+
+def _max_points(root: etree._Element) -> int:
+    for decl in children(root, "outcome-declaration"):
+        if attr(decl, "identifier") != "MAXSCORE":
+            continue
+        for default in children(decl, "default-value"):
+            for value in children(default, "value"):
+                try:
+                    points = float((value.text or "").strip())
+                except ValueError:
+                    continue
+                if points.is_integer() and 1 <= points <= 10:
+                    return int(points)
+    return DEFAULT_MAX_POINTS
 
 
 @dataclass
@@ -387,7 +439,7 @@ def _pairs(reader: _Reader, element: etree._Element, values: list[str]) -> list[
     return pairs
 
 
-def _read_item(reader: _Reader, extras: Extras) -> Item | None:
+def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
     root = reader.root
     reader.identifier = attr(root, "identifier") or "?"
     if not attr(root, "identifier"):
@@ -411,6 +463,24 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | None:
         reader.problem(body, "has no interaction")
     if unsupported or not interactions:
         return None
+    names = {local(i) for i in interactions}
+    if names == {"extended-text-interaction"} and len(interactions) == 1:
+        # Scored by a teacher: response processing, if any, is not zoped's to run.
+        if template == "custom":
+            return None
+        body_text = _stem(body, interactions, {})
+        title = " ".join(attr(root, "title").split()) or " ".join(body_text.split())[:60]
+        return QtiProject(
+            reader.identifier, reader.source, root.sourceline or 1, title or reader.identifier,
+            body_text or title, _max_points(root),
+        )  # fmt: skip
+    if "extended-text-interaction" in names:
+        reader.problem(
+            interactions[0],
+            "has an extended text interaction beside others: not supported (an extended text "
+            "item has that one interaction)",
+        )
+        return None
     if template is None:
         reader.problem(
             root, "has no response processing (zoped scores by match_correct or map_response)"
@@ -418,7 +488,6 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | None:
         return None
     if template == "custom":
         return None
-    names = {local(i) for i in interactions}
     title = attr(root, "title")
     kind: ItemType
     replace: dict[etree._Element, str] = {}
@@ -635,7 +704,7 @@ def read_item_xml(
     *,
     metadata: etree._Element | None = None,
     problems: list[Problem],
-) -> QtiItem | None:
+) -> QtiItem | QtiProject | None:
     """One item document; its problems are added to ``problems`` (None when unreadable)."""
     try:
         root = parse_xml(data, source)
@@ -665,18 +734,20 @@ def read_item_xml(
     problems += reader.problems
     if item is None or reader.problems:
         return None
+    if isinstance(item, QtiProject):
+        return dataclasses.replace(item, references=references(metadata))
     return QtiItem(reader.identifier, source, root.sourceline or 1, item, references(metadata))
 
 
 _ITEM_TYPES = ("imsqti_item_xmlv3p0", "imsqti_item_xmlv2p2", "imsqti_item_xmlv2p1", "imsqti_item")
 
 
-def _read_package(path: Path, problems: list[Problem]) -> list[QtiItem]:
+def _read_package(path: Path, problems: list[Problem]) -> list[QtiRead]:
     package = Package(path)
     manifest_file = package.xml("imsmanifest.xml")
     assert manifest_file is not None  # Package checked it
     manifest = parse_xml(manifest_file.data, f"{path.name}: imsmanifest.xml")
-    found: list[QtiItem] = []
+    found: list[QtiRead] = []
     resources = [e for e in manifest.iter() if local(e) == "resource"]
     for resource in resources:
         kind = resource.get("type") or ""
@@ -702,7 +773,7 @@ def _read_package(path: Path, problems: list[Problem]) -> list[QtiItem]:
     return found
 
 
-def read_qti(path: Path) -> list[QtiItem]:
+def read_qti(path: Path) -> list[QtiRead]:
     """The items of a QTI item file or content package, checked; nothing is written.
 
     Raises:
@@ -723,14 +794,14 @@ def read_qti(path: Path) -> list[QtiItem]:
             data = file.read(MAX_XML_BYTES + 1)  # parse_xml refuses more than the cap
         one = read_item_xml(data, path.name, problems=problems)
         items = [one] if one is not None else []
-    first: dict[str, QtiItem] = {}
+    first: dict[str, QtiRead] = {}
     for found in items:
-        other = first.setdefault(found.item.id, found)
+        other = first.setdefault(slug(found.identifier), found)
         if other is not found:
             problems.append(
                 Problem(
                     f"{found.source} line {found.line}",
-                    f"item {found.identifier} has the same id ({found.item.id}) as item "
+                    f"item {found.identifier} has the same id ({slug(found.identifier)}) as item "
                     f"{other.identifier} in {other.source}",
                 )
             )

@@ -11,17 +11,19 @@ already in the course is applied only when confirmed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-from zoped.domain.content import Item
+from zoped.domain.content import Activity, Criterion, Modality, Rubric, RubricLevel
 from zoped.domain.course import Course, CourseInfo
 from zoped.domain.people import User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from zoped.interop.qti import QtiItem, read_qti, slug
+from zoped.interop.qti import QtiItem, QtiProject, QtiRead, read_qti, slug
 from zoped.interop.qti_metadata import read_mapping
 from zoped.interop.qti_write import write_package
 from zoped.services import transaction
@@ -96,24 +98,24 @@ def _find_course(
 
 
 def _tag(
-    course: Course, items: list[QtiItem], mapping: dict[str, tuple[str, ...]], mapping_name: str
-) -> tuple[list[Item], list[str]]:
-    """Each item with its competencies: the mapping file's rows for it, else what its metadata
-    names (a competency id, or a standard code of the course's framework)."""
+    course: Course, found_all: list[QtiRead], mapping: dict[str, tuple[str, ...]], mapping_name: str
+) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """The competencies of each item read (by identifier): the mapping file's rows for it, else
+    what its metadata names (a competency id, or a standard code of the course's framework)."""
     known = {c.id: c.id for c in course.framework.competencies}
     for competency in course.framework.competencies:
         if competency.standard_code:
             known.setdefault(competency.standard_code, competency.id)
     problems: list[Problem] = []
     warnings: list[str] = []
-    tagged: list[Item] = []
+    tags: dict[str, tuple[str, ...]] = {}
     used_rows: set[str] = set()
-    for found in items:
-        rows = mapping.get(found.identifier) or mapping.get(found.item.id)
-        where = f"{found.source} line {found.line}"
+    for found in found_all:
+        key = found.identifier if found.identifier in mapping else slug(found.identifier)
+        rows = mapping.get(key)
+        competencies = []
         if rows is not None:
-            used_rows.add(found.identifier if found.identifier in mapping else found.item.id)
-            competencies = []
+            used_rows.add(key)
             for ref in rows:
                 cid = known.get(ref) or known.get(slug(ref))
                 if cid is None:
@@ -127,7 +129,6 @@ def _tag(
                 else:
                     competencies.append(cid)
         else:
-            competencies = []
             for ref in found.references:
                 cid = known.get(ref) or known.get(slug(ref))
                 if cid is None:
@@ -141,15 +142,13 @@ def _tag(
                 named = f" (its metadata names {', '.join(found.references)})"
                 problems.append(
                     Problem(
-                        where,
+                        f"{found.source} line {found.line}",
                         f"item {found.identifier} is tagged to no competency of course "
                         f"{course.id!r}{named if found.references else ''}: tag it in the "
                         "package's metadata or in a mapping file (--mapping)",
                     )
                 )
-        tagged.append(
-            dataclasses.replace(found.item, competencies=tuple(dict.fromkeys(competencies)))
-        )
+        tags[found.identifier] = tuple(dict.fromkeys(competencies))
     for identifier in mapping:
         if identifier not in used_rows:
             problems.append(
@@ -157,7 +156,60 @@ def _tag(
             )
     if problems:
         raise InvalidInput("the items are not all tagged to competencies", problems)
-    return tagged, warnings
+    return tags, warnings
+
+
+#: How long a project made from an extended-text item is expected to take, in minutes.
+PROJECT_MINUTES = 20
+
+
+def project_of(found: QtiProject, competencies: tuple[str, ...]) -> tuple[Activity, Rubric]:
+    """The project activity and the rubric an extended-text item becomes: the learner hands in
+    their writing, a teacher scores it on one criterion from 0 to ``max_points`` points."""
+    activity_id = slug(found.identifier)
+    rubric = Rubric(
+        id=f"{activity_id}.rubric",
+        title=found.title,
+        criteria=(
+            Criterion(
+                id="response",
+                title="The written answer",
+                competencies=competencies,
+                levels=tuple(
+                    RubricLevel(
+                        title=f"{points} of {found.max_points} points",
+                        points=float(points),
+                    )
+                    for points in range(found.max_points + 1)
+                ),
+            ),
+        ),
+    )
+    activity = Activity(
+        id=activity_id,
+        title=found.title,
+        modality=Modality.PROJECT,
+        competencies=competencies,
+        minutes=PROJECT_MINUTES,
+        body=found.body,
+        rubric_id=rubric.id,
+    )
+    return activity, rubric
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_HasId)
+
+
+def _merged(old: Sequence[_T], new: Sequence[_T]) -> tuple[_T, ...]:
+    """``old`` with the entries of ``new`` that share an id in their place, then the rest."""
+    by_id = {n.id: n for n in new}
+    known = {o.id for o in old}
+    return (*(by_id.get(o.id, o) for o in old), *(n for n in new if n.id not in known))
 
 
 def import_qti(
@@ -194,22 +246,46 @@ def import_qti(
         NotFound / PermissionDenied: no such course, or the actor may not import into it.
         Conflict: the import changes items already in the course and ``confirm`` is False.
     """
-    items = read_qti(source)
+    found_all = read_qti(source)
     rows = read_mapping(mapping) if mapping is not None else {}
     with transaction(session):
         info = _find_course(session, actor, course_code, school_id)
         stored = get_course(session, course_id=info.key)
-    tagged, warnings = _tag(stored, items, rows, mapping.name if mapping else "mapping")
-    by_id = {i.id: i for i in tagged}
-    added = tuple(i.id for i in tagged if i.id not in {s.id for s in stored.items})
-    updated = tuple(s.id for s in stored.items if s.id in by_id and by_id[s.id] != s)
-    unchanged = len(tagged) - len(added) - len(updated)
+    tags, warnings = _tag(stored, found_all, rows, mapping.name if mapping else "mapping")
+    items = [
+        dataclasses.replace(f.item, competencies=tags[f.identifier])
+        for f in found_all
+        if isinstance(f, QtiItem)
+    ]
+    projects = [project_of(f, tags[f.identifier]) for f in found_all if isinstance(f, QtiProject)]
+    activities = [a for a, _ in projects]
+    rubrics = [r for _, r in projects]
+    # What the summary calls items: items and projects (a project with its rubric).
+    before: dict[tuple[str, str], object] = {("item", i.id): i for i in stored.items}
+    for activity in stored.activities:
+        rubric = next((r for r in stored.rubrics if r.id == activity.rubric_id), None)
+        before["project", activity.id] = (activity, rubric)
+    after: dict[tuple[str, str], object] = {("item", i.id): i for i in items}
+    after.update({("project", a.id): (a, r) for a, r in projects})
+    added = tuple(key[1] for key in after if key not in before)
+    updated = tuple(key[1] for key, value in after.items() if before.get(key, value) != value)
     summary = QtiImportSummary(
-        info.key, info.school_id, added, updated, unchanged, dry_run, tuple(warnings)
+        info.key,
+        info.school_id,
+        added,
+        updated,
+        len(after) - len(added) - len(updated),
+        dry_run,
+        tuple(warnings),
     )
-    new_items = [by_id.get(s.id, s) for s in stored.items] + [by_id[i] for i in added]
-    # The course checks every item against its framework (ids unique across the course too).
-    course = dataclasses.replace(stored, id=info.code, items=tuple(new_items))
+    # The course checks every item, activity and rubric against its framework.
+    course = dataclasses.replace(
+        stored,
+        id=info.code,
+        items=_merged(stored.items, items),
+        activities=_merged(stored.activities, activities),
+        rubrics=_merged(stored.rubrics, rubrics),
+    )
     if dry_run or not summary.changed:
         return summary
     if updated and not confirm:
