@@ -10,6 +10,10 @@ Usage (from the repository root)::
 
     .venv/bin/python bench/models.py --datasets assist2009_raw_subset,statics2011_gervet \\
         --models skillrate,bkt,elo --max-rows 200000
+    .venv/bin/python bench/models.py --datasets assist2009_akt --models akt --no-pybkt \\
+        --param akt:hidden=64 --param akt:epochs=3        # hyperparameters, kept with the run
+    .venv/bin/python bench/models.py --datasets glops_42sets --auto --models bkt,elo,irt,lr
+                                           # zoped eval --model auto's choice, on validation
 
 Not part of the test suite. Timings depend on the machine and its load.
 """
@@ -35,13 +39,14 @@ from zoped.engine.base import InteractionLog
 from zoped.engine.evaluate import evaluate
 from zoped.engine.logs import column_map, load_log, load_logs
 from zoped.engine.metrics import all_metrics
-from zoped.engine.registry import available_models, make_model
+from zoped.engine.registry import available_models, make_model, parse_params
+from zoped.engine.select import select_model
 from zoped.engine.split import read_split_file, split_by_ids, split_by_learner
 from zoped.errors import ZopedError
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
-DEEP_MODELS = frozenset({"dkt", "sakt"})
+DEEP_MODELS = frozenset({"dkt", "sakt", "akt"})
 
 
 def _default_data_dir() -> Path:
@@ -188,6 +193,47 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def best_run(runs: dict[str, Any]) -> tuple[str, float] | None:
+    """The zoped model with the highest test AUC (pyBKT, the reference, is not ours)."""
+    scored = [(m, r["auc"]) for m, r in runs.items() if m != "pybkt" and r.get("auc") is not None]
+    return max(scored, key=lambda x: x[1]) if scored else None
+
+
+def summary_table(results: dict[str, Any], datasets: dict[str, dict[str, Any]]) -> list[str]:
+    """One row per dataset: the best zoped model, the validation choice, the best published."""
+    lines = [
+        "## Best model per dataset",
+        "",
+        "Best zoped = the highest test AUC among the models run with their default options",
+        "(no hyperparameter was tuned on test learners, but picking the best of ~11 models on the",
+        "test set is mildly optimistic). Chosen on validation = `zoped eval --model auto`'s pick,",
+        "made on a validation split of the training learners only (20% of them, by learner), then",
+        "refitted on all training learners and scored on the test learners. Gap = best zoped minus",
+        "the best published AUC with a comparable protocol (see each dataset's section and",
+        "BASELINES.md); a dash where nothing comparable is published.",
+        "",
+        "| dataset | best zoped (test AUC) | chosen on validation (test AUC) | best published, "
+        "comparable protocol | gap |",
+        "|---|---|---|---|---|",
+    ]
+    for name, spec in datasets.items():
+        runs = results.get("runs", {}).get(name)
+        if not runs:
+            continue
+        best = best_run(runs)
+        shown = "—" if best is None else f"{best[0]} {best[1]:.4f}"
+        auto = results.get("auto", {}).get(name)
+        chosen = "not run" if not auto else f"{auto['model']} {auto['auc']:.4f}"
+        published = spec.get("best_published")
+        if published and best:
+            pub = f"{published['model']} {published['auc']} ({published['source']})"
+            gap = f"{best[1] - float(published['auc']):+.4f}"
+        else:
+            pub, gap = "—", "—"
+        lines.append(f"| {name} | {shown} | {chosen} | {pub} | {gap} |")
+    return [*lines, ""]
+
+
 def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]) -> str:
     """The results file: one table per dataset, then notes and the command to reproduce."""
     meta = results.get("meta", {})
@@ -205,6 +251,7 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
         "",
         f"Timing: {meta.get('timing', 'one fit per model, no warm-up')}.",
         "",
+        *summary_table(results, datasets),
     ]
     for name, spec in datasets.items():
         runs = results.get("runs", {}).get(name)
@@ -238,6 +285,8 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
                 return "—" if value is None else f"{value:.{digits}f}"
 
             label = model
+            if run.get("params"):
+                label += " (" + ", ".join(f"{k}={v}" for k, v in run["params"].items()) + ")"
             restarts = run.get("n_restarts", run.get("num_fits"))
             if restarts is not None:
                 label += f" ({restarts} restarts)"
@@ -257,6 +306,16 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
                 "",
                 f"Not run on this dataset (time on the shared CPU): {', '.join(missing)}.",
             ]
+        auto = results.get("auto", {}).get(name)
+        if auto:
+            tried = ", ".join(
+                f"{c['model']} {c['valid_auc']:.4f}" if c["valid_auc"] is not None
+                else f"{c['model']} ({c['note']})"
+                for c in auto["candidates"]
+            )  # fmt: skip
+            lines += ["", f"`--model auto` (validation AUC on {auto['n_valid']} rows of held-out "
+                      f"training learners): {tried}; chose **{auto['model']}**, test AUC "
+                      f"{auto['auc']:.4f}."]  # fmt: skip
         others = {k: v for k, v in published.items() if k not in runs and k != "bkt"}
         if others:
             lines += ["", "Published, no model of ours by that name: "
@@ -311,9 +370,25 @@ def main(argv: list[str] | None = None) -> None:
         "best of the others (untraced, models interleaved), or the first's if there are none",
     )
     parser.add_argument("--no-pybkt", action="store_true")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="model:key=value, a hyperparameter of one model (repeatable); kept with its run",
+    )
+    parser.add_argument(
+        "--auto",
+        action="store_true",
+        help="run zoped eval --model auto's selection (candidates: --models) instead of each "
+        "model; its choice and test AUC go to the summary",
+    )
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "models")
     args = parser.parse_args(argv)
 
+    params: dict[str, dict[str, str]] = {}
+    for spec_text in args.param:
+        model_name, _, pair = spec_text.partition(":")
+        params.setdefault(model_name, {}).update(parse_params([pair]))
     datasets = load_datasets(args.config)
     chosen = [d for d in args.datasets.split(",") if d] or list(datasets)
     unknown = [d for d in chosen if d not in datasets]
@@ -366,6 +441,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: train {len(train)} test {len(test)} rows "
               f"(loaded in {time.perf_counter() - started:.1f} s)")  # fmt: skip
         runs = results["runs"].setdefault(name, {})
+        if args.auto:
+            _run_auto(results, name, train, test, wanted, params)
+            _write(results, datasets, json_path, args.out)
+            continue
         # A dataset may restrict the models (e.g. IRT-only material) and turn pyBKT off.
         only = spec.get("models")
         wanted_here = [m for m in wanted if only is None or m in only]
@@ -381,8 +460,10 @@ def main(argv: list[str] | None = None) -> None:
                 if rep > 0 and model in DEEP_MODELS:
                     continue
                 try:
-                    report = evaluate(make_model(model, seed=0), train, test, trace_memory=rep == 0)
-                    run = report.to_dict()
+                    built = make_model(model, params.get(model), seed=0)
+                    run = evaluate(built, train, test, trace_memory=rep == 0).to_dict()
+                    if params.get(model):
+                        run["params"] = params[model]
                 except Exception as error:  # one model failing must not stop the benchmark
                     run = {"error": f"{type(error).__name__}: {error}"}
                 if rep == 0:
@@ -408,6 +489,27 @@ def main(argv: list[str] | None = None) -> None:
                     _best_fit(runs["pybkt"], timed["pybkt"])
                 print(f"  pybkt [{rep}]: {json.dumps(runs['pybkt'])}")
                 _write(results, datasets, json_path, args.out)
+
+
+def _run_auto(
+    results: dict[str, Any],
+    name: str,
+    train: InteractionLog,
+    test: InteractionLog,
+    candidates: list[str],
+    params: dict[str, dict[str, str]],
+) -> None:
+    """zoped eval --model auto on one dataset; the selection goes to results["auto"][name]."""
+    selection = select_model(
+        train,
+        test,
+        candidates=candidates,
+        seed=0,
+        make=lambda model: make_model(model, params.get(model), seed=0),
+    )
+    out = {k: _clean(v) for k, v in selection.to_dict().items()}
+    results.setdefault("auto", {})[name] = out
+    print(f"  auto: {json.dumps(out)}")
 
 
 def _best_fit(run: dict[str, Any], untraced: list[float]) -> None:
