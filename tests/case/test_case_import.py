@@ -27,6 +27,7 @@ from zoped.services.case_import import (
 )
 from zoped.services.courses import get_course, import_course
 from zoped.store.case_repository import CaseRepository
+from zoped.store.evidence_log import EvidenceRepository
 from zoped.store.repositories import PeopleRepository
 from zoped.store.tables import audit_log, competencies
 
@@ -100,7 +101,14 @@ def test_a_changed_framework_updates_in_place_only_when_confirmed(roster: Sessio
         import_case(roster, package=revised, school_id=SCHOOL, now=LATER)
     assert _ids(roster, first.key) == ["3.nf.1", "3.nf.2", "3.nf.3", "nf"]  # nothing written
 
+    # A learner's evidence on 3.NF.1 (renumbered below): evidence names competencies by id.
+    evidence = EvidenceRepository(roster)
+    evidence.add(f.event(competency_ids=["3.nf.1"]))
+    roster.commit()
+    before = evidence.list_for_learner("learner-1")
+    assert [e.competency_ids for e in before] == [("3.nf.1",)]
     summary = import_case(roster, package=revised, school_id=SCHOOL, now=LATER, confirm=True)
+    assert evidence.list_for_learner("learner-1") == before
     assert (summary.key, summary.created, summary.removed) == (first.key, False, 1)
     # 3.NF.1 was renumbered 3.NF.A.1 but keeps its id (and so its learners' evidence).
     assert _ids(roster, first.key) == ["3.nf.1", "3.nf.2", "3.nf.4", "nf"]
