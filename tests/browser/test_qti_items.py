@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.conftest import ZOPED, Server, _free_port, start_server, stop_server
+from tests.browser.test_accessibility import AXE_OPTIONS, _serious
 from tests.qti.helpers import FIXTURES, package
 
 TYPED = """<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
@@ -69,6 +70,8 @@ def qti_server(tmp_path_factory) -> Iterator[Server]:
 
 def _open(page, site: str, item: str) -> None:
     page.goto(f"{site}/learner/practice/found.equal-parts?item={item}&event={uuid.uuid4()}")
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    assert _serious(axe.run(page, options=AXE_OPTIONS).response) == []
 
 
 def test_each_new_kind_is_answered_right_on_the_practice_page(browser, qti_server, screenshot):
