@@ -19,6 +19,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from zoped.engine._jit import njit
+
 PRIOR, LEARN, GUESS, SLIP, FORGET = 0, 1, 2, 3, 4
 N_PARAMS = 5
 
@@ -30,7 +32,7 @@ _EPS = 1e-6
 P_BOUND = 1e-4
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _settle(p: float, q: float) -> tuple[float, float]:
     """(P(known), P(not known)) made to sum to 1 without losing the smaller one.
 
@@ -52,7 +54,7 @@ def online_prior(prior: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-@numba.njit(cache=True)
+@njit()
 def p_correct(p: Any, q: Any, guess: Any, slip: Any) -> Any:
     """P(correct) on a skill from (P(known), P(not known)): a knower answers right unless they
     slip, a non-knower only by a guess. Scalars or arrays (elementwise): every path that
@@ -61,7 +63,7 @@ def p_correct(p: Any, q: Any, guess: Any, slip: Any) -> Any:
     return p * (1.0 - slip) + q * guess
 
 
-@numba.njit(cache=True)
+@njit()
 def step(
     p: float, q: float, correct: int, learn: float, guess: float, slip: float, forget: float
 ) -> tuple[float, float]:
@@ -97,7 +99,7 @@ def step(
     return nk, nu
 
 
-@numba.njit(cache=True)
+@njit()
 def step_cells(
     p_known: NDArray[np.float64],
     p_unknown: NDArray[np.float64],
@@ -125,7 +127,7 @@ def step_cells(
                 )
 
 
-@numba.njit(cache=True)
+@njit()
 def _em_one(
     correct: NDArray[np.int8],
     seq_ptr: NDArray[np.int64],
@@ -250,7 +252,7 @@ def _em_one(
     return ll, it
 
 
-@numba.njit(cache=True, parallel=True)
+@njit(parallel=True)
 def em_fit(
     correct: NDArray[np.int8],
     seq_ptr: NDArray[np.int64],
@@ -311,7 +313,7 @@ def em_fit(
 _RESCALE = 1e-250
 
 
-@numba.njit(cache=True)
+@njit()
 def _em_group(
     correct: NDArray[np.int8],
     seq_ptr: NDArray[np.int64],
@@ -466,7 +468,7 @@ def _em_group(
             s += 1
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _m_step(
     prm: NDArray[np.float64],
     sums: NDArray[np.float64],
@@ -494,7 +496,7 @@ def _m_step(
         prm[FORGET, s] = min(max(sums[3, s] / sums[4, s], _EPS), 1.0 - prm[LEARN, s])
 
 
-@numba.njit(cache=True, parallel=True)
+@njit(parallel=True)
 def em_fit_grouped(
     correct: NDArray[np.int8],
     seq_ptr: NDArray[np.int64],
@@ -542,7 +544,7 @@ def em_fit_grouped(
     return loglik, n_iter
 
 
-@numba.njit(cache=True)
+@njit()
 def forward_filter(
     learner: NDArray[np.int64],
     skill_ptr: NDArray[np.int64],

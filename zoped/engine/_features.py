@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from zoped.engine._jit import njit
 from zoped.engine.base import FloatArray, IntArray, InteractionLog
 from zoped.errors import InvalidInput, NotFitted, Problem
 
@@ -29,8 +29,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def jit(fn: _F) -> _F:
-    """numba.njit (cached on disk), typed so callers keep the Python signature."""
-    return cast(_F, numba.njit(cache=True)(fn))
+    """numba.njit (cached on disk where it can be), typed so callers keep the Python signature."""
+    return njit()(fn)
 
 
 def sigmoid(z: FloatArray) -> FloatArray:

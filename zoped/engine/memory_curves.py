@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit
 
+from zoped.engine._jit import njit
 from zoped.engine.base import FloatArray
 from zoped.errors import InvalidInput, Problem
 
