@@ -3,6 +3,7 @@ and member names that climb out of the package are refused before anything is im
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from pathlib import Path
@@ -10,10 +11,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.qti.helpers import package
+from tests.qti.helpers import LIT_COURSE, package
 from zoped.errors import InvalidInput
 from zoped.interop import qti_files
+from zoped.interop.course_file import parse_course
 from zoped.interop.qti import read_qti
+from zoped.interop.qti_write import write_package
 
 
 def refused(path: Path) -> str:
@@ -121,3 +124,27 @@ def test_not_xml_and_not_qti_are_told_apart(tmp_path: Path) -> None:
     other = tmp_path / "other.xml"
     other.write_text('<html xmlns="http://www.w3.org/1999/xhtml"/>', encoding="utf-8")
     assert "not a QTI 3.0 qti-assessment-item or QTI 2.x assessmentItem" in refused(other)
+
+
+def test_text_xml_cannot_carry_is_named_on_export() -> None:
+    course = parse_course(LIT_COURSE)
+    broken = dataclasses.replace(
+        course, items=(dataclasses.replace(course.items[0], stem="Who wrote\x01 Hamlet?"),)
+    )
+    with pytest.raises(InvalidInput) as caught:
+        write_package(broken)
+    assert str(caught.value.problems[0]).startswith("item warmup: cannot be written as XML")
+
+
+def test_a_member_is_read_only_when_asked_for_and_within_the_total_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "p.zip"
+    path.write_bytes(package({"a.xml": "<a>" + "x" * 300 + "</a>", "b.xml": "<b/>"}))
+    opened = qti_files.Package(path)
+    monkeypatch.setattr(qti_files, "MAX_UNCOMPRESSED_BYTES", 200)
+    assert opened.xml("b.xml") == qti_files.PackageFile("b.xml", b"<b/>")
+    assert opened.xml("missing.xml") is None
+    assert opened.xml("../b.xml") is None
+    with pytest.raises(InvalidInput, match="expands too far"):
+        opened.xml("a.xml")

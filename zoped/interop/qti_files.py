@@ -8,8 +8,10 @@ line) at fault; nothing is written anywhere.
 
 from __future__ import annotations
 
+import io
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,76 +109,91 @@ class Package:
                 [Problem(self.source, f"a package may have at most {MAX_PACKAGE_BYTES:,} bytes")],
             )
         try:
-            archive = zipfile.ZipFile(path)
+            # Kept in memory (it is at most MAX_PACKAGE_BYTES); members are read when asked for.
+            archive = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
         except (zipfile.BadZipFile, OSError) as error:
             raise InvalidInput(
                 f"{self.source}: not a zip file", [Problem(self.source, str(error))]
             ) from None
-        with archive:
-            infos = archive.infolist()
-            if len(infos) > MAX_ENTRIES:
-                raise InvalidInput(
-                    f"{self.source}: too many entries",
-                    [Problem(self.source, f"a package may hold at most {MAX_ENTRIES:,} entries")],
+        self._archive = archive
+        self._read_bytes = 0
+        infos = archive.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise InvalidInput(
+                f"{self.source}: too many entries",
+                [Problem(self.source, f"a package may hold at most {MAX_ENTRIES:,} entries")],
+            )
+        total = sum(i.file_size for i in infos)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            problems.append(
+                Problem(
+                    self.source,
+                    f"expands to {total:,} bytes; at most {MAX_UNCOMPRESSED_BYTES:,} allowed",
                 )
-            total = sum(i.file_size for i in infos)
-            if total > MAX_UNCOMPRESSED_BYTES:
+            )
+        names: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            safe = _safe_member(info.filename)
+            if safe is None:
                 problems.append(
                     Problem(
-                        self.source,
-                        f"expands to {total:,} bytes; at most {MAX_UNCOMPRESSED_BYTES:,} allowed",
+                        f"{self.source}: {info.filename}",
+                        "a member name may not be absolute or climb out of the package",
                     )
                 )
-            names: dict[str, zipfile.ZipInfo] = {}
-            for info in infos:
-                safe = _safe_member(info.filename)
-                if safe is None:
-                    problems.append(
-                        Problem(
-                            f"{self.source}: {info.filename}",
-                            "a member name may not be absolute or climb out of the package",
-                        )
+                continue
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > 1024 * 1024 and ratio > MAX_RATIO:
+                problems.append(
+                    Problem(
+                        f"{self.source}: {info.filename}",
+                        f"expands {ratio:,.0f} times; a zip bomb is refused",
                     )
-                    continue
-                ratio = info.file_size / max(info.compress_size, 1)
-                if info.file_size > 1024 * 1024 and ratio > MAX_RATIO:
-                    problems.append(
-                        Problem(
-                            f"{self.source}: {info.filename}",
-                            f"expands {ratio:,.0f} times; a zip bomb is refused",
-                        )
-                    )
-                if not info.is_dir():
-                    names[safe] = info
-            if problems:
-                raise InvalidInput(f"{self.source}: refused", problems)
-            if "imsmanifest.xml" not in names:
-                raise InvalidInput(
-                    f"{self.source}: not a content package",
-                    [Problem(self.source, "no imsmanifest.xml at the top of the zip")],
                 )
-            self._files: dict[str, bytes] = {}
-            for name, info in names.items():
-                if name.lower().endswith(".xml"):
-                    self._files[name] = self._read(archive, info)
+            if not info.is_dir():
+                names[safe] = info
+        if problems:
+            raise InvalidInput(f"{self.source}: refused", problems)
+        if "imsmanifest.xml" not in names:
+            raise InvalidInput(
+                f"{self.source}: not a content package",
+                [Problem(self.source, "no imsmanifest.xml at the top of the zip")],
+            )
+        self._infos = names
 
-    def _read(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-        # Read at most one byte past the cap: the declared size may lie.
-        with archive.open(info) as member:
-            data = member.read(MAX_XML_BYTES + 1)
+    def _read(self, info: zipfile.ZipInfo) -> bytes:
+        # Read at most one byte past each cap: the sizes a zip declares may lie.
+        where = f"{self.source}: {info.filename}"
+        try:
+            with self._archive.open(info) as member:
+                data = member.read(MAX_XML_BYTES + 1)
+        except (zipfile.BadZipFile, zlib.error, OSError) as error:
+            raise InvalidInput(f"{where}: unreadable", [Problem(where, str(error))]) from None
         if len(data) > MAX_XML_BYTES:
             raise InvalidInput(
-                f"{self.source}: {info.filename} too large",
-                [Problem(info.filename, f"an XML file may have at most {MAX_XML_BYTES:,} bytes")],
+                f"{where} too large",
+                [Problem(where, f"an XML file may have at most {MAX_XML_BYTES:,} bytes")],
+            )
+        self._read_bytes += len(data)
+        if self._read_bytes > MAX_UNCOMPRESSED_BYTES:
+            raise InvalidInput(
+                f"{self.source}: expands too far",
+                [Problem(where, f"at most {MAX_UNCOMPRESSED_BYTES:,} bytes may be read in all")],
             )
         return data
 
     def xml(self, name: str) -> PackageFile | None:
-        """The XML file at ``name`` (a path inside the package), or None when absent."""
+        """The file at ``name`` (a path inside the package), read now, or None when absent.
+
+        Raises:
+            InvalidInput: the file is unreadable or too large, or the package has expanded
+                past :data:`MAX_UNCOMPRESSED_BYTES` in all.
+        """
         safe = _safe_member(name)
-        if safe is None or safe not in self._files:
+        info = self._infos.get(safe) if safe is not None else None
+        if safe is None or info is None:
             return None
-        return PackageFile(safe, self._files[safe])
+        return PackageFile(safe, self._read(info))
 
 
 def resolve_href(base: str, href: str) -> str | None:

@@ -18,6 +18,7 @@ from lxml import etree
 
 from zoped.domain.content import BLANK_MARKER, Item, ItemType
 from zoped.domain.course import Course
+from zoped.errors import InvalidInput, Problem
 from zoped.interop.qti import QTI3_NS
 from zoped.interop.qti_metadata import CSM_NS, ZOPED_NS
 
@@ -289,16 +290,28 @@ def manifest_xml(course: Course) -> bytes:
 
 
 def write_package(course: Course) -> bytes:
-    """The course's items as a QTI 3.0 content package (zip bytes), the same bytes every time."""
+    """The course's items as a QTI 3.0 content package (zip bytes), the same bytes every time.
+
+    Raises:
+        InvalidInput: an item holds text XML cannot carry (a control character), named.
+    """
+    problems: list[Problem] = []
+    documents: dict[str, bytes] = {}
+    for item in course.items:
+        try:
+            documents[f"items/{item.id}.xml"] = item_xml(item)
+        except ValueError as error:  # lxml refuses control characters and NUL bytes
+            problems.append(Problem(f"item {item.id}", f"cannot be written as XML: {error}"))
+    try:
+        manifest = manifest_xml(course)
+    except ValueError as error:
+        problems.append(Problem("imsmanifest.xml", f"cannot be written as XML: {error}"))
+    if problems:
+        raise InvalidInput(f"course {course.id!r} cannot be exported as QTI", problems)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-
-        def put(name: str, data: bytes) -> None:
+        for name, data in [("imsmanifest.xml", manifest), *documents.items()]:
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
-
-        put("imsmanifest.xml", manifest_xml(course))
-        for item in course.items:
-            put(f"items/{item.id}.xml", item_xml(item))
     return buffer.getvalue()
