@@ -239,3 +239,35 @@ def test_export_then_import_into_the_same_course_changes_nothing(tmp_path: Path,
     finally:
         database.dispose()
     assert data == out.read_bytes()
+
+
+def test_lom_classification_tags_where_it_names_a_competency_and_is_quiet_otherwise(
+    tmp_path: Path,
+) -> None:
+    url = school_database(tmp_path)
+    item = (Path(__file__).parent / "fixtures" / "qti3" / "order.xml").read_text("utf-8")
+    # Shaped like Cito's packages: curriculum codes, several in one entry, beside reviewers.
+    manifest = """<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
+      xmlns:imsmd="http://ltsc.ieee.org/xsd/LOM" identifier="m"><resources>
+      <resource identifier="ITM-order" type="imsqti_item_xmlv3p0" href="order.xml"><metadata>
+        <imsmd:lom><imsmd:classification><imsmd:taxonPath>
+          <imsmd:source><imsmd:string>02-Uitsluitingen</imsmd:string></imsmd:source>
+          <imsmd:taxon><imsmd:entry><imsmd:string>K04-04;ELA.Q.1</imsmd:string></imsmd:entry>
+          </imsmd:taxon></imsmd:taxonPath></imsmd:classification>
+        <imsmd:classification><imsmd:taxonPath>
+          <imsmd:source><imsmd:string>05-Interne screening</imsmd:string></imsmd:source>
+          <imsmd:taxon><imsmd:id>ja</imsmd:id><imsmd:entry><imsmd:string>Annette Will
+          </imsmd:string></imsmd:entry></imsmd:taxon></imsmd:taxonPath></imsmd:classification>
+        </imsmd:lom></metadata><file href="order.xml"/></resource></resources></manifest>"""
+    archive = tmp_path / "cito.zip"
+    archive.write_bytes(package({"order.xml": item}, manifest=manifest))
+    database = open_database(url, migrate=False)
+    try:
+        with database.session() as session:
+            summary = import_qti(session, source=archive, course_code="lit", now=T0)
+            assert (summary.added, summary.warnings) == (("order",), ())
+            assert get_course(session, course_id="lit").item("order").competencies == (
+                "lit.quotes",
+            )
+    finally:
+        database.dispose()

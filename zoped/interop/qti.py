@@ -44,7 +44,7 @@ from zoped.interop.qti_files import (
     parse_xml,
     resolve_href,
 )
-from zoped.interop.qti_metadata import Extras, read_extras, references
+from zoped.interop.qti_metadata import Extras, classifications, read_extras, references
 
 QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI2_NS = (
@@ -184,8 +184,10 @@ class QtiItem:
         source: the file it came from, for messages.
         line: the line of its root element.
         item: the item, with no competencies yet.
-        references: competency references from the package's metadata (ids, standard codes or
-            CASE GUIDs), in order.
+        references: the standards the package's metadata says it assesses (competency ids,
+            standard codes or CASE GUIDs), in order.
+        classifications: the package's LOM classification values for it (which tag it only
+            where they name a competency).
     """
 
     identifier: str
@@ -193,6 +195,7 @@ class QtiItem:
     line: int
     item: Item
     references: tuple[str, ...] = ()
+    classifications: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,8 @@ class QtiProject:
         body: what the learner reads: the item body and the interaction's prompt (Markdown-ish).
         max_points: the most points (the item's MAXSCORE where it gives a whole number from 1
             to 10, else 4).
-        references: competency references from the package's metadata, in order.
+        references: as :class:`QtiItem`'s.
+        classifications: as :class:`QtiItem`'s.
     """
 
     identifier: str
@@ -218,6 +222,7 @@ class QtiProject:
     body: str
     max_points: int
     references: tuple[str, ...] = ()
+    classifications: tuple[str, ...] = ()
 
 
 #: What reading a QTI file gives: items, and extended-text items (projects).
@@ -734,9 +739,10 @@ def read_item_xml(
     problems += reader.problems
     if item is None or reader.problems:
         return None
+    tags = references(metadata), classifications(metadata)
     if isinstance(item, QtiProject):
-        return dataclasses.replace(item, references=references(metadata))
-    return QtiItem(reader.identifier, source, root.sourceline or 1, item, references(metadata))
+        return dataclasses.replace(item, references=tags[0], classifications=tags[1])
+    return QtiItem(reader.identifier, source, root.sourceline or 1, item, *tags)
 
 
 _ITEM_TYPES = ("imsqti_item_xmlv3p0", "imsqti_item_xmlv2p2", "imsqti_item_xmlv2p1", "imsqti_item")

@@ -6,6 +6,7 @@ tag items to competencies. See docs/qti.md.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,23 +70,37 @@ def read_extras(element: etree._Element | None, source: str) -> Extras:
     )
 
 
-def references(metadata: etree._Element | None) -> tuple[str, ...]:
-    """Competency references in a resource's metadata: Curriculum Standards Metadata GUIDs
-    and LOM classification taxon ids / entries."""
-    if metadata is None:
-        return ()
+def _values(metadata: etree._Element | None, wanted: str) -> tuple[str, ...]:
     found: list[str] = []
-    for element in metadata.iter():
+    for element in metadata.iter() if metadata is not None else ():
         if not isinstance(element.tag, str):
             continue
         name = etree.QName(element).localname
-        parent = element.getparent()
-        in_taxon = parent is not None and etree.QName(parent).localname == "taxon"
-        if name == "GUID" or (name == "id" and in_taxon):
-            value = " ".join((element.text or "").split())
-            if value:
-                found.append(value)
-    return tuple(dict.fromkeys(found))
+        ancestors = {etree.QName(a).localname for a in element.iterancestors()}
+        if wanted == "standards" and name == "GUID":
+            found.append(element.text or "")
+        elif (
+            wanted == "classification"
+            and "taxon" in ancestors
+            and (name == "id" or (name == "string" and "entry" in ancestors))
+        ):
+            # Real packages list several codes in one entry: "K04-04;K04-01a".
+            found += re.split(r"[;,]", element.text or "")
+    cleaned = (" ".join(value.split()) for value in found)
+    return tuple(dict.fromkeys(value for value in cleaned if value))
+
+
+def references(metadata: etree._Element | None) -> tuple[str, ...]:
+    """The standards a resource's metadata says its item assesses: Curriculum Standards
+    Metadata GUIDs (``csm:GUID``)."""
+    return _values(metadata, "standards")
+
+
+def classifications(metadata: etree._Element | None) -> tuple[str, ...]:
+    """The LOM classification values of a resource's metadata: taxon ids and entries (entries
+    split at ``;`` and ``,``). Packages classify by much besides competencies (sources,
+    reviewers), so these only tag an item where they name a competency."""
+    return _values(metadata, "classification")
 
 
 def read_mapping(path: Path) -> dict[str, tuple[str, ...]]:

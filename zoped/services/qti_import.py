@@ -138,6 +138,10 @@ def _tag(
                     )
                 else:
                     competencies.append(cid)
+            for ref in found.classifications:
+                cid = known.get(ref) or known.get(slug(ref))
+                if cid is not None:
+                    competencies.append(cid)
             if not competencies:
                 named = f" (its metadata names {', '.join(found.references)})"
                 problems.append(
