@@ -27,6 +27,8 @@ from zoped.services.policy import Action, require_learner_access
 
 #: Levels a teacher may set by hand ("review due" is the memory model's call, not a teacher's).
 SETTABLE_LEVELS = tuple(level for level in MasteryLevel if level is not MasteryLevel.REVIEW_DUE)
+#: The longest reason a teacher may give for an override or its undo.
+MAX_REASON = 2_000
 _TOP = float(MasteryLevel.MASTERED)
 
 
@@ -120,6 +122,8 @@ def override_mastery(
     problems: list[Problem] = []
     if not reason.strip():
         problems.append(Problem("reason", "say why you are overriding the level"))
+    elif len(reason) > MAX_REASON:
+        problems.append(Problem("reason", f"keep the reason to {MAX_REASON} characters"))
     if not competency_id.strip():
         problems.append(Problem("competency_id", "choose a competency"))
     try:
@@ -161,11 +165,16 @@ def undo_override(
     Raises:
         NotFound: the learner is outside the actor's reach, or has no such active override.
         PermissionDenied: the actor is not a teacher.
+        InvalidInput: a reason longer than ``MAX_REASON``.
     """
     require_learner_access(
         session, actor=actor, learner_id=learner_id, action=Action.OVERRIDE, now=now
     )
     _require_teacher(actor)
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(
+            "invalid undo", [Problem("reason", f"keep the reason to {MAX_REASON} characters")]
+        )
     current = {o.event_id: o for o in list_overrides(session, learner_id=learner_id)}
     target = current.get(override_id)
     if target is None or not target.active:

@@ -36,6 +36,7 @@ from zoped.web.deps import (
     TeacherUser,
     render,
 )
+from zoped.web.forms import field_problems
 
 router = APIRouter()
 
@@ -46,13 +47,8 @@ DONE_MESSAGES = {
 }
 
 
-def _problems(error: InvalidInput | Conflict) -> dict[str, str]:
-    if isinstance(error, Conflict):
-        return {"": "This form was already sent with other words: reload the page and try again."}
-    found: dict[str, str] = {}
-    for problem in error.problems or [Problem("", error.message)]:
-        found.setdefault(problem.location, problem.message)
-    return found
+#: A project form sent twice with different words (its event id is the page's).
+RESENT = "This form was already sent with other words: reload the page and try again."
 
 
 def _text(form: FormData, name: str) -> str:
@@ -141,7 +137,7 @@ def mark_done(
             now,
             activity_id,
             typed={"reflection": reflection},
-            problems=_problems(error),
+            problems=field_problems(error, conflict_message=RESENT),
             event_id=event_id,
             status_code=422,
         )
@@ -193,7 +189,7 @@ def submit(
             now,
             activity_id,
             typed=typed,
-            problems=_problems(error),
+            problems=field_problems(error, conflict_message=RESENT),
             event_id=event_id,
             status_code=422,
         )

@@ -17,6 +17,7 @@ from zoped.domain.people import Enrollment, GuardianLink, Role, SchoolClass
 from zoped.errors import Conflict, InvalidInput, NotFound, Problem
 from zoped.services import accounts, roster, tokens, users_csv
 from zoped.web.deps import AdminUser, CsrfProtected, DbSession, Now, SubmittedForm, render
+from zoped.web.forms import field_problems
 
 router = APIRouter(prefix="/admin")
 
@@ -47,21 +48,12 @@ def rename_school(
             db, actor=user, school_id=user.school_id, name=_text(form, "name", 400), now=now
         )
     except InvalidInput as error:
-        return _overview_page(request, user, db, problems=_problems(error), status_code=422)
+        return _overview_page(request, user, db, problems=field_problems(error), status_code=422)
     return _back("/admin", done="school")
 
 
 def _back(path: str, **params: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode(params)}" if params else path, status_code=303)
-
-
-def _problems(error: InvalidInput | Conflict) -> dict[str, str]:
-    if isinstance(error, Conflict):
-        return {"": str(error)}
-    found: dict[str, str] = {}
-    for problem in error.problems or [Problem("", error.message)]:
-        found.setdefault(problem.location, problem.message)
-    return found
 
 
 def _text(form: object, name: str, limit: int = 300) -> str:
@@ -178,7 +170,7 @@ def add_user(
             now=now,
         )
     except (InvalidInput, Conflict) as error:
-        problems = _problems(error)
+        problems = field_problems(error)
         return _users_page(request, db, user, form=typed, problems=problems, status_code=422)
     return _back(f"/admin/users/{created.id}", done="user")
 
@@ -283,7 +275,9 @@ def edit_user(
             now=now,
         )
     except (InvalidInput, Conflict) as error:
-        return _person_page(request, db, user, user_id, problems=_problems(error), status_code=422)
+        return _person_page(
+            request, db, user, user_id, problems=field_problems(error), status_code=422
+        )
     return _back(f"/admin/users/{user_id}", done="edit")
 
 
@@ -296,7 +290,9 @@ def set_active(
     try:
         accounts.set_user_active(db, actor=user, user_id=user_id, active=active, now=now)
     except InvalidInput as error:
-        return _person_page(request, db, user, user_id, problems=_problems(error), status_code=422)
+        return _person_page(
+            request, db, user, user_id, problems=field_problems(error), status_code=422
+        )
     return _back(f"/admin/users/{user_id}", done="reactivate" if active else "deactivate")
 
 
@@ -308,7 +304,9 @@ def reset_code(
     try:
         issued = accounts.issue_reset_code(db, actor=user, user_id=user_id, now=now)
     except InvalidInput as error:
-        return _person_page(request, db, user, user_id, problems=_problems(error), status_code=422)
+        return _person_page(
+            request, db, user, user_id, problems=field_problems(error), status_code=422
+        )
     return _person_page(request, db, user, user_id, reset=issued)
 
 
@@ -351,7 +349,9 @@ def create_token(
             now=now,
         )
     except InvalidInput as error:
-        return _person_page(request, db, user, user_id, problems=_problems(error), status_code=422)
+        return _person_page(
+            request, db, user, user_id, problems=field_problems(error), status_code=422
+        )
     return _person_page(request, db, user, user_id, issued=issued)
 
 
@@ -416,7 +416,7 @@ def create_class(
         )
         roster.create_class(db, actor=user, school_class=school_class, now=now)
     except (InvalidInput, Conflict) as error:
-        problems = _problems(error)
+        problems = field_problems(error)
         if "" in problems and isinstance(error, Conflict):
             problems["class_id"] = problems.pop("")
         return _classes_page(request, db, user, form=typed, problems=problems, status_code=422)
@@ -469,7 +469,9 @@ def edit_class(
             now=now,
         )
     except InvalidInput as error:
-        return _class_page(request, db, user, class_id, problems=_problems(error), status_code=422)
+        return _class_page(
+            request, db, user, class_id, problems=field_problems(error), status_code=422
+        )
     return _back(f"/admin/classes/{class_id}", done="teachers")
 
 

@@ -23,6 +23,7 @@ from zoped.web.deps import (
     sign_in_session,
     sign_out_session,
 )
+from zoped.web.forms import field_problems
 
 router = APIRouter()
 
@@ -139,14 +140,6 @@ def _wait_message(locked: auth_services.SignInLocked) -> str:
     return f"Too many failed tries. Please wait about {minutes} minutes and try again."
 
 
-def _field_problems(error: InvalidInput) -> dict[str, str]:
-    """A form's problems by field name, to show next to each field."""
-    found: dict[str, str] = {}
-    for problem in error.problems:
-        found.setdefault(problem.location, problem.message)
-    return found
-
-
 @router.get("/signin/reset")
 def reset_page(request: Request, session: DbSession) -> Response:
     """Set a new password with the one-time code an admin handed over."""
@@ -183,7 +176,7 @@ def reset(
             now=now,
         )
     except InvalidInput as error:
-        context["problems"] = _field_problems(error)
+        context["problems"] = field_problems(error)
         return render(request, "auth/reset.html", context, status_code=422)
     except auth_services.SignInLocked as locked:
         context["problems"] = {"code": _wait_message(locked)}
@@ -227,7 +220,7 @@ def password_change(
             now=now,
         )
     except InvalidInput as error:
-        context["problems"] = _field_problems(error)
+        context["problems"] = field_problems(error)
         return render(request, "auth/password.html", context, status_code=422)
     except auth_services.SignInFailed:
         context["problems"] = {"current_password": "That is not your current password."}
@@ -278,7 +271,7 @@ def setup(
             now=now,
         )
     except InvalidInput as error:
-        context["problems"] = _field_problems(error)
+        context["problems"] = field_problems(error)
         return render(request, "auth/setup.html", context, status_code=422)
     sign_in_session(request, session, admin, now)
     return RedirectResponse("/admin?welcome=1", status_code=303)

@@ -28,6 +28,7 @@ from zoped.services.courses import NO_COURSE
 from zoped.services.roster import get_learner_profile, save_learner_profile
 from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, Now, SubmittedForm, render
+from zoped.web.forms import field_problems
 
 router = APIRouter(prefix="/learner")
 
@@ -400,7 +401,7 @@ def plan_save(
             now=now,
         )
     except InvalidInput as error:  # what was typed stays, each problem beside its box
-        return _plan_page(request, user, db, now, problems=_field_problems(error), typed=typed)
+        return _plan_page(request, user, db, now, problems=field_problems(error), typed=typed)
     return _see_other("/learner/plan")
 
 
@@ -411,7 +412,7 @@ def plan_comment(
     try:
         plans.add_comment(db, actor=user, learner_id=user.id, body=body, now=now)
     except InvalidInput as error:
-        problems = {"comment": _field_problems(error).get("body", error.message)}
+        problems = {"comment": field_problems(error).get("body", error.message)}
         return _plan_page(request, user, db, now, problems=problems, typed={"comment": body})
     return _see_other("/learner/plan#comments")
 
@@ -438,14 +439,6 @@ def _log_page(
     return render(request, "learner/log.html", context, status_code=422 if problems else 200)
 
 
-def _field_problems(error: InvalidInput) -> dict[str, str]:
-    """A form's problems by field name (the first for each), to show next to the field."""
-    found: dict[str, str] = {}
-    for problem in error.problems or [Problem("", error.message)]:
-        found.setdefault(problem.location.split(".")[0].split("[")[0], problem.message)
-    return found
-
-
 @router.post("/log", dependencies=[CsrfProtected])
 def log_add(
     request: Request,
@@ -461,7 +454,7 @@ def log_add(
         )
     except InvalidInput as error:  # the entry stays in the box, the problem beside it
         typed = {"body": body, "shared": shared}
-        return _log_page(request, user, db, now, problems=_field_problems(error), typed=typed)
+        return _log_page(request, user, db, now, problems=field_problems(error), typed=typed)
     return _see_other("/learner/log")
 
 

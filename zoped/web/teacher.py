@@ -7,6 +7,7 @@ session's CSRF token and answer with a redirect (post/redirect/get), so a reload
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ from fastapi.responses import RedirectResponse
 
 from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
-from zoped.errors import InvalidInput, NotFound, Problem
+from zoped.errors import Conflict, InvalidInput, NotFound, Problem
 from zoped.services import activities as activity_services
 from zoped.services import assignments as assignment_services
 from zoped.services import claims, erasure, learner_pages, learning_log, overrides, plans, rubrics
@@ -25,6 +26,7 @@ from zoped.services import courses as course_services
 from zoped.services import today as today_services
 from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, Now, SubmittedForm, TeacherUser, render
+from zoped.web.forms import RefusedForm
 from zoped.web.svg import progress_svg
 
 router = APIRouter()
@@ -74,8 +76,26 @@ def class_page(
         competency=competency or None,
         level=_level(level),
     )
+    return _class_page(request, user, db, now, class_id, filters=filters)
+
+
+def _class_page(
+    request: Request,
+    user: TeacherUser,
+    db: DbSession,
+    now: Now,
+    class_id: str,
+    *,
+    filters: class_services.DashboardFilters | None = None,
+    refused: RefusedForm | None = None,
+) -> Response:
+    """The class page; after a refused assignment, that group's form shows why (status 422)."""
     dashboard = class_services.class_dashboard(
-        db, actor=user, class_id=class_id, now=now, filters=filters
+        db,
+        actor=user,
+        class_id=class_id,
+        now=now,
+        filters=filters or class_services.DashboardFilters(),
     )
     work = assignment_services.class_assignments(db, actor=user, class_id=class_id, now=now)
     return render(
@@ -87,7 +107,9 @@ def class_page(
             "activities": _activities(db, dashboard.course_id),
             "assignments": work,
             "trend_chart": svg.class_trend_svg(dashboard.trend, dashboard.trend_total),
+            "refused": refused or RefusedForm.none(),
         },
+        status_code=422 if refused else 200,
     )
 
 
@@ -121,8 +143,23 @@ def learner_page(
 ) -> Response:
     """A learner's drill-down: timeline, state (on ``course``, one of theirs; default the
     first), plan, shared log, overrides, rubric, assign."""
+    return _learner_page(request, user, db, now, learner_id, course=course or None)
+
+
+def _learner_page(
+    request: Request,
+    user: TeacherUser,
+    db: DbSession,
+    now: Now,
+    learner_id: str,
+    *,
+    course: str | None = None,
+    refused: RefusedForm | None = None,
+) -> Response:
+    """The learner's page; after a refused form, that form (``refused``) shows its problems
+    beside its fields and keeps what was typed, with status 422."""
     detail = learner_pages.learner_drilldown(
-        db, actor=user, learner_id=learner_id, now=now, course_id=course or None
+        db, actor=user, learner_id=learner_id, now=now, course_id=course
     )
     plan = plans.get_plan(db, actor=user, learner_id=learner_id, now=now)
     shared = learning_log.list_entries(db, actor=user, learner_id=learner_id, now=now)
@@ -143,8 +180,10 @@ def learner_page(
             "erasure": erasure.pending_erasures(db, actor=user, learner_ids=[learner_id]),
             "settable": SETTABLE,
             "levels": LEVELS,
-            "done": request.query_params.get("done", ""),
+            "done": "" if refused else request.query_params.get("done", ""),
+            "refused": refused or RefusedForm.none(),
         },
+        status_code=422 if refused else 200,
     )
 
 
@@ -152,51 +191,73 @@ def _learner_path(learner_id: str) -> str:
     return f"/teacher/learners/{learner_id}"
 
 
+def _refused(
+    request: Request,
+    user: TeacherUser,
+    db: DbSession,
+    now: Now,
+    learner_id: str,
+    refused: RefusedForm,
+) -> Response:
+    return _learner_page(request, user, db, now, learner_id, refused=refused)
+
+
 @router.post("/teacher/learners/{learner_id}/claims/{claim_id}", dependencies=[CsrfProtected])
 def claim_decide(
+    request: Request,
     learner_id: str,
     claim_id: str,
     user: TeacherUser,
     db: DbSession,
     now: Now,
     decision: Annotated[Literal["accept", "reject"], Form()],
-    note: Annotated[str, Form(max_length=claims.MAX_TEXT)] = "",
+    note: Annotated[str, Form()] = "",
 ) -> Response:
-    claims.decide_claim(
-        db,
-        actor=user,
-        learner_id=learner_id,
-        claim_id=claim_id,
-        accept=decision == "accept",
-        note=note,
-        now=now,
-    )
+    try:
+        claims.decide_claim(
+            db,
+            actor=user,
+            learner_id=learner_id,
+            claim_id=claim_id,
+            accept=decision == "accept",
+            note=note,
+            now=now,
+        )
+    except (InvalidInput, Conflict) as error:
+        refused = RefusedForm.of(f"claim:{claim_id}", error, {"note": note})
+        return _refused(request, user, db, now, learner_id, refused)
     return _back(_learner_path(learner_id), done="claim")
 
 
 @router.post("/teacher/learners/{learner_id}/overrides", dependencies=[CsrfProtected])
 def override(
+    request: Request,
     learner_id: str,
     user: TeacherUser,
     db: DbSession,
     now: Now,
-    competency_id: Annotated[str, Form()],
-    level: Annotated[str, Form()],
+    competency_id: Annotated[str, Form()] = "",
+    level: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Override a level with a reason."""
-    chosen = _level(level)
-    if chosen is None:
-        raise InvalidInput("invalid override", [Problem("level", f"no level {level!r}")])
-    overrides.override_mastery(
-        db,
-        actor=user,
-        learner_id=learner_id,
-        competency_id=competency_id,
-        level=chosen,
-        reason=reason,
-        now=now,
-    )
+    try:
+        chosen = _level(level)
+        if chosen is None:
+            raise InvalidInput("invalid override", [Problem("level", "choose a level")])
+        overrides.override_mastery(
+            db,
+            actor=user,
+            learner_id=learner_id,
+            competency_id=competency_id,
+            level=chosen,
+            reason=reason,
+            now=now,
+        )
+    except (InvalidInput, Conflict) as error:
+        typed = {"competency_id": competency_id, "level": level, "reason": reason}
+        refused = RefusedForm.of("override", error, typed)
+        return _refused(request, user, db, now, learner_id, refused)
     return _back(_learner_path(learner_id), done="override")
 
 
@@ -204,6 +265,7 @@ def override(
     "/teacher/learners/{learner_id}/overrides/{override_id}/undo", dependencies=[CsrfProtected]
 )
 def undo(
+    request: Request,
     learner_id: str,
     override_id: str,
     user: TeacherUser,
@@ -216,97 +278,154 @@ def undo(
         event_id = uuid.UUID(override_id)
     except ValueError:
         raise NotFound(f"no override {override_id!r}") from None
-    overrides.undo_override(
-        db, actor=user, learner_id=learner_id, override_id=event_id, reason=reason, now=now
-    )
+    try:
+        overrides.undo_override(
+            db, actor=user, learner_id=learner_id, override_id=event_id, reason=reason, now=now
+        )
+    except (InvalidInput, Conflict) as error:
+        refused = RefusedForm.of(f"undo:{override_id}", error, {"reason": reason})
+        return _refused(request, user, db, now, learner_id, refused)
     return _back(_learner_path(learner_id), done="undo")
 
 
 @router.post("/teacher/learners/{learner_id}/rubric", dependencies=[CsrfProtected])
 def score_rubric(
-    learner_id: str, user: TeacherUser, db: DbSession, now: Now, form: SubmittedForm
+    request: Request,
+    learner_id: str,
+    user: TeacherUser,
+    db: DbSession,
+    now: Now,
+    form: SubmittedForm,
 ) -> Response:
     """Score a project against its rubric: one level per criterion (``level.<criterion>``)."""
     rubric_id = str(form.get("rubric_id", ""))
+    note = str(form.get("note", ""))
     chosen: dict[str, int | str] = {}
     for key, value in form.multi_items():
         if key.startswith("level.") and isinstance(value, str) and value != "":
             # A level is its number or its name; "²" is a digit but not a number.
             chosen[key.removeprefix("level.")] = int(value) if value.isdecimal() else value
-    rubrics.score_project(
-        db,
-        actor=user,
-        learner_id=learner_id,
-        rubric_id=rubric_id,
-        chosen_levels=chosen,
-        note=str(form.get("note", "")),
-        now=now,
-    )
+    try:
+        rubrics.score_project(
+            db,
+            actor=user,
+            learner_id=learner_id,
+            rubric_id=rubric_id,
+            chosen_levels=chosen,
+            note=note,
+            now=now,
+        )
+    except (InvalidInput, Conflict) as error:
+        typed = {"note": note} | {f"level.{k}": str(v) for k, v in chosen.items()}
+        refused = RefusedForm.of(f"rubric:{rubric_id}", error, typed)
+        return _refused(request, user, db, now, learner_id, refused)
     return _back(_learner_path(learner_id), done="rubric")
+
+
+#: The pages an assignment form comes from, which show it again if it is refused.
+_ASSIGN_BACK = re.compile(r"^/teacher/(classes|learners)/([^/?#]+)$")
 
 
 @router.post("/teacher/assignments", dependencies=[CsrfProtected])
 def make_assignment(
+    request: Request,
     user: TeacherUser,
     db: DbSession,
     now: Now,
-    activity_id: Annotated[str, Form()],
-    learner_ids: Annotated[list[str], Form()],
+    activity_id: Annotated[str, Form()] = "",
+    learner_ids: Annotated[list[str] | None, Form()] = None,
     class_id: Annotated[str, Form()] = "",
-    note: Annotated[str, Form(max_length=10_000)] = "",
-    due: Annotated[str, Form(max_length=32)] = "",
+    note: Annotated[str, Form()] = "",
+    due: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "/teacher",
 ) -> Response:
-    """Assign an activity to one learner or a small group, with a note and a due date."""
-    assignment_services.assign(
-        db,
-        actor=user,
-        learner_ids=learner_ids,
-        activity_id=activity_id,
-        class_id=class_id or None,
-        due_at=assignment_services.parse_due(due, now=now),
-        note=note,
-        now=now,
-    )
+    """Assign an activity to one learner or a small group, with a note and a due date; a
+    refused one shows its page again with the problems beside the fields."""
+    chosen = learner_ids or []
+    try:
+        assignment_services.assign(
+            db,
+            actor=user,
+            learner_ids=chosen,
+            activity_id=activity_id,
+            class_id=class_id or None,
+            due_at=assignment_services.parse_due(due, now=now),
+            note=note,
+            now=now,
+        )
+    except (InvalidInput, Conflict) as error:
+        # The class page has one form per group: the refused one is the group's learners.
+        form = "assign:" + " ".join(sorted(chosen))
+        typed = {"activity_id": activity_id, "note": note, "due": due}
+        refused = RefusedForm.of(form, error, typed)
+        page = _ASSIGN_BACK.match(back)
+        if page is None:
+            raise
+        if page[1] == "learners":
+            return _refused(request, user, db, now, page[2], refused)
+        return _class_page(request, user, db, now, page[2], refused=refused)
     target = back if back.startswith("/teacher") else "/teacher"
     return _back(target, done="assigned")
 
 
 @router.post("/teacher/learners/{learner_id}/plan", dependencies=[CsrfProtected])
 def save_plan(
-    learner_id: str, user: TeacherUser, db: DbSession, now: Now, form: SubmittedForm
+    request: Request,
+    learner_id: str,
+    user: TeacherUser,
+    db: DbSession,
+    now: Now,
+    form: SubmittedForm,
 ) -> Response:
     """Co-edit the plan: goals (one row each), strategies (one per line), mastery evidence."""
     descriptions = [str(v) for v in form.getlist("goal_description")]
     dates = [str(v) for v in form.getlist("goal_date")]
     competencies = [str(v) for v in form.getlist("goal_competencies")]
-    goals: list[PlanGoal] = []
-    for index, description in enumerate(descriptions):
-        if not description.strip():
-            continue
-        ids = competencies[index].split() if index < len(competencies) else []
-        when = dates[index] if index < len(dates) else ""
-        goals.append(plans.parse_goal(description, ids, when, len(goals)))
-    strategies = [s.strip() for s in str(form.get("strategies", "")).splitlines() if s.strip()]
-    base = str(form.get("base_version", "1"))
-    plans.save_plan(
-        db,
-        actor=user,
-        learner_id=learner_id,
-        base_version=int(base) if base.isdigit() else 0,
-        goals=goals,
-        strategies=strategies,
-        resources=[],
-        mastery_evidence=str(form.get("mastery_evidence", "")),
-        now=now,
-    )
+    typed = {
+        name: str(form.get(name, "")) for name in ("strategies", "mastery_evidence", "base_version")
+    }
+    typed |= {f"goal_description.{i}": d for i, d in enumerate(descriptions)}
+    typed |= {f"goal_date.{i}": d for i, d in enumerate(dates)}
+    base = typed["base_version"]
+    try:
+        goals: list[PlanGoal] = []
+        for index, description in enumerate(descriptions):
+            if not description.strip():
+                continue
+            ids = competencies[index].split() if index < len(competencies) else []
+            when = dates[index] if index < len(dates) else ""
+            goals.append(plans.parse_goal(description, ids, when, len(goals)))
+        strategies = [s.strip() for s in typed["strategies"].splitlines() if s.strip()]
+        plans.save_plan(
+            db,
+            actor=user,
+            learner_id=learner_id,
+            base_version=int(base) if base.isdecimal() and len(base) < 10 else 0,
+            goals=goals,
+            strategies=strategies,
+            resources=[],
+            mastery_evidence=typed["mastery_evidence"],
+            now=now,
+        )
+    except (InvalidInput, Conflict) as error:
+        refused = RefusedForm.of("plan", error, typed)
+        return _refused(request, user, db, now, learner_id, refused)
     return _back(_learner_path(learner_id), done="plan")
 
 
 @router.post("/teacher/learners/{learner_id}/comments", dependencies=[CsrfProtected])
 def comment(
-    learner_id: str, user: TeacherUser, db: DbSession, now: Now, body: Annotated[str, Form()] = ""
+    request: Request,
+    learner_id: str,
+    user: TeacherUser,
+    db: DbSession,
+    now: Now,
+    body: Annotated[str, Form()] = "",
 ) -> Response:
     """Comment on the learner's plan."""
-    plans.add_comment(db, actor=user, learner_id=learner_id, body=body, now=now)
+    try:
+        plans.add_comment(db, actor=user, learner_id=learner_id, body=body, now=now)
+    except (InvalidInput, Conflict) as error:
+        refused = RefusedForm.of("comment", error, {"body": body})
+        return _refused(request, user, db, now, learner_id, refused)
     return _back(_learner_path(learner_id), done="comment")
