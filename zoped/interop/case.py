@@ -64,6 +64,14 @@ MAX_TITLE = 300
 #: The longest standard code and grade band the store keeps.
 MAX_CODE, MAX_GRADE_BAND = 64, 32
 _MAX_MESSAGE = 200
+_EXAMPLE_UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+_TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "array": "a list",
+    "object": "an object",
+}
 
 _UUID_SHAPE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -340,7 +348,12 @@ def _schema_message(error: ValidationError) -> tuple[str, str]:
         choices = ", ".join(str(v) for v in error.validator_value or ())  # type: ignore[union-attr]
         return location, f"{error.instance!r} is not one of: {choices}"
     if error.validator in ("pattern", "format") and isinstance(error.instance, str):
+        if error.validator_value == "uuid" or "[0-9a-f]{8}" in str(error.validator_value):
+            return location, f"{error.instance!r} is not a UUID (like {_EXAMPLE_UUID})"
         return location, f"{error.instance!r} is not a valid {error.validator_value}"
+    if error.validator == "type" and isinstance(error.validator_value, str):
+        wanted = _TYPE_WORDS.get(error.validator_value, error.validator_value)
+        return location, f"{error.instance!r} is not {wanted}"
     message = error.message
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 3] + "..."
