@@ -252,3 +252,68 @@ def test_a_qti_2_item_reads_like_its_qti_3_twin(tmp_path: Path) -> None:
 )
 def test_identifiers_become_ids(identifier: str, expected: str) -> None:
     assert slug(identifier) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "where", "message"),
+    [
+        (
+            "qti3/choice.xml",
+            "<qti-value>ChoiceA</qti-value>",
+            "<qti-value>ChoiceZ</qti-value>",
+            "line 7 <qti-assessment-item>",
+            "exactly one correct option, not 0",
+        ),
+        (
+            "qti3/match.xml",
+            "</qti-simple-match-set>\n\t\t\t<qti-simple-match-set>",
+            "",
+            "line 20 <qti-match-interaction>",
+            "has a match interaction without two simple match sets",
+        ),
+        (
+            "qti3/gap_match.xml",
+            "<qti-value>W G1</qti-value>",
+            "<qti-value>W G9</qti-value>",
+            "line 23 <qti-gap>",
+            "has gap 'G1' with no right text",
+        ),
+        (
+            "qti3/inline_choice.xml",
+            'response-identifier="RESPONSE"',
+            'response-identifier="ANSWER"',
+            "line 14 <qti-inline-choice-interaction>",
+            "has no response declaration 'ANSWER'",
+        ),
+        (
+            "qti3/order.xml",
+            "<qti-value>DriverB</qti-value>",
+            "",
+            "line 13 <qti-order-interaction>",
+            "has a correct order that does not list every choice exactly once",
+        ),
+        (
+            "qti2/associate.xml",
+            "<value>A P</value>",
+            "<value>A Q</value>",
+            "line 20 <associateInteraction>",
+            "has the pair A Q: each choice may be in one right pair",
+        ),
+        (
+            "qti2/choice_multiple.xml",
+            "rptemplates/map_response.xml",
+            "rptemplates/map_response_point.xml",
+            "line 27 <responseProcessing>",
+            "uses the response processing template 'map_response_point': not supported",
+        ),
+    ],
+)
+def test_a_broken_copy_of_each_real_example_is_refused_at_its_line(
+    tmp_path: Path, name: str, old: str, new: str, where: str, message: str
+) -> None:
+    text = (FIXTURES / name).read_text("utf-8")
+    assert old in text
+    problems = refused(tmp_path, Path(name).name, text.replace(old, new, 1))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{Path(name).name} {where}: item ")
+    assert message in problems[0]

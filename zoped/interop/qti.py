@@ -673,6 +673,8 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
         targets=tuple(targets),
         blanks=tuple(blanks),
     )
+    if reader.problems:  # the item's own checks would only repeat them
+        return None
     for problem in item.problems():
         if problem.location == "competencies":
             continue
