@@ -161,6 +161,19 @@ def test_a_file_that_is_not_json_says_where() -> None:
     assert _problems(error)[0].startswith("line 2 column 12")
 
 
+def test_a_deeply_nested_file_is_refused_without_a_stack_trace(tmp_path: Path) -> None:
+    for depth in (100, 100_000):  # deep; deeper than Python's recursion limit
+        path = tmp_path / f"deep{depth}.json"
+        path.write_text('{"CFDocument": ' + "[" * depth + "]" * depth + "}", "utf-8")
+        with pytest.raises(InvalidInput, match="nested too deeply"):
+            load_package_file(path)
+    nested: list[object] = []
+    for _ in range(70):
+        nested = [nested]
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        read_package({"CFDocument": {"extensions": {"a": nested}}})
+
+
 def test_slugs_are_stable_and_avoid_taken_ids() -> None:
     package = read_package(fractions())
     first = map_framework(package)

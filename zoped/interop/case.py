@@ -412,6 +412,11 @@ def read_package(
             f"{source}: unknown CASE version",
             [Problem("version", f"{version!r} is not one of: {', '.join(CASE_VERSIONS)}")],
         )
+    if _depth(data) > MAX_DEPTH:
+        raise InvalidInput(
+            f"{source}: nested too deeply",
+            [Problem("", f"a CASE package may nest at most {MAX_DEPTH} levels deep")],
+        )
     data = copy.deepcopy(data)
     found, problems = _straighten(data, version)
     quirks += found
@@ -439,14 +444,53 @@ def load_package_file(path: str | Path, *, version: str | None = None) -> CasePa
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"{file}: cannot read the file", [Problem("", str(error))]) from None
+    return read_package(parse_json(text, str(file)), str(file), version=version)
+
+
+#: The deepest nesting a package may have: real ones stay under 10 levels.
+MAX_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(current, dict):
+            stack += [(v, level + 1) for v in current.values()]
+        elif isinstance(current, list):
+            stack += [(v, level + 1) for v in current]
+    return deepest
+
+
+def parse_json(text: str, source: str = "<package>") -> Any:
+    """The JSON in ``text``.
+
+    Raises:
+        InvalidInput: JSON that does not parse (with its line and column), or nests deeper
+            than :data:`MAX_DEPTH`.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(
-            f"{file}: not a JSON file",
+            f"{source}: not a JSON file",
             [Problem(f"line {error.lineno} column {error.colno}", error.msg)],
         ) from None
-    return read_package(data, str(file), version=version)
+    except RecursionError:
+        data = None
+        depth = MAX_DEPTH + 1
+    else:
+        depth = _depth(data)
+    if depth > MAX_DEPTH:
+        raise InvalidInput(
+            f"{source}: nested too deeply",
+            [Problem("", f"a CASE package may nest at most {MAX_DEPTH} levels deep")],
+        )
+    return data
 
 
 def _meaning_problems(data: dict[str, Any]) -> list[Problem]:

@@ -11,14 +11,13 @@ docs/case.md.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from zoped.errors import Conflict, InvalidInput, PermissionDenied, Problem
-from zoped.interop.case import CasePackage, read_package
+from zoped.interop.case import CasePackage, parse_json, read_package
 from zoped.services import case_import as case_services
 from zoped.services import courses as course_services
 from zoped.web.deps import CsrfProtected, DbSession, Now, TeacherUser, render
@@ -55,13 +54,11 @@ def _load(data: bytes, name: str) -> tuple[CasePackage | None, list[Problem]]:
     if len(data) > MAX_CASE_BYTES:
         return None, [Problem("", "the file is larger than 5 MB")]
     try:
-        parsed = json.loads(data.decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, [Problem("", "not a UTF-8 text file")]
-    except json.JSONDecodeError as error:
-        return None, [Problem(f"line {error.lineno} column {error.colno}", error.msg)]
     try:
-        return read_package(parsed, name), []
+        return read_package(parse_json(text, name), name), []
     except InvalidInput as error:
         return None, error.problems or [Problem("", error.message)]
 
