@@ -110,3 +110,45 @@ def test_a_11_only_link_is_left_out_of_a_10_export_and_said() -> None:
     assert schema_problems(package, "1.0") == []
     assert len(left_out) == 1
     assert "isTranslationOf" in left_out[0]
+
+
+@st.composite
+def _quirky(draw: st.DrawFn) -> tuple[Framework, dict[str, Any], set[str]]:
+    """A framework's 1.0 export bent the ways real packages are, and the kinds of quirk used."""
+    framework = draw(frameworks(max_size=8))
+    package = _export(framework, "1.0")
+    used: set[str] = set()
+    for association in package["CFAssociations"]:
+        if "sequenceNumber" in association and draw(st.booleans()):
+            association["sequenceNumber"] = str(association["sequenceNumber"])
+            used.add("number-as-string")
+    for record in [package["CFDocument"], *package["CFItems"], *package["CFAssociations"]]:
+        choice = draw(st.sampled_from(["keep", "no-zone", "date", "drop"]))
+        if choice == "no-zone":
+            record["lastChangeDateTime"] = record["lastChangeDateTime"].removesuffix("Z")
+            used.add("timestamp-without-zone")
+        elif choice == "date":
+            record["lastChangeDateTime"] = record["lastChangeDateTime"][:10]
+            used.add("date-for-date-time")
+        elif choice == "drop" and record is not package["CFDocument"]:
+            del record["lastChangeDateTime"]
+            used.add("missing-field")
+    if draw(st.booleans()):
+        package = {"CFPackage": package}
+        used.add("wrapped")
+    return framework, package, used
+
+
+@given(case=_quirky())
+def test_quirky_packages_read_as_the_framework_with_every_quirk_reported(
+    case: tuple[Framework, dict[str, Any], set[str]],
+) -> None:
+    framework, package, used = case
+    read = read_package(package)
+    assert {q.kind for q in read.quirks} == used
+    back = map_framework(read)
+    expected = tuple(
+        c if c.description != c.title else type(c)(**{**c.__dict__, "description": ""})
+        for c in framework.competencies
+    )
+    assert back.competencies == expected
