@@ -90,13 +90,23 @@ def test_profiles_are_written_under_their_etags(lrs: Lrs) -> None:
     assert fresh.status_code == 204
     got = lrs.client.get("/xapi/activities/profile", params=where, headers=lrs.north)
     assert got.json() == {"v": 3}
-    agent_profile = lrs.client.put(
+    where = {"agent": AGENT, "profileId": "x"}
+    blind = lrs.client.put("/xapi/agents/profile", params=where, json={"k": 1}, headers=lrs.north)
+    assert blind.status_code == 400, "a new profile is PUT with If-None-Match: *"
+    created = lrs.client.put(
         "/xapi/agents/profile",
-        params={"agent": AGENT, "profileId": "x"},
-        json={"k": True},
-        headers=lrs.north,
+        params=where,
+        json={"k": 1},
+        headers={**lrs.north, "If-None-Match": "*"},
     )
-    assert agent_profile.status_code == 204
+    assert created.status_code == 204
+    again = lrs.client.put(
+        "/xapi/agents/profile",
+        params=where,
+        json={"k": 2},
+        headers={**lrs.north, "If-None-Match": "*"},
+    )
+    assert again.status_code == 412, "If-None-Match: * fails once the profile exists"
     agent = lrs.client.get("/xapi/agents", params={"agent": AGENT}, headers=lrs.north)
     assert agent.json() == {"objectType": "Person", "mbox": ["mailto:ada@example.com"]}
 

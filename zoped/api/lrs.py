@@ -148,8 +148,11 @@ def _route(
 
 
 def _statement_body(request: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]]]:
-    if request.content_type.lower().startswith("multipart/mixed"):
+    media = request.content_type.lower()
+    if media.startswith("multipart/mixed"):
         return xapi_multipart.parse(request.content_type, request.body)
+    if media.startswith(("multipart/", "application/x-www-form-urlencoded")):
+        raise bad("Content-Type", "statements come as application/json or multipart/mixed")
     return json_body(request), {}
 
 

@@ -23,6 +23,7 @@ from ralph.models.xapi.base.groups import BaseXapiGroup
 from ralph.models.xapi.base.statements import BaseXapiStatement
 
 from zoped.errors import Problem
+from zoped.interop import xapi_rules
 
 VERSION = "1.0.3"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -88,8 +89,10 @@ def check_statement(data: Any) -> list[Problem]:
             problems.append(Problem(where, "an ISO 8601 time is required"))
         if key == "objectType" and value == "SubStatement" and path.count("object") > 1:
             problems.append(Problem(where, "a SubStatement may not contain a SubStatement"))
+    view, found = xapi_rules.model_view(data, agent_ok)
+    problems += found + xapi_rules.problems(data)
     try:
-        BaseXapiStatement.model_validate(dict(data))
+        BaseXapiStatement.model_validate(view)
     except ValidationError as error:
         problems.extend(_problems_of(error))
     except (ValueError, TypeError) as error:

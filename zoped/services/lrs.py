@@ -325,14 +325,21 @@ def _activities_in(data: Any) -> Any:
 
 
 def activity_definition(session: Session, *, caller: LrsCaller, activity_id: str) -> dict[str, Any]:
-    """The Activity object of an id, with its definition as the newest statement about it
-    gave one (just the id when none did)."""
+    """The Activity object of an id, with the definitions the newest statements about it (up
+    to 100) gave merged: language maps and extensions joined, newer values first, other
+    properties as the newest statement gave them."""
     caller.require()
-    found = repo.newest_about_activity(session, caller.school_id, activity_id)
-    activity: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
-    if found is not None:
+    merged: dict[str, Any] = {}
+    for found in repo.about_activity(session, caller.school_id, activity_id, limit=100):
         for candidate in _activities_in(json.loads(found)):
-            if candidate["id"] == activity_id:
-                activity["definition"] = candidate["definition"]
-                break
+            if candidate["id"] != activity_id or not isinstance(candidate["definition"], dict):
+                continue
+            for key, value in candidate["definition"].items():
+                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                    merged[key] = {**value, **merged[key]}
+                else:
+                    merged.setdefault(key, value)
+    activity: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+    if merged:
+        activity["definition"] = merged
     return activity

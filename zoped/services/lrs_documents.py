@@ -5,7 +5,8 @@ A document is kept as the bytes sent with their content type; its ETag is the SH
 bytes. A PUT replaces a document, a POST merges a JSON object into a JSON object document (or
 stores it when there is none). Activity and agent profiles are written under optimistic
 concurrency: ``If-Match`` / ``If-None-Match`` preconditions are checked (412 when they fail),
-and a PUT over an existing profile without either header is a conflict (409).
+and a PUT of a profile without either header is refused: a conflict (409) when the
+profile exists, else bad input (400).
 """
 
 from __future__ import annotations
@@ -95,20 +96,18 @@ def save_document(
     Raises:
         PreconditionFailed: an If-Match / If-None-Match that does not hold.
         Conflict: a PUT over an existing profile without either header.
+        InvalidInput: a PUT of a new profile without either header.
         InvalidInput: a merge where either document is not a JSON object.
     """
     caller.require()
     found = repo.get_document(session, key, document_id)
     _check_preconditions(found, if_match, if_none_match)
-    if (
-        not merge
-        and key.kind in CONCURRENT_KINDS
-        and found is not None
-        and if_match is None
-        and if_none_match is None
-    ):
-        raise Conflict(
-            "this document exists: send If-Match with its ETag (or If-None-Match: *) to replace it"
+    if not merge and key.kind in CONCURRENT_KINDS and if_match is None and if_none_match is None:
+        if found is not None:
+            raise Conflict("this document exists: send If-Match with its ETag to replace it")
+        raise InvalidInput(
+            "send If-None-Match: * to create a profile (or If-Match to replace one)",
+            [Problem("If-None-Match", "a PUT of a profile sends If-Match or If-None-Match")],
         )
     if merge and found is not None:
         old, new = _json_object(found.content), _json_object(content)

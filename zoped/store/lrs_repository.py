@@ -315,10 +315,10 @@ def delete_documents(session: Session, key: DocumentKey, document_id: str | None
     session.execute(delete(t).where(*conditions))
 
 
-def newest_about_activity(session: Session, school_id: str, activity_id: str) -> str | None:
-    """The newest stored statement JSON about this activity (for its definition)."""
+def about_activity(session: Session, school_id: str, activity_id: str, limit: int) -> list[str]:
+    """The newest ``limit`` stored statements (JSON) about this activity, newest first."""
     t = lrs_statements
-    row = session.execute(
+    rows = session.scalars(
         select(t.c.statement)
         .where(
             t.c.school_id == school_id,
@@ -329,6 +329,6 @@ def newest_about_activity(session: Session, school_id: str, activity_id: str) ->
             ),
         )
         .order_by(t.c.seq.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else str(row.statement)
+        .limit(limit)
+    )
+    return [str(row) for row in rows]

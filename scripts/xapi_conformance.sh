@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run ADL's LRS Conformance Test Suite (xAPI 1.0.3) against zoped's /xapi LRS.
+#
+#   scripts/xapi_conformance.sh                     # the whole 1.0.3 run (slow)
+#   scripts/xapi_conformance.sh -g 'Communication 2\.8'   # one section (mocha -g REGEX)
+#
+# Copies the suite (SUITE, default ../shared/conformance/adl-lrs-conformance) to a temporary
+# folder, installs it with npm, serves zoped on loopback with a fresh SQLite database and an
+# LRS credential, runs the suite and prints its summary line. Needs node 20 and npm (and the npm
+# registry for the install, or NPM_CACHE_DIR with a copy of node_modules).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SUITE="${SUITE:-$ROOT/../shared/conformance/adl-lrs-conformance}"
+PORT="${PORT:-$((20000 + RANDOM % 20000))}"
+ZOPED="${ZOPED:-$ROOT/.venv/bin/zoped}"  # the zoped command
+WORK="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cp -r "$SUITE" "$WORK/suite"
+if [ -n "${NODE_MODULES:-}" ] && [ -d "$NODE_MODULES" ]; then
+  cp -r "$NODE_MODULES" "$WORK/suite/node_modules"
+else
+  (cd "$WORK/suite" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+export ZOPED_DATABASE_URL="sqlite:///$WORK/lrs.db"
+export ZOPED_SECRET_KEY="conformance-run-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+$ZOPED db upgrade >/dev/null
+$ZOPED school create conformance --name "Conformance" >/dev/null
+CREDS="$($ZOPED credentials create --role lrs --name "ADL suite" --days 1)"
+KEY="$(echo "$CREDS" | awk '/^key:/ {print $2}')"
+SECRET="$(echo "$CREDS" | awk '/^secret:/ {print $2}')"
+$ZOPED serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 60); do
+  curl -fs "http://127.0.0.1:$PORT/xapi/about" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+
+cd "$WORK/suite"
+set +e
+node bin/console_runner.js -e "http://127.0.0.1:$PORT/xapi" -a -u "$KEY" -p "$SECRET" \
+  -x 1.0.3 -z "$@" >"$WORK/run.log" 2>&1
+set -e
+if [ -n "${KEEP_LOG:-}" ]; then cp "$WORK/run.log" "$KEEP_LOG"; fi
+grep -E '^\{"total"' "$WORK/run.log" | tail -1 || { tail -40 "$WORK/run.log"; exit 1; }
