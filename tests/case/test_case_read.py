@@ -174,6 +174,18 @@ def test_a_deeply_nested_file_is_refused_without_a_stack_trace(tmp_path: Path) -
         read_package({"CFDocument": {"extensions": {"a": nested}}})
 
 
+def test_long_titles_and_odd_languages_fit_the_store() -> None:
+    data = fractions()
+    data["CFDocument"]["title"] = "Standards " * 60
+    data["CFDocument"]["language"] = "en-" + "-".join(["abcdefgh"] * 5)
+    data["CFItems"][1]["abbreviatedStatement"] = "x" * 400
+    framework = map_framework(read_package(data))
+    assert len(framework.title) == 300
+    assert framework.language == "en"
+    assert any(n.kind == "language" for n in framework.notes)
+    assert len(framework.competencies[1].title) == 300
+
+
 def test_slugs_are_stable_and_avoid_taken_ids() -> None:
     package = read_package(fractions())
     first = map_framework(package)

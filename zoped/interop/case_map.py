@@ -133,6 +133,14 @@ def derive_slugs(
     return slugs
 
 
+#: The longest language tag the store keeps.
+MAX_LANGUAGE = 35
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
+
+
 def statement_parts(item: Mapping[str, Any]) -> tuple[str, str]:
     full = str(item.get("fullStatement") or "").strip()
     short = str(item.get("abbreviatedStatement") or "").strip()
@@ -308,7 +316,7 @@ def map_framework(
     if problems:
         raise InvalidInput("the CASE package does not make a valid framework", problems)
     language = str(document.get("language") or "en")
-    if not LANGUAGE_TAG.match(language):
+    if not LANGUAGE_TAG.match(language) or len(language) > MAX_LANGUAGE:
         notes.append(
             Quirk("CFDocument.language", "language", f"{language!r} is not a BCP 47 tag: 'en' used")
         )
@@ -324,7 +332,7 @@ def map_framework(
     return CaseFramework(
         document_id=document["identifier"],
         version=package.version,
-        title=" ".join(str(document["title"]).split()) or "CASE framework",
+        title=_shortened(" ".join(str(document["title"]).split()) or "CASE framework"),
         description=str(document.get("description") or ""),
         language=language,
         competencies=tuple(competencies),
