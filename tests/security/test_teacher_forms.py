@@ -9,6 +9,7 @@ import re
 from sqlalchemy import func, select
 
 from tests.security.conftest import csrf_of, make_client, sign_in
+from zoped.services.roster import get_learner_profile
 from zoped.store.tables import assignments, evidence_events, plan_comments
 
 LEARNER_PAGE = "/teacher/learners/amara"
@@ -30,7 +31,8 @@ def _refused(answer, field_id: str, message: str, kept: str) -> str:
     described = re.search(rf'aria-describedby="({field_id})"', answer.text)
     assert described is not None, f"the field is tied to its problem ({field_id})"
     problem = re.search(rf'id="{field_id}">([^<]*)<', page)
-    assert problem is not None and message in problem.group(1)
+    assert problem is not None
+    assert message in problem.group(1)
     return page
 
 
@@ -45,7 +47,8 @@ def test_forms_on_the_learner_page_keep_what_was_typed(fresh_db) -> None:
         f"{LEARNER_PAGE}/overrides",
         data={"csrf_token": token, "competency_id": "", "level": "mastered", "reason": long_reason},
     )
-    page = _refused(answer, "err-override-reason", "keep the reason to 2000 characters", long_reason)
+    reason_too_long = "keep the reason to 2000 characters"
+    page = _refused(answer, "err-override-reason", reason_too_long, long_reason)
     assert "choose a competency" in page
 
     answer = teacher.post(f"{LEARNER_PAGE}/comments", data={"csrf_token": token, "body": "  "})
@@ -123,3 +126,23 @@ def test_an_assignment_from_elsewhere_still_gets_a_clear_error(fresh_db) -> None
     assert answer.status_code == 422
     assert "use a date like" in html.unescape(answer.text)
     assert _count(fresh_db, assignments) == 0
+
+
+def test_the_learner_profile_forms_keep_what_was_typed(fresh_db) -> None:
+    learner = make_client(fresh_db)
+    sign_in(learner, "amara")
+    token = csrf_of(learner, "/learner/profile")
+    too_many = ", ".join(f"topic {n}" for n in range(25))
+    answer = learner.post("/learner/profile", data={"csrf_token": token, "interests": too_many})
+    _refused(answer, "err-profile-interests", "at most 20 interests", too_many)
+
+    story = "I learned this at my maths club"
+    answer = learner.post(
+        "/learner/claims",
+        data={"csrf_token": token, "competency_id": "", "what": story, "link": "ftp://x"},
+    )
+    page = _refused(answer, "err-claim-link", "a link starts with https://", story)
+    assert 'value="ftp://x"' in page
+    with fresh_db.session() as s:
+        profile = get_learner_profile(s, learner_id="amara")
+    assert profile is None or len(profile.interests) <= 20

@@ -7,6 +7,7 @@ otherwise admins roster their own school, and a learner may edit their own profi
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -225,6 +226,21 @@ def link_guardian(
     return True
 
 
+#: A learner's interests: how many, and how long each (they are tags, matched to activities').
+MAX_INTERESTS = 20
+MAX_INTEREST = 40
+
+
+def interest_problems(interests: Sequence[str]) -> list[Problem]:
+    """Why these interests cannot be saved (too many, or one too long), or nothing."""
+    if len(interests) > MAX_INTERESTS:
+        return [Problem("interests", f"at most {MAX_INTERESTS} interests")]
+    long = [i for i in interests if len(i) > MAX_INTEREST]
+    if long:
+        return [Problem("interests", f"keep each interest to {MAX_INTEREST} characters")]
+    return []
+
+
 def save_learner_profile(
     session: Session,
     *,
@@ -242,7 +258,12 @@ def save_learner_profile(
         PermissionDenied: unless the actor is the learner, an admin of their school, or the
             system.
         NotFound: for an unknown learner.
+        InvalidInput: more than ``MAX_INTERESTS`` interests, or one longer than
+            ``MAX_INTEREST`` characters.
     """
+    problems = interest_problems(profile.interests)
+    if problems:
+        raise InvalidInput("invalid profile", problems)
     repo = PeopleRepository(session)
     at = now
     with transaction(session):

@@ -20,7 +20,7 @@ from zoped.domain.course import CourseInfo
 from zoped.domain.people import AccessibilityNeeds, LearnerProfile
 from zoped.domain.plans import MAX_GOALS, PlanGoal
 from zoped.engine.mastery import MasteryLevel
-from zoped.errors import InvalidInput, Problem
+from zoped.errors import Conflict, InvalidInput, Problem
 from zoped.services import assignments as assignment_services
 from zoped.services import claims, learning_log, menus, pathways, placement, plans, practice
 from zoped.services import courses as course_services
@@ -28,7 +28,7 @@ from zoped.services.courses import NO_COURSE
 from zoped.services.roster import get_learner_profile, save_learner_profile
 from zoped.web import svg
 from zoped.web.deps import CsrfProtected, DbSession, LearnerUser, Now, SubmittedForm, render
-from zoped.web.forms import field_problems
+from zoped.web.forms import RefusedForm, field_problems
 
 router = APIRouter(prefix="/learner")
 
@@ -484,6 +484,21 @@ def profile_page(
     saved: bool = False,
     claimed: bool = False,
 ) -> Response:
+    return _profile_page(request, user, db, now, saved=saved, claimed=claimed)
+
+
+def _profile_page(
+    request: Request,
+    user: LearnerUser,
+    db: DbSession,
+    now: Now,
+    *,
+    saved: bool = False,
+    claimed: bool = False,
+    refused: RefusedForm | None = None,
+) -> Response:
+    """The profile page; after a refused form (``refused``: "profile" or "claim"), its problems
+    beside its fields and what was typed kept, with status 422."""
     profile = get_learner_profile(db, learner_id=user.id) or LearnerProfile(
         user.id, user.display_name
     )
@@ -497,41 +512,49 @@ def profile_page(
             "claimed": claimed,
             "claims": claims.list_claims(db, actor=user, learner_id=user.id, now=now),
             "claimable": claims.claimable(db, learner_id=user.id),
+            "refused": refused or RefusedForm.none(),
         },
+        status_code=422 if refused else 200,
     )
 
 
 @router.post("/claims", dependencies=[CsrfProtected])
 def claim_submit(
+    request: Request,
     user: LearnerUser,
     db: DbSession,
     now: Now,
-    competency_id: Annotated[str, Form(max_length=64)],
-    what: Annotated[str, Form(max_length=claims.MAX_TEXT)],
-    where: Annotated[str, Form(max_length=claims.MAX_TEXT)] = "",
-    link: Annotated[str, Form(max_length=claims.MAX_TEXT)] = "",
+    competency_id: Annotated[str, Form()] = "",
+    what: Annotated[str, Form()] = "",
+    where: Annotated[str, Form()] = "",
+    link: Annotated[str, Form()] = "",
 ) -> Response:
-    claims.submit_claim(
-        db,
-        actor=user,
-        learner_id=user.id,
-        competency_ids=[competency_id],
-        what=what,
-        where=where,
-        link=link,
-        now=now,
-    )
+    try:
+        claims.submit_claim(
+            db,
+            actor=user,
+            learner_id=user.id,
+            competency_ids=[competency_id] if competency_id else [],
+            what=what,
+            where=where,
+            link=link,
+            now=now,
+        )
+    except (InvalidInput, Conflict) as error:
+        typed = {"competency_id": competency_id, "what": what, "where": where, "link": link}
+        return _profile_page(request, user, db, now, refused=RefusedForm.of("claim", error, typed))
     return _see_other("/learner/profile?claimed=true#claims-h")
 
 
 @router.post("/profile", dependencies=[CsrfProtected])
-def profile_save(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm) -> Response:
+def profile_save(
+    request: Request, user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm
+) -> Response:
     current = get_learner_profile(db, learner_id=user.id) or LearnerProfile(
         user.id, user.display_name
     )
-    interests = tuple(
-        t.strip().lower() for t in str(form.get("interests", "")).split(",") if t.strip()
-    )
+    typed_interests = str(form.get("interests", ""))
+    interests = tuple(t.strip().lower() for t in typed_interests.split(",") if t.strip())
     chosen = {str(v) for v in form.getlist("modalities")}
     profile = LearnerProfile(
         learner_id=user.id,
@@ -550,5 +573,9 @@ def profile_save(user: LearnerUser, db: DbSession, now: Now, form: SubmittedForm
         languages=current.languages,
         prior_learning=current.prior_learning,
     )
-    save_learner_profile(db, actor=user, profile=profile, now=now)
+    try:
+        save_learner_profile(db, actor=user, profile=profile, now=now)
+    except InvalidInput as error:
+        refused = RefusedForm.of("profile", error, {"interests": typed_interests})
+        return _profile_page(request, user, db, now, refused=refused)
     return _see_other("/learner/profile?saved=true")
