@@ -37,10 +37,12 @@ KEY="$(echo "$CREDS" | awk '/^key:/ {print $2}')"
 SECRET="$(echo "$CREDS" | awk '/^secret:/ {print $2}')"
 $ZOPED serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 60); do
-  curl -fs "http://127.0.0.1:$PORT/xapi/about" >/dev/null 2>&1 && break
+up=""
+for _ in $(seq 1 360); do
+  if curl -fs "http://127.0.0.1:$PORT/xapi/about" >/dev/null 2>&1; then up=1; break; fi
   sleep 0.5
 done
+if [ -z "$up" ]; then echo "zoped serve did not answer in 3 minutes:"; tail -20 "$WORK/server.log"; exit 1; fi
 
 cd "$WORK/suite"
 set +e
