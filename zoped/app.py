@@ -52,6 +52,7 @@ from zoped.web import (
     guardian,
     learner,
     privacy,
+    qti_import,
     teacher,
 )
 from zoped.web import admin_audit as audit_pages
@@ -302,7 +303,10 @@ def create_app(
         RequestGuard,
         max_bytes=settings.max_request_bytes,
         error_page=guard_error_page,
-        upload_limits={"/admin/roster": MAX_BUNDLE_UPLOAD_BYTES},
+        upload_limits={
+            "/admin/roster": MAX_BUNDLE_UPLOAD_BYTES,
+            qti_import.PATH: qti_import.MAX_UPLOAD_BYTES,
+        },
     )
     app.add_middleware(
         SessionMiddleware,
@@ -418,6 +422,7 @@ def create_app(
         admin_courses.router,
         course_import.router,
         case_import.router,
+        qti_import.router,
         admin_roster.router,
     ):
         app.include_router(router)

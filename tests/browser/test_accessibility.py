@@ -14,7 +14,7 @@ from tests.browser.test_learner_flow import sign_in
 PAGES = {
     "ben": ["/learner", "/learner/placement", "/learner/plan", "/learner/log", "/learner/profile",
             "/learner/activity/act.worked.found.equal-parts", "/privacy", "/privacy/access-log"],
-    "rivera": ["/teacher", "/teacher/courses/import"],
+    "rivera": ["/teacher", "/teacher/courses/import", "/teacher/courses/import-qti"],
     "guardian.amara": ["/guardian", "/privacy"],
     "admin": ["/admin", "/admin/users", "/admin/users/ben", "/admin/classes", "/admin/tokens",
               "/admin/audit", "/admin/privacy"],

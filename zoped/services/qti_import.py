@@ -153,11 +153,12 @@ def _tag(
                     )
                 )
         tags[found.identifier] = tuple(dict.fromkeys(competencies))
-    for identifier in mapping:
-        if identifier not in used_rows:
-            problems.append(
-                Problem(mapping_name, f"item {identifier} is mapped but is not in the file")
-            )
+    # One mapping may serve a whole item bank: rows for items not in this file are noted.
+    warnings += [
+        f"{mapping_name}: item {identifier} is mapped but is not in the file"
+        for identifier in mapping
+        if identifier not in used_rows
+    ]
     if problems:
         raise InvalidInput("the items are not all tagged to competencies", problems)
     return tags, warnings
