@@ -1,6 +1,7 @@
 """Browser: a teacher uploads a broken CASE package on /teacher/courses/import-case and sees
-every problem with its path, at phone and desktop widths. Nothing is written, so the shared
-demo server is left as the other browser tests expect it."""
+every problem with its path, then opens the demo course's framework page, at phone and desktop
+widths. Nothing is written, so the shared demo server is left as the other browser tests expect
+it."""
 
 from __future__ import annotations
 
@@ -36,4 +37,9 @@ def test_a_broken_package_lists_its_problems(server, browser, tmp_path):
     assert "CFItems[3].fullStatement: is required" in text
     assert "CFAssociations[0].sequenceNumber: 'first' is not a whole number" in text
     screenshot(page, "case-import-problems")
+    # A course's framework page: the hierarchy, with its CASE downloads.
+    page.goto(f"{server.url}/teacher/courses/fractions-ratios/framework")
+    page.get_by_role("link", name="CASE 1.1").wait_for()
+    assert page.locator("ol.framework > li").count() == 45
+    screenshot(page, "course-framework")
     context.close()

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.case.packages import fractions
 from tests.security.conftest import csrf_of, make_client, sign_in
+from zoped.interop.case import schema_problems
 from zoped.services.courses import school_courses
 from zoped.services.system import Database
 
@@ -96,3 +97,43 @@ def test_learners_may_not_import(fresh_db: Database) -> None:
     client = make_client(fresh_db)
     sign_in(client, "amara")
     assert client.get(PAGE).status_code in (403, 404)
+
+
+def test_the_framework_page_shows_case_links_and_downloads_a_valid_package(
+    fresh_db: Database,
+) -> None:
+    client = make_client(fresh_db)
+    sign_in(client, "rivera")
+    data = fractions()
+    assert _upload(client, data).status_code == 200
+    page = client.get("/teacher/courses/example-mathematics-standards/framework")
+    assert page.status_code == 200
+    title = "Compare two fractions with different numerators."
+    assert f'aria-label="CASE links of {title}"' in page.text
+    assert "<li>related to: <a href=\"https://case.example.org/" in page.text
+    assert "an item of another framework</a></li>" in page.text
+    first = "Understand a fraction 1/b as one part of a whole."
+    assert f'Needs first: <a href="#c-3.nf.1">{first}</a>' in page.text
+    assert data["CFItems"][1]["identifier"] not in page.text  # no internal ids on pages
+    for version in ("1.0", "1.1"):
+        download = client.get(
+            f"/teacher/courses/example-mathematics-standards/case.json?version={version}"
+        )
+        assert download.status_code == 200
+        assert "attachment" in download.headers["content-disposition"]
+        assert schema_problems(download.json(), version) == []
+    assert (
+        client.get(
+            "/teacher/courses/example-mathematics-standards/case.json?version=2.0"
+        ).status_code
+        == 422
+    )
+    # The demo course (from a course file) has no CASE links, and downloads all the same.
+    demo = client.get("/teacher/courses/fractions-ratios/framework")
+    assert demo.status_code == 200
+    assert "imported from a CASE" not in demo.text
+    assert client.get("/teacher/courses/fractions-ratios/case.json").status_code == 200
+    learner = make_client(fresh_db)
+    sign_in(learner, "amara")
+    assert learner.get("/teacher/courses/fractions-ratios/framework").status_code in (403, 404)
+    assert client.get("/teacher/courses/nope/framework").status_code == 404

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from zoped.domain.course import Course
-from zoped.domain.framework import Framework, is_slug
+from zoped.domain.framework import Competency, Framework, is_slug
 from zoped.domain.people import User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.interop.case import MAX_CODE, ZOPED_ID, CasePackage, Quirk, schema_problems
@@ -344,6 +344,68 @@ def export_case(
     if problems:  # a bug: what zoped writes must validate
         raise InvalidInput(f"the CASE {version} export of {course_key!r} is not valid", problems)
     return package, left_out
+
+
+@dataclass(frozen=True)
+class FrameworkView:
+    """A course's framework as the teacher's framework page shows it.
+
+    Attributes:
+        key: the course's stored key; code and title likewise.
+        competencies: (depth in the hierarchy, competency), parents before their children.
+        identifiers: the CASE identifier of each competency imported from CASE, by id.
+        links: the CASE links of each competency, by id.
+        case_version: the CASE version the framework was imported from (None: not from CASE).
+    """
+
+    key: str
+    code: str
+    title: str
+    competencies: tuple[tuple[int, Competency], ...]
+    identifiers: dict[str, str]
+    links: dict[str, list[CaseLink]]
+    case_version: str | None
+
+
+def framework_view(session: Session, *, actor: User, course_key: str) -> FrameworkView:
+    """The course's competencies in hierarchy order, with their CASE identifiers and links.
+
+    Raises:
+        NotFound: no such course in the actor's school.
+        PermissionDenied: the actor is not a teacher or an admin.
+    """
+    with transaction(session):
+        repo = CourseRepository(session)
+        info = repo.info(course_key)
+        if info is None or actor.school_id != info.school_id:
+            raise NotFound(f"no course {course_key!r}")
+        if actor.role not in COURSE_EDITORS:
+            raise PermissionDenied("only teachers and admins see a course's framework")
+        framework = repo.get(course_key).framework
+        stored = CaseRepository(session).of_course(course_key)
+    ordered: list[tuple[int, Competency]] = []
+    stack = [(0, cid) for cid in reversed(framework.roots())]
+    while stack:
+        depth, cid = stack.pop()
+        ordered.append((depth, framework.get(cid)))
+        stack += [(depth + 1, child) for child in reversed(framework.children(cid))]
+    identifiers: dict[str, str] = {}
+    links: dict[str, list[CaseLink]] = {}
+    if stored is not None:
+        slugs: dict[str, str] = stored.record.get("slugs") or {}
+        identifiers = {slug: ident for ident, slug in slugs.items() if slug in framework}
+        for link in links_of(stored.record, set(framework.ids)):
+            if link.competency is not None:
+                links.setdefault(link.competency, []).append(link)
+    return FrameworkView(
+        key=course_key,
+        code=info.code,
+        title=info.title,
+        competencies=tuple(ordered),
+        identifiers=identifiers,
+        links=links,
+        case_version=stored.version if stored else None,
+    )
 
 
 def course_links(session: Session, *, course_key: str) -> dict[str, list[CaseLink]]:

@@ -11,10 +11,11 @@ docs/case.md.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from zoped.errors import Conflict, InvalidInput, PermissionDenied, Problem
 from zoped.interop.case import CasePackage, parse_json, read_package
@@ -26,6 +27,19 @@ router = APIRouter()
 MAX_CASE_BYTES = 5_000_000
 TEMPLATE = "teacher/case_import.html"
 PATH = "/teacher/courses/import-case"
+#: CASE association types in words, for the framework page.
+LINK_WORDS = {
+    "isChildOf": "also under",
+    "isPeerOf": "peer of",
+    "isPartOf": "part of",
+    "exactMatchOf": "the same as",
+    "precedes": "comes before",
+    "isRelatedTo": "related to",
+    "replacedBy": "replaced by",
+    "exemplar": "exemplar",
+    "hasSkillLevel": "skill level",
+    "isTranslationOf": "translation of",
+}
 
 
 def _context(**values: object) -> dict[str, object]:
@@ -116,3 +130,35 @@ def import_case(
         summary=summary, plan=plan, filename=name, courses=courses, quirks=summary.quirks
     )
     return render(request, TEMPLATE, context)
+
+
+@router.get("/teacher/courses/{course_key}/framework")
+def framework_page(request: Request, user: TeacherUser, db: DbSession, course_key: str) -> Response:
+    """The course's competencies in their hierarchy, with prerequisites, standard codes and,
+    for a framework imported from CASE, each competency's CASE identifier and links."""
+    view = case_services.framework_view(db, actor=user, course_key=course_key)
+    context = {
+        "view": view,
+        "titles": {c.id: c.title for _, c in view.competencies},
+        "link_targets": {identifier: cid for cid, identifier in view.identifiers.items()},
+        "link_words": LINK_WORDS,
+    }
+    return render(request, "teacher/framework.html", context)
+
+
+@router.get("/teacher/courses/{course_key}/case.json")
+def case_download(
+    user: TeacherUser,
+    db: DbSession,
+    course_key: str,
+    version: Annotated[Literal["1.0", "1.1"], Query()] = "1.1",
+) -> Response:
+    """The course's framework as a CASE package (a download)."""
+    package, _ = case_services.export_case(db, actor=user, course_key=course_key, version=version)
+    body = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
+    name = f"{course_key}-case-{version.replace('.', 'p')}.json"
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
