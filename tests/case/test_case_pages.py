@@ -110,7 +110,7 @@ def test_the_framework_page_shows_case_links_and_downloads_a_valid_package(
     assert page.status_code == 200
     title = "Compare two fractions with different numerators."
     assert f'aria-label="CASE links of {title}"' in page.text
-    assert "<li>related to: <a href=\"https://case.example.org/" in page.text
+    assert '<li>related to: <a href="https://case.example.org/' in page.text
     assert "an item of another framework</a></li>" in page.text
     first = "Understand a fraction 1/b as one part of a whole."
     assert f'Needs first: <a href="#c-3.nf.1">{first}</a>' in page.text
@@ -137,3 +137,11 @@ def test_the_framework_page_shows_case_links_and_downloads_a_valid_package(
     sign_in(learner, "amara")
     assert learner.get("/teacher/courses/fractions-ratios/framework").status_code in (403, 404)
     assert client.get("/teacher/courses/nope/framework").status_code == 404
+
+
+def test_the_admin_courses_page_links_each_course_to_its_framework(fresh_db: Database) -> None:
+    client = make_client(fresh_db)
+    sign_in(client, "admin")
+    page = client.get("/admin/courses")
+    assert '<a href="/teacher/courses/fractions-ratios/framework">' in page.text
+    assert client.get("/teacher/courses/fractions-ratios/framework").status_code == 200
