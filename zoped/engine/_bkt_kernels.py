@@ -308,7 +308,7 @@ def em_fit(
     return loglik, n_iter
 
 
-# Keeps the running product of the per-answer likelihoods of a sequence within float range:
+# Keeps the running product of the per-answer likelihoods of a skill within float range:
 # its log joins the total when it falls below this (every factor is in (0, 1]).
 _RESCALE = 1e-250
 
@@ -336,8 +336,9 @@ def _em_group(
     one pass over the skill's answers serves every restart: the innermost loops run over the
     restarts, so the restarts' independent recursions overlap in the CPU instead of each
     waiting on its own chain of divisions, and every answer is read once per E-step, not once
-    per restart. The log-likelihood is summed as a running product per sequence (one log per
-    sequence, not one per answer). A restart that has converged leaves the active set (its
+    per restart. The log-likelihood is summed as a running product over the skill's answers
+    (one log per few hundred answers, not one per answer or per sequence: most sequences are
+    short, a median of 1-5 answers). A restart that has converged leaves the active set (its
     slot is swapped with the last active one), so the loops cover only live restarts.
     """
     g = theta.shape[0]
@@ -363,6 +364,7 @@ def _em_group(
         it += 1
         sums[:, :n_live] = 0.0
         ll[:n_live] = 0.0
+        acc[:n_live] = 1.0
         prior = prm[PRIOR]
         learn = prm[LEARN]
         guess = prm[GUESS]
@@ -374,7 +376,6 @@ def _em_group(
             for s in range(n_live):
                 p[s] = prior[s]
                 u[s] = 1.0 - prior[s]
-                acc[s] = 1.0
             for t in range(n):
                 base = 2 * t * g
                 c = correct[a + t]
@@ -399,8 +400,6 @@ def _em_group(
                     if acc[s] < _RESCALE:
                         ll[s] += math.log(acc[s])
                         acc[s] = 1.0
-            for s in range(n_live):
-                ll[s] += math.log(acc[s])
             base = 2 * (n - 1) * g
             c = correct[a + n - 1]
             for s in range(n_live):
@@ -440,6 +439,8 @@ def _em_group(
                     sums[9, s] += k_now
             for s in range(n_live):
                 sums[0, s] += gk[s]
+        for s in range(n_live):
+            ll[s] += math.log(acc[s])
         # Convergence test and M-step per live restart; converged ones leave the live set.
         s = 0
         while s < n_live:
