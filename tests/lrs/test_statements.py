@@ -3,6 +3,7 @@ void, refuse what is invalid, and keep each school's statements apart."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -133,3 +134,34 @@ def test_voiding_hides_a_statement_from_queries_but_not_from_voided_statement_id
     )
     refused = lrs.client.post(ENDPOINT, json=again, headers=lrs.north)
     assert refused.status_code == 400, "a voiding statement cannot be voided"
+
+
+def test_filters_also_return_the_statements_that_target_a_match(lrs: Lrs) -> None:
+    experienced = {"id": "http://adlnet.gov/expapi/verbs/experienced"}
+    [first] = lrs.client.post(ENDPOINT, json=statement(verb=experienced), headers=lrs.north).json()
+    ref = statement(object={"objectType": "StatementRef", "id": first})
+    [second] = lrs.client.post(ENDPOINT, json=ref, headers=lrs.north).json()
+    ref_of_ref = statement(object={"objectType": "StatementRef", "id": second})
+    [third] = lrs.client.post(ENDPOINT, json=ref_of_ref, headers=lrs.north).json()
+    lrs.client.post(ENDPOINT, json=statement(), headers=lrs.north)
+    found = lrs.client.get(ENDPOINT, params={"verb": experienced["id"]}, headers=lrs.north)
+    assert [s["id"] for s in found.json()["statements"]] == [third, second, first]
+
+
+def test_the_alternate_request_syntax_reads_headers_and_content_from_the_form(lrs: Lrs) -> None:
+    sid = str(uuid.uuid4())
+    form = {
+        "statementId": sid,
+        "content": json.dumps(statement()),
+        "Authorization": lrs.north["Authorization"],
+        "X-Experience-API-Version": "1.0.3",
+    }
+    put = lrs.client.post(ENDPOINT, params={"method": "PUT"}, data=form)
+    assert put.status_code == 204, put.text
+    got = lrs.client.post(
+        ENDPOINT, params={"method": "GET"}, data={**form, "content": ""}, headers=lrs.north
+    )
+    assert got.status_code == 200, got.text
+    assert got.json()["id"] == sid
+    not_post = lrs.client.put(ENDPOINT, params={"method": "PUT"}, data=form)
+    assert not_post.status_code == 400

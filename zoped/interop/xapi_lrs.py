@@ -211,9 +211,12 @@ def _is_activity(obj: Mapping[str, Any]) -> bool:
 def references(statement: Mapping[str, Any]) -> set[tuple[str, str, bool]]:
     """(kind, key, direct) for each agent and activity the statement is about: ``direct`` for
     its actor and object, the others reached only by ``related_agents`` or
-    ``related_activities``."""
+    ``related_activities``; and (``statement``, id, True) for the statement a StatementRef
+    object targets."""
     refs: set[tuple[str, str, bool]] = set()
     obj = statement.get("object") or {}
+    if obj.get("objectType") == "StatementRef" and isinstance(obj.get("id"), str):
+        refs.add(("statement", obj["id"].lower(), True))
     actor_key = agent_key(statement.get("actor"))
     if actor_key:
         refs.add(("agent", actor_key, True))

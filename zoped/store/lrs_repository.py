@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import delete, exists, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
 from zoped.store.tables import (
@@ -117,14 +117,12 @@ def void(session: Session, school_id: str, ids: Sequence[str]) -> None:
 
 
 def _ref_filter(table: Any, kind: str, key: str, related: bool) -> Any:
-    match = and_(
-        lrs_statement_refs.c.seq == table.c.seq,
-        lrs_statement_refs.c.kind == kind,
-        lrs_statement_refs.c.key == key[:512],
-    )
+    """The statements with a ref of ``kind`` and ``key`` (read through the refs' index)."""
+    refs = lrs_statement_refs
+    found = select(refs.c.seq).where(refs.c.kind == kind, refs.c.key == key[:512])
     if not related:
-        match = and_(match, lrs_statement_refs.c.direct.is_(True))
-    return exists().where(match)
+        found = found.where(refs.c.direct.is_(True))
+    return table.c.seq.in_(found)
 
 
 #: How deep a chain of StatementRefs is followed when a filter matches a targeted statement.
@@ -132,7 +130,7 @@ REF_DEPTH = 3
 
 
 def _content_filter(table: Any, query: StatementQuery) -> list[Any]:
-    """The filters that are not about time or order, on one alias of the statements."""
+    """The filters that are not about time or order."""
     found: list[Any] = []
     if query.verb is not None:
         found.append(table.c.verb_id == query.verb)
@@ -145,19 +143,22 @@ def _content_filter(table: Any, query: StatementQuery) -> list[Any]:
     return found
 
 
-def _matching(table: Any, school_id: str, query: StatementQuery, depth: int) -> Any:
-    """A statement matches the content filters itself, or targets (by a StatementRef) one that
-    does, voided or not (xAPI 1.0.3, 2.1.3: filter conditions for StatementRefs)."""
-    own = and_(*_content_filter(table, query))
-    if depth == 0:
-        return own
-    target = lrs_statements.alias(f"target_{depth}")
-    targeted = exists().where(
-        target.c.school_id == school_id,
-        target.c.id == table.c.target_id,
-        _matching(target, school_id, query, depth - 1),
-    )
-    return or_(own, targeted)
+def _matching_seqs(school_id: str, query: StatementQuery) -> Any:
+    """The seqs of the school's statements that match the content filters, voided or not, and
+    of those that target one of them by a StatementRef, up to :data:`REF_DEPTH` deep (xAPI
+    1.0.3, 2.1.3: filter conditions for StatementRefs). Each step reads an index: the filters'
+    columns, then the ``statement`` refs by the targeted id."""
+    t = lrs_statements
+    level = select(t.c.seq).where(t.c.school_id == school_id, *_content_filter(t, query))
+    levels = [level]
+    for depth in range(REF_DEPTH):
+        inner = lrs_statements.alias(f"targeted_{depth}")
+        ids = select(inner.c.id).where(inner.c.school_id == school_id, inner.c.seq.in_(level))
+        level = select(lrs_statement_refs.c.seq).where(
+            lrs_statement_refs.c.kind == "statement", lrs_statement_refs.c.key.in_(ids)
+        )
+        levels.append(level)
+    return union(*levels)
 
 
 def query_statements(
@@ -175,7 +176,7 @@ def query_statements(
     t = lrs_statements
     conditions: list[Any] = [t.c.school_id == school_id, t.c.voided.is_(False)]
     if _content_filter(t, query):
-        conditions.append(_matching(t, school_id, query, REF_DEPTH))
+        conditions.append(t.c.seq.in_(_matching_seqs(school_id, query)))
     if query.since is not None:
         conditions.append(t.c.stored > query.since)
     if query.until is not None:
