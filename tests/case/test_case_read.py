@@ -174,6 +174,15 @@ def test_a_deeply_nested_file_is_refused_without_a_stack_trace(tmp_path: Path) -
         read_package({"CFDocument": {"extensions": {"a": nested}}})
 
 
+def test_items_without_codes_and_with_sequential_identifiers_get_distinct_slugs() -> None:
+    data = fractions()
+    for entry in data["CFItems"]:
+        del entry["humanCodingScheme"]
+    ids = [c.id for c in map_framework(read_package(data)).competencies]
+    # The identifiers differ only at the end: the first 8 digits name the first item only.
+    assert ids == ["case-0000000a", "case-000000000002", "case-000000000003", "case-000000000004"]
+
+
 def test_long_titles_and_odd_languages_fit_the_store() -> None:
     data = fractions()
     data["CFDocument"]["title"] = "Standards " * 60

@@ -98,9 +98,9 @@ def derive_slugs(
 
     An item already imported keeps its id (``known``: identifier -> id). A new one takes, in
     this order, the id zoped wrote in its ``extensions`` when exporting it, a slug of its
-    ``humanCodingScheme``, or ``case-`` and the first 8 hex digits of its identifier; a
-    candidate that another item or ``taken`` (ids of the school's other courses) holds gets
-    those 8 digits appended, then all 32 of them.
+    ``humanCodingScheme``, or ``case-`` and the first 8 hex digits of its identifier (then its
+    last 12, for identifiers handed out in sequence, then all 32); a code that another item or
+    ``taken`` (ids of the school's other courses) holds gets the first 8 digits appended.
     """
     known = known or {}
     slugs: dict[str, str] = {}
@@ -121,7 +121,8 @@ def derive_slugs(
         code = slugify(str(item.get("humanCodingScheme") or ""))
         if code and is_slug(code):
             candidates += [code, f"{code}-{_hex(identifier)}"]
-        candidates += [f"case-{_hex(identifier)}", f"case-{_hex(identifier, 32)}"]
+        digits = _hex(identifier, 32)
+        candidates += [f"case-{digits[:8]}", f"case-{digits[-12:]}", f"case-{digits}"]
         chosen = next((c for c in candidates if c not in used), None)
         n = 2
         while chosen is None:  # only when every candidate is someone else's id
