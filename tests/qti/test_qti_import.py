@@ -5,6 +5,7 @@ identifier, tagged through metadata or a mapping file, and a round trip back to 
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,9 @@ def test_an_untagged_item_is_named_and_nothing_is_written(tmp_path: Path, files)
     assert len(course_items(url)) == 1
 
 
-def test_a_mapping_to_an_unknown_competency_is_refused_and_to_an_unknown_item_noted(tmp_path: Path, files) -> None:
+def test_a_mapping_to_an_unknown_competency_is_refused_and_to_an_unknown_item_noted(
+    tmp_path: Path, files
+) -> None:
     url = school_database(tmp_path)
     archive, mapping = files
     mapping.write_text(MAPPING + "order,lit.ghost\nnot-there,general\n", encoding="utf-8")
@@ -234,7 +237,12 @@ def test_export_then_import_into_the_same_course_changes_nothing(tmp_path: Path,
     assert exported.output.startswith(f"wrote {out}")
     again = runner.invoke(app, ["import", "qti", str(out), "--course", "lit", "--db", url])
     assert again.exit_code == 0, again.output
-    assert "0 added, 0 updated, 9 unchanged" in again.output
+    # Nine items and the project the extended text item became, all as they were.
+    assert "0 added, 0 updated, 10 unchanged" in again.output
+    with zipfile.ZipFile(out) as archive_back:
+        names = archive_back.namelist()
+    assert "projects/itm-extended_text.xml" in names
+    assert len(names) == 1 + 9 + 1  # the manifest, the items, the project
     database = open_database(url, migrate=False)
     try:
         with database.session() as session:

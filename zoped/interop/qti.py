@@ -35,7 +35,17 @@ from pathlib import Path
 
 from lxml import etree
 
-from zoped.domain.content import Blank, Item, ItemType, Option
+from zoped.domain.content import (
+    Activity,
+    Blank,
+    Criterion,
+    Item,
+    ItemType,
+    Modality,
+    Option,
+    Rubric,
+    RubricLevel,
+)
 from zoped.errors import InvalidInput, Problem
 from zoped.interop.qti_files import (
     MAX_XML_BYTES,
@@ -245,6 +255,44 @@ def _max_points(root: etree._Element) -> int:
                 if points.is_integer() and 1 <= points <= 10:
                     return int(points)
     return DEFAULT_MAX_POINTS
+
+
+#: How long a project made from an extended-text item is expected to take, in minutes.
+PROJECT_MINUTES = 20
+
+
+def project_of(found: QtiProject, competencies: tuple[str, ...]) -> tuple[Activity, Rubric]:
+    """The project activity and the rubric an extended-text item becomes: the learner hands in
+    their writing, a teacher scores it on one criterion from 0 to ``max_points`` points."""
+    activity_id = slug(found.identifier)
+    rubric = Rubric(
+        id=f"{activity_id}.rubric",
+        title=found.title,
+        criteria=(
+            Criterion(
+                id="response",
+                title="The written answer",
+                competencies=competencies,
+                levels=tuple(
+                    RubricLevel(
+                        title=f"{points} of {found.max_points} points",
+                        points=float(points),
+                    )
+                    for points in range(found.max_points + 1)
+                ),
+            ),
+        ),
+    )
+    activity = Activity(
+        id=activity_id,
+        title=found.title,
+        modality=Modality.PROJECT,
+        competencies=competencies,
+        minutes=PROJECT_MINUTES,
+        body=found.body,
+        rubric_id=rubric.id,
+    )
+    return activity, rubric
 
 
 @dataclass
@@ -802,9 +850,10 @@ def read_qti(path: Path) -> list[QtiRead]:
             data = file.read(MAX_XML_BYTES + 1)  # parse_xml refuses more than the cap
         one = read_item_xml(data, path.name, problems=problems)
         items = [one] if one is not None else []
-    first: dict[str, QtiRead] = {}
+    # Items and projects (activities) have ids of their own: each kind is checked on its own.
+    first: dict[tuple[bool, str], QtiRead] = {}
     for found in items:
-        other = first.setdefault(slug(found.identifier), found)
+        other = first.setdefault((isinstance(found, QtiItem), slug(found.identifier)), found)
         if other is not found:
             problems.append(
                 Problem(

@@ -6,20 +6,21 @@ Metadata (one GUID per competency id) and what QTI has no place for (hints, the 
 feedback, difficulty, a numeric tolerance) in zoped's own metadata element
 (:data:`~zoped.interop.qti_metadata.ZOPED_NS`). Reading the package back with
 :func:`zoped.interop.qti.read_qti` gives the same items (docs/qti.md says what does not travel).
+Projects that came from extended-text items are written back as such (``projects/ID.xml``).
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from lxml import etree
 
-from zoped.domain.content import BLANK_MARKER, Item, ItemType
+from zoped.domain.content import BLANK_MARKER, Activity, Item, ItemType, Rubric
 from zoped.domain.course import Course
 from zoped.errors import InvalidInput, Problem
-from zoped.interop.qti import QTI3_NS
+from zoped.interop.qti import QTI3_NS, QtiProject, project_of, read_item_xml
 from zoped.interop.qti_metadata import CSM_NS, ZOPED_NS
 
 CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
@@ -231,6 +232,14 @@ def item_xml(item: Item) -> bytes:
 
 
 def _metadata(resource: etree._Element, item: Item, titles: dict[str, str]) -> None:
+    metadata = _standards(resource, item.competencies, titles)
+    _extras(metadata, item)
+
+
+def _standards(
+    resource: etree._Element, competencies: Sequence[str], titles: dict[str, str]
+) -> etree._Element:
+    """The resource's metadata, naming the competencies as Curriculum Standards GUIDs."""
     metadata = etree.SubElement(resource, f"{{{CP_NS}}}metadata")
     standards = etree.SubElement(
         metadata, f"{{{CSM_NS}}}curriculumStandardsMetadataSet", nsmap={"csm": CSM_NS}
@@ -239,10 +248,15 @@ def _metadata(resource: etree._Element, item: Item, titles: dict[str, str]) -> N
         etree.SubElement(standards, f"{{{CSM_NS}}}curriculumStandardsMetadata", providerId="zoped"),
         f"{{{CSM_NS}}}setOfGUIDs",
     )
-    for competency in item.competencies:
+    for competency in competencies:
         labelled = etree.SubElement(set_of, f"{{{CSM_NS}}}labelledGUID")
         etree.SubElement(labelled, f"{{{CSM_NS}}}label").text = titles.get(competency, competency)
         etree.SubElement(labelled, f"{{{CSM_NS}}}GUID").text = competency
+    return metadata
+
+
+def _extras(metadata: etree._Element, item: Item) -> None:
+    """What QTI has no place for, in zoped's own metadata element."""
     extras = etree.SubElement(metadata, f"{{{ZOPED_NS}}}item", nsmap={"zoped": ZOPED_NS})
 
     def add(name: str, text: str, **attrs: str) -> None:
@@ -265,8 +279,61 @@ def _metadata(resource: etree._Element, item: Item, titles: dict[str, str]) -> N
             add("option-feedback", option.feedback, option=option.id)
 
 
-def manifest_xml(course: Course) -> bytes:
-    """The package's ``imsmanifest.xml``: one resource per item, with its metadata."""
+def project_xml(activity: Activity, rubric: Rubric) -> bytes:
+    """A project made from an extended-text item, written back as one: its text, then the
+    extended text interaction; ``MAXSCORE`` is its rubric's top points (scored by a person)."""
+    root = etree.Element(
+        _q("qti-assessment-item"),
+        {
+            "identifier": activity.id,
+            "title": activity.title,
+            "adaptive": "false",
+            "time-dependent": "false",
+        },
+        nsmap={None: QTI3_NS},
+    )
+    _sub(root, "qti-response-declaration", identifier="RESPONSE", cardinality="single",
+         base_type="string")  # fmt: skip
+    _sub(root, "qti-outcome-declaration", identifier="SCORE", cardinality="single",
+         base_type="float")  # fmt: skip
+    top = _sub(root, "qti-outcome-declaration", identifier="MAXSCORE", cardinality="single",
+               base_type="float", external_scored="human")  # fmt: skip
+    _sub(_sub(top, "qti-default-value"), "qti-value", f"{rubric.criteria[0].max_points:g}")
+    body = _sub(root, "qti-item-body")
+    _paragraphs(body, activity.body or activity.title)
+    _sub(body, "qti-extended-text-interaction", response_identifier="RESPONSE")
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return data
+
+
+def qti_projects(course: Course) -> list[tuple[Activity, bytes]]:
+    """The course's projects that were extended-text items, each with its item document: those
+    whose rubric is the one an extended-text item gets and whose document reads back to the
+    same activity and rubric (others are no QTI item, and are not exported)."""
+    found: list[tuple[Activity, bytes]] = []
+    for activity in course.activities:
+        if activity.rubric_id is None or activity.body is None:
+            continue
+        rubric = course.rubric(activity.rubric_id)
+        if len(rubric.criteria) != 1:
+            continue
+        try:
+            data = project_xml(activity, rubric)
+        except ValueError:  # text XML cannot carry: not one to export
+            continue
+        problems: list[Problem] = []
+        back = read_item_xml(data, activity.id, problems=problems)
+        if isinstance(back, QtiProject) and project_of(back, activity.competencies) == (
+            activity,
+            rubric,
+        ):
+            found.append((activity, data))
+    return found
+
+
+def manifest_xml(course: Course, projects: Sequence[Activity] = ()) -> bytes:
+    """The package's ``imsmanifest.xml``: one resource per item (and per project written as an
+    extended-text item), with its metadata."""
     root = etree.Element(
         f"{{{CP_NS}}}manifest", {"identifier": f"zoped-{course.id}"}, nsmap={None: CP_NS}
     )
@@ -285,6 +352,15 @@ def manifest_xml(course: Course) -> bytes:
         )
         _metadata(resource, item, titles)
         etree.SubElement(resource, f"{{{CP_NS}}}file", href=href)
+    for activity in projects:
+        href = f"projects/{activity.id}.xml"
+        resource = etree.SubElement(
+            resources,
+            f"{{{CP_NS}}}resource",
+            {"identifier": f"project-{activity.id}", "type": "imsqti_item_xmlv3p0", "href": href},
+        )
+        _standards(resource, activity.competencies, titles)
+        etree.SubElement(resource, f"{{{CP_NS}}}file", href=href)
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
 
@@ -302,8 +378,10 @@ def write_package(course: Course) -> bytes:
             documents[f"items/{item.id}.xml"] = item_xml(item)
         except ValueError as error:  # lxml refuses control characters and NUL bytes
             problems.append(Problem(f"item {item.id}", f"cannot be written as XML: {error}"))
+    projects = qti_projects(course)
+    documents.update({f"projects/{a.id}.xml": data for a, data in projects})
     try:
-        manifest = manifest_xml(course)
+        manifest = manifest_xml(course, [a for a, _ in projects])
     except ValueError as error:
         problems.append(Problem("imsmanifest.xml", f"cannot be written as XML: {error}"))
     if problems:

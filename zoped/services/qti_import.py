@@ -19,11 +19,10 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-from zoped.domain.content import Activity, Criterion, Modality, Rubric, RubricLevel
 from zoped.domain.course import Course, CourseInfo
 from zoped.domain.people import User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from zoped.interop.qti import QtiItem, QtiProject, QtiRead, read_qti, slug
+from zoped.interop.qti import QtiItem, QtiProject, QtiRead, project_of, read_qti, slug
 from zoped.interop.qti_metadata import read_mapping
 from zoped.interop.qti_write import write_package
 from zoped.services import transaction
@@ -162,44 +161,6 @@ def _tag(
     if problems:
         raise InvalidInput("the items are not all tagged to competencies", problems)
     return tags, warnings
-
-
-#: How long a project made from an extended-text item is expected to take, in minutes.
-PROJECT_MINUTES = 20
-
-
-def project_of(found: QtiProject, competencies: tuple[str, ...]) -> tuple[Activity, Rubric]:
-    """The project activity and the rubric an extended-text item becomes: the learner hands in
-    their writing, a teacher scores it on one criterion from 0 to ``max_points`` points."""
-    activity_id = slug(found.identifier)
-    rubric = Rubric(
-        id=f"{activity_id}.rubric",
-        title=found.title,
-        criteria=(
-            Criterion(
-                id="response",
-                title="The written answer",
-                competencies=competencies,
-                levels=tuple(
-                    RubricLevel(
-                        title=f"{points} of {found.max_points} points",
-                        points=float(points),
-                    )
-                    for points in range(found.max_points + 1)
-                ),
-            ),
-        ),
-    )
-    activity = Activity(
-        id=activity_id,
-        title=found.title,
-        modality=Modality.PROJECT,
-        competencies=competencies,
-        minutes=PROJECT_MINUTES,
-        body=found.body,
-        rubric_id=rubric.id,
-    )
-    return activity, rubric
 
 
 class _HasId(Protocol):
