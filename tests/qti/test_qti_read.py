@@ -10,7 +10,9 @@ import pytest
 from tests.qti.helpers import FIXTURES, package
 from zoped.domain.content import ItemType, grade, right_response
 from zoped.errors import InvalidInput
-from zoped.interop.qti import QtiItem, QtiProject, read_qti, slug
+from zoped.interop.qti import QtiItem, read_qti
+from zoped.interop.qti_names import slug
+from zoped.interop.qti_projects import QtiProject
 
 QTI3 = FIXTURES / "qti3"
 QTI2 = FIXTURES / "qti2"

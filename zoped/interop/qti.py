@@ -28,24 +28,13 @@ answers it cannot represent.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
-from zoped.domain.content import (
-    Activity,
-    Blank,
-    Criterion,
-    Item,
-    ItemType,
-    Modality,
-    Option,
-    Rubric,
-    RubricLevel,
-)
+from zoped.domain.content import Blank, Item, ItemType, Option
 from zoped.errors import InvalidInput, Problem
 from zoped.interop.qti_files import (
     MAX_XML_BYTES,
@@ -55,6 +44,8 @@ from zoped.interop.qti_files import (
     resolve_href,
 )
 from zoped.interop.qti_metadata import Extras, classifications, read_extras, references
+from zoped.interop.qti_names import attr, children, local, slug
+from zoped.interop.qti_projects import QtiProject, max_points
 
 QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI2_NS = (
@@ -119,51 +110,6 @@ _BLOCKS = frozenset(
     }
 )
 _BREAK = "\x00"  # a <br/> while a paragraph is gathered (source line ends are spaces)
-_SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
-
-
-def slug(identifier: str) -> str:
-    """A QTI identifier as a zoped id: lower case, other characters as ``-``
-    (``ChoiceA`` → ``choicea``, ``ITM 1`` → ``itm-1``)."""
-    value = _SLUG_BAD.sub("-", identifier.strip().lower())
-    return value.lstrip("._-") or "x"
-
-
-def _camel_to_kebab(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", name).lower()
-
-
-def local(element: etree._Element) -> str:
-    """An element's name in QTI 3 spelling without ``qti-``: ``choice-interaction`` for both
-    ``qti-choice-interaction`` and ``choiceInteraction``; HTML names as they are."""
-    tag = element.tag
-    if not isinstance(tag, str):
-        return ""
-    name: str = etree.QName(tag).localname
-    if name.startswith("qti-"):
-        return name[4:]
-    if any(ch.isupper() for ch in name):
-        return _camel_to_kebab(name)
-    return name
-
-
-def attr(element: etree._Element, name: str, default: str = "") -> str:
-    """An attribute by its QTI 3 name (``response-identifier``), also found in QTI 2 spelling
-    (``responseIdentifier``)."""
-    value = element.get(name)
-    if value is None:
-        camel = re.sub(r"-([a-z])", lambda m: m.group(1).upper(), name)
-        value = element.get(camel)
-    return default if value is None else value
-
-
-def children(element: etree._Element, name: str) -> list[etree._Element]:
-    """Child elements with this QTI 3 name."""
-    return [c for c in element if local(c) == name]
-
-
-def _text(element: etree._Element) -> str:
-    return " ".join("".join(element.itertext()).split())
 
 
 @dataclass(frozen=True)
@@ -208,91 +154,8 @@ class QtiItem:
     classifications: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class QtiProject:
-    """An extended-text item read from QTI: free writing a teacher scores. zoped makes it a
-    project activity with a rubric of one criterion (``max_points`` + 1 levels, 0 to the most).
-
-    Attributes:
-        identifier: the QTI identifier (the activity's id is its :func:`slug`).
-        source: the file it came from, for messages.
-        line: the line of its root element.
-        title: the item's title (else the start of its text).
-        body: what the learner reads: the item body and the interaction's prompt (Markdown-ish).
-        max_points: the most points (the item's MAXSCORE where it gives a whole number from 1
-            to 10, else 4).
-        references: as :class:`QtiItem`'s.
-        classifications: as :class:`QtiItem`'s.
-    """
-
-    identifier: str
-    source: str
-    line: int
-    title: str
-    body: str
-    max_points: int
-    references: tuple[str, ...] = ()
-    classifications: tuple[str, ...] = ()
-
-
 #: What reading a QTI file gives: items, and extended-text items (projects).
 QtiRead = QtiItem | QtiProject
-
-#: The points an extended-text item is worth when its MAXSCORE says nothing usable.
-DEFAULT_MAX_POINTS = 4
-
-
-def _max_points(root: etree._Element) -> int:
-    for decl in children(root, "outcome-declaration"):
-        if attr(decl, "identifier") != "MAXSCORE":
-            continue
-        for default in children(decl, "default-value"):
-            for value in children(default, "value"):
-                try:
-                    points = float((value.text or "").strip())
-                except ValueError:
-                    continue
-                if points.is_integer() and 1 <= points <= 10:
-                    return int(points)
-    return DEFAULT_MAX_POINTS
-
-
-#: How long a project made from an extended-text item is expected to take, in minutes.
-PROJECT_MINUTES = 20
-
-
-def project_of(found: QtiProject, competencies: tuple[str, ...]) -> tuple[Activity, Rubric]:
-    """The project activity and the rubric an extended-text item becomes: the learner hands in
-    their writing, a teacher scores it on one criterion from 0 to ``max_points`` points."""
-    activity_id = slug(found.identifier)
-    rubric = Rubric(
-        id=f"{activity_id}.rubric",
-        title=found.title,
-        criteria=(
-            Criterion(
-                id="response",
-                title="The written answer",
-                competencies=competencies,
-                levels=tuple(
-                    RubricLevel(
-                        title=f"{points} of {found.max_points} points",
-                        points=float(points),
-                    )
-                    for points in range(found.max_points + 1)
-                ),
-            ),
-        ),
-    )
-    activity = Activity(
-        id=activity_id,
-        title=found.title,
-        modality=Modality.PROJECT,
-        competencies=competencies,
-        minutes=PROJECT_MINUTES,
-        body=found.body,
-        rubric_id=rubric.id,
-    )
-    return activity, rubric
 
 
 @dataclass
@@ -525,7 +388,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
         title = " ".join(attr(root, "title").split()) or " ".join(body_text.split())[:60]
         return QtiProject(
             reader.identifier, reader.source, root.sourceline or 1, title or reader.identifier,
-            body_text or title, _max_points(root),
+            body_text or title, max_points(root),
         )  # fmt: skip
     if "extended-text-interaction" in names:
         reader.problem(

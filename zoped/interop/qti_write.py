@@ -20,8 +20,9 @@ from lxml import etree
 from zoped.domain.content import BLANK_MARKER, Activity, Item, ItemType, Rubric
 from zoped.domain.course import Course
 from zoped.errors import InvalidInput, Problem
-from zoped.interop.qti import QTI3_NS, QtiProject, project_of, read_item_xml
+from zoped.interop.qti import QTI3_NS, read_item_xml
 from zoped.interop.qti_metadata import CSM_NS, ZOPED_NS
+from zoped.interop.qti_projects import QtiProject, project_of
 
 CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
 _TEMPLATES = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/"

@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session
 from zoped.domain.course import Course, CourseInfo
 from zoped.domain.people import User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from zoped.interop.qti import QtiItem, QtiProject, QtiRead, project_of, read_qti, slug
+from zoped.interop.qti import QtiItem, QtiRead, read_qti
 from zoped.interop.qti_metadata import read_mapping
+from zoped.interop.qti_names import slug
+from zoped.interop.qti_projects import QtiProject, project_of
 from zoped.interop.qti_write import write_package
 from zoped.services import transaction
 from zoped.services.courses import COURSE_EDITORS, get_course, import_course
