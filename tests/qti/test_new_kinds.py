@@ -136,4 +136,6 @@ def test_the_teacher_reads_a_matching_or_blanks_answer_in_words() -> None:
         "Prospero → The Tempest",
     )
     assert rows[1].chosen == ("winter", "(none)")
+    assert rows[1].question is not None
+    assert "Now is the ____ (1) of our discontent" in rows[1].question
     assert rows[2].chosen == ()

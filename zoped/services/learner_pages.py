@@ -119,6 +119,14 @@ def _given(item: Item, response: object) -> tuple[tuple[str, ...], str | None]:
     return tuple(texts.get(str(p), str(p)) for p in picked if str(p) in texts), None
 
 
+def _question(item: Item) -> str:
+    """An item's question as the learner read it: a blanks item's ``[[id]]`` as ``____ (n)``."""
+    stem = item.stem
+    for number, blank in enumerate(item.blanks, start=1):
+        stem = stem.replace(f"[[{blank.id}]]", f"____ ({number})")
+    return stem
+
+
 def _parts_given(item: Item, response: object) -> tuple[str, ...]:
     """A matching answer as "option → target" pairs, a blanks answer as each blank's text (a
     choice's text, or what was typed); a part left empty reads "(none)"."""
@@ -176,7 +184,7 @@ def evidence_rows(
             EvidenceRow(
                 event=e,
                 what=KIND_WORDS.get(e.kind, e.kind.value.replace("_", " ")),
-                question=item.stem if item is not None else None,
+                question=_question(item) if item is not None else None,
                 chosen=chosen,
                 typed=typed,
                 ordered=item is not None and item.type is ItemType.ORDERING,
