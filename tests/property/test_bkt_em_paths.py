@@ -3,6 +3,8 @@ fits: one (restart, skill) at a time, :func:`zoped.engine._bkt_kernels.em_fit`."
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -78,10 +80,10 @@ def test_all_restarts_in_one_pass_fit_what_one_restart_at_a_time_fits(
         correct, seq_ptr, skill_seq_ptr, one_jobs.reshape(-1, 2), theta_one, *settings_
     )
     # Any cut of the restarts into jobs (n_threads decides it) gives the same numbers.
-    jobs = _em_jobs(n_obs[has_data], has_data, n_restarts, n_threads)
+    jobs, worker_ptr = _em_jobs(n_obs[has_data], has_data, n_restarts, n_threads)
     theta_fast = start.copy()
     ll_fast, it_fast = kernels.em_fit_grouped(
-        correct, seq_ptr, skill_seq_ptr, jobs, theta_fast, *settings_
+        correct, seq_ptr, skill_seq_ptr, jobs, worker_ptr, theta_fast, *settings_
     )
     np.testing.assert_array_equal(it_fast, it_one)
     # Same arithmetic per restart: only the log-likelihood is summed differently (a product
@@ -96,16 +98,31 @@ def test_all_restarts_in_one_pass_fit_what_one_restart_at_a_time_fits(
     n_restarts=st.integers(1, 9),
     n_threads=st.integers(1, 16),
 )
-def test_em_jobs_cover_every_restart_of_every_skill_once(
+def test_em_jobs_cover_every_restart_once_and_balance_the_threads(
     n_obs: list[int], n_restarts: int, n_threads: int
 ) -> None:
     skills = np.arange(len(n_obs), dtype=np.int64) * 2  # skills without answers are left out
-    jobs = _em_jobs(np.array(n_obs), skills, n_restarts, n_threads)
+    jobs, worker_ptr = _em_jobs(np.array(n_obs), skills, n_restarts, n_threads)
     covered = sorted((int(k), r) for k, a, b in jobs for r in range(a, b))
     assert covered == sorted((int(k), r) for k in skills for r in range(n_restarts))
-    sizes = np.array(n_obs)[jobs[:, 0] // 2]
-    assert (np.diff(sizes) <= 0).all()  # largest skills first
+    assert worker_ptr.shape == (n_threads + 1,)
+    assert worker_ptr[0] == 0
+    assert worker_ptr[-1] == jobs.shape[0]
+    assert (np.diff(worker_ptr) >= 0).all()
     if len(n_obs) >= 2 * n_threads:
         assert jobs.shape[0] == len(n_obs)  # enough skills: one job per skill
     else:
         assert jobs.shape[0] >= min(2 * n_threads, len(n_obs) * n_restarts)
+    # Dealt largest first to the least loaded thread: no thread carries more than the
+    # lightest one plus the largest job (the greedy bound).
+    cost = np.array(n_obs)[jobs[:, 0] // 2] * (jobs[:, 2] - jobs[:, 1])
+    loads = np.array([cost[a:b].sum() for a, b in pairwise(worker_ptr.tolist())])
+    assert loads.max() <= loads.min() + cost.max()
+
+
+def test_the_largest_skills_do_not_all_go_to_one_thread() -> None:
+    n_obs = np.array([1000, 900, 800, 700, 10, 10, 10, 10])
+    jobs, worker_ptr = _em_jobs(n_obs, np.arange(8), 5, 2)
+    first = set(jobs[worker_ptr[0] : worker_ptr[1], 0].tolist())
+    assert first & {0, 1, 2, 3}
+    assert {0, 1, 2, 3} - first

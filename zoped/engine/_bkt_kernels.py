@@ -503,6 +503,7 @@ def em_fit_grouped(
     seq_ptr: NDArray[np.int64],
     skill_seq_ptr: NDArray[np.int64],
     jobs: NDArray[np.int64],
+    worker_ptr: NDArray[np.int64],
     theta: NDArray[np.float64],
     max_iter: int,
     tol: float,
@@ -514,34 +515,35 @@ def em_fit_grouped(
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """:func:`em_fit` with jobs of several restarts of one skill: rows (skill, first, end).
 
-    Each job runs :func:`_em_group` on restarts ``first..end-1`` of its skill; the caller
-    splits a skill's restarts over several jobs only where there are too few skills to keep
-    every thread busy.
+    Each job runs :func:`_em_group` on restarts ``first..end-1`` of its skill. Worker ``w``
+    (one per thread) runs the jobs ``worker_ptr[w]:worker_ptr[w + 1]``: the caller balances
+    the work between them, since numba gives each thread an equal slice of the loop.
     """
     n_restarts, n_skills = theta.shape[0], theta.shape[1]
     loglik = np.full((n_restarts, n_skills), -np.inf)
     n_iter = np.zeros((n_restarts, n_skills), dtype=np.int64)
-    for j in numba.prange(jobs.shape[0]):
-        k = jobs[j, 0]
-        r0 = jobs[j, 1]
-        r1 = jobs[j, 2]
-        work = np.empty(2 * max(max_len, 1) * (r1 - r0), dtype=np.float64)
-        _em_group(
-            correct,
-            seq_ptr,
-            skill_seq_ptr[k],
-            skill_seq_ptr[k + 1],
-            theta[r0:r1, k],
-            max_iter,
-            tol,
-            forgetting,
-            max_guess,
-            max_slip,
-            max_sum,
-            work,
-            loglik[r0:r1, k],
-            n_iter[r0:r1, k],
-        )
+    for w in numba.prange(worker_ptr.shape[0] - 1):
+        for j in range(worker_ptr[w], worker_ptr[w + 1]):
+            k = jobs[j, 0]
+            r0 = jobs[j, 1]
+            r1 = jobs[j, 2]
+            work = np.empty(2 * max(max_len, 1) * (r1 - r0), dtype=np.float64)
+            _em_group(
+                correct,
+                seq_ptr,
+                skill_seq_ptr[k],
+                skill_seq_ptr[k + 1],
+                theta[r0:r1, k],
+                max_iter,
+                tol,
+                forgetting,
+                max_guess,
+                max_slip,
+                max_sum,
+                work,
+                loglik[r0:r1, k],
+                n_iter[r0:r1, k],
+            )
     return loglik, n_iter
 
 

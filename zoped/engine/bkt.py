@@ -48,6 +48,7 @@ event); replaying a learner's events gives exactly the floats of ``predict_proba
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -327,12 +328,15 @@ class BKT:
         rng = np.random.default_rng(self.seed)
         theta = self._start_values(rng, n_skills)
         has_data = np.flatnonzero(n_obs > 0)
-        jobs = _em_jobs(n_obs[has_data], has_data, self.n_restarts, numba.get_num_threads())
+        jobs, worker_ptr = _em_jobs(
+            n_obs[has_data], has_data, self.n_restarts, numba.get_num_threads()
+        )
         loglik, n_iter = kernels.em_fit_grouped(
             correct,
             seq_ptr,
             skill_seq_ptr,
             jobs,
+            worker_ptr,
             theta,
             self.max_iter,
             self.tol,
@@ -549,20 +553,40 @@ class BKT:
         return f"BKT({args})"
 
 
-def _em_jobs(n_obs: IntArray, skills: IntArray, n_restarts: int, n_threads: int) -> IntArray:
-    """EM jobs as rows (skill, first restart, end restart), largest skills first.
+def _em_jobs(
+    n_obs: IntArray, skills: IntArray, n_restarts: int, n_threads: int
+) -> tuple[IntArray, IntArray]:
+    """EM jobs as rows (skill, first restart, end restart), and which thread runs which.
 
     One job runs all restarts of a skill in one pass over its answers (see
     :func:`zoped.engine._bkt_kernels._em_group`). Where the skills are too few to keep
     ``n_threads`` busy (a log of 3 skills on 2 threads), each skill's restarts are cut into
-    that many more jobs. The cut only changes which thread computes a restart, never its
-    numbers. Largest first: the parallel loop then ends with small jobs on every thread.
+    that many more jobs. The jobs are dealt to the threads largest first, each to the thread
+    with the least work so far (answers x restarts); thread ``w`` runs the rows
+    ``worker_ptr[w]:worker_ptr[w + 1]``. numba hands each thread one equal slice of a
+    parallel loop, so without this the largest skills would all land on the first thread.
+    Neither the cut nor the dealing changes a restart's numbers, only where it runs.
     """
     splits = int(min(n_restarts, max(1, -(-2 * n_threads // max(1, skills.shape[0])))))
     bounds = np.linspace(0, n_restarts, splits + 1).round().astype(np.int64)
     order = np.argsort(-n_obs, kind="stable")
-    rows = [(int(skills[i]), int(a), int(b)) for i in order for a, b in pairwise(bounds) if b > a]
-    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+    rows = [
+        (int(skills[i]), int(a), int(b), int(n_obs[i]) * int(b - a))
+        for i in order
+        for a, b in pairwise(bounds)
+        if b > a
+    ]
+    rows.sort(key=lambda row: -row[3])
+    loads = [(0, w) for w in range(max(1, n_threads))]
+    assigned: list[list[tuple[int, int, int]]] = [[] for _ in loads]
+    for skill, a, b, cost in rows:
+        load, w = heapq.heappop(loads)
+        assigned[w].append((skill, a, b))
+        heapq.heappush(loads, (load + cost, w))
+    jobs = np.array([job for mine in assigned for job in mine], dtype=np.int64).reshape(-1, 3)
+    worker_ptr = np.zeros(len(assigned) + 1, dtype=np.int64)
+    np.cumsum([len(mine) for mine in assigned], out=worker_ptr[1:])
+    return jobs, worker_ptr
 
 
 def _sequences_by_skill(log: InteractionLog) -> tuple[NDArray[np.int8], IntArray, IntArray]:
