@@ -28,7 +28,8 @@ else
   (cd "$WORK/suite" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-export ZOPED_DATABASE_URL="sqlite:///$WORK/lrs.db"
+# LRS_DATABASE_URL: an empty database to run on instead (PostgreSQL, say).
+export ZOPED_DATABASE_URL="${LRS_DATABASE_URL:-sqlite:///$WORK/lrs.db}"
 export ZOPED_SECRET_KEY="conformance-run-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 $ZOPED db upgrade >/dev/null
 $ZOPED school create conformance --name "Conformance" >/dev/null

@@ -48,7 +48,7 @@ from zoped.services.auth import _keys as throttling_keys
 from zoped.services.courses import courses_of_learner, get_course
 from zoped.services.pathways import fold_learners
 from zoped.services.policy import Action, Relation, relation, require_learner_access
-from zoped.store import erasure_repository
+from zoped.store import erasure_repository, lrs_repository
 from zoped.store.tables import audit_log, erasure_requests, guardian_links, metadata, users
 
 _USER_REF_NAMES = re.compile(r"^(learner_id|actor_id|author_id|guardian_id|teacher_id|.*_by)$")
@@ -438,6 +438,11 @@ def _erase_person(
             session, school_id=school_id, local_id=subject
         )
         _add(counts, "roster_records", removed)
+        # The school's xAPI LRS: statements naming them by their zoped id, and their documents.
+        removed = lrs_repository.delete_account_records(
+            session, school_id=school_id, account_name=subject
+        )
+        _add(counts, "lrs_statements", removed)
     erasure_repository.pseudonymise(session, subject=subject, pseudonym=pseudonym, at=now)
     _erase_subject(session, subject, pseudonym, counts)
 

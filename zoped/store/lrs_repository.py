@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select, union, update
+from sqlalchemy import and_, delete, exists, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
 from zoped.store.tables import (
@@ -333,3 +333,37 @@ def about_activity(session: Session, school_id: str, activity_id: str, limit: in
         .limit(limit)
     )
     return [str(row) for row in rows]
+
+
+def delete_account_records(session: Session, *, school_id: str, account_name: str) -> int:
+    """Delete what the school's LRS holds about an agent whose account name is
+    ``account_name`` (any home page): the statements that name it anywhere (as ``agent`` refs,
+    related ones included) and its state and agent profile documents. Returns how many
+    statements went."""
+    refs = lrs_statement_refs
+    named = and_(
+        refs.c.kind == "agent",
+        refs.c.key.startswith("account:"),
+        refs.c.key.endswith("|" + account_name, autoescape=True),
+    )
+    seqs = list(
+        session.scalars(
+            select(lrs_statements.c.seq).where(
+                lrs_statements.c.school_id == school_id,
+                lrs_statements.c.seq.in_(select(refs.c.seq).where(named)),
+            )
+        )
+    )
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        session.execute(delete(refs).where(refs.c.seq.in_(chunk)))
+        session.execute(delete(lrs_statements).where(lrs_statements.c.seq.in_(chunk)))
+    d = lrs_documents
+    session.execute(
+        delete(d).where(
+            d.c.school_id == school_id,
+            d.c.agent_key.startswith("account:"),
+            d.c.agent_key.endswith("|" + account_name, autoescape=True),
+        )
+    )
+    return len(seqs)
