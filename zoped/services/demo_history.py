@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from zoped.domain.content import Item
+from zoped.domain.content import Item, ItemType, Response, grade, right_response
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
+from zoped.errors import InvalidInput
 
 
 class Archetype(StrEnum):
@@ -132,9 +133,10 @@ def simulate_history(
             correct = rng.random() < p_correct
             duration = max(4.0, rng.lognormvariate(0, 0.5) * traits.seconds_per_item)
             hints = 0 if correct or rng.random() < 0.6 else rng.randint(1, len(item.hints) or 1)
+            event_id = _uuid(rng)
             events.append(
                 EvidenceEvent(
-                    id=_uuid(rng),
+                    id=event_id,
                     learner_id=learner_id,
                     kind=EvidenceKind.ANSWER,
                     occurred_at=moment,
@@ -146,6 +148,7 @@ def simulate_history(
                     score=1.0 if correct else 0.0,
                     duration_s=round(duration, 1),
                     hints_used=hints,
+                    payload=_answer_given(item, correct, event_id),
                 )
             )
             moment += timedelta(seconds=duration + rng.uniform(5, 30))
@@ -162,3 +165,37 @@ def simulate_history(
 
 def _pick_item(items: Sequence[Item], rng: random.Random) -> Item:
     return items[rng.randrange(len(items))]
+
+
+def _answer_given(item: Item, correct: bool, event_id: uuid.UUID) -> dict[str, object]:
+    """The answer a demo learner gave, as a real answer's payload, so that the teacher's page
+    shows it: the right one, or a plausible wrong one. Drawn from the event's own id, so the
+    histories' random stream (and with it every demo figure) stays as it was; nothing when no
+    wrong answer of the item's kind is at hand (the page then shows the question alone)."""
+    response = right_response(item) if correct else _wrong_response(item, event_id)
+    if response is None:
+        return {}
+    try:
+        if grade(item, response).correct is not correct:
+            return {}
+    except InvalidInput:
+        return {}
+    stored = response if isinstance(response, str | int | float) else list(response)
+    return {"response": stored}
+
+
+def _wrong_response(item: Item, event_id: uuid.UUID) -> Response | None:
+    pick = random.Random(event_id.int)
+    wrong = [o.id for o in item.options if not o.correct]
+    if item.type is ItemType.SINGLE_CHOICE and wrong:
+        return pick.choice(wrong)
+    if item.type is ItemType.MULTIPLE_CHOICE:
+        right = [o.id for o in item.options if o.correct]
+        return right[:-1] + wrong[:1] if wrong else right[:-1]
+    if item.type is ItemType.ORDERING:
+        return [o.id for o in reversed(item.options)]
+    if item.type is ItemType.NUMERIC and item.answer is not None:
+        return str(float(item.answer) + pick.choice([-1, 1]) * pick.choice([1, 2, 10]))
+    if item.type is ItemType.SHORT_TEXT:
+        return pick.choice(["I don't know", "not sure"])
+    return None
