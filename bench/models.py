@@ -224,6 +224,8 @@ def summary_table(results: dict[str, Any], datasets: dict[str, dict[str, Any]]) 
         shown = "—" if best is None else f"{best[0]} {best[1]:.4f}"
         auto = results.get("auto", {}).get(name)
         chosen = "not run" if not auto else f"{auto['model']} {auto['auc']:.4f}"
+        if auto and not DEEP_MODELS & {c["model"] for c in auto["candidates"]}:
+            chosen += " (no deep candidate)"
         published = spec.get("best_published")
         if published and best:
             pub = f"{published['model']} {published['auc']} ({published['source']})"
@@ -442,7 +444,8 @@ def main(argv: list[str] | None = None) -> None:
               f"(loaded in {time.perf_counter() - started:.1f} s)")  # fmt: skip
         runs = results["runs"].setdefault(name, {})
         if args.auto:
-            _run_auto(results, name, train, test, wanted, params)
+            candidates = [m for m in wanted if m in spec.get("models", wanted)]
+            _run_auto(results, name, train, test, candidates, params)
             _write(results, datasets, json_path, args.out)
             continue
         # A dataset may restrict the models (e.g. IRT-only material) and turn pyBKT off.
