@@ -21,6 +21,7 @@ from zoped.engine.recommend import (
     LearnerSnapshot,
     RecommendationDecision,
     RecommenderConfig,
+    floor_filter,
     recommend_next,
 )
 
@@ -144,3 +145,28 @@ def test_every_reason_words_the_numbers_that_ranked_it(world: World, scale: str)
             assert recall.group(1) == chance_in_words(float(learner.retrievability[due[0]]))
         assert "%" not in option.reason
         assert "P(" not in option.reason
+
+
+@given(
+    st.integers(1, 4).flatmap(
+        lambda rows: st.integers(1, 6).flatmap(
+            lambda cols: st.tuples(
+                st.lists(st.floats(0, 1), min_size=rows * cols, max_size=rows * cols),
+                st.lists(st.booleans(), min_size=rows * cols, max_size=rows * cols),
+                st.just((rows, cols)),
+            )
+        )
+    ),
+    st.floats(0, 0.99),
+)
+def test_the_floor_keeps_what_reaches_it_or_everything(world, floor: float) -> None:
+    """The rule the app's menu and the simulated learner share (engine.recommend.floor_filter)."""
+    values, mask, shape = world
+    p = np.array(values).reshape(shape)
+    candidates = np.array(mask).reshape(shape)
+    kept = floor_filter(p, candidates, floor)
+    assert not (kept & ~candidates).any()
+    for row in range(shape[0]):
+        reaching = candidates[row] & (p[row] >= floor)
+        expected = reaching if reaching.any() else candidates[row]
+        assert (kept[row] == expected).all()

@@ -141,6 +141,17 @@ class RecommenderConfig:
         return np.array([getattr(self, "w_" + part) for part in PARTS], dtype=np.float64)
 
 
+def floor_filter(
+    p_success: FloatArray, candidates: NDArray[np.bool_], floor: float
+) -> NDArray[np.bool_]:
+    """The menu's floor, row by row (one row per learner): the candidates whose predicted
+    success reaches ``floor``, or every candidate of a row where none does. The app's menu and
+    the simulated learner's choice both apply it."""
+    reach = candidates & (p_success >= floor)
+    kept: NDArray[np.bool_] = np.where(reach.any(axis=-1, keepdims=True), reach, candidates)
+    return kept
+
+
 def difficulty_score(p_success: FloatArray, config: RecommenderConfig) -> FloatArray:
     """1 inside the band, falling linearly to 0 at ``band_tolerance`` outside it."""
     p = np.asarray(p_success, dtype=np.float64)
@@ -559,8 +570,8 @@ def recommend_next(
     rng = np.random.default_rng(seed)
     perm = rng.permutation(m)
     ranked = [int(j) for j in perm[np.argsort(-total[perm], kind="stable")]]
-    if any(p_success[j] >= cfg.success_floor for j in ranked):
-        ranked = [j for j in ranked if p_success[j] >= cfg.success_floor]
+    offered = floor_filter(p_success, np.ones(m, dtype=np.bool_), cfg.success_floor)
+    ranked = [j for j in ranked if offered[j]]
     order = _greedy_order(
         ranked,
         total,

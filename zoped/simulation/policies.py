@@ -28,7 +28,12 @@ from zoped.engine.memory import (
     MemoryParameters,
 )
 from zoped.engine.placement import PlacementBatch, PlacementConfig, StatePrior
-from zoped.engine.recommend import RecommenderConfig, foundation_score, score_parts
+from zoped.engine.recommend import (
+    RecommenderConfig,
+    floor_filter,
+    foundation_score,
+    score_parts,
+)
 from zoped.errors import InvalidInput, Problem
 from zoped.simulation.course import DAY_S, AnswerStep, SimCourse
 from zoped.simulation.learners import MASTERY_P, HiddenLearners
@@ -304,8 +309,11 @@ class ZopedPolicy(ModelledPolicy):
             self.p_known >= self.tracker.config.mastered_p
         )
         recent = np.maximum(recent, np.where(waiting, 2.0, 0.0))
+        p_success = self.p_correct()
+        # The app's menu offers nothing below the floor while anything reaches it.
+        eligible = floor_filter(p_success, eligible, cfg.success_floor)
         total, _ = score_parts(
-            self.p_correct(),
+            p_success,
             goal=zeros,
             interest=zeros,
             modality=zeros,
