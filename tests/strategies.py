@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from zoped.domain.content import (
     OPTION_TYPES,
     Activity,
+    Blank,
     Criterion,
     Item,
     ItemType,
@@ -110,18 +111,47 @@ def _options(draw: st.DrawFn, kind: ItemType) -> tuple[Option, ...]:
 
 
 @st.composite
+def _blanks(draw: st.DrawFn) -> tuple[Blank, ...]:
+    """Blanks of a blanks item: each chosen (one correct choice) or typed."""
+    found = []
+    for blank_id in draw(st.lists(slugs(max_size=3), min_size=1, max_size=3, unique=True)):
+        if draw(st.booleans()):
+            choices = draw(_options(ItemType.SINGLE_CHOICE))
+            found.append(Blank(blank_id, choices=choices))
+        else:
+            found.append(Blank(blank_id, accepted=tuple(draw(st.lists(texts, min_size=1)))))
+    return tuple(found)
+
+
+@st.composite
 def items(draw: st.DrawFn, competency_ids: list[str], item_id: str | None = None) -> Item:
     """A valid item of any type, on some of ``competency_ids``."""
     kind = draw(st.sampled_from(list(ItemType)))
     numeric = kind is ItemType.NUMERIC
+    options = draw(_options(kind)) if kind in OPTION_TYPES else ()
+    targets: tuple[Option, ...] = ()
+    blanks: tuple[Blank, ...] = ()
+    stem = draw(texts)
+    if kind is ItemType.MATCHING:
+        # Each option matched with one target; targets no option names are distractors.
+        targets = draw(_options(ItemType.ORDERING))
+        options = tuple(
+            Option(o.id, o.text, feedback=o.feedback, match=draw(st.sampled_from(targets)).id)
+            for o in options
+        )
+    if kind is ItemType.BLANKS:
+        blanks = draw(_blanks())
+        stem = " ".join([stem.replace("[", "("), *(f"[[{b.id}]]" for b in blanks)])
     return Item(
         id=item_id if item_id is not None else draw(slugs()),
         type=kind,
-        stem=draw(texts),
+        stem=stem,
+        targets=targets,
+        blanks=blanks,
         competencies=tuple(
             draw(st.lists(st.sampled_from(competency_ids), min_size=1, max_size=3, unique=True))
         ),
-        options=draw(_options(kind)) if kind in OPTION_TYPES else (),
+        options=options,
         answer=draw(st.floats(-1e6, 1e6, allow_nan=False)) if numeric else None,
         tolerance=draw(st.floats(0, 10, allow_nan=False)) if numeric else 0.0,
         accepted=tuple(draw(st.lists(texts, min_size=1, max_size=3)))
