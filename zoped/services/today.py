@@ -17,7 +17,6 @@ on the class page; nothing replays a history. Each class and each learner read i
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,9 +32,12 @@ from zoped.services.classes import (
     Alert,
     AlertConfig,
     AlertKind,
+    ClassReviews,
+    CompetencyView,
     OwnEvidence,
     competency_views,
     find_alerts,
+    summarise_reviews,
     teacher_classes,
 )
 from zoped.services.courses import courses_of_class
@@ -47,8 +49,6 @@ from zoped.store.repositories import PeopleRepository
 DAYS_AHEAD = 7
 #: How recently a competency must have been practised to proficient for "ready to move on".
 READY_DAYS = 7
-#: How many of the competencies most due for review the page names.
-TOP_REVIEWS = 3
 
 
 @dataclass(frozen=True)
@@ -83,21 +83,6 @@ def _ready(competencies: Sequence[CompetencyState], since: datetime) -> tuple[st
 
 
 @dataclass(frozen=True)
-class ReviewsSummary:
-    """The reviews due in a class, summarised.
-
-    Attributes:
-        n_reviews: (learner, competency) pairs review due.
-        n_learners: learners with at least one.
-        most_due: (competency title, learners due) for the competencies most due, most first.
-    """
-
-    n_reviews: int = 0
-    n_learners: int = 0
-    most_due: tuple[tuple[str, int], ...] = ()
-
-
-@dataclass(frozen=True)
 class ClassToday:
     """One class's part of the "today" page."""
 
@@ -108,7 +93,7 @@ class ClassToday:
     names: Mapping[str, str]
     stuck: tuple[Alert, ...] = ()
     ready: tuple[ReadyLearner, ...] = ()
-    reviews: ReviewsSummary = field(default_factory=ReviewsSummary)
+    reviews: ClassReviews = field(default_factory=ClassReviews)
     assignments: tuple[AssignmentReport, ...] = ()
     titles: Mapping[str, str] = field(default_factory=dict)
 
@@ -174,12 +159,11 @@ def class_today(
     )
     stuck: list[Alert] = []
     ready: list[ReadyLearner] = []
-    due_by_competency: Counter[str] = Counter()
-    n_reviews = n_learners_due = 0
+    views_by_learner: dict[str, dict[str, CompetencyView]] = {}
     titles: dict[str, str] = {}
     for learner_id in sorted(learner_ids, key=lambda lid: (names[lid], lid)):
         state = states[learner_id]
-        views = competency_views(state)
+        views = views_by_learner[learner_id] = competency_views(state)
         titles.update((c.competency_id, c.title) for c in state.competencies)
         stuck += [
             a
@@ -193,15 +177,9 @@ def class_today(
             )
             if a.kind is AlertKind.STUCK
         ]
-        due = [c.competency_id for c in state.competencies if c.level is MasteryLevel.REVIEW_DUE]
-        due_by_competency.update(due)
-        n_reviews += len(due)
-        n_learners_due += bool(due)
         move = _ready(state.competencies, now - timedelta(days=READY_DAYS))
         if move is not None:
             ready.append(ReadyLearner(learner_id, *move))
-    ranked = sorted(due_by_competency.items(), key=lambda kv: (-kv[1], titles.get(kv[0], kv[0])))
-    most_due = tuple((titles.get(cid, cid), n) for cid, n in ranked[:TOP_REVIEWS])
     return ClassToday(
         class_id=class_id,
         class_name=school_class.name,
@@ -210,7 +188,7 @@ def class_today(
         names=names,
         stuck=tuple(stuck),
         ready=tuple(ready),
-        reviews=ReviewsSummary(n_reviews, n_learners_due, most_due),
+        reviews=summarise_reviews(views_by_learner, titles),
         assignments=tuple(soon),
         titles=titles,
     )
