@@ -254,10 +254,17 @@ class AKT(SequenceModel):
         self, log: InteractionLog, rng: np.random.Generator | None
     ) -> Iterator[tuple[IntArray, Any]]:
         segs = self._segments(log, training=rng is not None)
+        # Batches of segments of similar length, padded to their longest only (most learners
+        # are shorter than a window); in training, random within a length and in random order.
+        lengths = np.array([e - c for c, _, e in segs], dtype=np.int64)
         order = np.arange(len(segs)) if rng is None else rng.permutation(len(segs))
-        width = self.window
-        for g in range(0, len(order), self.batch_size):
-            chosen = [segs[i] for i in order[g : g + self.batch_size]]
+        order = order[np.argsort(lengths[order], kind="stable")]
+        batches = [order[g : g + self.batch_size] for g in range(0, len(order), self.batch_size)]
+        if rng is not None:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        for batch in batches:
+            chosen = [segs[i] for i in batch]
+            width = int(lengths[batch].max())
             rows = np.full((len(chosen), width), -1, dtype=np.int64)
             wanted = np.zeros((len(chosen), width), dtype=bool)
             for i, (c, s, e) in enumerate(chosen):
