@@ -220,9 +220,15 @@ class AKT(SequenceModel):
     def _penalty(self) -> Any:
         return self.l2 * (self._mu**2).mean() if self.l2 else 0.0
 
-    def _logits(self, skill_ptr: IntArray, skill_idx: IntArray, items: IntArray,
-                correct: Any, rows: IntArray) -> Any:  # fmt: skip
-        """Logits of a (batch, length) block of row indices into the arrays (-1 = padding).
+    def _logits(
+        self,
+        skill_ptr: IntArray,
+        skill_idx: IntArray,
+        items: IntArray,
+        correct: Any,
+        rows: IntArray,
+    ) -> tuple[Any, Any]:
+        """Logits and item difficulties of a (batch, length) block of row indices (-1 = padding).
 
         Padding sits at the end of a block only, so no real row ever sees it.
         """
