@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -184,16 +185,19 @@ def _put_or_post(session: Session, request: XRequest, caller: lrs.LrsCaller, now
     return answer(result.ids)
 
 
-def _more_token(params: dict[str, str], after: int, top: int) -> str:
-    raw = json.dumps({"q": params, "a": after, "t": top}, separators=(",", ":")).encode()
+def _more_token(params: dict[str, str], after: tuple[datetime, int], top: int) -> str:
+    cursor = [after[0].isoformat(), after[1]]
+    raw = json.dumps({"q": params, "a": cursor, "t": top}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _read_more(token: str) -> tuple[dict[str, str], int, int]:
+def _read_more(token: str) -> tuple[dict[str, str], tuple[datetime, int], int]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         found = json.loads(raw)
-        return dict(found["q"]), int(found["a"]), int(found["t"])
+        stored, seq = found["a"]
+        after = (datetime.fromisoformat(stored), int(seq))
+        return dict(found["q"]), after, int(found["t"])
     except (binascii.Error, ValueError, KeyError, TypeError) as error:
         raise bad("more", "not a more link of this LRS") from error
 

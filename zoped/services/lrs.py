@@ -284,13 +284,13 @@ def query_statements(
     caller: LrsCaller,
     query: StatementQuery,
     limit: int,
-    after: int | None,
+    after: repo.Cursor | None,
     until_seq: int | None,
-) -> tuple[list[dict[str, Any]], int | None, int]:
-    """A page of statements: (statements, the seq to continue after or None when this is the
-    last page, the newest seq when the query began)."""
+) -> tuple[list[dict[str, Any]], repo.Cursor | None, int]:
+    """A page of statements: (statements, where the next page starts or None when this is the
+    last one, the newest seq when the first page was read)."""
     caller.require()
-    top = until_seq if until_seq is not None else repo.last_seq(session, caller.school_id)
+    top = until_seq if until_seq is not None else repo.last_seq(session)
     size = min(limit or MAX_LIMIT, MAX_LIMIT)
     rows = repo.query_statements(
         session, caller.school_id, query, limit=size + 1, after=after, until_seq=top

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, select, union, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from zoped.store.tables import (
@@ -116,31 +116,44 @@ def void(session: Session, school_id: str, ids: Sequence[str]) -> None:
         )
 
 
-def _ref_filter(table: Any, kind: str, key: str, related: bool) -> Any:
-    """The statements with a ref of ``kind`` and ``key`` (read through the refs' index)."""
+def _refs(kind: str, key: str, related: bool) -> Any:
+    """The seqs of the statements with a ref of ``kind`` and ``key`` (the refs' index)."""
     refs = lrs_statement_refs
     found = select(refs.c.seq).where(refs.c.kind == kind, refs.c.key == key[:512])
     if not related:
         found = found.where(refs.c.direct.is_(True))
-    return table.c.seq.in_(found)
+    return found.distinct()
 
 
 #: How deep a chain of StatementRefs is followed when a filter matches a targeted statement.
 REF_DEPTH = 3
 
 
-def _content_filter(table: Any, query: StatementQuery) -> list[Any]:
-    """The filters that are not about time or order."""
-    found: list[Any] = []
+def _direct_matches(school_id: str, query: StatementQuery) -> Any:
+    """The seqs of the school's statements the content filters match, read from the agent and
+    activity refs when the query names one (joined, so they drive the plan), else from the
+    verb or registration index."""
+    t = lrs_statements
+    named = [
+        _refs(kind, key, related).subquery(f"by_{kind}")
+        for kind, key, related in (
+            ("agent", query.agent, query.related_agents),
+            ("activity", query.activity, query.related_activities),
+        )
+        if key is not None
+    ]
+    conditions: list[Any] = [t.c.school_id == school_id]
     if query.verb is not None:
-        found.append(table.c.verb_id == query.verb)
+        conditions.append(t.c.verb_id == query.verb)
     if query.registration is not None:
-        found.append(table.c.registration == query.registration)
-    if query.agent is not None:
-        found.append(_ref_filter(table, "agent", query.agent, query.related_agents))
-    if query.activity is not None:
-        found.append(_ref_filter(table, "activity", query.activity, query.related_activities))
-    return found
+        conditions.append(t.c.registration == query.registration)
+    if not named:
+        return select(t.c.seq).where(*conditions)
+    source: Any = named[0]
+    for other in named[1:]:
+        source = source.join(other, other.c.seq == named[0].c.seq)
+    source = source.join(t, t.c.seq == named[0].c.seq)
+    return select(t.c.seq).select_from(source).where(*conditions)
 
 
 def _matching_seqs(school_id: str, query: StatementQuery) -> Any:
@@ -148,17 +161,27 @@ def _matching_seqs(school_id: str, query: StatementQuery) -> Any:
     of those that target one of them by a StatementRef, up to :data:`REF_DEPTH` deep (xAPI
     1.0.3, 2.1.3: filter conditions for StatementRefs). Each step reads an index: the filters'
     columns, then the ``statement`` refs by the targeted id."""
-    t = lrs_statements
-    level = select(t.c.seq).where(t.c.school_id == school_id, *_content_filter(t, query))
+    level = _direct_matches(school_id, query)
     levels = [level]
     for depth in range(REF_DEPTH):
         inner = lrs_statements.alias(f"targeted_{depth}")
-        ids = select(inner.c.id).where(inner.c.school_id == school_id, inner.c.seq.in_(level))
+        found = level.subquery(f"level_{depth}")
+        # A join from the level's seqs (not ``seq IN``): the planner then looks each one up by
+        # its key instead of reading every statement of the school.
+        ids = (
+            select(inner.c.id)
+            .select_from(found.join(inner, inner.c.seq == found.c.seq))
+            .where(inner.c.school_id == school_id)
+        )
         level = select(lrs_statement_refs.c.seq).where(
             lrs_statement_refs.c.kind == "statement", lrs_statement_refs.c.key.in_(ids)
         )
         levels.append(level)
     return union(*levels)
+
+
+#: Where a page ended: the last statement's stored time and seq (the store's order).
+Cursor = tuple[datetime, int]
 
 
 def query_statements(
@@ -167,16 +190,24 @@ def query_statements(
     query: StatementQuery,
     *,
     limit: int,
-    after: int | None = None,
+    after: Cursor | None = None,
     until_seq: int | None = None,
-) -> list[tuple[int, str]]:
+) -> list[tuple[Cursor, str]]:
     """Up to ``limit`` unvoided statements matching ``query``, newest stored first (oldest with
-    ``ascending``), as (seq, JSON); ``after`` continues a page after that seq, ``until_seq``
-    leaves out what was stored after the first page was read."""
+    ``ascending``), each with its cursor; ``after`` continues a page after that cursor,
+    ``until_seq`` leaves out what was stored after the first page was read.
+
+    Without content filters the school's (school_id, stored) index gives the order and the
+    query reads only the page; with them, the matches are found through their indexes first.
+    """
     t = lrs_statements
     conditions: list[Any] = [t.c.school_id == school_id, t.c.voided.is_(False)]
-    if _content_filter(t, query):
-        conditions.append(t.c.seq.in_(_matching_seqs(school_id, query)))
+    source: Any = t
+    if any(v is not None for v in (query.verb, query.registration, query.agent, query.activity)):
+        # Joined, not ``seq IN``: the matches drive the query (each looked up by its key), so
+        # its cost follows the matches, not the size of the school's store.
+        matches = _matching_seqs(school_id, query).subquery("matches")
+        source = matches.join(t, t.c.seq == matches.c.seq)
     if query.since is not None:
         conditions.append(t.c.stored > query.since)
     if query.until is not None:
@@ -184,20 +215,29 @@ def query_statements(
     if until_seq is not None:
         conditions.append(t.c.seq <= until_seq)
     if after is not None:
-        conditions.append(t.c.seq > after if query.ascending else t.c.seq < after)
-    order = t.c.seq.asc() if query.ascending else t.c.seq.desc()
+        stored, seq = after
+        if query.ascending:
+            conditions.append(or_(t.c.stored > stored, and_(t.c.stored == stored, t.c.seq > seq)))
+        else:
+            conditions.append(or_(t.c.stored < stored, and_(t.c.stored == stored, t.c.seq < seq)))
+    order = (
+        (t.c.stored.asc(), t.c.seq.asc())
+        if query.ascending
+        else (t.c.stored.desc(), t.c.seq.desc())
+    )
     rows = session.execute(
-        select(t.c.seq, t.c.statement).where(*conditions).order_by(order).limit(limit)
+        select(t.c.seq, t.c.stored, t.c.statement)
+        .select_from(source)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(limit)
     )
-    return [(row.seq, row.statement) for row in rows]
+    return [((row.stored, row.seq), row.statement) for row in rows]
 
 
-def last_seq(session: Session, school_id: str) -> int:
-    """The newest statement's seq (0 when there is none)."""
-    found = session.scalar(
-        select(func.max(lrs_statements.c.seq)).where(lrs_statements.c.school_id == school_id)
-    )
-    return int(found or 0)
+def last_seq(session: Session) -> int:
+    """The newest seq of the whole store (0 when empty): what a first page saw."""
+    return int(session.scalar(select(func.max(lrs_statements.c.seq))) or 0)
 
 
 def add_attachments(session: Session, school_id: str, parts: dict[str, tuple[str, bytes]]) -> None:
