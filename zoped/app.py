@@ -30,6 +30,7 @@ from zoped.api import audit as api_audit
 from zoped.api import lrs as api_lrs
 from zoped.api import routes as api_routes
 from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
+from zoped.api.lrs import LRS_VERSION
 from zoped.clock import Clock, SystemClock
 from zoped.domain.content import is_web_link, shown_order
 from zoped.domain.jsondata import MAX_JSON_DEPTH, text_depth
@@ -331,6 +332,9 @@ def create_app(
         if not request.url.path.startswith("/static/"):
             # Pages and API answers carry learner data: no browser or proxy keeps a copy.
             response.headers.setdefault("Cache-Control", "no-store")
+        if request.url.path.startswith("/xapi/"):
+            # Every answer of the LRS names its xAPI version, even one the guard gave (413).
+            response.headers.setdefault("X-Experience-API-Version", LRS_VERSION)
         return response
 
     @app.exception_handler(SignInRequired)

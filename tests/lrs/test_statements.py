@@ -165,3 +165,13 @@ def test_the_alternate_request_syntax_reads_headers_and_content_from_the_form(lr
     assert got.json()["id"] == sid
     not_post = lrs.client.put(ENDPOINT, params={"method": "PUT"}, data=form)
     assert not_post.status_code == 400
+
+
+def test_every_answer_names_the_version_even_a_refused_upload(lrs: Lrs) -> None:
+    huge = b"[" + b"0," * 1_100_000 + b"0]"
+    refused = lrs.client.post(
+        ENDPOINT, content=huge, headers={**lrs.north, "Content-Type": "application/json"}
+    )
+    assert refused.status_code == 413
+    assert refused.headers["X-Experience-API-Version"] == "1.0.3"
+    assert refused.headers["content-type"].startswith("application/json")
