@@ -239,7 +239,8 @@ def apply_overrides(
         top = stack[-1] if stack else None
         notes: list[str] = []
         if top is not None:
-            notes.append(f"set to {top.level.label} by {top.actor}: {top.reason}")
+            # Who set it is on the teacher's override list by name; a note never shows a user id.
+            notes.append(f"set to {top.level.label} by a teacher: {top.reason}")
         if cid in self_assessed:
             notes.append(f"learner's own view: {self_assessed[cid].label}")
         out.append(
