@@ -7,7 +7,10 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.lrs.conftest import VERSION, Lrs
+from zoped.store import lrs_repository
 
 ENDPOINT = "/xapi/statements"
 
@@ -175,3 +178,43 @@ def test_every_answer_names_the_version_even_a_refused_upload(lrs: Lrs) -> None:
     assert refused.status_code == 413
     assert refused.headers["X-Experience-API-Version"] == "1.0.3"
     assert refused.headers["content-type"].startswith("application/json")
+
+
+def test_a_batch_may_void_a_statement_it_stores(lrs: Lrs) -> None:
+    sid = str(uuid.uuid4())
+    voiding = statement(
+        verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+        object={"objectType": "StatementRef", "id": sid},
+    )
+    posted = lrs.client.post(ENDPOINT, json=[statement(id=sid), voiding], headers=lrs.north)
+    assert posted.status_code == 200, posted.text
+    assert (
+        lrs.client.get(ENDPOINT, params={"statementId": sid}, headers=lrs.north).status_code == 404
+    )
+    voided = lrs.client.get(ENDPOINT, params={"voidedStatementId": sid}, headers=lrs.north)
+    assert voided.status_code == 200
+
+
+def test_a_statement_stored_meanwhile_by_another_request_is_judged_again(
+    lrs: Lrs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = str(uuid.uuid4())
+    first = lrs.client.put(
+        ENDPOINT, params={"statementId": sid}, json=statement(), headers=lrs.north
+    )
+    assert first.status_code == 204
+    real = lrs_repository.find_statements
+    calls: list[int] = []
+
+    def late(*args: Any, **kwargs: Any) -> dict[str, str]:
+        calls.append(1)
+        return {} if len(calls) == 1 else real(*args, **kwargs)  # the first read misses it
+
+    monkeypatch.setattr(lrs_repository, "find_statements", late)
+    same = lrs.client.post(ENDPOINT, json=statement(id=sid), headers=lrs.north)
+    assert same.status_code == 200, same.text
+    calls.clear()
+    other = statement(id=sid, object={"id": "http://example.com/other"})
+    clash = lrs.client.post(ENDPOINT, json=other, headers=lrs.north)
+    assert clash.status_code == 409
+    assert len(calls) == 2

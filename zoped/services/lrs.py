@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zoped.domain.evidence import EvidenceEvent
@@ -136,6 +137,55 @@ def _check_batch(
     return problems
 
 
+def _write(
+    session: Session,
+    *,
+    caller: LrsCaller,
+    ready: Sequence[dict[str, Any]],
+    parts: Mapping[str, tuple[str, bytes]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Store the statements not stored yet and void what they void; returns those stored.
+
+    Raises:
+        Conflict: an id is stored with other content.
+        InvalidInput: a voiding statement targets a voiding statement.
+    """
+    stored = repo.find_statements(session, caller.school_id, [s["id"] for s in ready])
+    fresh = []
+    for statement in ready:
+        old = stored.get(statement["id"])
+        if old is None:
+            fresh.append(statement)
+        elif not xapi_lrs.same_statement(json.loads(old), statement):
+            raise Conflict(f"the statement {statement['id']} is stored with other content")
+    targets = {t for s in fresh if (t := _voided_target(s))}
+    verbs = repo.voiding_targets(session, caller.school_id, sorted(targets))
+    verbs.update({s["id"]: s["verb"]["id"] for s in fresh if s["id"] in targets})
+    for target in targets:
+        if verbs.get(target) == xapi_lrs.VOIDED:
+            raise InvalidInput(
+                "a voiding statement cannot be voided",
+                [Problem("object.id", f"{target} is itself a voiding statement")],
+            )
+    with transaction(session):
+        repo.add_attachments(session, caller.school_id, parts)
+        for statement in fresh:
+            repo.add_statement(
+                session,
+                school_id=caller.school_id,
+                statement_id=statement["id"],
+                stored=now,
+                verb_id=statement["verb"]["id"],
+                registration=_registration(statement),
+                target_id=_target(statement),
+                statement=json.dumps(statement, separators=(",", ":")),
+                refs=xapi_lrs.references(statement),
+            )
+        repo.void(session, caller.school_id, sorted(targets & set(verbs)))
+    return fresh
+
+
 def store_statements(
     session: Session,
     *,
@@ -172,38 +222,15 @@ def store_statements(
         for s in batch
         if isinstance(s, Mapping)
     ]
-    stored = repo.find_statements(session, caller.school_id, [s["id"] for s in ready])
-    fresh = []
-    for statement in ready:
-        old = stored.get(statement["id"])
-        if old is None:
-            fresh.append(statement)
-        elif not xapi_lrs.same_statement(json.loads(old), statement):
-            raise Conflict(f"the statement {statement['id']} is stored with other content")
-    targets = {t for s in fresh if (t := _voided_target(s))}
-    known = repo.voiding_targets(session, caller.school_id, sorted(targets))
-    fresh_verbs = {s["id"]: s["verb"]["id"] for s in fresh}
-    for target in targets:
-        if known.get(target, fresh_verbs.get(target)) == xapi_lrs.VOIDED:
-            raise InvalidInput(
-                "a voiding statement cannot be voided",
-                [Problem("object.id", f"{target} is itself a voiding statement")],
-            )
-    with transaction(session):
-        repo.add_attachments(session, caller.school_id, parts)
-        for statement in fresh:
-            repo.add_statement(
-                session,
-                school_id=caller.school_id,
-                statement_id=statement["id"],
-                stored=now,
-                verb_id=statement["verb"]["id"],
-                registration=_registration(statement),
-                target_id=_target(statement),
-                statement=json.dumps(statement, separators=(",", ":")),
-                refs=xapi_lrs.references(statement),
-            )
-        repo.void(session, caller.school_id, sorted(targets & set(known)))
+    for attempt in (1, 2):
+        try:
+            fresh = _write(session, caller=caller, ready=ready, parts=parts, now=now)
+            break
+        except IntegrityError:
+            # Another request stored one of these ids between our read and our write (the
+            # transaction is rolled back): judge the batch again against what it stored.
+            if attempt == 2:
+                raise Conflict("these statements were being stored by another request") from None
     recorded = _record_evidence(session, caller=caller, statements=fresh, now=now)
     if fresh:
         with transaction(session):

@@ -8,7 +8,7 @@ A statement is kept as the JSON text it was stored as; the filters read indexed 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -240,7 +240,9 @@ def last_seq(session: Session) -> int:
     return int(session.scalar(select(func.max(lrs_statements.c.seq))) or 0)
 
 
-def add_attachments(session: Session, school_id: str, parts: dict[str, tuple[str, bytes]]) -> None:
+def add_attachments(
+    session: Session, school_id: str, parts: Mapping[str, tuple[str, bytes]]
+) -> None:
     """Keep attachment contents by SHA-2 (one already kept is left as it is)."""
     if not parts:
         return
