@@ -13,8 +13,8 @@ from tests.conftest import DEMO_NOW
 from tests.lrs.conftest import VERSION
 from tests.security.conftest import make_client
 from zoped.cli import app
-from zoped.domain.people import School
-from zoped.services import roster
+from zoped.domain.people import Role, School
+from zoped.services import roster, tokens
 from zoped.services.system import open_database
 
 runner = CliRunner()
@@ -43,4 +43,23 @@ def test_an_lrs_credential_signs_in_with_basic_and_only_to_the_lrs(tmp_path: Pat
     refused = runner.invoke(app, ["credentials", "create", "--role", "robot", "--name", "x"])
     assert refused.exit_code != 0
     assert "lrs" in refused.output
+    database.dispose()
+
+
+def test_the_lrs_scope_serves_only_an_admin_of_the_school(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lrs.db'}"
+    database = open_database(url)
+    with database.session() as session:
+        roster.create_school(session, school=School("north", "North"), now=DEMO_NOW)
+        teacher = tokens.create_service_credentials(
+            session,
+            role=Role.TEACHER,
+            name="teacher's tool",
+            scopes=[tokens.Scope.XAPI_LRS],
+            now=DEMO_NOW,
+        )
+    client = make_client(database)
+    pair = base64.b64encode(f"{teacher.key_id}:{teacher.secret}".encode()).decode()
+    refused = client.get("/xapi/statements", headers={"Authorization": f"Basic {pair}", **VERSION})
+    assert refused.status_code == 403
     database.dispose()

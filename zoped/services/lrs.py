@@ -33,7 +33,7 @@ from zoped.interop.xapi_evidence import evidence_of
 from zoped.services import transaction
 from zoped.services.audit import record_access
 from zoped.services.evidence import record_evidence_batch
-from zoped.services.policy import require_evidence_authority
+from zoped.services.policy import require_evidence_authority, require_school_admin
 from zoped.services.tokens import Scope, require_scope
 from zoped.store import lrs_repository as repo
 from zoped.store.tables import activities, courses, items
@@ -58,8 +58,15 @@ class LrsCaller:
         return self.user.school_id
 
     def require(self) -> None:
-        """Refuse a token without the ``xapi:lrs`` scope. Raises: PermissionDenied."""
+        """Refuse a token without the ``xapi:lrs`` scope, or of anyone but an admin of the
+        school (the LRS holds the whole school's records: an LRS credential is an admin
+        service account; an admin may also give a token of their own the scope).
+
+        Raises:
+            PermissionDenied: either.
+        """
         require_scope(self.scopes, Scope.XAPI_LRS)
+        require_school_admin(self.user, self.school_id)
 
 
 def authority(caller: LrsCaller) -> dict[str, Any]:
