@@ -259,7 +259,8 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
         runs = results.get("runs", {}).get(name)
         if not runs:
             continue
-        any_run = next(iter(runs.values()))
+        # The header describes the full split: the run on the most training rows.
+        any_run = max(runs.values(), key=lambda r: r.get("n_train") or 0)
         lines += [
             f"## {name}",
             "",
@@ -289,6 +290,8 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
             label = model
             if run.get("params"):
                 label += " (" + ", ".join(f"{k}={v}" for k, v in run["params"].items()) + ")"
+            if run.get("max_rows") and run.get("max_rows") != any_run.get("max_rows"):
+                label += f" (first learners: {run['n_train']} train / {run['n_test']} test rows)"
             restarts = run.get("n_restarts", run.get("num_fits"))
             if restarts is not None:
                 label += f" ({restarts} restarts)"
@@ -329,6 +332,12 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
         "```",
         *[f"{c}" for c in meta.get("commands", [])],
         "```",
+        "",
+        "AKT with its published protocol (AKT's five folds of ASSISTments 2009 and 2015 and",
+        "Statics, d_model 256, early stopping on a validation fold, test AUC as the mean of the",
+        "five folds) is too slow for this shared CPU; on a machine with a GPU it runs with one",
+        "command, `python bench/deep_gpu.py --protocol akt` (one JSON line per epoch and fold,",
+        "then the mean and standard deviation beside the published figure).",
         "",
         "Sources of published figures: see `BASELINES.md` in the data folder ([G] Gervet et al.",
         "2020, [P] pyKT, [S] Sarsa et al. 2022, [B] pyBKT examples, [D] DKT/AKT papers as quoted).",
