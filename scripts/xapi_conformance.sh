@@ -40,7 +40,9 @@ $ZOPED serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 up=""
 for _ in $(seq 1 360); do
-  if curl -fs "http://127.0.0.1:$PORT/xapi/about" >/dev/null 2>&1; then up=1; break; fi
+  if node -e "require('http').get('http://127.0.0.1:$PORT/xapi/about',
+      (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))" \
+      >/dev/null 2>&1; then up=1; break; fi
   sleep 0.5
 done
 if [ -z "$up" ]; then echo "zoped serve did not answer in 3 minutes:"; tail -20 "$WORK/server.log"; exit 1; fi
