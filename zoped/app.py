@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ from zoped.api.lrs import LRS_VERSION
 from zoped.clock import Clock, SystemClock
 from zoped.domain.content import is_web_link, shown_order
 from zoped.domain.jsondata import MAX_JSON_DEPTH, text_depth
+from zoped.domain.submissions import MAX_FILE_BYTES, size_in_words
 from zoped.domain.words import chance_in_words, change_in_words, sureness_in_words
 from zoped.errors import Problem, ZopedError
 from zoped.services import auth as auth_services
@@ -122,15 +124,17 @@ class RequestGuard:
         self.app = app
         self.max_bytes = max_bytes
         self.error_page = error_page
-        # Upload pages that take more than ``max_bytes`` (a school's roster), by path.
-        self.upload_limits = dict(upload_limits or {})
+        # Upload pages that take more than ``max_bytes`` (a school's roster), by path: a
+        # regular expression the whole path matches (a project's page names its activity).
+        self.upload_limits = [(re.compile(p), n) for p, n in (upload_limits or {}).items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        limit = self.upload_limits.get(scope["path"], self.max_bytes)
+        path = scope["path"]
+        limit = next((n for p, n in self.upload_limits if p.fullmatch(path)), self.max_bytes)
         length = Headers(scope=scope).get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await self._refuse(request, 413, "That upload is too large.", scope, receive, send)
@@ -240,6 +244,7 @@ def create_app(
     templates.env.filters["markdown_inline"] = render_inline
     # Chances in words for learners and guardians ("about 9 times in 10"), never P(known).
     templates.env.filters["chance"] = chance_in_words
+    templates.env.filters["file_size"] = size_in_words
     templates.env.filters["sureness"] = sureness_in_words
     templates.env.filters["sure_change"] = change_in_words
 
@@ -306,7 +311,9 @@ def create_app(
         error_page=guard_error_page,
         upload_limits={
             "/admin/roster": MAX_BUNDLE_UPLOAD_BYTES,
-            qti_import.PATH: qti_import.MAX_UPLOAD_BYTES,
+            re.escape(qti_import.PATH): qti_import.MAX_UPLOAD_BYTES,
+            # A project's file, its text and the form around them.
+            r"/learner/activity/[^/]+/submit": MAX_FILE_BYTES + 100_000,
         },
     )
     app.add_middleware(

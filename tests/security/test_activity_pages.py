@@ -9,6 +9,7 @@ import uuid
 
 from tests.security.conftest import make_client, sign_in
 from zoped.domain.evidence import EvidenceKind
+from zoped.domain.submissions import MAX_FILE_BYTES
 from zoped.services.evidence import list_evidence
 
 HANDS_ON = "/learner/activity/act.fair-share-sandwiches"
@@ -93,7 +94,7 @@ def test_bad_project_work_is_refused_next_to_its_field(fresh_db) -> None:
     too_big = client.post(
         f"{PROJECT}/submit",
         data={**base, "text": "see file"},
-        files={"file": ("big.txt", b"a" * 40_000, "text/plain")},
+        files={"file": ("big.txt", b"a" * (MAX_FILE_BYTES + 1), "text/plain")},
     )
     assert too_big.status_code == 422
     assert "too large" in too_big.text

@@ -1,15 +1,17 @@
 """What a learner hands in for an activity: a reflection when they mark it done, and the work
 of a project (a text, a web link, one small file).
 
-Both become ``activity_completion`` evidence: the pieces live in the event's payload, so a
-submission is erased and exported with the rest of the learner's evidence. A file is kept as
-base64 in that payload, which bounds its size (:data:`MAX_FILE_BYTES`); its type is read from
-its first bytes (:func:`sniff_media_type`), never from the name or the browser's word.
+Both become ``activity_completion`` evidence: the text and link live in the event's payload.
+A file's bytes are kept beside the event (the store's ``project_files``, with the learner's
+other data) and the payload names it (:class:`FileRecord`: name, type, size, SHA-256); files
+handed in before that was so sit in the payload as base64 and are still read. Its type is read
+from its first bytes (:func:`sniff_media_type`), never from the name or the browser's word.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -22,8 +24,8 @@ MAX_REFLECTION = 2_000
 MAX_PROJECT_TEXT = 2_000
 #: The longest link, in characters.
 MAX_LINK = 500
-#: The largest file, in bytes: its base64 and the text fit in one event's payload (64 kB).
-MAX_FILE_BYTES = 30_000
+#: The largest file, in bytes: a phone's photo of the work, or a few pages of PDF.
+MAX_FILE_BYTES = 4_000_000
 #: The longest file name kept (the rest is cut).
 MAX_FILE_NAME = 120
 
@@ -43,6 +45,19 @@ EXTENSIONS = {
     "image/jpeg": ".jpg",
     "text/plain": ".txt",
 }
+
+
+def size_in_words(n_bytes: int) -> str:
+    """A file size as people say it: "850 bytes", "30 kB", "4 MB", "2.5 MB"."""
+    if n_bytes < 1_000:
+        return f"{n_bytes} bytes"
+    if n_bytes < 1_000_000:
+        return f"{n_bytes / 1_000:.3g} kB"
+    return f"{n_bytes / 1_000_000:.3g} MB"
+
+
+#: The largest file, in words ("4 MB").
+MAX_FILE_IN_WORDS = size_in_words(MAX_FILE_BYTES)
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -76,6 +91,37 @@ def clean_file_name(name: str, media_type: str) -> str:
 
 
 @dataclass(frozen=True)
+class FileRecord:
+    """What an event's payload says of the file handed in with it (not its bytes)."""
+
+    name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "media_type": self.media_type,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> FileRecord:
+        """The record, also of a file kept in the payload itself (base64, before 0016)."""
+        inline = SubmittedFile.from_inline(data)
+        if inline is not None:
+            return inline.record
+        return cls(
+            name=str(data["name"]),
+            media_type=str(data["media_type"]),
+            size_bytes=int(data["size_bytes"]),
+            sha256=str(data["sha256"]),
+        )
+
+
+@dataclass(frozen=True)
 class SubmittedFile:
     """A file handed in with a project."""
 
@@ -87,16 +133,16 @@ class SubmittedFile:
     def size_bytes(self) -> int:
         return len(self.data)
 
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "media_type": self.media_type,
-            "size_bytes": self.size_bytes,
-            "base64": base64.b64encode(self.data).decode("ascii"),
-        }
+    @property
+    def record(self) -> FileRecord:
+        digest = hashlib.sha256(self.data).hexdigest()
+        return FileRecord(self.name, self.media_type, self.size_bytes, digest)
 
     @classmethod
-    def from_payload(cls, data: dict[str, Any]) -> SubmittedFile:
+    def from_inline(cls, data: dict[str, Any]) -> SubmittedFile | None:
+        """The file of a payload that holds it as base64 (handed in before 0016), else None."""
+        if "base64" not in data:
+            return None
         return cls(
             name=str(data["name"]),
             media_type=str(data["media_type"]),
@@ -113,7 +159,7 @@ def read_file(name: str, data: bytes) -> SubmittedFile:
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(
             "the file is too large",
-            [Problem("file", f"The file is too large: at most {MAX_FILE_BYTES // 1000} kB.")],
+            [Problem("file", f"The file is too large: at most {MAX_FILE_IN_WORDS}.")],
         )
     media_type = sniff_media_type(data)
     if media_type is None:
@@ -126,11 +172,12 @@ def read_file(name: str, data: bytes) -> SubmittedFile:
 
 @dataclass(frozen=True)
 class ProjectSubmission:
-    """A project's work as handed in: a text and/or a web link, and at most one file."""
+    """A project's work as handed in: a text and/or a web link, and at most one file (its bytes
+    on the way in, its :class:`FileRecord` once stored)."""
 
     text: str = ""
     link: str = ""
-    file: SubmittedFile | None = None
+    file: SubmittedFile | FileRecord | None = None
 
     def problems(self) -> list[Problem]:
         """Every problem, located at the form's field names."""
@@ -163,7 +210,8 @@ class ProjectSubmission:
     def to_payload(self) -> dict[str, Any]:
         found: dict[str, Any] = {"text": self.text, "link": self.link}
         if self.file is not None:
-            found["file"] = self.file.to_payload()
+            record = self.file.record if isinstance(self.file, SubmittedFile) else self.file
+            found["file"] = record.to_payload()
         return found
 
     @classmethod
@@ -172,7 +220,7 @@ class ProjectSubmission:
         return cls(
             text=str(data.get("text") or ""),
             link=str(data.get("link") or ""),
-            file=SubmittedFile.from_payload(file) if isinstance(file, dict) else None,
+            file=FileRecord.from_payload(file) if isinstance(file, dict) else None,
         )
 
 

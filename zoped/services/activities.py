@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zoped.domain.content import Activity, Modality, Rubric, RubricLevel
@@ -239,6 +240,18 @@ def _record(session: Session, **values: Any) -> EvidenceEvent:
     Raises:
         Conflict: the event id was used for another learner's or activity's event.
     """
+    event, stored = _new_event(session, values)
+    return event if stored else record_evidence(session, event=event).event
+
+
+def _new_event(session: Session, values: dict[str, Any]) -> tuple[EvidenceEvent, bool]:
+    """The event to record and False, or the one stored under its id already (a second click
+    or a retry) and True; a payload too large is the text's problem.
+
+    Raises:
+        Conflict: the event id was used for another learner's or activity's event.
+        InvalidInput: the event is not valid.
+    """
     with transaction(session):
         earlier = EvidenceRepository(session).get(values["id"])
     if earlier is not None:
@@ -249,9 +262,9 @@ def _record(session: Session, **values: Any) -> EvidenceEvent:
             values["activity_id"],
         ):
             raise Conflict(f"event {values['id']} was used for something else")
-        return first
+        return first, True
     try:
-        event = EvidenceEvent(**values)
+        return EvidenceEvent(**values), False
     except InvalidInput as error:
         if any(p.location == "payload" for p in error.problems):
             raise InvalidInput(
@@ -265,7 +278,6 @@ def _record(session: Session, **values: Any) -> EvidenceEvent:
                 ],
             ) from None
         raise
-    return record_evidence(session, event=event).event
 
 
 def mark_done(
@@ -342,17 +354,31 @@ def submit_project(
                 "not a project",
                 [Problem("activity_id", "This activity takes no project work: mark it done.")],
             )
-    return _record(
-        session,
-        id=event_id,
-        learner_id=learner_id,
-        kind=EvidenceKind.ACTIVITY_COMPLETION,
-        occurred_at=now,
-        recorded_at=now,
-        source=EvidenceSource.WEB,
-        activity_id=activity_id,
-        payload={"submission": cleaned.to_payload()},
-    )
+    values: dict[str, Any] = {
+        "id": event_id,
+        "learner_id": learner_id,
+        "kind": EvidenceKind.ACTIVITY_COMPLETION,
+        "occurred_at": now,
+        "recorded_at": now,
+        "source": EvidenceSource.WEB,
+        "activity_id": activity_id,
+        "payload": {"submission": cleaned.to_payload()},
+    }
+    if not isinstance(cleaned.file, SubmittedFile):
+        return _record(session, **values)
+    event, stored = _new_event(session, values)
+    if stored:  # the first of a double submit stands, with its file
+        return event
+    try:
+        # One transaction: the event and its file are kept together or not at all.
+        with transaction(session):
+            repo = EvidenceRepository(session)
+            repo.add(event)
+            repo.add_file(event, cleaned.file)
+    except IntegrityError:
+        # A concurrent submission stored this event id since we looked: judge against it.
+        return record_evidence(session, event=event).event
+    return event
 
 
 def project_submissions(
@@ -394,9 +420,16 @@ def submission_file(
             session, actor=actor, learner_id=learner_id, action=Action.READ, now=now
         )
         stored = EvidenceRepository(session).get(event_id)
-    event = stored[0] if stored else None
-    data = event.payload.get("submission") if event and event.learner_id == learner_id else None
-    work = ProjectSubmission.from_payload(data) if isinstance(data, dict) else None
-    if work is None or work.file is None:
+        event = stored[0] if stored else None
+        if event is None or event.learner_id != learner_id:
+            raise NotFound("no such file")
+        kept = EvidenceRepository(session).file_of(event_id)
+    if kept is not None:
+        return kept
+    # A file handed in before files were kept apart sits in the payload as base64.
+    data = event.payload.get("submission")
+    inline = data.get("file") if isinstance(data, dict) else None
+    found = SubmittedFile.from_inline(inline) if isinstance(inline, dict) else None
+    if found is None:
         raise NotFound("no such file")
-    return work.file
+    return found

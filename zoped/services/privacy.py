@@ -24,6 +24,7 @@ user reference: ``learner_id``, ``actor_id``, ``…_by``) finds the learner's ro
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -117,6 +118,8 @@ def _user_columns(table: Table) -> Iterator[Column[Any]]:
 
 
 def _plain_leaf(value: Any) -> Any:
+    if isinstance(value, bytes):  # a file kept for the learner (a project's): as base64
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -287,7 +290,8 @@ def _xapi_statements(events: list[dict[str, Any]], school_id: str) -> list[dict[
 
 README = """Everything zoped holds about this learner that the person who downloaded it may see.
 data.json:
-  tables: the rows about the learner, by table;
+  tables: the rows about the learner, by table (files they handed in with projects are in
+    project_files, their content as base64);
   audit_log: who accessed their data, and when;
   model_state: the learner model's picture on each course: every competency's level, P(known)
     and chance of a right answer, recall and next review date, and the version of the model

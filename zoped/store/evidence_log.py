@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
+from zoped.domain.submissions import SubmittedFile
 from zoped.store import mappers
 from zoped.store.repositories import upsert_for
-from zoped.store.tables import evidence_events, learner_event_counts
+from zoped.store.tables import evidence_events, learner_event_counts, project_files
 
 
 class EvidenceRepository:
@@ -50,6 +51,32 @@ class EvidenceRepository:
             )
         )
         self.session.flush()
+
+    def add_file(self, event: EvidenceEvent, file: SubmittedFile) -> None:
+        """Keep the file handed in with ``event`` (added in the same transaction) and flush."""
+        record = file.record
+        self.session.execute(
+            insert(project_files).values(
+                event_id=event.id,
+                learner_id=event.learner_id,
+                name=record.name,
+                media_type=record.media_type,
+                size_bytes=record.size_bytes,
+                sha256=record.sha256,
+                content=file.data,
+                stored_at=event.recorded_at,
+            )
+        )
+        self.session.flush()
+
+    def file_of(self, event_id: uuid.UUID) -> SubmittedFile | None:
+        """The file kept for an event, or None."""
+        row = self.session.execute(
+            select(project_files.c.name, project_files.c.media_type, project_files.c.content).where(
+                project_files.c.event_id == event_id
+            )
+        ).first()
+        return None if row is None else SubmittedFile(row.name, row.media_type, bytes(row.content))
 
     def list_for_learner(
         self,

@@ -294,6 +294,22 @@ evidence_events = Table(
     Index("ix_evidence_events_learner_occurred", "learner_id", "occurred_at"),
 )
 
+# The file handed in with a project, by the evidence event that hands it in (the event's
+# payload names it: name, type, size, SHA-256). Kept apart from the event so the log stays
+# small; goes with the learner (exported with their data, erased with their account).
+project_files = Table(
+    "project_files",
+    metadata,
+    Column("event_id", Uuid(), primary_key=True),
+    Column("learner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(TITLE), nullable=False),
+    Column("media_type", String(64), nullable=False),
+    Column("size_bytes", Integer(), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary(), nullable=False),
+    Column("stored_at", UtcDateTime(), nullable=False),
+)
+
 # --- plans and reflection -----------------------------------------------------------------
 
 learning_plans = Table(

@@ -18,6 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from zoped.domain.submissions import (
     ALLOWED_KINDS,
     MAX_FILE_BYTES,
+    MAX_FILE_IN_WORDS,
     MAX_LINK,
     MAX_PROJECT_TEXT,
     MAX_REFLECTION,
@@ -91,7 +92,7 @@ def _page(
             "reflection": MAX_REFLECTION,
             "text": MAX_PROJECT_TEXT,
             "link": MAX_LINK,
-            "file_kb": MAX_FILE_BYTES // 1000,
+            "file_size": MAX_FILE_IN_WORDS,
             "file_types": ALLOWED_KINDS,
         },
     }
