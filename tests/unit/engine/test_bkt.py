@@ -191,8 +191,8 @@ def test_seed_makes_the_fit_reproducible():
 
 
 def test_the_fit_does_not_depend_on_the_number_of_threads():
-    # EM runs one (restart, skill) job per thread; each writes only its own slots, so one
-    # thread and every thread must give the same floats.
+    # EM deals (skill, restarts) jobs to the threads, more jobs where there are few skills;
+    # each writes only its own slots, so one thread and every thread give the same floats.
     params = BKTParams.from_values(
         prior=[0.2, 0.4, 0.1], learn=[0.1, 0.2, 0.05], guess=[0.2, 0.3, 0.1], slip=[0.1] * 3
     )
