@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zoped import __version__
 from zoped.api import admin as api_admin
+from zoped.api import assignments as api_assignments
 from zoped.api import audit as api_audit
 from zoped.api import lrs as api_lrs
 from zoped.api import routes as api_routes
@@ -440,5 +441,6 @@ def create_app(
     app.include_router(api_routes.router)
     app.include_router(api_admin.router)
     app.include_router(api_audit.router)
+    app.include_router(api_assignments.router)
     app.include_router(api_lrs.router)
     return app

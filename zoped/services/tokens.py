@@ -37,6 +37,7 @@ class Scope:
     READ_AUDIT = "read:audit"  # the school's audit log (an admin's token only)
     ADMIN_ROSTER = "admin:roster"  # the school's people, classes and tokens (an admin's only)
     XAPI_LRS = "xapi:lrs"  # the school's xAPI Learning Record Store at /xapi (nothing else)
+    WRITE_ASSIGNMENTS = "write:assignments"  # a teacher assigns work to their learners
 
 
 ALL_SCOPES = frozenset(
@@ -48,6 +49,7 @@ ALL_SCOPES = frozenset(
         Scope.READ_AUDIT,
         Scope.ADMIN_ROSTER,
         Scope.XAPI_LRS,
+        Scope.WRITE_ASSIGNMENTS,
     }
 )
 DEFAULT_SCOPES = (Scope.READ_LEARNERS,)
