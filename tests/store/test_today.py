@@ -14,6 +14,8 @@ from tests.store.test_assignment_progress import TEACHER, school  # noqa: F401 (
 from zoped.errors import NotFound
 from zoped.services import transaction
 from zoped.services.assignments import assign
+from zoped.services.class_courses import set_class_courses
+from zoped.services.courses import import_course
 from zoped.services.today import class_today, teacher_today
 from zoped.store.evidence_log import EvidenceRepository
 
@@ -93,3 +95,15 @@ def test_today_lists_work_due_soon_or_overdue_and_not_yet_done(school: Session) 
     assert [c.class_id for c in teacher_today(school, actor=TEACHER, now=NOW)] == ["class-1"]
     with pytest.raises(NotFound):
         class_today(school, actor=f.user(id="learner-1"), class_id="class-1", now=NOW)
+
+
+def test_today_reads_every_course_the_class_follows(school: Session) -> None:  # noqa: F811
+    import_course(school, course=f.course(id="second", prefix="b."), school_id="school-1", now=f.T0)
+    set_class_courses(
+        school, actor=None, class_id="class-1", course_ids=["fractions", "second"], now=f.T0
+    )
+    # learner-2 is stuck only in the second course the class follows.
+    _answers(school, "learner-2", "b.q.single", [False] * 9)
+    today = class_today(school, actor=TEACHER, class_id="class-1", now=NOW)
+    assert [(a.learner_id, a.competency_id) for a in today.stuck] == [("learner-2", "b.frac.unit")]
+    assert today.course_title == "Fractions · Fractions"

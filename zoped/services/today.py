@@ -154,36 +154,45 @@ def class_today(
             names,
             assignments=tuple(soon),
         )
-    states = learner_states(
-        session, actor=actor, learner_ids=learner_ids, now=now, course_id=following[0].key
-    )
     stuck: list[Alert] = []
     ready: list[ReadyLearner] = []
-    views_by_learner: dict[str, dict[str, CompetencyView]] = {}
+    # A learner's competencies of every course the class follows (a school's courses do not
+    # share content ids), so reviews due are summarised over all of them.
+    views_by_learner: dict[str, dict[str, CompetencyView]] = {lid: {} for lid in learner_ids}
     titles: dict[str, str] = {}
-    for learner_id in sorted(learner_ids, key=lambda lid: (names[lid], lid)):
-        state = states[learner_id]
-        views = views_by_learner[learner_id] = competency_views(state)
-        titles.update((c.competency_id, c.title) for c in state.competencies)
-        stuck += [
-            a
-            for a in find_alerts(
-                learner_id=learner_id,
-                own=OwnEvidence(state.own_events, state.last_own_at),
-                state=views,
-                titles=titles,
-                now=now,
-                config=config,
-            )
-            if a.kind is AlertKind.STUCK
-        ]
-        move = _ready(state.competencies, now - timedelta(days=READY_DAYS))
-        if move is not None:
-            ready.append(ReadyLearner(learner_id, *move))
+    ordered = sorted(learner_ids, key=lambda lid: (names[lid], lid))
+    for course in following:
+        states = learner_states(
+            session, actor=actor, learner_ids=learner_ids, now=now, course_id=course.key
+        )
+        for learner_id in ordered:
+            state = states[learner_id]
+            views = competency_views(state)
+            views_by_learner[learner_id].update(views)
+            titles.update((c.competency_id, c.title) for c in state.competencies)
+            stuck += [
+                a
+                for a in find_alerts(
+                    learner_id=learner_id,
+                    own=OwnEvidence(state.own_events, state.last_own_at),
+                    state=views,
+                    titles=titles,
+                    now=now,
+                    config=config,
+                )
+                if a.kind is AlertKind.STUCK
+            ]
+            move = _ready(state.competencies, now - timedelta(days=READY_DAYS))
+            if move is not None:
+                ready.append(ReadyLearner(learner_id, *move))
+    # Each learner's alerts together, learners by name.
+    rank = {lid: i for i, lid in enumerate(ordered)}
+    stuck.sort(key=lambda a: rank[a.learner_id])
+    ready.sort(key=lambda r: rank[r.learner_id])
     return ClassToday(
         class_id=class_id,
         class_name=school_class.name,
-        course_title=following[0].title,
+        course_title=" · ".join(c.title for c in following),
         n_learners=len(learner_ids),
         names=names,
         stuck=tuple(stuck),
