@@ -11,29 +11,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
+from zoped.cli._common import database_session, fail
 from zoped.cli.course import import_app
 from zoped.cli.exports import export_app
 from zoped.clock import SystemClock
-from zoped.errors import Conflict, InvalidInput, ZopedError
+from zoped.errors import Conflict, ZopedError
 from zoped.interop.case import Quirk, load_package_file
 from zoped.services.case_import import CaseImportPlan, export_case, import_case, preview_case_import
-from zoped.services.system import open_database
-from zoped.settings import Settings
-
-
-def _fail(error: ZopedError) -> NoReturn:
-    """Print the error, one line per problem, and exit 2 (as :func:`zoped.cli.main` does)."""
-    if isinstance(error, InvalidInput):
-        typer.echo(f"error: {error.message}", err=True)
-        for problem in error.problems:
-            typer.echo(f"  - {problem}", err=True)
-    else:
-        typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(2)
 
 
 def quirk_lines(quirks: tuple[Quirk, ...]) -> list[str]:
@@ -70,10 +57,6 @@ def plan_lines(plan: CaseImportPlan) -> list[str]:
     return lines + quirk_lines(plan.quirks)
 
 
-def _url(db: str | None) -> str:
-    return Settings(database_url=db).database_url if db else Settings().database_url
-
-
 @import_app.command("case")
 def import_case_command(
     file: Path = typer.Argument(..., help="The CASE CFPackage (JSON).", show_default=False),
@@ -98,35 +81,31 @@ def import_case_command(
     nothing, and importing the same package again changes nothing."""
     try:
         package = load_package_file(file, version=version)
-        database = open_database(_url(db))
-        try:
-            with database.session() as session:
-                plan = preview_case_import(session, package=package, school_id=school, code=code)
-                for line in plan_lines(plan):
-                    typer.echo(line)
-                if dry_run:
-                    typer.echo("dry run: nothing written")
-                    return
-                if plan.unchanged:
-                    typer.echo("nothing changed: nothing written")
-                    return
-                if plan.preview.needs_confirmation and not yes:
-                    raise Conflict(
-                        "this re-import changes or removes competencies: nothing written; run "
-                        "again with --yes to apply it"
-                    )
-                summary = import_case(
-                    session,
-                    package=package,
-                    school_id=school,
-                    code=code,
-                    confirm=yes,
-                    now=SystemClock().now(),
+        with database_session(db) as session:
+            plan = preview_case_import(session, package=package, school_id=school, code=code)
+            for line in plan_lines(plan):
+                typer.echo(line)
+            if dry_run:
+                typer.echo("dry run: nothing written")
+                return
+            if plan.unchanged:
+                typer.echo("nothing changed: nothing written")
+                return
+            if plan.preview.needs_confirmation and not yes:
+                raise Conflict(
+                    "this re-import changes or removes competencies: nothing written; run "
+                    "again with --yes to apply it"
                 )
-        finally:
-            database.dispose()
+            summary = import_case(
+                session,
+                package=package,
+                school_id=school,
+                code=code,
+                confirm=yes,
+                now=SystemClock().now(),
+            )
     except ZopedError as error:
-        _fail(error)
+        fail(error)
     typer.echo(
         f"{'created' if summary.created else 'updated'} course {summary.key!r}: "
         f"{summary.competencies} competencies, {summary.links} links"
@@ -152,14 +131,10 @@ def export_case_command(
     """Write a course's competency framework as a CASE CFPackage (checked against the official
     schema of the version)."""
     try:
-        database = open_database(_url(db))
-        try:
-            with database.session() as session:
-                package, left_out = export_case(session, course_key=course, version=version)
-        finally:
-            database.dispose()
+        with database_session(db) as session:
+            package, left_out = export_case(session, course_key=course, version=version)
     except ZopedError as error:
-        _fail(error)
+        fail(error)
     try:
         output.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", "utf-8")
     except OSError as error:

@@ -9,18 +9,16 @@ problem and exit code 2. The import writes nothing unless the whole file is vali
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
+from zoped.cli._common import database_session, fail
 from zoped.clock import SystemClock
 from zoped.domain.course import Course
-from zoped.errors import Conflict, InvalidInput, ZopedError
+from zoped.errors import Conflict, ZopedError
 from zoped.interop.course_file import load_course_file
 from zoped.services.courses import ImportPreview, preview_course_import
 from zoped.services.courses import import_course as import_course_service
-from zoped.services.system import open_database
-from zoped.settings import Settings
 
 validate_app = typer.Typer(help="Check files without changing anything.", no_args_is_help=True)
 import_app = typer.Typer(help="Import files into a zoped database.", no_args_is_help=True)
@@ -34,21 +32,6 @@ def summary(course: Course) -> str:
     )
 
 
-def _fail(error: ZopedError) -> NoReturn:
-    """Print a zoped error like :func:`zoped.cli.main` does and exit 2.
-
-    Done here too because Typer's own runner (used by tests and by ``python -m``) does not go
-    through ``main``; the output is the same either way.
-    """
-    if isinstance(error, InvalidInput):
-        typer.echo(f"error: {error.message}", err=True)
-        for problem in error.problems:
-            typer.echo(f"  - {problem}", err=True)
-    else:
-        typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(2)
-
-
 @validate_app.command("course")
 def validate_course(
     file: Path = typer.Argument(..., help="The course file (YAML or JSON).", show_default=False),
@@ -57,7 +40,7 @@ def validate_course(
     try:
         course = load_course_file(file)
     except ZopedError as error:
-        _fail(error)
+        fail(error)
     typer.echo(f"ok: {summary(course)}")
 
 
@@ -101,34 +84,28 @@ def import_course(
     is valid. A re-import that removes or changes content is only applied with --yes."""
     try:
         course = load_course_file(file)
-        database = open_database(
-            Settings(database_url=db).database_url if db else Settings().database_url
-        )
-        try:
-            with database.session() as session:
-                preview = preview_course_import(session, course=course, school_id=school)
-                for line in _describe(preview):
-                    typer.echo(line)
-                if dry_run:
-                    typer.echo("dry run: nothing written")
-                    return
-                if preview.needs_confirmation and not yes:
-                    raise Conflict(
-                        "this re-import removes or changes content: nothing written; run again "
-                        "with --yes to apply it"
-                    )
-                # The service owns the transaction: it commits only once every row is written.
-                result = import_course_service(
-                    session,
-                    course=course,
-                    now=SystemClock().now(),
-                    school_id=school,
-                    confirm=yes,
+        with database_session(db) as session:
+            preview = preview_course_import(session, course=course, school_id=school)
+            for line in _describe(preview):
+                typer.echo(line)
+            if dry_run:
+                typer.echo("dry run: nothing written")
+                return
+            if preview.needs_confirmation and not yes:
+                raise Conflict(
+                    "this re-import removes or changes content: nothing written; run again "
+                    "with --yes to apply it"
                 )
-        finally:
-            database.dispose()
+            # The service owns the transaction: it commits only once every row is written.
+            result = import_course_service(
+                session,
+                course=course,
+                now=SystemClock().now(),
+                school_id=school,
+                confirm=yes,
+            )
     except ZopedError as error:
-        _fail(error)
+        fail(error)
     verb = "imported" if result.created else "replaced"
     typer.echo(f"{verb} course {course.id!r} (stored as {result.key!r}): {summary(course)}")
 

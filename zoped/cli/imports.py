@@ -11,14 +11,14 @@ prints as a small table, then the warnings.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
+from zoped.cli._common import database_session, fail
 from zoped.cli.course import import_app
 from zoped.cli.exports import export_app
 from zoped.clock import SystemClock
-from zoped.errors import InvalidInput, ZopedError
+from zoped.errors import ZopedError
 from zoped.services.oneroster import (
     KIND_LABELS,
     OUTCOMES,
@@ -26,8 +26,6 @@ from zoped.services.oneroster import (
     import_oneroster,
 )
 from zoped.services.qti_import import QtiImportSummary, export_qti, import_qti
-from zoped.services.system import open_database
-from zoped.settings import Settings
 
 
 def summary_table(summary: RosterImportSummary) -> list[str]:
@@ -68,17 +66,6 @@ def qti_summary(summary: QtiImportSummary) -> list[str]:
     return lines
 
 
-def _fail(error: ZopedError) -> NoReturn:
-    """Print the error, one line per problem, and exit 2 (as :func:`zoped.cli.main` does)."""
-    if isinstance(error, InvalidInput):
-        typer.echo(f"error: {error.message}", err=True)
-        for problem in error.problems:
-            typer.echo(f"  - {problem}", err=True)
-    else:
-        typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(2)
-
-
 def register(app: typer.Typer) -> None:
     """Add ``oneroster`` to the ``import`` group (which :mod:`zoped.cli.course` adds to ``app``)."""
     del app
@@ -107,22 +94,17 @@ def register(app: typer.Typer) -> None:
         """Import a OneRoster 1.2 CSV bundle (bulk or delta): all or nothing, and importing the
         same bundle again changes nothing."""
         try:
-            settings = Settings() if url is None else Settings(database_url=url)
-            database = open_database(settings.database_url)
-            try:
-                with database.session() as session:
-                    summary = import_oneroster(
-                        session,
-                        actor=None,
-                        bundle_source=source,
-                        school_id=school,
-                        dry_run=dry_run,
-                        now=SystemClock().now(),
-                    )
-            finally:
-                database.dispose()
+            with database_session(url) as session:
+                summary = import_oneroster(
+                    session,
+                    actor=None,
+                    bundle_source=source,
+                    school_id=school,
+                    dry_run=dry_run,
+                    now=SystemClock().now(),
+                )
         except ZopedError as error:
-            _fail(error)
+            fail(error)
         for line in summary_table(summary):
             typer.echo(line)
 
@@ -159,24 +141,19 @@ def register(app: typer.Typer) -> None:
         """Import QTI items into a course: all or nothing, matched by item identifier, so
         importing the same file again changes nothing."""
         try:
-            settings = Settings() if url is None else Settings(database_url=url)
-            database = open_database(settings.database_url)
-            try:
-                with database.session() as session:
-                    summary = import_qti(
-                        session,
-                        source=source,
-                        course_code=course,
-                        school_id=school,
-                        mapping=mapping,
-                        confirm=yes,
-                        dry_run=dry_run,
-                        now=SystemClock().now(),
-                    )
-            finally:
-                database.dispose()
+            with database_session(url) as session:
+                summary = import_qti(
+                    session,
+                    source=source,
+                    course_code=course,
+                    school_id=school,
+                    mapping=mapping,
+                    confirm=yes,
+                    dry_run=dry_run,
+                    now=SystemClock().now(),
+                )
         except ZopedError as error:
-            _fail(error)
+            fail(error)
         for line in qti_summary(summary):
             typer.echo(line)
 
@@ -198,16 +175,11 @@ def register(app: typer.Typer) -> None:
         """Write a course's items as a QTI 3.0 content package that imports back to the same
         items."""
         try:
-            settings = Settings() if url is None else Settings(database_url=url)
-            database = open_database(settings.database_url)
-            try:
-                with database.session() as session:
-                    data = export_qti(
-                        session, course_code=course, school_id=school, now=SystemClock().now()
-                    )
-            finally:
-                database.dispose()
+            with database_session(url) as session:
+                data = export_qti(
+                    session, course_code=course, school_id=school, now=SystemClock().now()
+                )
         except ZopedError as error:
-            _fail(error)
+            fail(error)
         output.write_bytes(data)
         typer.echo(f"wrote {output} ({len(data):,} bytes)")
