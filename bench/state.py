@@ -45,9 +45,9 @@ from fastapi.testclient import TestClient
 
 from zoped.app import create_app
 from zoped.clock import PinnedClock
-from zoped.domain.content import right_response
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
+from zoped.domain.grading import right_response
 from zoped.domain.people import Enrollment, Role, SchoolClass, User
 from zoped.services import demo, transaction
 from zoped.services.class_courses import set_class_courses

@@ -9,7 +9,8 @@ import pytest
 
 from tests import factories
 from tests.qti.helpers import FIXTURES, LIT_COURSE
-from zoped.domain.content import Blank, Item, ItemType, Option, grade
+from zoped.domain.content import Blank, Item, ItemType, Option
+from zoped.domain.grading import grade
 from zoped.errors import InvalidInput
 from zoped.interop.course_file import dump_course, parse_course
 from zoped.interop.qti import QtiItem, read_qti

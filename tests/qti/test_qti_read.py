@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.qti.helpers import FIXTURES, package
-from zoped.domain.content import ItemType, grade, right_response
+from zoped.domain.content import ItemType
+from zoped.domain.grading import grade, right_response
 from zoped.errors import InvalidInput
 from zoped.interop.qti import QtiItem, read_qti
 from zoped.interop.qti_names import slug

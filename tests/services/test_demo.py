@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import DEMO_NOW
 from tests.services._school import fresh_demo_db
-from zoped.domain.content import grade
+from zoped.domain.grading import grade
 from zoped.services.demo import _content_course
 from zoped.services.demo_history import Archetype, simulate_history
 from zoped.store.tables import metadata

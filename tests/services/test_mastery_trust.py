@@ -8,7 +8,8 @@ import uuid
 from datetime import timedelta
 
 from tests.services.conftest import NOW
-from zoped.domain.content import Item, ItemType, Response, right_response
+from zoped.domain.content import Item, ItemType
+from zoped.domain.grading import Response, right_response
 from zoped.engine.mastery import RUBRIC_ANSWERS, MasteryLevel
 from zoped.services.pathways import learner_state
 from zoped.services.practice import submit_answer

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from tests.services.conftest import NOW
-from zoped.domain.content import Item, ItemType, Response
+from zoped.domain.content import Item, ItemType
 from zoped.domain.evidence import EvidenceKind
+from zoped.domain.grading import Response
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput
 from zoped.services import placement, practice

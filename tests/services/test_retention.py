@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from tests.services.conftest import NOW
-from zoped.domain.content import right_response
+from zoped.domain.grading import right_response
 from zoped.engine.mastery import MasteryLevel
 from zoped.services.menus import recommend_for
 from zoped.services.pathways import learner_state

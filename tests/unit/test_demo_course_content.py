@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from zoped.domain.content import grade, right_response
+from zoped.domain.grading import grade, right_response
 from zoped.interop.course_file import load_course_file
 
 REPO = Path(__file__).resolve().parents[2]

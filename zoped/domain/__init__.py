@@ -6,19 +6,18 @@ The most used names are re-exported here; each module documents its own.
 from zoped.domain.content import (
     Activity,
     Criterion,
-    Grade,
     Item,
     ItemType,
     Modality,
     Option,
     Rubric,
     RubricLevel,
-    grade,
     score,
 )
 from zoped.domain.course import Course, course_problems
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
 from zoped.domain.framework import Competency, Framework, framework_problems
+from zoped.domain.grading import Grade, grade
 from zoped.domain.people import (
     AccessibilityNeeds,
     ClaimStatus,

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from zoped.domain.content import Item, ItemType, Response, grade, right_response
+from zoped.domain.content import Item, ItemType
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind, EvidenceSource
+from zoped.domain.grading import Response, grade, right_response
 from zoped.errors import InvalidInput
 
 

@@ -17,9 +17,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zoped.domain.content import Item, Response
+from zoped.domain.content import Item
 from zoped.domain.course import Course
 from zoped.domain.evidence import EvidenceKind
+from zoped.domain.grading import Response
 from zoped.domain.people import User
 from zoped.engine.fold import learning_graph
 from zoped.engine.graph import CompetencyGraph

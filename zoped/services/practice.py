@@ -2,7 +2,7 @@
 
 :func:`next_item` picks, for one competency, an item in the desirable-difficulty band
 that the learner has not seen recently; :func:`submit_answer` grades with the domain's
-:func:`~zoped.domain.content.grade`, records an ``answer`` event idempotently (the event id comes
+:func:`~zoped.domain.grading.grade`, records an ``answer`` event idempotently (the event id comes
 from the form, so a double submit is one event) and reports the mastery change. The placement
 check is in :mod:`zoped.services.placement`.
 """
@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from zoped.domain.content import Activity, Item, Response, grade
+from zoped.domain.content import Activity, Item
 from zoped.domain.course import Course
 from zoped.domain.evidence import ANSWER_KINDS, EvidenceEvent, EvidenceKind, EvidenceSource
+from zoped.domain.grading import Response, grade
 from zoped.domain.people import User
 from zoped.engine.learner_view import LearnerState, compute_state, read_states
 from zoped.engine.mastery import MasteryLevel

@@ -15,8 +15,8 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from zoped.domain.content import Item, ItemType, Modality
-from zoped.domain.content import Response as ItemResponse
 from zoped.domain.course import CourseInfo
+from zoped.domain.grading import Response as ItemResponse
 from zoped.domain.people import AccessibilityNeeds, LearnerProfile
 from zoped.domain.plans import MAX_GOALS, PlanGoal
 from zoped.engine.mastery import MasteryLevel

@@ -15,11 +15,10 @@ from zoped.domain.content import (
     Option,
     Rubric,
     RubricLevel,
-    grade,
     normalise_text,
-    parse_number,
     score,
 )
+from zoped.domain.grading import grade, parse_number
 from zoped.errors import InvalidInput
 
 

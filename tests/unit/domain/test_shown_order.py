@@ -39,7 +39,8 @@ def test_the_practice_page_shows_an_ordering_item_shuffled() -> None:
 
 def test_a_partly_right_multi_select_is_told_what_is_wrong_only() -> None:
     """Issue 15, item 3: "Not quite." then "Yes: × 3 on top and bottom." no more."""
-    from zoped.domain.content import Item, ItemType, grade
+    from zoped.domain.content import Item, ItemType
+    from zoped.domain.grading import grade
 
     item = Item(
         id="q.m", type=ItemType.MULTIPLE_CHOICE, stem="Which equal 1/2?", competencies=("c",),
