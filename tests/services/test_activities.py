@@ -303,25 +303,25 @@ def test_a_teachers_comment_too_long_is_refused_and_records_nothing(school):
         assert after == before
 
 
-def test_work_too_large_to_keep_is_refused_at_the_text(school):
+def test_the_longest_text_and_the_largest_file_are_kept_together(school):
     amara = user(school, "amara")
-    # 2,000 characters of emoji are 24 kB of JSON; with a 30 kB file (40 kB of base64) the
-    # event's payload would pass its 64 kB limit.
-    work = ProjectSubmission(text="🍕" * 2_000, file=read_file("notes.txt", b"a" * MAX_FILE_BYTES))
+    # 2,000 characters of emoji are 24 kB of JSON in the payload; the file is kept beside it.
+    data = b"a" * MAX_FILE_BYTES
+    work = ProjectSubmission(text="🍕" * 2_000, file=read_file("notes.txt", data))
+    event_id = uuid.uuid4()
     with school.session() as session:
-        with pytest.raises(InvalidInput) as raised:
-            submit_project(
-                session,
-                actor=amara,
-                learner_id="amara",
-                activity_id=PROJECT,
-                work=work,
-                event_id=uuid.uuid4(),
-                now=NOW,
-            )
-        assert [p.location for p in raised.value.problems] == ["text"]
-        assert "too large to keep" in raised.value.problems[0].message
-        assert completions(session, "amara", PROJECT) == []
+        submit_project(
+            session,
+            actor=amara,
+            learner_id="amara",
+            activity_id=PROJECT,
+            work=work,
+            event_id=event_id,
+            now=NOW,
+        )
+        assert len(completions(session, "amara", PROJECT)) == 1
+        kept = submission_file(session, actor=amara, learner_id="amara", event_id=event_id, now=NOW)
+    assert kept.data == data
 
 
 def test_an_event_id_used_for_another_activity_is_a_conflict(school):

@@ -233,7 +233,7 @@ def activity_page(
 
 
 def _record(session: Session, **values: Any) -> EvidenceEvent:
-    """Record one event built from ``values``; a payload too large is the text's problem.
+    """Record one event built from ``values``.
 
     A second click or a retry arrives later with the same event id: the first one stands.
 
@@ -246,7 +246,7 @@ def _record(session: Session, **values: Any) -> EvidenceEvent:
 
 def _new_event(session: Session, values: dict[str, Any]) -> tuple[EvidenceEvent, bool]:
     """The event to record and False, or the one stored under its id already (a second click
-    or a retry) and True; a payload too large is the text's problem.
+    or a retry) and True.
 
     Raises:
         Conflict: the event id was used for another learner's or activity's event.
@@ -263,21 +263,7 @@ def _new_event(session: Session, values: dict[str, Any]) -> tuple[EvidenceEvent,
         ):
             raise Conflict(f"event {values['id']} was used for something else")
         return first, True
-    try:
-        return EvidenceEvent(**values), False
-    except InvalidInput as error:
-        if any(p.location == "payload" for p in error.problems):
-            raise InvalidInput(
-                "the work is too large",
-                [
-                    Problem(
-                        "text",
-                        "Together, your text and file are too large to keep: "
-                        "shorten the text or send a smaller file.",
-                    )
-                ],
-            ) from None
-        raise
+    return EvidenceEvent(**values), False
 
 
 def mark_done(
