@@ -20,9 +20,10 @@ import pytest
 
 from tests.conftest import REPO, missing
 
-SUITE = Path(
-    os.environ.get("XAPI_SUITE", REPO.parent / "shared" / "conformance" / "adl-lrs-conformance")
-)
+#: Beside the shared datasets (``ZOPED_DATA_DIR``, default ``../shared/data``), unless
+#: ``XAPI_SUITE`` says where.
+SHARED = Path(os.environ.get("ZOPED_DATA_DIR", REPO.parent / "shared" / "data")).parent
+SUITE = Path(os.environ.get("XAPI_SUITE", SHARED / "conformance" / "adl-lrs-conformance"))
 #: The tests of the suite's 1.0.3 run (commit 2ec25f2).
 ALL_TESTS = 1365
 
