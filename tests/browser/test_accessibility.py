@@ -14,10 +14,11 @@ from tests.browser.test_learner_flow import sign_in
 PAGES = {
     "ben": ["/learner", "/learner/placement", "/learner/plan", "/learner/log", "/learner/profile",
             "/learner/activity/act.worked.found.equal-parts", "/privacy", "/privacy/access-log"],
-    "rivera": ["/teacher", "/teacher/courses/import", "/teacher/courses/import-qti"],
+    "rivera": ["/teacher", "/teacher/today", "/teacher/courses/import",
+               "/teacher/courses/import-case", "/teacher/courses/import-qti"],
     "guardian.amara": ["/guardian", "/privacy"],
     "admin": ["/admin", "/admin/users", "/admin/users/ben", "/admin/classes", "/admin/tokens",
-              "/admin/audit", "/admin/privacy"],
+              "/admin/audit", "/admin/privacy", "/admin/courses", "/admin/roster"],
     None: ["/", "/signin", "/signin/reset"],
 }  # fmt: skip
 AXE_OPTIONS = {
@@ -50,6 +51,9 @@ def test_pages_have_no_serious_accessibility_violations(
         paths.append(page.locator("a[href^='/teacher/classes/']").first.get_attribute("href"))
         page.goto(server.url + paths[-1])
         paths.append(page.locator("a[href^='/teacher/learners/']").first.get_attribute("href"))
+    if username == "admin":  # a course's framework page, from the courses page
+        page.goto(f"{server.url}/admin/courses")
+        paths.append(page.locator("a[href$='/framework']").first.get_attribute("href"))
     if username == "guardian.amara":
         paths.append("/guardian/learners/amara")
     axe = Axe()
