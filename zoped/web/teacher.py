@@ -191,17 +191,6 @@ def _learner_path(learner_id: str) -> str:
     return f"/teacher/learners/{learner_id}"
 
 
-def _refused(
-    request: Request,
-    user: TeacherUser,
-    db: DbSession,
-    now: Now,
-    learner_id: str,
-    refused: RefusedForm,
-) -> Response:
-    return _learner_page(request, user, db, now, learner_id, refused=refused)
-
-
 @router.post("/teacher/learners/{learner_id}/claims/{claim_id}", dependencies=[CsrfProtected])
 def claim_decide(
     request: Request,
@@ -225,7 +214,7 @@ def claim_decide(
         )
     except (InvalidInput, Conflict) as error:
         refused = RefusedForm.of(f"claim:{claim_id}", error, {"note": note})
-        return _refused(request, user, db, now, learner_id, refused)
+        return _learner_page(request, user, db, now, learner_id, refused=refused)
     return _back(_learner_path(learner_id), done="claim")
 
 
@@ -257,7 +246,7 @@ def override(
     except (InvalidInput, Conflict) as error:
         typed = {"competency_id": competency_id, "level": level, "reason": reason}
         refused = RefusedForm.of("override", error, typed)
-        return _refused(request, user, db, now, learner_id, refused)
+        return _learner_page(request, user, db, now, learner_id, refused=refused)
     return _back(_learner_path(learner_id), done="override")
 
 
@@ -284,7 +273,7 @@ def undo(
         )
     except (InvalidInput, Conflict) as error:
         refused = RefusedForm.of(f"undo:{override_id}", error, {"reason": reason})
-        return _refused(request, user, db, now, learner_id, refused)
+        return _learner_page(request, user, db, now, learner_id, refused=refused)
     return _back(_learner_path(learner_id), done="undo")
 
 
@@ -318,7 +307,7 @@ def score_rubric(
     except (InvalidInput, Conflict) as error:
         typed = {"note": note} | {f"level.{k}": str(v) for k, v in chosen.items()}
         refused = RefusedForm.of(f"rubric:{rubric_id}", error, typed)
-        return _refused(request, user, db, now, learner_id, refused)
+        return _learner_page(request, user, db, now, learner_id, refused=refused)
     return _back(_learner_path(learner_id), done="rubric")
 
 
@@ -362,7 +351,7 @@ def make_assignment(
         if page is None:
             raise
         if page[1] == "learners":
-            return _refused(request, user, db, now, page[2], refused)
+            return _learner_page(request, user, db, now, page[2], refused=refused)
         return _class_page(request, user, db, now, page[2], refused=refused)
     target = back if back.startswith("/teacher") else "/teacher"
     return _back(target, done="assigned")
@@ -409,7 +398,7 @@ def save_plan(
         )
     except (InvalidInput, Conflict) as error:
         refused = RefusedForm.of("plan", error, typed)
-        return _refused(request, user, db, now, learner_id, refused)
+        return _learner_page(request, user, db, now, learner_id, refused=refused)
     return _back(_learner_path(learner_id), done="plan")
 
 
@@ -427,5 +416,5 @@ def comment(
         plans.add_comment(db, actor=user, learner_id=learner_id, body=body, now=now)
     except (InvalidInput, Conflict) as error:
         refused = RefusedForm.of("comment", error, {"body": body})
-        return _refused(request, user, db, now, learner_id, refused)
+        return _learner_page(request, user, db, now, learner_id, refused=refused)
     return _back(_learner_path(learner_id), done="comment")
