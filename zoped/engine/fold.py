@@ -43,8 +43,9 @@ from zoped.engine.overrides import (
     mastery_events,
 )
 from zoped.engine.trail import (
-    RECENT_ANSWERS,
     ActivityTrail,
+    Answers,
+    add_answer,
     answers_doc,
     answers_from_doc,
 )
@@ -119,7 +120,7 @@ class Replay:
     n_events: list[int]
     judgements: list[list[MasteryEvent]]
     activities: list[ActivityTrail]
-    recent_answers: list[dict[int, list[tuple[int, bool]]]]
+    recent_answers: list[dict[int, Answers]]
 
     def copy(self) -> Replay:
         """An independent copy of the folded state, to fold more into without changing this
@@ -138,9 +139,7 @@ class Replay:
             n_events=list(self.n_events),
             judgements=[list(row) for row in self.judgements],
             activities=[copy.deepcopy(trail) for trail in self.activities],
-            recent_answers=[
-                {code: list(latest) for code, latest in row.items()} for row in self.recent_answers
-            ],
+            recent_answers=[dict(row) for row in self.recent_answers],
         )
 
     def to_doc(self, row: int) -> dict[str, Any]:
@@ -182,18 +181,24 @@ class Replay:
             KeyError: a document lacks a part (it was not written by :meth:`to_doc`).
         """
         rep = start_replay(course, models, learner_ids)
-        for row, doc in enumerate(docs):
-            if doc is None:
-                continue
-            known = np.asarray(doc["known"], dtype=np.float64)
-            if known.shape != (rep.graph.n,):
-                raise InvalidInput("a stored fold of another course", [Problem("known", "size")])
+        rows = [row for row, doc in enumerate(docs) if doc is not None]
+        present = [doc for doc in docs if doc is not None]
+        if not present:
+            return rep
+        # The arrays of every learner at once; the rest learner by learner.
+        try:
+            known = np.array([doc["known"] for doc in present], dtype=np.float64)
+        except (TypeError, ValueError):
+            known = np.empty(0)
+        if known.shape != (len(rows), rep.graph.n):
+            raise InvalidInput("a stored fold of another course", [Problem("known", "size")])
+        rep.known[rows] = known
+        rep.tracker.set_rows(rows, [doc["tracker"] for doc in present])
+        for row, doc in zip(rows, present, strict=True):
             bkt = rep.bkt_states[row]
             bkt.p_known.update({int(k): float(v) for k, v in doc["bkt"]["p_known"].items()})
             bkt.p_unknown.update({int(k): float(v) for k, v in doc["bkt"]["p_unknown"].items()})
             rep.memory_states[row] = MemoryState.from_dict(doc["memory"])
-            rep.tracker.set_row(row, doc["tracker"])
-            rep.known[row] = known
             rep.last_at[row] = [
                 None if at is None else datetime.fromisoformat(at) for at in doc["last_at"]
             ]
@@ -523,9 +528,8 @@ def _answer(rep: Replay, row: int, step: _Step) -> None:
         rep.known[row, c] = state.p_known[b]
         rep.last_at[row][c] = step.at
         if not step.rubric:
-            latest = rep.recent_answers[row].setdefault(c, [])
-            latest.append((math.floor(step.at_s), step.correct))
-            del latest[:-RECENT_ANSWERS]
+            latest = rep.recent_answers[row]
+            latest[c] = add_answer(latest.get(c, ()), math.floor(step.at_s), step.correct)
     rep.n_events[row] += 1
 
 

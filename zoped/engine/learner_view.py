@@ -220,7 +220,7 @@ def read_states(rep: Replay, course: Course, *, now: datetime) -> dict[str, Lear
                     self_assessed=status.self_assessed,
                     prerequisites=comp.prerequisites,
                     p_correct=float(p_correct[row, code]),
-                    recent=tuple(rep.recent_answers[row].get(code, ())),
+                    recent=rep.recent_answers[row].get(code, ()),
                 )
             )
         history = list(rep.history[row])

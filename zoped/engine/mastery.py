@@ -270,7 +270,7 @@ class MasteryTracker:
 
     def row_doc(self, learner: int) -> dict[str, list[Any]]:
         """One learner's counters as JSON data (NaN, "never", as null), for
-        :meth:`set_row`."""
+        :meth:`set_rows`."""
         out: dict[str, list[Any]] = {}
         for name, value in vars(self).items():
             if isinstance(value, np.ndarray):
@@ -280,25 +280,31 @@ class MasteryTracker:
                 out[name] = row
         return out
 
-    def set_row(self, learner: int, doc: Mapping[str, Sequence[Any]]) -> None:
-        """Put back one learner's counters from :meth:`row_doc`.
+    def set_rows(
+        self, learners: Sequence[int], docs: Sequence[Mapping[str, Sequence[Any]]]
+    ) -> None:
+        """Put back several learners' counters from :meth:`row_doc` documents, one counter
+        at a time for all of them (a class page reads hundreds).
 
         Raises:
-            InvalidInput: the document lacks a counter or has the wrong length.
+            InvalidInput: a document lacks a counter or has the wrong length.
         """
-        arrays = {n: v for n, v in vars(self).items() if isinstance(v, np.ndarray)}
-        problems = [
-            Problem(name, "missing or the wrong length")
-            for name, value in arrays.items()
-            if name not in doc or len(doc[name]) != value.shape[1]
-        ]
-        if problems:
-            raise InvalidInput("invalid mastery counters", problems)
-        for name, value in arrays.items():
-            row = doc[name]
-            if value.dtype.kind == "f":
-                row = [math.nan if v is None else v for v in row]
-            value[learner] = np.asarray(row, dtype=value.dtype)
+        if not learners:
+            return
+        rows = np.asarray(learners, dtype=np.int64)
+        for name, value in vars(self).items():
+            if not isinstance(value, np.ndarray):
+                continue
+            try:
+                # A float counter's null ("never") becomes NaN on the way in.
+                block = np.array([doc[name] for doc in docs], dtype=value.dtype)
+            except (KeyError, TypeError, ValueError):
+                block = None
+            if block is None or block.shape != (len(rows), value.shape[1]):
+                raise InvalidInput(
+                    "invalid mastery counters", [Problem(name, "missing or the wrong length")]
+                )
+            value[rows] = block
 
     def place(self, learner: int, levels: NDArray[np.int64], now_s: float) -> None:
         """Take a placement result as evidence for one learner.

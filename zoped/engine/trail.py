@@ -71,6 +71,15 @@ class ActivityTrail:
         )
 
 
+#: A fold keeps a competency's latest answers as a tuple of (epoch second, right) pairs:
+#: tuples of numbers are left alone by the garbage collector, which matters when a class page
+#: reads 500 folds of 39 competencies each.
+Answers = tuple[tuple[int, bool], ...]
+
+#: Bit i of a byte, for i in 0..7, as booleans: decoding right-bits without a Python loop.
+_BYTE_BITS = tuple(tuple(bool(b >> i & 1) for i in range(8)) for b in range(256))
+
+
 def answers_doc(latest: Sequence[tuple[int, bool]]) -> list[int]:
     """Latest answers as [right-bits, first second, gaps...]: a small document, as these are
     most of a stored fold and every class page reads 500 of them."""
@@ -79,6 +88,13 @@ def answers_doc(latest: Sequence[tuple[int, bool]]) -> list[int]:
     return [bits, *times[:1], *(b - a for a, b in itertools.pairwise(times))]
 
 
-def answers_from_doc(doc: Sequence[int]) -> list[tuple[int, bool]]:
-    bits, times = int(doc[0]), list(itertools.accumulate(int(t) for t in doc[1:]))
-    return [(at, bool(bits >> i & 1)) for i, at in enumerate(times)]
+def answers_from_doc(doc: Sequence[int]) -> Answers:
+    """Inverse of :func:`answers_doc` (at most :data:`RECENT_ANSWERS` answers)."""
+    bits, times = int(doc[0]), tuple(itertools.accumulate(doc[1:]))
+    rights = _BYTE_BITS[bits & 0xFF] + _BYTE_BITS[bits >> 8 & 0xFF]
+    return tuple(zip(times, rights[: len(times)], strict=True))
+
+
+def add_answer(latest: Answers, at_s: int, right: bool) -> Answers:
+    """``latest`` with one more answer, keeping the last :data:`RECENT_ANSWERS`."""
+    return (*latest, (at_s, right))[-RECENT_ANSWERS:]
