@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Run ADL's LRS Conformance Test Suite (xAPI 1.0.3) against zoped's /xapi LRS.
+# Run ADL's LRS Conformance Test Suite (xAPI 1.0.3, or 2.0.0) against zoped's /xapi LRS.
 #
-#   scripts/xapi_conformance.sh                     # the whole 1.0.3 run (slow)
+#   scripts/xapi_conformance.sh                     # the whole 1.0.3 run
 #   scripts/xapi_conformance.sh -g 'Communication 2\.8'   # one section (mocha -g REGEX)
+#   XAPI_VERSION=2.0.0 scripts/xapi_conformance.sh  # the whole 2.0.0 run (the suite's test/v2_0)
 #
 # Copies the suite (SUITE, default ../shared/conformance/adl-lrs-conformance) to a temporary
 # folder, installs it with npm, serves zoped on loopback with a fresh SQLite database and an
-# LRS credential, runs the suite and prints its summary line. Needs node 20 and npm (and the npm
-# registry for the install, or NPM_CACHE_DIR with a copy of node_modules).
+# LRS credential, runs the suite and prints its summary line. The server names the run's version
+# in its answer to a request that names none (ZOPED_XAPI_UNVERSIONED), as the suite expects.
+# Needs node 20 and npm (and the npm registry for the install, or NODE_MODULES naming an
+# installed copy of the suite's node_modules).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SUITE="${SUITE:-$ROOT/../shared/conformance/adl-lrs-conformance}"
 PORT="${PORT:-$((20000 + RANDOM % 20000))}"
 ZOPED="${ZOPED:-$ROOT/.venv/bin/zoped}"  # the zoped command
+XAPI_VERSION="${XAPI_VERSION:-1.0.3}"  # the suite's run: 1.0.3 or 2.0.0
+case "$XAPI_VERSION" in
+  1.0.3 | 2.0.0) ;;
+  *) echo "XAPI_VERSION is 1.0.3 or 2.0.0, not $XAPI_VERSION" >&2; exit 2 ;;
+esac
 WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {
@@ -30,12 +38,17 @@ fi
 
 # LRS_DATABASE_URL: an empty database to run on instead (PostgreSQL, say).
 export ZOPED_DATABASE_URL="${LRS_DATABASE_URL:-sqlite:///$WORK/lrs.db}"
+export ZOPED_XAPI_UNVERSIONED="$XAPI_VERSION"
 export ZOPED_SECRET_KEY="conformance-run-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 $ZOPED db upgrade >/dev/null
 $ZOPED school create conformance --name "Conformance" >/dev/null
-CREDS="$($ZOPED credentials create --role lrs --name "ADL suite" --days 1)"
-KEY="$(echo "$CREDS" | awk '/^key:/ {print $2}')"
-SECRET="$(echo "$CREDS" | awk '/^secret:/ {print $2}')"
+# The suite's option parser reads a password that starts with "-" as options: make another.
+for _ in $(seq 1 20); do
+  CREDS="$($ZOPED credentials create --role lrs --name "ADL suite" --days 1)"
+  KEY="$(echo "$CREDS" | awk '/^key:/ {print $2}')"
+  SECRET="$(echo "$CREDS" | awk '/^secret:/ {print $2}')"
+  case "$SECRET" in -*) ;; *) break ;; esac
+done
 $ZOPED serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 up=""
@@ -50,7 +63,7 @@ if [ -z "$up" ]; then echo "zoped serve did not answer in 3 minutes:"; tail -20 
 cd "$WORK/suite"
 set +e
 node bin/console_runner.js -e "http://127.0.0.1:$PORT/xapi" -a -u "$KEY" -p "$SECRET" \
-  -x 1.0.3 -z "$@" >"$WORK/run.log" 2>&1
+  -x "$XAPI_VERSION" -z "$@" >"$WORK/run.log" 2>&1
 set -e
 if [ -n "${KEEP_LOG:-}" ]; then cp "$WORK/run.log" "$KEEP_LOG"; fi
 grep -E '^\{"total"' "$WORK/run.log" | tail -1 || { tail -40 "$WORK/run.log"; exit 1; }

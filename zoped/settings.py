@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         description="Days the audit log keeps an entry; `zoped audit prune` (run it daily, "
         "from cron for example) deletes older ones. 0 keeps the log forever.",
     )
+    xapi_unversioned: Literal["1.0.3", "2.0.0"] = Field(
+        "1.0.3",
+        description="The xAPI version the LRS at `/xapi` names in its answer to a request "
+        "without an `X-Experience-API-Version` header (it refuses such a request, but for "
+        "`/xapi/about`); a request that names 1.0.x or 2.0.x is answered in that version.",
+    )
     erasure_grace_days: int = Field(
         14,
         ge=0,

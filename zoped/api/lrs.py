@@ -1,12 +1,14 @@
-"""The xAPI Learning Record Store at ``/xapi`` (xAPI 1.0.3).
+"""The xAPI Learning Record Store at ``/xapi`` (xAPI 2.0.0 and 1.0.3).
 
 Resources: ``statements`` (PUT, POST, GET with its filters and ``more`` paging, voiding,
 attachments), ``activities/state``, ``activities/profile``, ``agents/profile``, ``agents``,
 ``activities`` and ``about``. A client authenticates with HTTP Basic: the key id and secret of
 an LRS credential (``zoped credentials create --role lrs``). Every request but ``about`` sends
-``X-Experience-API-Version``; every answer carries it. Errors are the API's JSON errors with
-xAPI's statuses (400 for bad input). The alternate request syntax (``POST ?method=PUT`` with a
-form) is read too.
+``X-Experience-API-Version`` (2.0.x or 1.0.x), which chooses that version's rules
+(:mod:`zoped.interop.xapi_versions`); every answer names the version it was served under
+(``ZOPED_XAPI_UNVERSIONED`` for a request that names none). Errors are the API's JSON errors
+with xAPI's statuses (400 for bad input). The alternate request syntax (``POST ?method=PUT``
+with a form) is read in 1.0.x.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import base64
 import binascii
 import json
 from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -47,7 +50,8 @@ from zoped.api.lrs_resources import (
 )
 from zoped.clock import request_now
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ZopedError
-from zoped.interop import xapi_lrs, xapi_multipart
+from zoped.interop import xapi_lrs, xapi_multipart, xapi_versions
+from zoped.interop.xapi_versions import XapiVersion
 from zoped.services import lrs
 from zoped.services import tokens as token_services
 from zoped.services.lrs_documents import PreconditionFailed
@@ -93,7 +97,6 @@ async def xapi(resource: str, request: Request) -> Response:
     """Every LRS resource: the body is read here, the rest runs in a worker thread."""
     body = await request.body()
     response = await run_in_threadpool(_handle, request, resource.strip("/"), body)
-    response.headers[VERSION_HEADER] = xapi_lrs.VERSION
     if resource.strip("/") == "statements" and request.method in ("GET", "HEAD"):
         consistent = xapi_lrs.iso(request_now(request))
         response.headers.setdefault("X-Experience-API-Consistent-Through", consistent)
@@ -103,50 +106,66 @@ async def xapi(resource: str, request: Request) -> Response:
 
 
 def _handle(request: Request, resource: str, body: bytes) -> Response:
+    """The answer, with the X-Experience-API-Version it was served under."""
+    unversioned = xapi_versions.BY_NAME[request.app.state.settings.xapi_unversioned]
+    version = xapi_versions.answering(request.headers.get(VERSION_HEADER), unversioned)
     try:
         xrequest = read_request(
             request.method, request.query_params.multi_items(), request.headers, body
         )
-        allowed = RESOURCES.get(resource)
-        if allowed is None:
-            raise NotFound(f"no resource {resource!r}")
-        if xrequest.method not in allowed:
-            return error_response(405, f"{xrequest.method} is not allowed on {resource}")
-        if resource == "about":
-            return answer(ABOUT)
-        check_version(xrequest)
-        database: Database = request.app.state.db
-        with database.session() as session:
-            now = request_now(request)
-            value = basic_credentials(xrequest)
-            found = token_services.authenticate_token(session, value=value or "", now=now)
-            if found is None:
-                return error_response(
-                    401,
-                    "Send HTTP Basic credentials of an LRS credential.",
-                    headers={"WWW-Authenticate": 'Basic realm="zoped xAPI"'},
-                )
-            caller = lrs.LrsCaller(found[0], found[1])
-            caller.require()
-            return _route(session, xrequest, caller, resource, now)
+        given = xrequest.headers.get(VERSION_HEADER.lower())
+        version = xapi_versions.answering(given, unversioned)
+        response = _serve(request, xrequest, resource)
     except ZopedError as error:
         status = next((s for kind, s in STATUS.items() if isinstance(error, kind)), 500)
         problems = error.problems if isinstance(error, InvalidInput) else []
-        return error_response(status, str(error), problems)
+        response = error_response(status, str(error), problems)
+    response.headers[VERSION_HEADER] = version.name
+    return response
+
+
+def _serve(request: Request, xrequest: XRequest, resource: str) -> Response:
+    allowed = RESOURCES.get(resource)
+    if allowed is None:
+        raise NotFound(f"no resource {resource!r}")
+    if xrequest.method not in allowed:
+        return error_response(405, f"{xrequest.method} is not allowed on {resource}")
+    if resource == "about":
+        return answer(ABOUT)
+    version = check_version(xrequest)
+    database: Database = request.app.state.db
+    with database.session() as session:
+        now = request_now(request)
+        value = basic_credentials(xrequest)
+        found = token_services.authenticate_token(session, value=value or "", now=now)
+        if found is None:
+            return error_response(
+                401,
+                "Send HTTP Basic credentials of an LRS credential.",
+                headers={"WWW-Authenticate": 'Basic realm="zoped xAPI"'},
+            )
+        caller = lrs.LrsCaller(found[0], found[1])
+        caller.require()
+        return _route(session, xrequest, caller, resource, now, version)
 
 
 def _route(
-    session: Session, request: XRequest, caller: lrs.LrsCaller, resource: str, now: Any
+    session: Session,
+    request: XRequest,
+    caller: lrs.LrsCaller,
+    resource: str,
+    now: Any,
+    version: XapiVersion,
 ) -> Response:
     if resource in DOCUMENT_RESOURCES:
-        return document_resource(session, request, caller, resource, now)
+        return document_resource(session, request, caller, resource, now, version)
     if resource == "agents":
         return agents_resource(request)
     if resource == "activities":
         return activities_resource(session, request, caller)
     if request.method in ("GET", "HEAD"):
-        return _get_statements(session, request, caller, now)
-    return _put_or_post(session, request, caller, now)
+        return _get_statements(session, request, caller, now, version)
+    return _put_or_post(session, request, caller, now, version)
 
 
 def _statement_body(request: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]]]:
@@ -158,7 +177,9 @@ def _statement_body(request: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]
     return json_body(request), {}
 
 
-def _put_or_post(session: Session, request: XRequest, caller: lrs.LrsCaller, now: Any) -> Response:
+def _put_or_post(
+    session: Session, request: XRequest, caller: lrs.LrsCaller, now: Any, version: XapiVersion
+) -> Response:
     if request.method == "PUT":
         statement_id = uuid_param(request, "statementId", required=True)
         unknown = set(request.params) - {"statementId"}
@@ -174,6 +195,7 @@ def _put_or_post(session: Session, request: XRequest, caller: lrs.LrsCaller, now
             attachments=parts,
             statement_id=statement_id,
             now=now,
+            version=version,
         )
         return answer(status=204)
     if request.params:
@@ -181,7 +203,7 @@ def _put_or_post(session: Session, request: XRequest, caller: lrs.LrsCaller, now
     data, parts = _statement_body(request)
     batch = data if isinstance(data, list) else [data]
     result = lrs.store_statements(
-        session, caller=caller, statements=batch, attachments=parts, now=now
+        session, caller=caller, statements=batch, attachments=parts, now=now, version=version
     )
     return answer(result.ids)
 
@@ -204,7 +226,7 @@ def _read_more(token: str) -> tuple[dict[str, str], tuple[datetime, int], int]:
 
 
 def _get_statements(
-    session: Session, request: XRequest, caller: lrs.LrsCaller, now: Any
+    session: Session, request: XRequest, caller: lrs.LrsCaller, now: Any, version: XapiVersion
 ) -> Response:
     after = top = None
     more = request.get("more")
@@ -216,6 +238,7 @@ def _get_statements(
         raise bad("format", "format is one of exact, ids, canonical")
     with_attachments = bool_param(request, "attachments")
     languages = xapi_lrs.accepted_languages(request.headers.get("accept-language", ""))
+    headers = {"X-Experience-API-Consistent-Through": xapi_lrs.iso(now)}
     single = [n for n in ("statementId", "voidedStatementId") if n in request.params]
     if single:
         name = single[0]
@@ -228,6 +251,9 @@ def _get_statements(
         )
         document: Any = xapi_lrs.formatted(found, fmt, languages)
         statements = [found]
+        if version.statement_last_modified:
+            stored = datetime.fromisoformat(str(found["stored"]).replace("Z", "+00:00"))
+            headers["Last-Modified"] = format_datetime(stored, usegmt=True)
     else:
         unknown = set(request.params) - QUERY_PARAMS
         if unknown:
@@ -256,7 +282,6 @@ def _get_statements(
             "statements": [xapi_lrs.formatted(s, fmt, languages) for s in statements],
             "more": link,
         }
-    headers = {"X-Experience-API-Consistent-Through": xapi_lrs.iso(now)}
     if with_attachments:
         parts = lrs.attachments_of(session, caller=caller, statements=statements)
         content_type, body = xapi_multipart.build(document, parts)

@@ -20,14 +20,14 @@ from fastapi.responses import JSONResponse, Response
 
 from zoped.errors import InvalidInput, Problem
 from zoped.interop import xapi_lrs
+from zoped.interop.xapi_versions import HEADER, XapiVersion, negotiate
 
-VERSION_HEADER = "X-Experience-API-Version"
+VERSION_HEADER = HEADER
 #: The form fields of the alternate request syntax that are headers.
 FORM_HEADERS = frozenset(
     {"authorization", "x-experience-api-version", "content-type", "content-length"}
     | {"if-match", "if-none-match"}
 )
-_VERSION = re.compile(r"^1\.0(\.\d+)?$")
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 
 
@@ -103,11 +103,19 @@ def read_request(
     return XRequest(wanted, fields, real_headers, content, alternate=True)
 
 
-def check_version(request: XRequest) -> None:
-    """Raises: InvalidInput for a missing or unsupported X-Experience-API-Version."""
-    given = request.headers.get(VERSION_HEADER.lower())
-    if given is None or not _VERSION.match(given.strip()):
-        raise bad(VERSION_HEADER, f"send the header {VERSION_HEADER}: 1.0.3")
+def check_version(request: XRequest) -> XapiVersion:
+    """The xAPI version the request asks for.
+
+    Raises:
+        InvalidInput: a missing or unsupported X-Experience-API-Version, or the alternate
+            request syntax in a version that has none (2.0).
+    """
+    version = negotiate(request.headers.get(VERSION_HEADER.lower()))
+    if version is None:
+        raise bad(VERSION_HEADER, f"send the header {VERSION_HEADER}: 2.0.0 or 1.0.3")
+    if request.alternate and not version.alternate_syntax:
+        raise bad("method", f"xAPI {version.name} has no alternate request syntax")
+    return version
 
 
 def basic_credentials(request: XRequest) -> str | None:

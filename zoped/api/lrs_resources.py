@@ -21,6 +21,7 @@ from zoped.api.lrs_http import (
     uuid_param,
 )
 from zoped.interop import xapi_lrs
+from zoped.interop.xapi_versions import ABOUT_VERSIONS, XapiVersion
 from zoped.services import lrs_documents as documents
 from zoped.services.lrs import LrsCaller, activity_definition
 from zoped.services.lrs_documents import DocumentKey
@@ -31,7 +32,7 @@ DOCUMENT_RESOURCES = {
     "activities/profile": ("activity_profile", "profileId"),
     "agents/profile": ("agent_profile", "profileId"),
 }
-ABOUT = {"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"], "extensions": {}}
+ABOUT = {"version": ABOUT_VERSIONS, "extensions": {}}
 
 
 def _key(request: XRequest, caller: LrsCaller, kind: str) -> DocumentKey:
@@ -48,9 +49,15 @@ def _key(request: XRequest, caller: LrsCaller, kind: str) -> DocumentKey:
 
 
 def document_resource(
-    session: Session, request: XRequest, caller: LrsCaller, resource: str, now: Any
+    session: Session,
+    request: XRequest,
+    caller: LrsCaller,
+    resource: str,
+    now: Any,
+    version: XapiVersion,
 ) -> Response:
-    """GET, PUT, POST or DELETE on a document resource."""
+    """GET, PUT, POST or DELETE on a document resource, under ``version``'s concurrency
+    rules."""
     kind, id_name = DOCUMENT_RESOURCES[resource]
     key = _key(request, caller, kind)
     document_id = request.get(id_name)
@@ -96,6 +103,7 @@ def document_resource(
         if_match=request.headers.get("if-match"),
         if_none_match=request.headers.get("if-none-match"),
         now=now,
+        rules=documents.ConcurrencyRules.of(version),
     )
     return answer(status=204, headers={"ETag": f'"{saved.etag}"'})
 

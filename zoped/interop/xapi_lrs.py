@@ -1,4 +1,5 @@
-"""xAPI statements as the Learning Record Store reads and writes them (xAPI 1.0.3).
+"""xAPI statements as the Learning Record Store reads and writes them (xAPI 1.0.3 and 2.0.0;
+what differs between them is :mod:`zoped.interop.xapi_versions`).
 
 Pure functions, no I/O: checking a statement (ralph's pydantic xAPI models, plus the few rules
 they leave out), filling what the LRS sets (``id``, ``stored``, ``authority``, ``version``),
@@ -24,13 +25,18 @@ from ralph.models.xapi.base.statements import BaseXapiStatement
 
 from zoped.errors import Problem
 from zoped.interop import xapi_rules
+from zoped.interop.xapi_versions import V1_0_3, XapiVersion
 
-VERSION = "1.0.3"
+VERSION = V1_0_3.name
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 FORMATS = ("exact", "ids", "canonical")
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 _ISO_TIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$", re.IGNORECASE
+)
+#: RFC 3339's date-time (section 5.6): seconds and a zone are required.
+_RFC3339_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
 )
 _LANGUAGE_MAPS = ("display", "name", "description")
 #: Properties whose value is text (ralph's models would turn a number into text).
@@ -68,8 +74,8 @@ def _walk(data: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
             yield from _walk(value, f"{path}[{index}]")
 
 
-def check_statement(data: Any) -> list[Problem]:
-    """What is wrong with a statement a client sent ([] when it is valid)."""
+def check_statement(data: Any, version: XapiVersion = V1_0_3) -> list[Problem]:
+    """What is wrong with a statement a client sent under ``version`` ([] when it is valid)."""
     if not isinstance(data, Mapping):
         return [Problem("statement", "a statement is a JSON object")]
     problems: list[Problem] = []
@@ -87,9 +93,15 @@ def check_statement(data: Any) -> list[Problem]:
             isinstance(value, str) and _ISO_TIME.match(value) and _time_ok(value)
         ):
             problems.append(Problem(where, "an ISO 8601 time is required"))
+        elif (
+            key in ("timestamp", "stored")
+            and version.rfc3339_timestamps
+            and not _RFC3339_TIME.match(value)
+        ):
+            problems.append(Problem(where, "an RFC 3339 date-time (seconds and zone) is required"))
         if key == "objectType" and value == "SubStatement" and path.count("object") > 1:
             problems.append(Problem(where, "a SubStatement may not contain a SubStatement"))
-    view, found = xapi_rules.model_view(data, agent_ok)
+    view, found = xapi_rules.model_view(data, agent_ok, version)
     problems += found + xapi_rules.problems(data)
     try:
         BaseXapiStatement.model_validate(view)
@@ -114,10 +126,15 @@ def _time_ok(text: str) -> bool:
 
 
 def prepare(
-    data: Mapping[str, Any], *, stored: datetime, authority: Mapping[str, Any]
+    data: Mapping[str, Any],
+    *,
+    stored: datetime,
+    authority: Mapping[str, Any],
+    version: XapiVersion = V1_0_3,
 ) -> dict[str, Any]:
     """The statement as the LRS keeps it: an id if it had none, ``stored`` and ``authority``
-    set by the LRS, ``version`` 1.0.0 unless given, ``timestamp`` defaulting to ``stored``."""
+    set by the LRS, ``version`` the version's default (1.0.0, or 2.0.0 for a 2.0 request)
+    unless given, ``timestamp`` defaulting to ``stored``."""
     statement = dict(data)
     statement.setdefault("id", str(uuid.uuid4()))
     statement["id"] = str(uuid.UUID(str(statement["id"])))
@@ -125,7 +142,7 @@ def prepare(
     statement["stored"] = stamp
     statement.setdefault("timestamp", stamp)
     statement["authority"] = dict(authority)
-    statement.setdefault("version", "1.0.0")
+    statement.setdefault("version", version.default_statement_version)
     _context_as_arrays(statement)
     if isinstance(statement.get("object"), Mapping) and (
         statement["object"].get("objectType") == "SubStatement"
@@ -204,6 +221,18 @@ def _context_activities(context: Any) -> Iterator[str]:
                 yield activity["id"]
 
 
+def _context_agents(context: Any) -> Iterator[Any]:
+    """The agents and groups of a context's ``contextAgents`` and ``contextGroups`` (xAPI
+    2.0)."""
+    if not isinstance(context, Mapping):
+        return
+    for name, inner in (("contextAgents", "agent"), ("contextGroups", "group")):
+        entries = context.get(name)
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, Mapping) and isinstance(entry.get(inner), Mapping):
+                yield entry[inner]
+
+
 def _is_activity(obj: Mapping[str, Any]) -> bool:
     return obj.get("objectType", "Activity") == "Activity" and isinstance(obj.get("id"), str)
 
@@ -238,6 +267,8 @@ def references(statement: Mapping[str, Any]) -> set[tuple[str, str, bool]]:
         context = part.get("context") or {}
         for name in ("instructor", "team"):
             refs.update(("agent", key, False) for key in _agents(context.get(name)))
+        for found in _context_agents(context):
+            refs.update(("agent", key, False) for key in _agents(found))
         refs.update(("activity", a, False) for a in _context_activities(context))
 
     related(statement)
@@ -280,6 +311,12 @@ def _ids_part(part: Mapping[str, Any]) -> dict[str, Any]:
         for name in ("instructor", "team"):
             if name in context:
                 context[name] = _ids_agent(context[name])
+        for name, inner in (("contextAgents", "agent"), ("contextGroups", "group")):
+            if isinstance(context.get(name), list):
+                context[name] = [
+                    {**e, inner: _ids_agent(e.get(inner))} if isinstance(e, Mapping) else e
+                    for e in context[name]
+                ]
         found = context.get("contextActivities")
         if isinstance(found, Mapping):
             context["contextActivities"] = {

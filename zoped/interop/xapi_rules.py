@@ -1,10 +1,13 @@
 """The xAPI 1.0.3 rules ralph's statement models leave out or read more strictly than the
-specification, for :func:`zoped.interop.xapi_lrs.check_statement`.
+specification, for :func:`zoped.interop.xapi_lrs.check_statement`, and what xAPI 2.0.0 adds.
 
 ralph's models check most of a statement. Where they are stricter than xAPI 1.0.3 (a group as a
 context instructor, an agent or group as a SubStatement's object, an empty definition or
 extensions object, version "1.0"), :func:`model_view` hands them a copy with that part checked
-here and replaced by a placeholder. :func:`problems` checks what they leave out.
+here and replaced by a placeholder. ralph's models know xAPI 1.0.x only: for a 2.0 request the
+parts 2.0 adds (``contextAgents``, ``contextGroups``, a 2.0.x ``version``) are checked here
+(with ralph's agent, group and IRI models) and left out of the copy. :func:`problems` checks what
+they leave out.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+from ralph.models.xapi.base.agents import BaseXapiAgent
+from ralph.models.xapi.base.common import IRI
+from ralph.models.xapi.base.groups import BaseXapiGroup
+
 from zoped.errors import Problem
+from zoped.interop.xapi_versions import V1_0_3, XapiVersion
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 _PLACEHOLDER_AGENT = {"objectType": "Agent", "mbox": "mailto:placeholder@example.com"}
@@ -50,18 +59,73 @@ def _strip_empty(data: Any) -> None:
             _strip_empty(value)
 
 
+_CONTEXT_ENTRIES = {
+    "contextAgents": ("contextAgent", "agent", TypeAdapter(BaseXapiAgent)),
+    "contextGroups": ("contextGroup", "group", TypeAdapter(BaseXapiGroup)),
+}
+_IRI: TypeAdapter[Any] = TypeAdapter(IRI)
+
+
+def _valid(adapter: TypeAdapter[Any], value: Any) -> bool:
+    try:
+        adapter.validate_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _context_entry_problems(where: str, name: str, entries: Any) -> list[Problem]:
+    """What is wrong with a 2.0 ``contextAgents`` or ``contextGroups`` array: each entry is
+    ``{"objectType": "contextAgent", "agent": <Agent>, "relevantTypes": [IRI, ...]}`` (a
+    ``contextGroup`` has a ``group``), ``relevantTypes`` optional but never empty."""
+    kind, inner, adapter = _CONTEXT_ENTRIES[name]
+    if not isinstance(entries, list) or not entries:
+        return [Problem(where, f"{name} is a non-empty array of {kind} objects")]
+    found: list[Problem] = []
+    for index, entry in enumerate(entries):
+        at = f"{where}[{index}]"
+        if not isinstance(entry, Mapping):
+            found.append(Problem(at, f"a {kind} is an object"))
+            continue
+        unknown = set(entry) - {"objectType", inner, "relevantTypes"}
+        if unknown:
+            found.append(Problem(f"{at}.{sorted(unknown)[0]}", f"a {kind} has no such property"))
+        if entry.get("objectType") != kind:
+            found.append(Problem(f"{at}.objectType", f'must be "{kind}"'))
+        if not _valid(adapter, entry.get(inner)):
+            found.append(Problem(f"{at}.{inner}", f"must be a valid {inner}"))
+        if "relevantTypes" in entry:
+            types = entry["relevantTypes"]
+            if not isinstance(types, list) or not types:
+                found.append(Problem(f"{at}.relevantTypes", "a non-empty array of IRIs"))
+            elif not all(isinstance(t, str) and _valid(_IRI, t) for t in types):
+                found.append(Problem(f"{at}.relevantTypes", "each relevant type is an IRI"))
+    return found
+
+
 def model_view(
-    statement: Mapping[str, Any], agent_ok: Callable[[Any], bool]
+    statement: Mapping[str, Any],
+    agent_ok: Callable[[Any], bool],
+    version: XapiVersion = V1_0_3,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The copy of a statement to give ralph's models, and the problems of the parts checked
-    here instead (with ``agent_ok``, ralph's agent-or-group model)."""
+    here instead (with ``agent_ok``, ralph's agent-or-group model), for a request of
+    ``version``."""
     view: dict[str, Any] = copy.deepcopy(dict(statement))
     problems: list[Problem] = []
-    if view.get("version") == "1.0":
-        view["version"] = "1.0.0"
+    given = view.get("version")
+    if isinstance(given, str) and version.statement_versions.fullmatch(given):
+        view["version"] = "1.0.0"  # ralph's models know 1.0.x only
     _strip_empty(view)
     for prefix, part in _parts(view):
         context = part.get("context")
+        if version.context_agents and isinstance(context, dict):
+            for name in _CONTEXT_ENTRIES:
+                if name in context:
+                    where = f"{prefix}context.{name}"
+                    problems += _context_entry_problems(where, name, context.pop(name))
+            if not context:
+                del part["context"]  # type: ignore[attr-defined]
         instructor = context.get("instructor") if isinstance(context, dict) else None
         if isinstance(instructor, Mapping) and instructor.get("objectType") == "Group":
             if not agent_ok(instructor):

@@ -30,6 +30,7 @@ from zoped.domain.people import User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.interop import xapi_lrs
 from zoped.interop.xapi_evidence import evidence_of
+from zoped.interop.xapi_versions import V1_0_3, XapiVersion
 from zoped.services import transaction
 from zoped.services.audit import record_access
 from zoped.services.evidence import record_evidence_batch
@@ -106,7 +107,9 @@ def _registration(statement: Mapping[str, Any]) -> str | None:
 
 
 def _check_batch(
-    statements: Sequence[Any], attachments: Mapping[str, tuple[str, bytes]]
+    statements: Sequence[Any],
+    attachments: Mapping[str, tuple[str, bytes]],
+    version: XapiVersion,
 ) -> list[Problem]:
     problems: list[Problem] = []
     if not statements:
@@ -117,7 +120,7 @@ def _check_batch(
     wanted: set[str] = set()
     for index, statement in enumerate(statements):
         where = f"[{index}]" if len(statements) > 1 else "statement"
-        found = xapi_lrs.check_statement(statement)
+        found = xapi_lrs.check_statement(statement, version)
         problems.extend(Problem(f"{where}.{p.location}", p.message) for p in found)
         if found:
             continue
@@ -201,8 +204,10 @@ def store_statements(
     attachments: Mapping[str, tuple[str, bytes]] | None = None,
     statement_id: str | None = None,
     now: datetime,
+    version: XapiVersion = V1_0_3,
 ) -> StoreResult:
-    """Store statements, all or nothing (PUT gives ``statement_id``; POST may send many).
+    """Store statements, all or nothing (PUT gives ``statement_id``; POST may send many),
+    under the rules of an xAPI ``version``.
 
     Raises:
         InvalidInput: a statement is not valid xAPI, an id comes twice, an attachment has no
@@ -221,11 +226,11 @@ def store_statements(
                 [Problem("statementId", "must be the id of the statement sent")],
             )
         batch[0] = {**batch[0], "id": statement_id}
-    problems = _check_batch(batch, parts)
+    problems = _check_batch(batch, parts, version)
     if problems:
         raise InvalidInput("invalid xAPI statement", problems)
     ready = [
-        xapi_lrs.prepare(s, stored=now, authority=authority(caller))
+        xapi_lrs.prepare(s, stored=now, authority=authority(caller), version=version)
         for s in batch
         if isinstance(s, Mapping)
     ]

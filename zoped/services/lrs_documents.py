@@ -3,30 +3,54 @@ resources, each school's apart.
 
 A document is kept as the bytes sent with their content type; its ETag is the SHA-1 of the
 bytes. A PUT replaces a document, a POST merges a JSON object into a JSON object document (or
-stores it when there is none). Activity and agent profiles are written under optimistic
-concurrency: ``If-Match`` / ``If-None-Match`` preconditions are checked (412 when they fail),
-and a PUT of a profile without either header is refused: a conflict (409) when the
-profile exists, else bad input (400).
+stores it when there is none). ``If-Match`` / ``If-None-Match`` preconditions are checked (412
+when they fail). In xAPI 1.0.3, activity and agent profiles are written under optimistic
+concurrency: a PUT of a profile without either header is refused, a conflict (409) when the
+profile exists, else bad input (400). In xAPI 2.0 every document resource, state included,
+refuses a PUT without either header over an existing document (409) and accepts one that
+creates a document (:class:`ConcurrencyRules`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from zoped.errors import Conflict, InvalidInput, NotFound, Problem, ZopedError
+from zoped.interop.xapi_versions import V1_0_3, XapiVersion
 from zoped.services import transaction
 from zoped.services.lrs import LrsCaller
 from zoped.store import lrs_repository as repo
 from zoped.store.lrs_repository import Document, DocumentKey
 
-__all__ = ["DocumentKey", "PreconditionFailed"]
+__all__ = ["ConcurrencyRules", "DocumentKey", "PreconditionFailed"]
 JSON_TYPE = "application/json"
-CONCURRENT_KINDS = frozenset({"activity_profile", "agent_profile"})
+PROFILE_KINDS = frozenset({"activity_profile", "agent_profile"})
+
+
+@dataclass(frozen=True)
+class ConcurrencyRules:
+    """How a PUT without If-Match or If-None-Match is judged, by an xAPI version."""
+
+    #: The document kinds where such a PUT over an existing document is a conflict (409).
+    guarded: frozenset[str]
+    #: Whether such a PUT that would create a guarded document is refused (400).
+    refuse_new: bool
+
+    @classmethod
+    def of(cls, version: XapiVersion) -> ConcurrencyRules:
+        """The rules of an xAPI version."""
+        guarded = PROFILE_KINDS | ({"state"} if version.state_concurrency else set())
+        return cls(frozenset(guarded), version.new_profile_needs_precondition)
+
+
+#: The rules of xAPI 1.0.3.
+V1_RULES = ConcurrencyRules.of(V1_0_3)
 
 
 class PreconditionFailed(ZopedError):
@@ -90,21 +114,23 @@ def save_document(
     if_match: str | None,
     if_none_match: str | None,
     now: datetime,
+    rules: ConcurrencyRules = V1_RULES,
 ) -> Document:
     """Store (PUT) or merge (POST, ``merge``) a document.
 
     Raises:
         PreconditionFailed: an If-Match / If-None-Match that does not hold.
-        Conflict: a PUT over an existing profile without either header.
-        InvalidInput: a PUT of a new profile without either header.
+        Conflict: a PUT over an existing guarded document without either header.
+        InvalidInput: a PUT of a new profile without either header (where ``rules`` say so).
         InvalidInput: a merge where either document is not a JSON object.
     """
     caller.require()
     found = repo.get_document(session, key, document_id)
     _check_preconditions(found, if_match, if_none_match)
-    if not merge and key.kind in CONCURRENT_KINDS and if_match is None and if_none_match is None:
-        if found is not None:
-            raise Conflict("this document exists: send If-Match with its ETag to replace it")
+    unguarded_put = not merge and if_match is None and if_none_match is None
+    if unguarded_put and key.kind in rules.guarded and found is not None:
+        raise Conflict("this document exists: send If-Match with its ETag to replace it")
+    if unguarded_put and key.kind in rules.guarded and rules.refuse_new:
         raise InvalidInput(
             "send If-None-Match: * to create a profile (or If-Match to replace one)",
             [Problem("If-None-Match", "a PUT of a profile sends If-Match or If-None-Match")],
