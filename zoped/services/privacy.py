@@ -442,11 +442,13 @@ def _erase_person(
             session, school_id=school_id, local_id=subject
         )
         _add(counts, "roster_records", removed)
-        # The school's xAPI LRS: statements naming them by their zoped id, and their documents.
-        removed = lrs_repository.delete_account_records(
+        # The school's xAPI LRS: statements naming them by their zoped id, the attachments
+        # only those listed, and their documents.
+        lrs_removed = lrs_repository.delete_account_records(
             session, school_id=school_id, account_name=subject
         )
-        _add(counts, "lrs_statements", removed)
+        _add(counts, "lrs_statements", lrs_removed.statements)
+        _add(counts, "lrs_attachments", lrs_removed.attachments)
     erasure_repository.pseudonymise(session, subject=subject, pseudonym=pseudonym, at=now)
     _erase_subject(session, subject, pseudonym, counts)
 

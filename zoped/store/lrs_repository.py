@@ -8,6 +8,7 @@ A statement is kept as the JSON text it was stored as; the filters read indexed 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -377,25 +378,73 @@ def about_activity(session: Session, school_id: str, activity_id: str, limit: in
     return [str(row) for row in rows]
 
 
-def delete_account_records(session: Session, *, school_id: str, account_name: str) -> int:
+def _attachment_hashes(statement: str) -> set[str]:
+    """The SHA-2 of each attachment a stored statement (JSON) lists."""
+    found = json.loads(statement).get("attachments")
+    return {
+        a["sha2"]
+        for a in (found if isinstance(found, list) else [])
+        if isinstance(a, dict) and isinstance(a.get("sha2"), str)
+    }
+
+
+def _listed(sha2: str) -> str:
+    """How a stored statement (compact JSON) lists an attachment: ``"sha2":"<hash>"``."""
+    return json.dumps({"sha2": sha2}, separators=(",", ":"))[1:-1]
+
+
+def _delete_unreferenced_attachments(session: Session, school_id: str, hashes: set[str]) -> int:
+    """Delete the kept contents of ``hashes`` that no statement of the school lists any more
+    (a statement is kept as compact JSON, so it lists one as ``"sha2":"<hash>"``); returns how
+    many went."""
+    t = lrs_statements
+    gone = 0
+    for sha2 in sorted(hashes):
+        listed = session.scalar(
+            select(t.c.seq)
+            .where(
+                t.c.school_id == school_id,
+                t.c.statement.contains(_listed(sha2), autoescape=True),
+            )
+            .limit(1)
+        )
+        if listed is None:
+            a = lrs_attachments
+            result = session.execute(delete(a).where(a.c.school_id == school_id, a.c.sha2 == sha2))
+            gone += int(getattr(result, "rowcount", 0) or 0)
+    return gone
+
+
+@dataclass(frozen=True)
+class AccountRecordsDeleted:
+    """What :func:`delete_account_records` deleted: statements, and attachment contents no
+    other statement lists."""
+
+    statements: int
+    attachments: int
+
+
+def delete_account_records(
+    session: Session, *, school_id: str, account_name: str
+) -> AccountRecordsDeleted:
     """Delete what the school's LRS holds about an agent whose account name is
     ``account_name`` (any home page): the statements that name it anywhere (as ``agent`` refs,
-    related ones included) and its state and agent profile documents. Returns how many
-    statements went."""
+    related ones included), the attachment contents only those statements listed, and its
+    state and agent profile documents."""
     refs = lrs_statement_refs
     named = and_(
         refs.c.kind == "agent",
         refs.c.key.startswith("account:"),
         refs.c.key.endswith("|" + account_name, autoescape=True),
     )
-    seqs = list(
-        session.scalars(
-            select(lrs_statements.c.seq).where(
-                lrs_statements.c.school_id == school_id,
-                lrs_statements.c.seq.in_(select(refs.c.seq).where(named)),
-            )
+    rows = session.execute(
+        select(lrs_statements.c.seq, lrs_statements.c.statement).where(
+            lrs_statements.c.school_id == school_id,
+            lrs_statements.c.seq.in_(select(refs.c.seq).where(named)),
         )
-    )
+    ).all()
+    seqs = [row.seq for row in rows]
+    hashes = set().union(*(_attachment_hashes(row.statement) for row in rows))
     for start in range(0, len(seqs), 500):
         chunk = seqs[start : start + 500]
         session.execute(delete(refs).where(refs.c.seq.in_(chunk)))
@@ -408,4 +457,5 @@ def delete_account_records(session: Session, *, school_id: str, account_name: st
             d.c.agent_key.endswith("|" + account_name, autoescape=True),
         )
     )
-    return len(seqs)
+    attachments = _delete_unreferenced_attachments(session, school_id, hashes)
+    return AccountRecordsDeleted(len(seqs), attachments)
