@@ -131,3 +131,24 @@ def test_a_replay_is_a_fold_of_pure_steps(events) -> None:
             assert all(c.p_known_after <= c.p_known_before for c in changes)
         fold = later
     assert read_states(fold, course, now=now) == read_states(whole, course, now=now)
+
+
+@given(histories(), st.integers(0, 60 * 60 * 24 * 90))
+def test_a_class_reads_recall_and_review_dates_as_the_memory_model_does_cell_by_cell(
+    events: list[EvidenceEvent], later_s: int
+) -> None:
+    """The class page reads every learner's recall and review date in one numpy pass: the
+    same numbers as the memory model's own functions, one competency at a time."""
+    course, models = _course_and_models()
+    rep = replay(course, models, {"x": events, "y": events[: len(events) // 2], "z": []})
+    now_s = events[-1].occurred_at.timestamp() + later_s
+    recall, due = rep.retrievability(now_s), rep.review_due_s(0.8)
+    memory = models.memory
+    for row, state in enumerate(rep.memory_states):
+        for code in range(rep.graph.n):
+            if code in state.skills:
+                assert recall[row, code] == memory.retrievability(state, code, now_s)
+                assert due[row, code] == memory.next_review_s(state, code, 0.8)
+            else:
+                assert recall[row, code] == 1.0
+                assert np.isnan(due[row, code])

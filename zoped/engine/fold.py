@@ -36,6 +36,12 @@ from zoped.engine.mastery import (
 )
 from zoped.engine.memo import per_course
 from zoped.engine.memory import MemoryModel, MemoryState
+from zoped.engine.memory_curves import (
+    CURVE_CODE,
+    SECONDS_PER_DAY,
+    interval_days,
+    recall_cells,
+)
 from zoped.engine.overrides import (
     MasteryEvent,
     mastery_event_doc,
@@ -98,6 +104,7 @@ class ProgressPoint:
 # --- replay ---------------------------------------------------------------------------------
 
 FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
+BoolMatrix = np.ndarray[Any, np.dtype[np.bool_]]
 
 
 @dataclass
@@ -240,7 +247,37 @@ class Replay:
 
     def retrievability(self, now_s: float) -> FloatMatrix:
         """Predicted recall per learner x graph code at ``now_s`` (1 where never practised)."""
-        return np.stack([self.recall_row(r, now_s) for r in range(len(self.learner_ids))])
+        stability, last_review, seen = self._memory_cells()
+        curve = CURVE_CODE[self.models.memory.curve]
+        recall = recall_cells(stability, last_review, seen, now_s, curve)
+        out: FloatMatrix = np.where(seen, recall, 1.0)
+        return out
+
+    def review_due_s(self, target_retention: float) -> FloatMatrix:
+        """When recall falls to ``target_retention``, per learner x graph code, in epoch
+        seconds (NaN where never practised), as :meth:`MemoryModel.next_review_s` says."""
+        stability, last_review, seen = self._memory_cells()
+        days = interval_days(stability, target_retention, self.models.memory.curve)
+        out: FloatMatrix = np.where(seen, last_review + days * SECONDS_PER_DAY, np.nan)
+        return out
+
+    def _memory_cells(self) -> tuple[FloatMatrix, FloatMatrix, BoolMatrix]:
+        """The memory states as (stability in days, last review, seen) per learner x code:
+        one numpy pass for a class instead of a call per cell."""
+        shape = (len(self.learner_ids), self.graph.n)
+        stability, last_review = np.ones(shape), np.zeros(shape)
+        seen = np.zeros(shape, dtype=np.bool_)
+        cells = [
+            (row, code, mem.stability_days, mem.last_review_s)
+            for row, state in enumerate(self.memory_states)
+            for code, mem in state.skills.items()
+        ]
+        if cells:
+            rows, codes, days, at = zip(*cells, strict=True)
+            stability[rows, codes] = days
+            last_review[rows, codes] = at
+            seen[rows, codes] = True
+        return stability, last_review, seen
 
 
 @dataclass

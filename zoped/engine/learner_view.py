@@ -34,7 +34,7 @@ from zoped.engine.overrides import (
 from zoped.errors import NotFound
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompetencyState:
     """One competency for one learner, worded the same for every role.
 
@@ -179,8 +179,14 @@ def read_states(rep: Replay, course: Course, *, now: datetime) -> dict[str, Lear
     now_s = now.timestamp()
     recall = rep.retrievability(now_s)
     derived = rep.tracker.levels(recall)
-    p_known = rep.p_known()
-    p_correct = rep.p_correct()
+    # Python lists, read cell by cell below (indexing a numpy array per cell costs more than
+    # the rest of the loop on a class page).
+    recall_rows = recall.tolist()
+    due_rows = np.minimum(rep.review_due_s(MASTERY.review_retrievability), 4e9).tolist()
+    p_known_rows = rep.p_known().tolist()
+    p_correct_rows = rep.p_correct().tolist()
+    attempts_rows = rep.tracker.attempts.tolist()
+    n_correct_rows = rep.tracker.n_correct.tolist()
     fw = course.framework
     comps = [fw.get(cid) for cid in graph.ids]
     practisable = [bool(course.items_for(cid)) for cid in graph.ids]
@@ -190,37 +196,33 @@ def read_states(rep: Replay, course: Course, *, now: datetime) -> dict[str, Lear
         statuses = apply_overrides(graph, derived[row], rep.judgements[row])
         levels = np.array([int(s.level) for s in statuses], dtype=np.int64)
         unlocked = graph.unlocked(at_least_proficient(levels))
-        memory_state = rep.memory_states[row]
+        skills = rep.memory_states[row].skills
+        recall_row, due_row = recall_rows[row], due_rows[row]
+        last_at, recent = rep.last_at[row], rep.recent_answers[row]
         states: list[CompetencyState] = []
         for code, comp in enumerate(comps):
-            seen = code in memory_state.skills
-            due_at = None
-            if seen:
-                due_s = models.memory.next_review_s(
-                    memory_state, code, MASTERY.review_retrievability
-                )
-                due_at = datetime.fromtimestamp(min(due_s, 4e9), tz=UTC)
+            seen = code in skills
             status = statuses[code]
             states.append(
                 CompetencyState(
                     competency_id=comp.id,
                     title=comp.title,
                     group_id=comp.parent,
-                    p_known=float(p_known[row, code]),
+                    p_known=p_known_rows[row][code],
                     level=status.level,
                     derived_level=status.derived_level,
-                    last_practised=rep.last_at[row][code],
-                    evidence_count=int(rep.tracker.attempts[row, code]),
-                    n_correct=int(rep.tracker.n_correct[row, code]),
+                    last_practised=last_at[code],
+                    evidence_count=attempts_rows[row][code],
+                    n_correct=n_correct_rows[row][code],
                     unlocked=bool(unlocked[code]),
-                    retrievability=float(recall[row, code]) if seen else None,
-                    review_due_at=due_at,
+                    retrievability=recall_row[code] if seen else None,
+                    review_due_at=_at(due_row[code]) if seen else None,
                     practisable=practisable[code],
                     notes=status.notes,
                     self_assessed=status.self_assessed,
                     prerequisites=comp.prerequisites,
-                    p_correct=float(p_correct[row, code]),
-                    recent=rep.recent_answers[row].get(code, ()),
+                    p_correct=p_correct_rows[row][code],
+                    recent=recent.get(code, ()),
                 )
             )
         history = list(rep.history[row])

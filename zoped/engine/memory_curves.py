@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,8 @@ _EPS = 1e-9
 Curve = Literal["power", "exponential"]
 TimeSource = Literal["timestamp", "order"]
 CURVE_CODE: dict[str, int] = {"power": 0, "exponential": 1}
+#: A number of days, or an array of them.
+_Days = TypeVar("_Days", float, FloatArray)
 
 
 @dataclass(frozen=True)
@@ -277,8 +279,9 @@ class MemoryState:
         return cls(skills=skills, n_events=int(data["n_events"]))
 
 
-def interval_days(stability_days: float, target: float, curve: Curve) -> float:
-    """Days after a review at which R falls to ``target`` (inverse of the forgetting curve)."""
+def interval_days(stability_days: _Days, target: float, curve: Curve) -> _Days:
+    """Days after a review at which R falls to ``target`` (inverse of the forgetting curve),
+    for one stability or an array of them."""
     if curve == "power":
         return 9.0 * stability_days * (1.0 / target - 1.0)
     return stability_days * math.log(target) / math.log(0.9)

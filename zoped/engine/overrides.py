@@ -163,7 +163,7 @@ def mastery_events(
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompetencyStatus:
     """One competency's level for one learner, with the evidence a reader needs."""
 

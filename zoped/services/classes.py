@@ -95,7 +95,7 @@ class AlertConfig:
             raise InvalidInput("invalid alert configuration", problems)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompetencyView:
     """One learner's state on one competency, as the dashboard reads it."""
 
@@ -343,7 +343,7 @@ class Column:
     strand_title: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One learner's level on one competency."""
 
