@@ -154,8 +154,14 @@ def _write(
     ready: Sequence[dict[str, Any]],
     parts: Mapping[str, tuple[str, bytes]],
     now: datetime,
-) -> list[dict[str, Any]]:
-    """Store the statements not stored yet and void what they void; returns those stored.
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Store the statements not stored yet and void what they void; returns those stored and
+    the ids of those among them that are voided now.
+
+    A statement whose voiding statement came first is stored voided: the LRS does not refuse a
+    voiding statement whose target it does not hold (xAPI 1.0.3, 2.3.2; 2.0.0, 2.2.3), and the
+    target, when it comes, is the target of a voiding statement, so it is voided (a voiding
+    statement itself never is).
 
     Raises:
         Conflict: an id is stored with other content.
@@ -178,6 +184,8 @@ def _write(
                 "a voiding statement cannot be voided",
                 [Problem("object.id", f"{target} is itself a voiding statement")],
             )
+    plain = [s["id"] for s in fresh if _voided_target(s) is None]
+    early = repo.voided_on_arrival(session, caller.school_id, plain, xapi_lrs.VOIDED)
     with transaction(session):
         repo.add_attachments(session, caller.school_id, parts)
         for statement in fresh:
@@ -192,8 +200,9 @@ def _write(
                 statement=json.dumps(statement, separators=(",", ":")),
                 refs=xapi_lrs.references(statement),
             )
-        repo.void(session, caller.school_id, sorted(targets & set(verbs)))
-    return fresh
+        voided = (targets & set(verbs)) | early
+        repo.void(session, caller.school_id, sorted(voided))
+    return fresh, voided
 
 
 def store_statements(
@@ -236,14 +245,17 @@ def store_statements(
     ]
     for attempt in (1, 2):
         try:
-            fresh = _write(session, caller=caller, ready=ready, parts=parts, now=now)
+            fresh, voided = _write(session, caller=caller, ready=ready, parts=parts, now=now)
             break
         except IntegrityError:
             # Another request stored one of these ids between our read and our write (the
             # transaction is rolled back): judge the batch again against what it stored.
             if attempt == 2:
                 raise Conflict("these statements were being stored by another request") from None
-    recorded = _record_evidence(session, caller=caller, statements=fresh, now=now)
+    # A statement voided as it is stored (its voiding statement came first, or in the same
+    # batch) is no evidence.
+    live = [s for s in fresh if s["id"] not in voided]
+    recorded = _record_evidence(session, caller=caller, statements=live, now=now)
     if fresh:
         with transaction(session):
             record_access(

@@ -75,6 +75,28 @@ def voiding_targets(session: Session, school_id: str, ids: Sequence[str]) -> dic
     return {row.id: row.verb_id for row in rows}
 
 
+def voided_on_arrival(
+    session: Session, school_id: str, ids: Sequence[str], voiding_verb: str
+) -> set[str]:
+    """Of ``ids``, those a statement the school already stores voids (its verb is
+    ``voiding_verb``, its object a StatementRef to the id): read from the ``statement`` refs'
+    index."""
+    if not ids:
+        return set()
+    refs, t = lrs_statement_refs, lrs_statements
+    found = session.scalars(
+        select(refs.c.key)
+        .join(t, t.c.seq == refs.c.seq)
+        .where(
+            refs.c.kind == "statement",
+            refs.c.key.in_(list(ids)),
+            t.c.school_id == school_id,
+            t.c.verb_id == voiding_verb,
+        )
+    )
+    return set(found)
+
+
 def add_statement(
     session: Session,
     *,
