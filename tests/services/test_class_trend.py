@@ -9,15 +9,10 @@ import pytest
 
 from tests.conftest import DEMO_NOW
 from tests.services._school import fresh_demo_db, user
+from zoped.engine.class_alerts import AlertKind, ClassReviews, CompetencyView, summarise_reviews
 from zoped.engine.class_trend import weekly_class_trend
 from zoped.engine.mastery import MasteryLevel as L
-from zoped.services.classes import (
-    AlertKind,
-    ClassReviews,
-    CompetencyView,
-    class_dashboard,
-    summarise_reviews,
-)
+from zoped.services.classes import class_dashboard
 from zoped.services.pathways import learner_states
 from zoped.store.repositories import PeopleRepository
 

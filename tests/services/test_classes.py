@@ -12,20 +12,18 @@ import pytest
 from tests.conftest import DEMO_NOW
 from tests.services._school import fresh_demo_db, user
 from zoped.domain.evidence import EvidenceEvent, EvidenceKind
-from zoped.engine.mastery import MasteryLevel as L
-from zoped.engine.trail import RECENT_ANSWERS
-from zoped.errors import NotFound
-from zoped.services.classes import (
+from zoped.engine.class_alerts import (
     AlertConfig,
     AlertKind,
     CompetencyView,
-    DashboardFilters,
     OwnEvidence,
-    class_dashboard,
     find_alerts,
     next_competency,
-    teacher_classes,
 )
+from zoped.engine.mastery import MasteryLevel as L
+from zoped.engine.trail import RECENT_ANSWERS
+from zoped.errors import NotFound
+from zoped.services.classes import DashboardFilters, class_dashboard, teacher_classes
 from zoped.services.evidence import list_evidence
 
 NOW = DEMO_NOW

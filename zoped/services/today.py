@@ -2,7 +2,7 @@
 
 For each class the teacher teaches, on the first course it follows:
 
-* **stuck**: the class dashboard's stuck alerts (:func:`zoped.services.classes.find_alerts`),
+* **stuck**: the class dashboard's stuck alerts (:func:`zoped.engine.class_alerts.find_alerts`),
   each with its evidence;
 * **ready to move on**: learners who reached proficient on a competency in the last
   :data:`READY_DAYS` days, when a competency that builds on it is open to them and not started;
@@ -24,11 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from zoped.domain.people import User
-from zoped.engine.learner_view import CompetencyState
-from zoped.engine.mastery import MasteryLevel
-from zoped.services import transaction
-from zoped.services.assignments import AssignmentReport, class_reports
-from zoped.services.classes import (
+from zoped.engine.class_alerts import (
     Alert,
     AlertConfig,
     AlertKind,
@@ -38,8 +34,12 @@ from zoped.services.classes import (
     competency_views,
     find_alerts,
     summarise_reviews,
-    teacher_classes,
 )
+from zoped.engine.learner_view import CompetencyState
+from zoped.engine.mastery import MasteryLevel
+from zoped.services import transaction
+from zoped.services.assignments import AssignmentReport, class_reports
+from zoped.services.classes import teacher_classes
 from zoped.services.courses import courses_of_class
 from zoped.services.pathways import learner_states
 from zoped.services.policy import Action, require_class_access
