@@ -72,7 +72,9 @@ def _network(torch: Any, n_skills: int, n_items: int, d: int, heads: int, dropou
             qh, kh, vh = split(self.qk(q)), split(self.qk(k)), split(self.v(v))
             scores = qh @ kh.transpose(-2, -1) / math.sqrt(d // heads)
             with torch.no_grad():
-                weights = scores.masked_fill(~visible, -1e32).softmax(-1) * visible
+                # Hidden scores softmax to exactly 0; a row that sees nothing gets no weight
+                # whatever its distances (below), so no mask multiplication is needed here.
+                weights = scores.masked_fill(~visible, -1e32).softmax(-1)
                 after = weights.sum(-1, keepdim=True) - weights.cumsum(-1)
                 pos = torch.arange(n, device=q.device)
                 gap = (pos[:, None] - pos[None, :]).abs()
@@ -80,7 +82,9 @@ def _network(torch: Any, n_skills: int, n_items: int, d: int, heads: int, dropou
             theta = functional.softplus(self.gamma)
             scores = scores * (-theta * dist).exp().clamp(1e-5, 1e5)
             weights = scores.masked_fill(~visible, -1e32).softmax(-1)
-            weights = weights * visible.any(-1, keepdim=True)  # nothing to see: retrieve zero
+            seen = visible.any(-1, keepdim=True)
+            if not bool(seen.all()):  # a row with nothing to see retrieves zero
+                weights = weights * seen
             out = self.drop(weights) @ vh
             return self.o(out.transpose(1, 2).reshape(b, n, d))
 
