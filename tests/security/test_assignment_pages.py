@@ -54,7 +54,7 @@ def _assign(client, token: str, activity_id: str, **fields: str):
         "activity_id": activity_id,
         "learner_ids": "amara",
         "note": "Practise before Friday's quiz",
-        "due": DUE,
+        "due_at": DUE,
         "back": "/teacher/learners/amara",
     }
     data.update(fields)
@@ -153,8 +153,8 @@ def test_a_bad_due_date_or_note_is_refused_and_nothing_is_stored(fresh_db) -> No
             return int(s.scalar(select(func.count()).select_from(assignments)) or 0)
 
     for fields, message in (
-        ({"due": "next friday"}, "use a date like 2026-12-12"),
-        ({"due": "2026-11-01"}, "that date has passed"),
+        ({"due_at": "next friday"}, "use a date like 2026-12-12"),
+        ({"due_at": "2026-11-01"}, "that date has passed"),
         ({"note": "x" * 501}, "keep the note to 500 characters"),
     ):
         answer = _assign(teacher, token, activity_id, **fields)

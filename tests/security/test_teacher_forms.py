@@ -84,11 +84,11 @@ def test_a_refused_assignment_shows_its_page_again(fresh_db) -> None:
             "activity_id": "no-such-activity",
             "learner_ids": "amara",
             "note": note,
-            "due": "2026-11-01",
+            "due_at": "2026-11-01",
             "back": LEARNER_PAGE,
         },
     )
-    page = _refused(answer, "err-assign-amara-due", "that date has passed", note)
+    page = _refused(answer, "err-assign-amara-due_at", "that date has passed", note)
     assert 'value="2026-11-01"' in page
 
     class_page = teacher.get("/teacher").text
@@ -107,7 +107,7 @@ def test_a_refused_assignment_shows_its_page_again(fresh_db) -> None:
             "learner_ids": members,
             "class_id": class_path.group(1).rsplit("/", 1)[1],
             "note": "x" * 600,
-            "due": "",
+            "due_at": "",
             "back": class_path.group(1),
         },
     )
@@ -121,7 +121,7 @@ def test_an_assignment_from_elsewhere_still_gets_a_clear_error(fresh_db) -> None
     token = sign_in(teacher, "rivera")
     answer = teacher.post(
         "/teacher/assignments",
-        data={"csrf_token": token, "activity_id": "x", "learner_ids": "amara", "due": "soon"},
+        data={"csrf_token": token, "activity_id": "x", "learner_ids": "amara", "due_at": "soon"},
     )
     assert answer.status_code == 422
     assert "use a date like" in html.unescape(answer.text)

@@ -232,5 +232,5 @@ def test_bad_assignments_are_refused_and_change_nothing(school: Session) -> None
             note="x" * 501,
             now=T1,
         )
-    assert {p.location for p in refused.value.problems} == {"due", "note"}
+    assert {p.location for p in refused.value.problems} == {"due_at", "note"}
     assert _mine(school) == []

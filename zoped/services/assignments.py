@@ -124,11 +124,11 @@ def parse_due(text: str, *, now: datetime) -> datetime | None:
         day = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
-            "invalid assignment", [Problem("due", "use a date like 2026-12-12")]
+            "invalid assignment", [Problem("due_at", "use a date like 2026-12-12")]
         ) from None
     due_at = due_at_end_of(day)
     if due_at < now:
-        raise InvalidInput("invalid assignment", [Problem("due", "that date has passed")])
+        raise InvalidInput("invalid assignment", [Problem("due_at", "that date has passed")])
     return due_at
 
 
@@ -363,7 +363,7 @@ def assign(
     if len(learners) > 1 and class_id is None:
         problems.append(Problem("class_id", "a group assignment names its class"))
     if due_at is not None and (due_at.tzinfo is None or due_at < now):
-        problems.append(Problem("due", "give a due date that has not passed"))
+        problems.append(Problem("due_at", "give a due date that has not passed"))
     if len(note.strip()) > MAX_NOTE:
         problems.append(Problem("note", f"keep the note to {MAX_NOTE} characters"))
     if problems:

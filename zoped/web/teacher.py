@@ -325,7 +325,7 @@ def make_assignment(
     learner_ids: Annotated[list[str] | None, Form()] = None,
     class_id: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
-    due: Annotated[str, Form()] = "",
+    due_at: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "/teacher",
 ) -> Response:
     """Assign an activity to one learner or a small group, with a note and a due date; a
@@ -338,14 +338,14 @@ def make_assignment(
             learner_ids=chosen,
             activity_id=activity_id,
             class_id=class_id or None,
-            due_at=assignment_services.parse_due(due, now=now),
+            due_at=assignment_services.parse_due(due_at, now=now),
             note=note,
             now=now,
         )
     except (InvalidInput, Conflict) as error:
         # The class page has one form per group: the refused one is the group's learners.
         form = "assign:" + " ".join(sorted(chosen))
-        typed = {"activity_id": activity_id, "note": note, "due": due}
+        typed = {"activity_id": activity_id, "note": note, "due_at": due_at}
         refused = RefusedForm.of(form, error, typed)
         page = _ASSIGN_BACK.match(back)
         if page is None:
