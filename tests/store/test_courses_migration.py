@@ -6,6 +6,7 @@ would delete it if a referenced table were dropped)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, func, select
 
 from tests import factories as f
 from zoped.domain import Role
+from zoped.domain.people import School
 from zoped.store import mappers
 from zoped.store.db import make_engine, upgrade
 from zoped.store.tables import (
@@ -259,6 +261,13 @@ def _count(connection: Connection, table: sa.Table, **where: str) -> int:
     return int(connection.scalar(stmt) or 0)
 
 
+def _school_row(school: School, *, created_at: datetime) -> dict[str, Any]:
+    """A school's row as these tests' schema (0011) has it: without 0017's time zone."""
+    row = mappers.school_row(school, created_at=created_at)
+    del row["time_zone"]
+    return row
+
+
 def _pairs(connection: Connection, table: sa.Table) -> set[tuple[str, str]]:
     return {(r.learner_id, r.course_id) for r in connection.execute(select(table))}
 
@@ -268,9 +277,7 @@ def test_one_school_keeps_everything_and_its_classes_follow_its_course(db_url: s
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                schools.insert(), [mappers.school_row(f.school(id="s1"), created_at=T0)]
-            )
+            connection.execute(schools.insert(), [_school_row(f.school(id="s1"), created_at=T0)])
             _user(connection, "l1", "s1", Role.LEARNER)
             _user(connection, "t1", "s1", Role.TEACHER)
             connection.execute(
@@ -330,7 +337,7 @@ def test_a_course_used_by_two_schools_becomes_one_course_in_each(db_url: str) ->
             for i, school in enumerate(("s1", "s2")):
                 connection.execute(
                     schools.insert(),
-                    [mappers.school_row(f.school(id=school), created_at=T0.replace(hour=i))],
+                    [_school_row(f.school(id=school), created_at=T0.replace(hour=i))],
                 )
                 _user(connection, f"l-{school}", school, Role.LEARNER)
                 _user(connection, f"t-{school}", school, Role.TEACHER)

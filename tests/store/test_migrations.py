@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -76,7 +77,9 @@ def test_event_counts_start_from_the_log_already_stored(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            connection.execute(schools.insert(), [mappers.school_row(f.school(), created_at=f.T0)])
+            school_row = mappers.school_row(f.school(), created_at=f.T0)
+            del school_row["time_zone"]  # added by 0017, after this test's schema
+            connection.execute(schools.insert(), [school_row])
             user_row = mappers.user_row(f.user(), created_at=f.T0)
             for added_by_0011 in ("active", "must_change_password"):  # after this test's schema
                 del user_row[added_by_0011]
@@ -90,3 +93,30 @@ def test_event_counts_start_from_the_log_already_stored(db_url: str) -> None:
     finally:
         engine.dispose()
     assert [tuple(row) for row in counted] == [("learner-1", 3)]
+
+
+def test_schools_get_utc_and_going_back_keeps_their_people(db_url: str) -> None:
+    """0017 gives the schools already stored UTC (what they had), and its downgrade drops the
+    column in place: no school is recreated, so no user is lost to a cascade."""
+    upgrade(db_url, "0016")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            school_row = mappers.school_row(f.school(), created_at=f.T0)
+            del school_row["time_zone"]
+            connection.execute(schools.insert(), [school_row])
+            connection.execute(users.insert(), [mappers.user_row(f.user(), created_at=f.T0)])
+        upgrade(db_url)
+        with engine.connect() as connection:
+            assert connection.execute(select(schools.c.time_zone)).scalars().all() == ["UTC"]
+        with engine.begin() as connection:
+            config = alembic_config(db_url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0016")
+        with engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("schools")}
+            assert "time_zone" not in columns
+            assert connection.execute(select(users.c.id)).scalars().all() == [f.user().id]
+        upgrade(db_url)
+    finally:
+        engine.dispose()

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from zoped.clock import SystemClock
-from zoped.domain.people import Role, School
+from zoped.domain.people import DEFAULT_TIME_ZONE, Role, School
 from zoped.errors import InvalidInput, Problem
 from zoped.services import accounts, auth, roster, users_csv
 from zoped.services.system import open_database
@@ -43,18 +43,25 @@ def register(app: typer.Typer) -> None:
     def create_school(
         school_id: str = typer.Argument(..., help="Short id, e.g. riverside."),
         name: str = typer.Option(..., "--name", help="The school's name."),
+        time_zone: str = typer.Option(
+            DEFAULT_TIME_ZONE,
+            "--time-zone",
+            help="IANA time zone, e.g. America/New_York: due dates end at midnight there.",
+        ),
         url: str | None = typer.Option(None, "--db", help=DB_HELP),
     ) -> None:
         """Create a school (then add its first admin with ``zoped users create --role admin``)."""
         database = open_database(_settings(url).database_url)
         try:
             with database.session() as session:
-                roster.create_school(
-                    session, school=School(id=school_id, name=name), now=SystemClock().now()
+                made = roster.create_school(
+                    session,
+                    school=School(id=school_id, name=name, time_zone=time_zone),
+                    now=SystemClock().now(),
                 )
         finally:
             database.dispose()
-        typer.echo(f"created school {school_id}")
+        typer.echo(f"created school {made.id} (time zone {made.time_zone})")
 
     @school.command("setup-code")
     def print_setup_code() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from zoped.domain.content import Modality
 from zoped.domain.evidence import aware_problems
@@ -24,12 +25,50 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+#: The time zone of a school that names none (and of every school made before zones existed).
+DEFAULT_TIME_ZONE = "UTC"
+
+
+def time_zone_problems(name: str, location: str = "time_zone") -> list[Problem]:
+    """Why ``name`` is not an IANA time zone name such as ``America/New_York`` (empty if it is)."""
+    text = name.strip()
+    problem = Problem(location, "use a time zone name such as Europe/London or America/New_York")
+    # Only names: ZoneInfo would also read a path, and "localtime" is the server's own zone.
+    if (
+        not text
+        or len(text) > 64
+        or text.startswith(("/", "."))
+        or ".." in text
+        or text in ("localtime", "posixrules")
+    ):
+        return [problem]
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [problem]
+    return []
+
+
 @dataclass(frozen=True)
 class School:
-    """A school (or a family, or a club): the scope of users, classes and courses."""
+    """A school (or a family, or a club): the scope of users, classes and courses.
+
+    Attributes:
+        time_zone: the IANA name of the school's time zone: due dates end at midnight there,
+            and its pages show times there.
+    """
 
     id: str
     name: str
+    time_zone: str = DEFAULT_TIME_ZONE
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The school's time zone (UTC if this machine lacks the zone's data)."""
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(DEFAULT_TIME_ZONE)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from zoped.domain.people import Enrollment, GuardianLink, Role, School, SchoolClass, User
+from zoped.domain.people import (
+    Enrollment,
+    GuardianLink,
+    Role,
+    School,
+    SchoolClass,
+    User,
+    time_zone_problems,
+)
 from zoped.errors import Conflict, InvalidInput, NotFound, Problem
 from zoped.services import transaction
 from zoped.services.auth import (
@@ -445,7 +453,7 @@ def rename_school(
         raise InvalidInput("invalid name", [Problem("name", "1 to 300 characters")])
     repo = PeopleRepository(session)
     with transaction(session):
-        repo.get_school(school_id)
+        before = repo.get_school(school_id)
         repo.rename_school(school_id, cleaned)
         append_audit(
             session,
@@ -455,7 +463,38 @@ def rename_school(
             subject_type="school",
             subject_id=school_id,
         )
-    return School(id=school_id, name=cleaned)
+    return dataclasses.replace(before, name=cleaned)
+
+
+def set_school_time_zone(
+    session: Session, *, actor: User | None, school_id: str, time_zone: str, now: datetime
+) -> School:
+    """Change the school's time zone (an IANA name such as ``America/New_York``): due dates end
+    at midnight there, and its pages show times there.
+
+    Raises:
+        PermissionDenied: not an admin of the school.
+        InvalidInput: not a known time zone (nothing is changed).
+    """
+    require_school_admin(actor, school_id)
+    problems = time_zone_problems(time_zone)
+    if problems:
+        raise InvalidInput("invalid time zone", problems)
+    cleaned = time_zone.strip()
+    repo = PeopleRepository(session)
+    with transaction(session):
+        before = repo.get_school(school_id)
+        repo.set_school_time_zone(school_id, cleaned)
+        append_audit(
+            session,
+            at=now,
+            actor_id=actor.id if actor else None,
+            action="school.time_zone",
+            subject_type="school",
+            subject_id=school_id,
+            details={"from": before.time_zone, "to": cleaned},
+        )
+    return dataclasses.replace(before, time_zone=cleaned)
 
 
 def get_school_user(session: Session, *, actor: User, user_id: str) -> User:

@@ -21,6 +21,7 @@ from zoped.domain.people import (
     School,
     SchoolClass,
     User,
+    time_zone_problems,
 )
 from zoped.errors import Conflict, InvalidInput, PermissionDenied, Problem
 from zoped.services import transaction
@@ -49,9 +50,14 @@ def create_school(
     Raises:
         PermissionDenied: for any actor but the system.
         Conflict: when the id is taken.
+        InvalidInput: an unknown time zone (nothing is written).
     """
     if actor is not None:
         raise PermissionDenied("schools are created by the operator")
+    problems = time_zone_problems(school.time_zone)
+    if problems:
+        raise InvalidInput("invalid school", problems)
+    school = dataclasses.replace(school, time_zone=school.time_zone.strip())
     at = now
     try:
         with transaction(session):

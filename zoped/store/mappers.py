@@ -227,12 +227,17 @@ def rubric_from_row(row: Row) -> Rubric:
 
 def school_row(school: School, *, created_at: datetime) -> dict[str, Any]:
     """The ``schools`` row of a school."""
-    return {"id": school.id, "name": school.name, "created_at": created_at}
+    return {
+        "id": school.id,
+        "name": school.name,
+        "created_at": created_at,
+        "time_zone": school.time_zone,
+    }
 
 
 def school_from_row(row: Row) -> School:
     """A school from its row."""
-    return School(id=row["id"], name=row["name"])
+    return School(id=row["id"], name=row["name"], time_zone=row["time_zone"])
 
 
 def user_row(

@@ -56,6 +56,11 @@ class PeopleRepository:
         """Change a school's name."""
         self.session.execute(update(schools).where(schools.c.id == school_id).values(name=name))
 
+    def set_school_time_zone(self, school_id: str, time_zone: str) -> None:
+        """Change a school's time zone (an IANA name the caller checked)."""
+        stmt = update(schools).where(schools.c.id == school_id).values(time_zone=time_zone)
+        self.session.execute(stmt)
+
     def get_school(self, school_id: str) -> School:
         """The school. Raises: NotFound."""
         row = self.session.execute(select(schools).where(schools.c.id == school_id)).mappings()

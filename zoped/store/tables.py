@@ -59,6 +59,8 @@ schools = Table(
     Column("id", String(ID), primary_key=True),
     Column("name", String(TITLE), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # An IANA name: due dates end at midnight there and pages show times there.
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
 )
 
 users = Table(

@@ -35,6 +35,7 @@ DONE = {
     "unlink": "The guardian link ended.",
     "revoke": "The token no longer works.",
     "school": "The school's name is saved.",
+    "time_zone": "The school's time zone is saved.",
 }
 
 
@@ -50,6 +51,28 @@ def rename_school(
     except InvalidInput as error:
         return _overview_page(request, user, db, problems=field_problems(error), status_code=422)
     return _back("/admin", done="school")
+
+
+@router.post("/time-zone", dependencies=[CsrfProtected])
+def set_time_zone(
+    request: Request, user: AdminUser, db: DbSession, now: Now, form: SubmittedForm
+) -> Response:
+    """Set the school's time zone; an unknown one is refused beside the field (422)."""
+    typed = _text(form, "time_zone", 100)
+    try:
+        accounts.set_school_time_zone(
+            db, actor=user, school_id=user.school_id, time_zone=typed, now=now
+        )
+    except InvalidInput as error:
+        return _overview_page(
+            request,
+            user,
+            db,
+            problems=field_problems(error),
+            typed={"time_zone": typed},
+            status_code=422,
+        )
+    return _back("/admin", done="time_zone")
 
 
 def _back(path: str, **params: str) -> RedirectResponse:
@@ -79,6 +102,7 @@ def _overview_page(
     user: AdminUser,
     db: DbSession,
     problems: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     people = accounts.list_school_users(db, actor=user)
@@ -92,6 +116,7 @@ def _overview_page(
         "inactive": inactive,
         "classes": classes,
         "problems": problems or {},
+        "typed": typed or {},
         "done": DONE.get(request.query_params.get("done", "")),
     }
     return render(request, "admin/overview.html", context, status_code=status_code)
