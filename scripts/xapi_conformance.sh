@@ -65,5 +65,11 @@ set +e
 node bin/console_runner.js -e "http://127.0.0.1:$PORT/xapi" -a -u "$KEY" -p "$SECRET" \
   -x "$XAPI_VERSION" -z "$@" >"$WORK/run.log" 2>&1
 set -e
-if [ -n "${KEEP_LOG:-}" ]; then cp "$WORK/run.log" "$KEEP_LOG"; fi
+# KEEP_LOG: where to keep the run's output (and, beside it as KEEP_LOG.json, the suite's report
+# of the failing tests).
+if [ -n "${KEEP_LOG:-}" ]; then
+  cp "$WORK/run.log" "$KEEP_LOG"
+  report="$(ls -t "$WORK"/suite/logs/*.log 2>/dev/null | head -1)"
+  if [ -n "$report" ]; then cp "$report" "$KEEP_LOG.json"; fi
+fi
 grep -E '^\{"total"' "$WORK/run.log" | tail -1 || { tail -40 "$WORK/run.log"; exit 1; }
