@@ -12,7 +12,9 @@ an activity  completed it (or a teacher scored it against its rubric), or answer
              started)
 ============ ==============================================================================
 
-Not done and past its due date, it is overdue. What the learner knew before (a competency
+Not done and past its due date, it is overdue. Due dates are days of the school's time zone: a
+due date ends at 23:59:59 there (stored as an instant in UTC), and "due today", "due tomorrow"
+and "overdue by N days" count the school's days. What the learner knew before (a competency
 already mastered) does not make new work done. Assignments follow retention, not one success:
 done work whose competency has since faded to "review due" is listed for the learner again, to
 refresh, while it stays done for the teacher.
@@ -23,9 +25,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -88,11 +91,15 @@ class Assignment:
     course_id: str = ""
 
 
-def due_in_words(due_at: datetime | None, now: datetime) -> str:
-    """ "due Friday 12 December", "due today", "overdue by 2 days" ("" without a due date)."""
+def due_in_words(due_at: datetime | None, now: datetime, zone: tzinfo) -> str:
+    """ "due Friday 12 December", "due today", "overdue by 2 days" ("" without a due date).
+
+    Args:
+        zone: the school's time zone, whose days are counted.
+    """
     if due_at is None:
         return ""
-    due_day, today = due_at.astimezone(UTC).date(), now.astimezone(UTC).date()
+    due_day, today = due_at.astimezone(zone).date(), now.astimezone(zone).date()
     if now > due_at:
         days = (today - due_day).days
         if days <= 0:
@@ -106,13 +113,15 @@ def due_in_words(due_at: datetime | None, now: datetime) -> str:
     return f"due {due_day:%A} {due_day.day} {due_day:%B}{year}"
 
 
-def due_at_end_of(day: date) -> datetime:
-    """The instant a due date ends (the last second of the day, UTC)."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+def due_at_end_of(day: date, zone: tzinfo) -> datetime:
+    """The instant a due date ends: the last second of the day in the school's ``zone``, in
+    UTC."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
 
 
-def parse_due(text: str, *, now: datetime) -> datetime | None:
-    """A due date from a form (YYYY-MM-DD, or empty for none), as the end of that day.
+def parse_due(text: str, *, now: datetime, zone: tzinfo) -> datetime | None:
+    """A due date from a form (YYYY-MM-DD, or empty for none), as the end of that day in the
+    school's ``zone``.
 
     Raises:
         InvalidInput: an unreadable date, or one already past.
@@ -126,7 +135,7 @@ def parse_due(text: str, *, now: datetime) -> datetime | None:
         raise InvalidInput(
             "invalid assignment", [Problem("due_at", "use a date like 2026-12-12")]
         ) from None
-    due_at = due_at_end_of(day)
+    due_at = due_at_end_of(day, zone)
     if due_at < now:
         raise InvalidInput("invalid assignment", [Problem("due_at", "that date has passed")])
     return due_at
@@ -145,6 +154,7 @@ class AssignmentProgress:
         completed: whether the learner completed the activity (or a teacher scored it).
         due: the due date in words, as of the time it was read ("" without one).
         to_review: titles of its competencies that are review due now (done work to refresh).
+        zone: the school's time zone (the day it was done is a day there).
     """
 
     assignment: Assignment
@@ -156,6 +166,7 @@ class AssignmentProgress:
     completed: bool = False
     due: str = ""
     to_review: tuple[str, ...] = ()
+    zone: tzinfo = UTC
 
     @property
     def done(self) -> bool:
@@ -171,7 +182,7 @@ class AssignmentProgress:
         """What the status rests on, in plain words."""
         if self.done:
             how = "completed" if self.completed else f"{self.right} right of {self.answers}"
-            when = f" on {self.done_at:%a %-d %b}" if self.done_at else ""
+            when = f" on {self.done_at.astimezone(self.zone):%a %-d %b}" if self.done_at else ""
             fading = f"; time to review {', '.join(self.to_review)}" if self.to_review else ""
             return f"done{when} ({how}){fading}"
         if self.answers:
@@ -197,6 +208,7 @@ def assignment_progress(
     events: Sequence[EvidenceEvent],
     item_competencies: Mapping[str, Sequence[str]],
     now: datetime,
+    zone: tzinfo,
     levels: Mapping[str, MasteryLevel] | None = None,
 ) -> AssignmentProgress:
     """One learner's status on one assignment, from their evidence (pure: no I/O).
@@ -209,6 +221,7 @@ def assignment_progress(
         item_competencies: item id -> the competencies it practises (for answers that name
             none).
         now: the time it is read at (overdue, and the due date in words).
+        zone: the school's time zone, whose days the due date in words counts.
         levels: the learner's current levels, to tell done work that is fading (optional).
     """
     start = assignment.assigned_at
@@ -273,8 +286,9 @@ def assignment_progress(
         answers=len(answers),
         right=sum(1 for e in answers if e.correct),
         completed=completed,
-        due="" if status is AssignmentStatus.DONE else due_in_words(assignment.due_at, now),
+        due="" if status is AssignmentStatus.DONE else due_in_words(assignment.due_at, now, zone),
         to_review=fading,
+        zone=zone,
     )
 
 
@@ -329,6 +343,17 @@ def _target(content: _Content, activity_id: str | None, item_id: str | None) -> 
     if key not in content.targets:
         raise NotFound(f"no {key[0]} {key[1]!r}")
     return content.targets[key]
+
+
+def school_zone(session: Session, *, school_id: str) -> ZoneInfo:
+    """The school's time zone, whose days due dates are. Raises: NotFound."""
+    return PeopleRepository(session).get_school(school_id).zone
+
+
+def _learner_zone(session: Session, learner_id: str) -> ZoneInfo:
+    """The time zone of the learner's school."""
+    repo = PeopleRepository(session)
+    return repo.get_school(repo.get_user(learner_id).school_id).zone
 
 
 def assign(
@@ -474,6 +499,7 @@ def _progress(
     *,
     learner_ids: Sequence[str],
     now: datetime,
+    zone: tzinfo,
     levels: Mapping[str, Mapping[str, MasteryLevel]] | None = None,
 ) -> dict[uuid.UUID, dict[str, AssignmentProgress]]:
     """Assignment id -> learner id -> progress, for the assignments' learners among
@@ -509,6 +535,7 @@ def _progress(
                 item_competencies=content.item_competencies,
                 now=now,
                 levels=None if levels is None else levels.get(lid, {}),
+                zone=zone,
             )
             for lid in a.learner_ids
             if lid in wanted
@@ -558,6 +585,7 @@ def learner_assignments(
         content,
         learner_ids=[learner_id],
         now=now,
+        zone=_learner_zone(session, learner_id),
         levels=None if levels is None else {learner_id: levels},
     )
     return sorted((progress[a.id][learner_id] for a in found), key=_learner_order)
@@ -578,6 +606,7 @@ def progress_for_learner(
         content,
         learner_ids=[learner_id],
         now=now,
+        zone=_learner_zone(session, learner_id),
         levels=None if levels is None else {learner_id: levels},
     )
     return [progress[a.id][learner_id] for a in found]
@@ -630,7 +659,9 @@ def class_reports(
         if row["class_id"] in (None, class_id)
     ]
     found, content = _assignments(session, rows)
-    progress = _progress(session, found, content, learner_ids=learner_ids, now=now)
+    repo = PeopleRepository(session)
+    zone = repo.get_school(repo.get_class(class_id).school_id).zone
+    progress = _progress(session, found, content, learner_ids=learner_ids, now=now, zone=zone)
     out = []
     for a in found:
         mine = progress[a.id]
@@ -640,7 +671,7 @@ def class_reports(
                 assignment=a,
                 learners=tuple(mine[lid] for lid in order),
                 names={lid: names.get(lid, lid) for lid in order},
-                due=due_in_words(a.due_at, now),
+                due=due_in_words(a.due_at, now, zone),
             )
         )
     return out

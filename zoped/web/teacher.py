@@ -338,7 +338,11 @@ def make_assignment(
             learner_ids=chosen,
             activity_id=activity_id,
             class_id=class_id or None,
-            due_at=assignment_services.parse_due(due_at, now=now),
+            due_at=assignment_services.parse_due(
+                due_at,
+                now=now,
+                zone=assignment_services.school_zone(db, school_id=user.school_id),
+            ),
             note=note,
             now=now,
         )
