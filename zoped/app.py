@@ -72,6 +72,7 @@ from zoped.web.deps import (
     render,
 )
 from zoped.web.markdown import render_inline, render_markdown
+from zoped.web.times import local as local_time
 
 WEB = Path(__file__).parent / "web"
 log = logging.getLogger("zoped.web")
@@ -248,6 +249,8 @@ def create_app(
     templates.env.filters["file_size"] = size_in_words
     templates.env.filters["sureness"] = sureness_in_words
     templates.env.filters["sure_change"] = change_in_words
+    # Instants in the viewer's school's time zone: {{ entry.at|local("%d %b %Y %H:%M %Z") }}.
+    templates.env.filters["local"] = local_time
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

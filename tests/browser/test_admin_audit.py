@@ -56,8 +56,8 @@ def test_an_admin_filters_the_audit_log_and_downloads_it(browser, server) -> Non
     assert len(table) - 1 == rows.count()
     assert {(r[2], r[5], r[7]) for r in table[1:]} == {("rivera", "read", "amara")}
 
-    page.get_by_label("From (day, UTC)").fill("2030-12-02")
-    page.get_by_label("To (day, UTC, included)").fill("2030-12-01")
+    page.get_by_label("From (day)").fill("2030-12-02")
+    page.get_by_label("To (day, included)").fill("2030-12-01")
     page.get_by_role("button", name="Filter").click()
     alert = page.get_by_role("alert")
     alert.wait_for()

@@ -210,3 +210,29 @@ def test_in_auckland_the_day_ends_before_it_ends_in_utc(fresh_db: Database) -> N
     refused = _assign_due(fresh_db, after_midnight, "2026-12-12")
     assert refused.status_code == 422
     assert "that date has passed" in refused.text
+
+
+# --- pages show times in the school's time zone ---------------------------------------------
+
+
+def test_pages_show_times_and_days_in_the_school_time_zone(fresh_db: Database) -> None:
+    """At 20:00 on Saturday 12 December in New York (01:00 UTC on Sunday the 13th), a log
+    entry reads 20:00 on the 12th, the teacher's "today" is Saturday the 12th, and the audit
+    log shows the zone's abbreviation, not a literal UTC."""
+    _in_zone(fresh_db, "America/New_York")
+    evening = datetime(2026, 12, 12, 20, 0, tzinfo=NEW_YORK)
+    learner = make_client(fresh_db, clock=PinnedClock(evening.astimezone(UTC)))
+    csrf = sign_in(learner, "amara")
+    written = learner.post("/learner/log", data={"body": "Fractions today", "csrf_token": csrf})
+    assert written.status_code == 303
+    log = learner.get("/learner/log").text
+    assert "12 Dec 2026, 20:00" in log
+    assert "13 Dec 2026" not in log
+
+    today = _at(fresh_db, evening, "rivera").get("/teacher/today").text
+    assert "Saturday 12 December 2026" in today
+
+    audit = _at(fresh_db, evening, "admin").get("/admin/audit").text
+    assert "2026-12-12 20:00:00 EST" in audit  # amara's sign-in and her log entry
+    assert "(America/New_York)" in audit
+    assert " UTC" not in audit

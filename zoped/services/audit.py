@@ -99,7 +99,8 @@ class AuditFilter:
     """What an admin asks of the log; None leaves a field unfiltered.
 
     ``actor`` and ``learner`` are a username of the admin's school or an id (an erased user's
-    pseudonym too); ``since`` and ``until`` are whole days in UTC, both included.
+    pseudonym too); ``since`` and ``until`` are whole days of the school's time zone, both
+    included.
     """
 
     actor: str | None = None
@@ -290,10 +291,12 @@ def _conditions(session: Session, actor: User, filters: AuditFilter) -> AuditCon
     repo = AuditRepository(session)
     school_id = actor.school_id
     since = before = None
+    zone = PeopleRepository(session).get_school(school_id).zone
     if filters.since is not None:
-        since = datetime.combine(filters.since, time.min, tzinfo=UTC)
+        since = datetime.combine(filters.since, time.min, tzinfo=zone).astimezone(UTC)
     if filters.until is not None and filters.until < date.max:
-        before = datetime.combine(filters.until + timedelta(days=1), time.min, tzinfo=UTC)
+        end = datetime.combine(filters.until + timedelta(days=1), time.min, tzinfo=zone)
+        before = end.astimezone(UTC)
     return AuditConditions(
         school_id=school_id,
         actor_ids=None if filters.actor is None else repo.user_ids(school_id, filters.actor),

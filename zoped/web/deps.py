@@ -9,17 +9,19 @@ Use the ``Annotated`` aliases in route signatures::
     @router.post("/learner/goals", dependencies=[CsrfProtected])
     def add_goal(...): ...
 
-Templates rendered through :func:`render` receive ``user`` (or None), ``csrf_token`` and
-``body_class`` (the learner's accessibility classes for ``<body>``). Every POST form carries
-``<input type="hidden" name="csrf_token" value="{{ csrf_token }}">``; the app also refuses any
-unsafe page request without it, so a route that forgets ``CsrfProtected`` is still protected.
+Templates rendered through :func:`render` receive ``user`` (or None), ``csrf_token``,
+``body_class`` (the learner's accessibility classes for ``<body>``) and ``time_zone`` (the
+user's school's, for the ``local`` filter of :mod:`zoped.web.times`; UTC for a visitor).
+Every POST form carries ``<input type="hidden" name="csrf_token" value="{{ csrf_token }}">``;
+the app also refuses any unsafe page request without it, so a route that forgets
+``CsrfProtected`` is still protected.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -29,6 +31,7 @@ from starlette.datastructures import FormData
 from zoped.clock import request_now
 from zoped.domain.people import Role, User
 from zoped.errors import PermissionDenied
+from zoped.services import accounts
 from zoped.services import auth as auth_services
 from zoped.services.audit import AUDIT_PENDING
 from zoped.services.system import Database
@@ -83,6 +86,7 @@ def sign_in_session(request: Request, db_session: Session, user: User, now: date
     request.session[SESSION_ID] = auth_services.start_web_session(db_session, user=user, now=now)
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
     request.state.user = user
+    request.state.time_zone = accounts.get_school(db_session, school_id=user.school_id).zone
 
 
 def sign_out_session(request: Request, db_session: Session, now: datetime) -> None:
@@ -90,6 +94,7 @@ def sign_out_session(request: Request, db_session: Session, now: datetime) -> No
     auth_services.end_web_session(db_session, session_id=request.session.get(SESSION_ID), now=now)
     request.session.clear()
     request.state.user = None
+    request.state.time_zone = UTC
 
 
 def optional_user(request: Request) -> User | None:
@@ -99,16 +104,20 @@ def optional_user(request: Request) -> User | None:
         return cached
     user: User | None = None
     body_class = ""
+    zone: tzinfo = UTC
     session_id = request.session.get(SESSION_ID) if "session" in request.scope else None
     if isinstance(session_id, str):
         with database(request).session() as db_session:
             user = auth_services.web_session_user(db_session, session_id=session_id)
             if user is not None and user.role is Role.LEARNER:
                 body_class = " ".join(auth_services.accessibility_classes(db_session, user=user))
+            if user is not None:
+                zone = accounts.get_school(db_session, school_id=user.school_id).zone
         if user is None:  # signed out elsewhere, or the account was removed: forget it
             request.session.clear()
     request.state.user = user
     request.state.body_class = body_class
+    request.state.time_zone = zone
     return user
 
 
@@ -179,12 +188,14 @@ def render(
     context: Mapping[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    """Render a page with ``user``, ``csrf_token`` and ``body_class`` added to ``context``."""
+    """Render a page with ``user``, ``csrf_token``, ``body_class`` and ``time_zone`` added to
+    ``context``."""
     user = optional_user(request)
     full: dict[str, Any] = {
         "user": user,
         "csrf_token": csrf_token(request),
         "body_class": getattr(request.state, "body_class", ""),
+        "time_zone": getattr(request.state, "time_zone", UTC),
     }
     full.update(context or {})
     response: Response = request.app.state.templates.TemplateResponse(
