@@ -3,7 +3,8 @@
 ``GET /admin/audit`` shows the log a page at a time; ``GET /admin/audit.csv`` streams every
 matching entry. Both read the same filter from the query string: ``who`` (a username or id),
 ``learner`` (a username or id), ``action`` and the days ``from`` and ``to`` (``YYYY-MM-DD``,
-days of the school's time zone, both included). A filter that cannot be read is shown on the page with what is wrong.
+days of the school's time zone, both included). A filter that cannot be read is shown on the
+page with what is wrong.
 """
 
 from __future__ import annotations
