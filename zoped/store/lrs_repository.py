@@ -183,12 +183,16 @@ def _matching_seqs(school_id: str, query: StatementQuery) -> Any:
     """The seqs of the school's statements that match the content filters, voided or not, and
     of those that target one of them by a StatementRef, up to :data:`REF_DEPTH` deep (xAPI
     1.0.3, 2.1.3: filter conditions for StatementRefs). Each step reads an index: the filters'
-    columns, then the ``statement`` refs by the targeted id."""
-    level = _direct_matches(school_id, query)
-    levels = [level]
+    columns, then the ``statement`` refs by the targeted id.
+
+    Each level is a common table expression that the next one reads, so it is computed once;
+    on PostgreSQL it is ``MATERIALIZED``: inlined, each level repeated the levels under it, and
+    on tables not yet analyzed (a new LRS) the planner's nested loops over those copies took
+    minutes for a few hundred statements."""
+    found = _level(_direct_matches(school_id, query), 0)
+    levels = [select(found.c.seq)]
     for depth in range(REF_DEPTH):
         inner = lrs_statements.alias(f"targeted_{depth}")
-        found = level.subquery(f"level_{depth}")
         # A join from the level's seqs (not ``seq IN``): the planner then looks each one up by
         # its key instead of reading every statement of the school.
         ids = (
@@ -199,8 +203,15 @@ def _matching_seqs(school_id: str, query: StatementQuery) -> Any:
         level = select(lrs_statement_refs.c.seq).where(
             lrs_statement_refs.c.kind == "statement", lrs_statement_refs.c.key.in_(ids)
         )
-        levels.append(level)
+        found = _level(level, depth + 1)
+        levels.append(select(found.c.seq))
     return union(*levels)
+
+
+def _level(level: Any, depth: int) -> Any:
+    """One level of :func:`_matching_seqs` as a common table expression (materialized on
+    PostgreSQL)."""
+    return level.cte(f"level_{depth}").prefix_with("MATERIALIZED", dialect="postgresql")
 
 
 #: Where a page ended: the last statement's stored time and seq (the store's order).
