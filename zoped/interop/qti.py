@@ -144,6 +144,7 @@ class QtiItem:
             standard codes or CASE GUIDs), in order.
         classifications: the package's LOM classification values for it (which tag it only
             where they name a competency).
+        warnings: what was read but not kept (feedback zoped cannot place), located.
     """
 
     identifier: str
@@ -152,6 +153,7 @@ class QtiItem:
     item: Item
     references: tuple[str, ...] = ()
     classifications: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 #: What reading a QTI file gives: items, and extended-text items (projects).
@@ -166,12 +168,16 @@ class _Reader:
     root: etree._Element
     identifier: str = ""
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def where(self, element: etree._Element) -> str:
         return f"{self.source} line {element.sourceline} <{etree.QName(element).localname}>"
 
     def problem(self, element: etree._Element, message: str) -> None:
         self.problems.append(Problem(self.where(element), f"item {self.identifier} {message}"))
+
+    def warn(self, element: etree._Element, message: str) -> None:
+        self.warnings.append(f"{self.where(element)}: item {self.identifier} {message}")
 
 
 def _declarations(reader: _Reader) -> dict[str, Declaration]:
@@ -267,7 +273,8 @@ def _markdown(element: etree._Element, replace: dict[etree._Element, str]) -> st
             else:
                 current.append(text)
             return
-        if name in _SKIPPED or name.endswith("-interaction") or name.startswith("modal-"):
+        skipped = name in _SKIPPED or name.endswith("-interaction") or name.startswith("modal-")
+        if skipped and not top:
             return
         if not top and name in ("img",):
             alt = node.get("alt") or ""
@@ -562,7 +569,13 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
                 replace[text] = ""
             replace.pop(interaction, None)
     stem = _stem(body, interactions, replace) or title
-    feedback = dict(extras.option_feedback)
+    choice_ids: dict[str, str] = {}
+    if kind in (ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE):
+        for choice in children(interactions[0], "simple-choice"):
+            choice_ids[attr(choice, "identifier")] = slug(attr(choice, "identifier"))
+    found = _feedback(reader, choice_ids)
+    # zoped's own metadata (written by zoped export qti, Markdown kept) wins over the QTI text.
+    feedback = {**found.options, **dict(extras.option_feedback)}
     if feedback:
         options = [
             Option(o.id, o.text, o.correct, feedback.get(o.id, ""), o.match) for o in options
@@ -579,8 +592,8 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
         hints=extras.hints,
         explanation=extras.explanation,
         difficulty=extras.difficulty,
-        feedback_correct=extras.feedback_correct,
-        feedback_incorrect=extras.feedback_incorrect,
+        feedback_correct=extras.feedback_correct or found.correct,
+        feedback_incorrect=extras.feedback_incorrect or found.incorrect,
         targets=tuple(targets),
         blanks=tuple(blanks),
     )
@@ -591,6 +604,65 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
             continue
         reader.problem(root, f"is not a valid zoped item: {problem.location} {problem.message}")
     return item
+
+
+#: FEEDBACK outcome values that mean a right answer, and a wrong one (compared in lower case).
+CORRECT_FEEDBACK = frozenset({"correct", "true", "right"})
+INCORRECT_FEEDBACK = frozenset({"incorrect", "false", "wrong"})
+_FEEDBACK = frozenset({"feedback-inline", "feedback-block", "modal-feedback"})
+
+
+@dataclass(frozen=True)
+class _Feedback:
+    """Feedback read from an item: per option (by zoped id), and for a right or wrong answer."""
+
+    options: dict[str, str]
+    correct: str
+    incorrect: str
+
+
+def _feedback(reader: _Reader, choices: dict[str, str]) -> _Feedback:
+    """The item's feedback elements placed by the conventions of docs/qti.md ("Feedback"):
+    inside a choice, or with a choice's identifier, it is that option's feedback; with the
+    outcome ``FEEDBACK`` and an identifier such as ``correct`` or ``incorrect`` (``show`` or
+    ``hide``) it is the item's feedback for a right or wrong answer. Any other is warned about by
+    name. ``choices`` maps the choice interaction's identifiers to option ids (empty when the
+    item is no choice item)."""
+    options: dict[str, list[str]] = {}
+    verdict: dict[bool, list[str]] = {True: [], False: []}
+    for element in reader.root.iter():
+        name = local(element)
+        if name not in _FEEDBACK:
+            continue
+        text = _markdown(element, {})
+        if name == "feedback-inline":
+            text = " ".join(text.split())
+        if not text:
+            continue
+        identifier = attr(element, "identifier")
+        outcome = attr(element, "outcome-identifier")
+        shown = attr(element, "show-hide", "show").strip().lower() != "hide"
+        holder = next((a for a in element.iterancestors() if local(a) == "simple-choice"), None)
+        if holder is not None and attr(holder, "identifier") in choices and shown:
+            options.setdefault(choices[attr(holder, "identifier")], []).append(text)
+        elif identifier in choices and shown:
+            options.setdefault(choices[identifier], []).append(text)
+        elif outcome.upper() == "FEEDBACK" and identifier.lower() in CORRECT_FEEDBACK:
+            verdict[shown].append(text)
+        elif outcome.upper() == "FEEDBACK" and identifier.lower() in INCORRECT_FEEDBACK:
+            verdict[not shown].append(text)
+        else:
+            reader.warn(
+                element,
+                f"has {etree.QName(element).localname} {identifier!r} (outcome "
+                f"{outcome or 'none'}, {'show' if shown else 'hide'}) that is not kept: zoped "
+                "keeps feedback on a choice, and for a right or a wrong answer",
+            )
+    return _Feedback(
+        {k: "\n\n".join(v) for k, v in options.items()},
+        "\n\n".join(verdict[True]),
+        "\n\n".join(verdict[False]),
+    )
 
 
 def _stem(
@@ -609,7 +681,7 @@ def _stem(
             parts += [
                 _markdown(c, replace)
                 for c in content
-                if local(c) not in ("gap-text", "gap-img") and c not in replace
+                if local(c) not in ("gap-text", "gap-img", *_SKIPPED) and c not in replace
             ]
         replace[interaction] = "\n\n" + "\n\n".join(p for p in parts if p) + "\n\n"
     text = _markdown(body, replace)
@@ -655,7 +727,9 @@ def read_item_xml(
     tags = references(metadata), classifications(metadata)
     if isinstance(item, QtiProject):
         return dataclasses.replace(item, references=tags[0], classifications=tags[1])
-    return QtiItem(reader.identifier, source, root.sourceline or 1, item, *tags)
+    return QtiItem(
+        reader.identifier, source, root.sourceline or 1, item, *tags, tuple(reader.warnings)
+    )
 
 
 _ITEM_TYPES = ("imsqti_item_xmlv3p0", "imsqti_item_xmlv2p2", "imsqti_item_xmlv2p1", "imsqti_item")

@@ -143,7 +143,11 @@ def item_xml(item: Item) -> bytes:
             },
         )
         for option in item.options:
-            _sub(interaction, "qti-simple-choice", option.text, identifier=option.id)
+            choice = _sub(interaction, "qti-simple-choice", option.text, identifier=option.id)
+            if option.feedback:
+                # Shown when FEEDBACK holds this choice's identifier (docs/qti.md, "Feedback").
+                _sub(choice, "qti-feedback-inline", option.feedback, outcome_identifier="FEEDBACK",
+                     identifier=option.id, show_hide="show")  # fmt: skip
     elif kind is ItemType.ORDERING:
         _declare(root, "RESPONSE", "ordered", "identifier", [o.id for o in item.options])
         interaction = etree.Element(
@@ -217,6 +221,12 @@ def item_xml(item: Item) -> bytes:
     )
     default = _sub(score, "qti-default-value")
     _sub(default, "qti-value", "0")
+    modal = [("correct", item.feedback_correct), ("incorrect", item.feedback_incorrect)]
+    is_choice = kind in (ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE)
+    choice_feedback = is_choice and any(o.feedback for o in item.options)
+    if choice_feedback or any(text for _, text in modal):
+        _sub(root, "qti-outcome-declaration", identifier="FEEDBACK", cardinality="single",
+             base_type="identifier")  # fmt: skip
     body = _sub(root, "qti-item-body")
     text_entry = kind in (ItemType.NUMERIC, ItemType.SHORT_TEXT)
     if text_entry and interaction is not None and item.stem.count(_GAP) == 1:
@@ -228,6 +238,11 @@ def item_xml(item: Item) -> bytes:
             holder = _sub(body, "p") if text_entry else body
             holder.append(interaction)
     _sub(root, "qti-response-processing", template=f"{_TEMPLATES}{template}.xml")
+    for identifier, text in modal:
+        if text:
+            feedback = _sub(root, "qti-modal-feedback", outcome_identifier="FEEDBACK",
+                            identifier=identifier, show_hide="show")  # fmt: skip
+            _paragraphs(_sub(feedback, "qti-content-body"), text)
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
 

@@ -44,7 +44,8 @@ class QtiImportSummary:
         updated: ids of items already in the course that the file changes.
         unchanged: how many items were already in the course as the file has them.
         dry_run: True when nothing was written.
-        warnings: what was read but not used (metadata naming no competency of the course).
+        warnings: what was read but not used (metadata naming no competency of the course,
+            feedback zoped cannot place).
     """
 
     course_key: str
@@ -220,6 +221,7 @@ def import_qti(
         info = _find_course(session, actor, course_code, school_id)
         stored = get_course(session, course_id=info.key)
     tags, warnings = _tag(stored, found_all, rows, mapping.name if mapping else "mapping")
+    warnings += [w for f in found_all if isinstance(f, QtiItem) for w in f.warnings]
     items = [
         dataclasses.replace(f.item, competencies=tags[f.identifier])
         for f in found_all
