@@ -32,13 +32,14 @@ from zoped.api import audit as api_audit
 from zoped.api import lrs as api_lrs
 from zoped.api import routes as api_routes
 from zoped.api.errors import Unauthenticated, error_response, status_of, zoped_error_response
-from zoped.api.lrs import LRS_VERSION
 from zoped.clock import Clock, SystemClock
 from zoped.domain.content import is_web_link, shown_order
 from zoped.domain.jsondata import MAX_JSON_DEPTH, text_depth
 from zoped.domain.submissions import MAX_FILE_BYTES, size_in_words
 from zoped.domain.words import chance_in_words, change_in_words, sureness_in_words
 from zoped.errors import Problem, ZopedError
+from zoped.interop.xapi_versions import BY_NAME as XAPI_VERSIONS
+from zoped.interop.xapi_versions import answering as xapi_version_of
 from zoped.services import auth as auth_services
 from zoped.services import demo as demo_services
 from zoped.services.erasure import DueErasureRunner
@@ -345,7 +346,10 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")
         if request.url.path.startswith("/xapi/"):
             # Every answer of the LRS names its xAPI version, even one the guard gave (413).
-            response.headers.setdefault("X-Experience-API-Version", LRS_VERSION)
+            unversioned = XAPI_VERSIONS[settings.xapi_unversioned]
+            asked = request.headers.get("X-Experience-API-Version")
+            version = xapi_version_of(asked, unversioned).name
+            response.headers.setdefault("X-Experience-API-Version", version)
         return response
 
     @app.exception_handler(SignInRequired)

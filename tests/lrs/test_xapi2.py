@@ -237,3 +237,12 @@ def test_2_0_creates_a_profile_put_without_preconditions(lrs: Lrs) -> None:
     got = lrs.client.get(path, params=where, headers=v2(lrs))
     assert got.json() == {"a": 1}
     assert parsedate_to_datetime(got.headers["Last-Modified"]).tzinfo is not None
+
+
+def test_a_refused_oversized_request_names_the_version_it_asked_for(lrs: Lrs) -> None:
+    client = make_client(lrs.database, max_request_bytes=1024)
+    big = statement(result={"response": "x" * 4000})
+    for headers, named in ((v2(lrs), "2.0.0"), (lrs.north, "1.0.3")):
+        refused = client.post(ENDPOINT, json=big, headers=headers)
+        assert refused.status_code == 413
+        assert refused.headers["X-Experience-API-Version"] == named

@@ -58,7 +58,6 @@ from zoped.services.lrs_documents import PreconditionFailed
 from zoped.services.system import Database
 
 router = APIRouter(prefix="/xapi", include_in_schema=False)
-LRS_VERSION = xapi_lrs.VERSION
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
 RESOURCES = {
     "statements": {"GET", "HEAD", "PUT", "POST"},
