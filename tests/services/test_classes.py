@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,6 +29,7 @@ from zoped.services.evidence import list_evidence
 
 NOW = DEMO_NOW
 TITLES = {"c": "Unit fractions", "d": "Order fractions"}
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def answers(
@@ -66,7 +68,9 @@ def alerts(events, state, **kw):
         )
         for cid, view in state.items()
     }
-    return find_alerts(learner_id="ana", own=own, state=views, titles=TITLES, now=NOW, **kw)
+    return find_alerts(
+        learner_id="ana", own=own, state=views, titles=TITLES, now=NOW, zone=UTC, **kw
+    )
 
 
 def of_kind(found, kind):
@@ -107,11 +111,26 @@ def test_old_struggles_do_not_raise_stuck():
 
 
 def test_inactive_alert_says_when_the_learner_was_last_seen():
+    # Last seen on Friday 20 November at 17:10, judged on Monday 30 November at 17:00: ten
+    # days of the calendar, though not quite ten times 24 hours.
     found = of_kind(alerts(answers("11", start_days_ago=10), {}), AlertKind.INACTIVE)
     assert len(found) == 1
-    assert found[0].days == 9
-    assert "9 days ago" in found[0].evidence[0]
+    assert found[0].days == 10
+    assert found[0].evidence[0] == "last evidence on Fri 20 Nov 2026 (10 days ago)"
     assert "2 pieces of evidence" in found[0].evidence[1]
+
+
+def test_inactive_days_are_days_of_the_school_calendar():
+    """Last seen at 23:30 on Monday 23 November in New York (04:30 UTC on Tuesday), judged at
+    08:00 the next Monday there: 7 days of New York's calendar, 6 of UTC's."""
+    own = OwnEvidence(3, datetime(2026, 11, 24, 4, 30, tzinfo=UTC))
+    now = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
+    new_york = find_alerts(
+        learner_id="ana", own=own, state={}, titles=TITLES, now=now, zone=NEW_YORK
+    )
+    assert [a.summary for a in new_york] == ["Inactive for 7 days"]
+    assert new_york[0].evidence[0] == "last evidence on Mon 23 Nov 2026 (7 days ago)"
+    assert find_alerts(learner_id="ana", own=own, state={}, titles=TITLES, now=now, zone=UTC) == []
 
 
 def test_recent_learner_is_not_inactive_and_teacher_events_are_not_activity():

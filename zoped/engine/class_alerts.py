@@ -10,9 +10,12 @@ alert      rule (defaults of :class:`AlertConfig`)
 ========== ===================================================================================
 stuck      on one competency: at least 8 answers in the last 21 days, still below proficient,
            and at most half of the last 8 answers right
-inactive   no evidence from the learner for 7 days or more (or none at all)
+inactive   no evidence from the learner for 7 days or more of the school's calendar (or none)
 reviews    a competency has been review due (mastered, but recall faded) for 7 days or more
 ========== ===================================================================================
+
+The days the evidence names ("since Mon 23 Nov 2026") and counts are days of the school's time
+zone, which :func:`find_alerts` takes as data; the 21-day look-back is 21 times 24 hours.
 
 Reviews due are summarised once for a class (:func:`summarise_reviews`: a count and the
 competencies most due), not as a badge on each learner's row. The stuck rule reads each
@@ -26,7 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from zoped.engine.learner_view import LearnerState
@@ -104,7 +107,7 @@ class Alert:
         right: right answers among the last ``window`` (stuck).
         window: how many of the latest answers ``right`` counts over (stuck).
         since: the first counted answer (stuck), or the last evidence (inactive).
-        days: days since the last evidence (inactive).
+        days: days of the school's calendar since the last evidence (inactive).
         competency_ids: the competencies due (reviews).
     """
 
@@ -121,8 +124,10 @@ class Alert:
     competency_ids: tuple[str, ...] = ()
 
 
-def _day(at: datetime) -> str:
-    return f"{at:%a} {at.day} {at:%b %Y}"
+def _day(at: datetime, zone: tzinfo) -> str:
+    """The day of ``at`` in the school's ``zone``, as the evidence names it ("Mon 23 Nov 2026")."""
+    local = at.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y}"
 
 
 @dataclass(frozen=True)
@@ -140,9 +145,14 @@ def find_alerts(
     state: Mapping[str, CompetencyView],
     titles: Mapping[str, str],
     now: datetime,
+    zone: tzinfo,
     config: AlertConfig | None = None,
 ) -> list[Alert]:
     """Every alert for one learner, each with its evidence. Pure: no I/O.
+
+    The days the evidence names, and the days an inactive learner has been away, are days of
+    the school's ``zone``: a learner last seen on Monday evening in New York was last seen on
+    "Mon", though it was Tuesday in UTC.
 
     Args:
         learner_id: whose alerts.
@@ -151,6 +161,8 @@ def find_alerts(
             the learner state).
         titles: competency id -> title, for the wording.
         now: the time to judge inactivity against.
+        zone: the school's time zone, whose days are named and counted (the engine's own
+            tests, which have no school, pass UTC).
         config: thresholds.
     """
     cfg = config or AlertConfig()
@@ -178,8 +190,8 @@ def find_alerts(
                 learner_id=learner_id,
                 summary=f"Stuck on {title}",
                 evidence=(
-                    f"{len(tries)} answers on {title} since {_day(first)}, "
-                    f"the last on {_day(last)}",
+                    f"{len(tries)} answers on {title} since {_day(first, zone)}, "
+                    f"the last on {_day(last, zone)}",
                     f"{right} of the last {len(latest)} right",
                     f"level still {level.label}{p_known}",
                 ),
@@ -202,7 +214,8 @@ def find_alerts(
         )
     else:
         last = own.last_at
-        days = (now - last).days
+        # Days of the school's calendar, so "N days ago" agrees with the day the line names.
+        days = (now.astimezone(zone).date() - last.astimezone(zone).date()).days
         if days >= cfg.inactive_days:
             alerts.append(
                 Alert(
@@ -210,7 +223,7 @@ def find_alerts(
                     learner_id=learner_id,
                     summary=f"Inactive for {days} days",
                     evidence=(
-                        f"last evidence on {_day(last)} ({days} days ago)",
+                        f"last evidence on {_day(last, zone)} ({days} days ago)",
                         f"{own.count} pieces of evidence before that",
                     ),
                     since=last,
@@ -232,9 +245,9 @@ def find_alerts(
         lines = []
         for cid in due:
             view = state[cid]
-            since = f" since {_day(view.review_due_at)}" if view.review_due_at else ""
+            since = f" since {_day(view.review_due_at, zone)}" if view.review_due_at else ""
             practised = (
-                f", last practised {_day(view.last_practised)}" if view.last_practised else ""
+                f", last practised {_day(view.last_practised, zone)}" if view.last_practised else ""
             )
             lines.append(f"{titles.get(cid, cid)}: review due{since}{practised}")
         noun = "review" if len(due) == 1 else "reviews"

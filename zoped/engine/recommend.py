@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import numpy as np
@@ -295,10 +295,13 @@ class RecommendationDecision:
         return asdict(self)
 
 
-def _when(at_s: float, now_s: float) -> str:
-    """'on Monday' within a week of now, else 'on 3 March 2025' (UTC)."""
-    moment = datetime.fromtimestamp(at_s, tz=UTC)
-    if 0 <= now_s - at_s < 7 * 86_400:
+def _when(at_s: float, now_s: float, zone: tzinfo) -> str:
+    """'on Monday' within the last 7 days of the school's calendar (today included), else
+    'on 3 March 2025': days of ``zone``, so last Monday is never named as if it were today's
+    weekday."""
+    moment = datetime.fromtimestamp(at_s, tz=zone)
+    days_ago = (datetime.fromtimestamp(now_s, tz=zone).date() - moment.date()).days
+    if 0 <= days_ago < 7:
         return f"on {moment:%A}"
     return f"on {moment.day} {moment:%B %Y}"
 
@@ -313,8 +316,10 @@ def _reason(
     learner: LearnerSnapshot,
     config: RecommenderConfig,
     now_s: float,
+    zone: tzinfo,
 ) -> str:
-    """A plain-words reason, worded from the numbers that ranked the option.
+    """A plain-words reason, worded from the numbers that ranked the option; the days it names
+    are days of the school's ``zone``.
 
     ``p_success`` is the option's predicted success (its candidate record's), worded by
     :func:`chance_in_words`; ``placed`` is the number the difficulty band was applied to
@@ -339,7 +344,7 @@ def _reason(
         on = graph.titles[dependent] if 0 <= dependent < graph.n else "what comes next"
         # The window is the one that triggered the re-check, so the sentence names its end:
         # "your last 4" would stop being true with the next answer.
-        day = f"{datetime.fromtimestamp(at_s, UTC):%-d %B}" if math.isfinite(at_s) else "lately"
+        day = f"{datetime.fromtimestamp(at_s, zone):%-d %B}" if math.isfinite(at_s) else "lately"
         sentences.append(
             f"Let's make sure of {graph.titles[c]} first: of {window} answers on {on} up to "
             f"{day}, you missed {missed}."
@@ -352,7 +357,7 @@ def _reason(
             level = MasteryLevel(int(learner.levels[latest])).label
             sentences.append(
                 f"You are ready: you reached {level} on {graph.titles[latest]} "
-                f"{_when(float(reached[latest]), now_s)}."
+                f"{_when(float(reached[latest]), now_s, zone)}."
             )
         elif pre.size:
             sentences.append(
@@ -440,6 +445,7 @@ def recommend_next(
     seed: int = 0,
     page: int = 0,
     now_s: float = 0.0,
+    zone: tzinfo = UTC,
     learner_id: str = "",
 ) -> RecommendationDecision:
     """Choose a menu of up to ``k`` activities for one learner, and record why.
@@ -455,6 +461,9 @@ def recommend_next(
             next); with more candidates than places and ``k >= 2``, page ``p + 1`` shows at
             least one option page ``p`` did not.
         now_s: the time, for wording reasons ("on Monday").
+        zone: the learner's school's time zone, whose days the reasons name (the menus
+            service passes it; UTC only for callers with no school: the engine's unit and
+            property tests).
         learner_id: copied into the record.
 
     Raises:
@@ -610,6 +619,7 @@ def recommend_next(
                 learner,
                 cfg,
                 now_s,
+                zone,
             ),
             score=float(total[j]),
             p_success=float(p_success[j]),

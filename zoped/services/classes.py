@@ -210,6 +210,7 @@ def class_dashboard(
     repo = PeopleRepository(session)
     learner_ids = repo.learners_in_class(class_id)
     names = {lid: u.display_name for lid, u in repo.get_users(learner_ids).items()}
+    zone = repo.get_school(school_class.school_id).zone  # the alerts' days are the school's
     order = [c.id for c in all_columns]
     states: dict[str, dict[str, CompetencyView]] = {}
     alerts: list[Alert] = []
@@ -227,6 +228,7 @@ def class_dashboard(
             state=states[learner_id],
             titles=titles,
             now=at,
+            zone=zone,
             config=config,
         )
     # Reviews are summarised once for the class: they put no badge on a learner's row.

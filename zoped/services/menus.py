@@ -24,6 +24,7 @@ from zoped.services.pathways import fold_learners, learner_course
 from zoped.services.policy import Action, require_learner_access
 from zoped.services.roster import get_learner_profile
 from zoped.store.learning_repositories import DecisionRepository, PlanRepository
+from zoped.store.repositories import PeopleRepository
 
 POLICY = "zoped-menu-v1"
 
@@ -98,6 +99,9 @@ def recommend_for(
             rechecks=rep.tracker.rechecks(0),
         )
         activities = [a for a in course.activities if all(c in graph.ids for c in a.competencies)]
+        # The reasons name days ("on Monday") of the learner's school's time zone.
+        people = PeopleRepository(session)
+        zone = people.get_school(people.get_user(learner_id).school_id).zone
         decision = recommend_next(
             graph,
             activities,
@@ -106,6 +110,7 @@ def recommend_for(
             seed=seed,
             page=page,
             now_s=now.timestamp(),
+            zone=zone,
             learner_id=learner_id,
         )
         decision_id = uuid.uuid4()

@@ -154,6 +154,7 @@ def class_today(
             names,
             assignments=tuple(soon),
         )
+    zone = repo.get_school(school_class.school_id).zone  # the alerts' days are the school's
     stuck: list[Alert] = []
     ready: list[ReadyLearner] = []
     # A learner's competencies of every course the class follows (a school's courses do not
@@ -178,6 +179,7 @@ def class_today(
                     state=views,
                     titles=titles,
                     now=now,
+                    zone=zone,
                     config=config,
                 )
                 if a.kind is AlertKind.STUCK
