@@ -56,6 +56,7 @@ from zoped.web import (
     course_import,
     guardian,
     learner,
+    media,
     privacy,
     qti_import,
     teacher,
@@ -443,6 +444,7 @@ def create_app(
         case_import.router,
         qti_import.router,
         admin_roster.router,
+        media.router,
     ):
         app.include_router(router)
     app.include_router(api_routes.router)

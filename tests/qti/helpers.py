@@ -74,6 +74,7 @@ def package(files: Mapping[str, bytes | str], *, manifest: str | None = None) ->
             f'<resource identifier="r{i}" type="imsqti_item_xmlv3p0" href="{name}">'
             f'<file href="{name}"/></resource>'
             for i, name in enumerate(files)
+            if name.endswith(".xml")
         )
         manifest = (
             '<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" '
@@ -88,7 +89,7 @@ def package(files: Mapping[str, bytes | str], *, manifest: str | None = None) ->
 
 
 def fixture_package() -> bytes:
-    """Every real fixture (QTI 3 and 2.x) in one package."""
+    """Every real fixture (QTI 3 and 2.x) in one package, with the pictures they show."""
     files = {
         f"{folder}/{p.name}": p.read_bytes()
         for folder in ("qti3", "qti2")
@@ -104,4 +105,5 @@ def fixture_package() -> bytes:
         '<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" '
         f'identifier="m"><organizations/><resources>{resources}</resources></manifest>'
     )
-    return package(files, manifest=manifest)
+    pictures = {f"img/{p.name}": p.read_bytes() for p in sorted((FIXTURES / "img").glob("*"))}
+    return package({**files, **pictures}, manifest=manifest)

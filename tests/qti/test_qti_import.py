@@ -167,14 +167,15 @@ def test_metadata_tags_items_and_a_changed_item_needs_yes(tmp_path: Path) -> Non
     item = (Path(__file__).parent / "fixtures" / "qti3" / "choice.xml").read_text("utf-8")
     manifest = """<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
       xmlns:csm="http://www.imsglobal.org/xsd/imscsmd_v1p0" identifier="m"><resources>
-      <resource identifier="r" type="imsqti_item_xmlv3p0" href="choice.xml"><metadata>
+      <resource identifier="r" type="imsqti_item_xmlv3p0" href="items/choice.xml"><metadata>
         <csm:curriculumStandardsMetadataSet><csm:curriculumStandardsMetadata>
           <csm:setOfGUIDs><csm:labelledGUID><csm:GUID>ELA.Q.1</csm:GUID></csm:labelledGUID>
           <csm:labelledGUID><csm:GUID>unknown-guid</csm:GUID></csm:labelledGUID></csm:setOfGUIDs>
         </csm:curriculumStandardsMetadata></csm:curriculumStandardsMetadataSet>
-      </metadata><file href="choice.xml"/></resource></resources></manifest>"""
+      </metadata><file href="items/choice.xml"/></resource></resources></manifest>"""
+    sign = {"img/sign.png": (Path(__file__).parent / "fixtures" / "img" / "sign.png").read_bytes()}
     archive = tmp_path / "one.zip"
-    archive.write_bytes(package({"choice.xml": item}, manifest=manifest))
+    archive.write_bytes(package({"items/choice.xml": item, **sign}, manifest=manifest))
     database = open_database(url, migrate=False)
     try:
         with database.session() as session:
@@ -187,7 +188,7 @@ def test_metadata_tags_items_and_a_changed_item_needs_yes(tmp_path: Path) -> Non
             stored = get_course(session, course_id="lit").item("choice")
             assert stored.competencies == ("lit.quotes",)  # by the competency's standard code
             changed = item.replace("What does it say?", "What?")
-            archive.write_bytes(package({"choice.xml": changed}, manifest=manifest))
+            archive.write_bytes(package({"items/choice.xml": changed, **sign}, manifest=manifest))
             with pytest.raises(Conflict, match="changes 1 items already in course 'lit'"):
                 import_qti(session, source=archive, course_code="lit", now=T0)
             assert get_course(session, course_id="lit").item("choice") == stored
@@ -242,7 +243,9 @@ def test_export_then_import_into_the_same_course_changes_nothing(tmp_path: Path,
     with zipfile.ZipFile(out) as archive_back:
         names = archive_back.namelist()
     assert "projects/itm-extended_text.xml" in names
-    assert len(names) == 1 + 9 + 1  # the manifest, the items, the project
+    # the manifest, the items, the project, and the pictures of the choice item and the project
+    assert len(names) == 1 + 9 + 1 + 2
+    assert sum(name.startswith("media/") for name in names) == 2
     database = open_database(url, migrate=False)
     try:
         with database.session() as session:

@@ -35,14 +35,17 @@ from pathlib import Path
 from lxml import etree
 
 from zoped.domain.content import Blank, Item, ItemType, Option
+from zoped.domain.media import MAX_IMAGE_BYTES, MAX_IMAGES, CourseMedia, image_markdown
 from zoped.errors import InvalidInput, Problem
 from zoped.interop.qti_files import (
     MAX_XML_BYTES,
+    Files,
     Package,
     PackageFile,
     parse_xml,
     resolve_href,
 )
+from zoped.interop.qti_media import read_image
 from zoped.interop.qti_metadata import Extras, classifications, read_extras, references
 from zoped.interop.qti_names import attr, children, local, slug
 from zoped.interop.qti_projects import QtiProject, max_points
@@ -144,7 +147,9 @@ class QtiItem:
             standard codes or CASE GUIDs), in order.
         classifications: the package's LOM classification values for it (which tag it only
             where they name a competency).
-        warnings: what was read but not kept (feedback zoped cannot place), located.
+        warnings: what was read but not kept (feedback zoped cannot place, pictures read
+            without their package), located.
+        media: the pictures its stem shows (``![alt](/media/NAME)``), read from the package.
     """
 
     identifier: str
@@ -154,6 +159,7 @@ class QtiItem:
     references: tuple[str, ...] = ()
     classifications: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    media: tuple[CourseMedia, ...] = ()
 
 
 #: What reading a QTI file gives: items, and extended-text items (projects).
@@ -169,6 +175,8 @@ class _Reader:
     identifier: str = ""
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    images: dict[etree._Element, str] = field(default_factory=dict)
+    media: list[CourseMedia] = field(default_factory=list)
 
     def where(self, element: etree._Element) -> str:
         return f"{self.source} line {element.sourceline} <{etree.QName(element).localname}>"
@@ -391,7 +399,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
         # Scored by a teacher: response processing, if any, is not zoped's to run.
         if template == "custom":
             return None
-        body_text = _stem(body, interactions, {})
+        body_text = _stem(body, interactions, dict(reader.images))
         title = " ".join(attr(root, "title").split()) or " ".join(body_text.split())[:60]
         return QtiProject(
             reader.identifier, reader.source, root.sourceline or 1, title or reader.identifier,
@@ -413,7 +421,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
         return None
     title = attr(root, "title")
     kind: ItemType
-    replace: dict[etree._Element, str] = {}
+    replace: dict[etree._Element, str] = dict(reader.images)
     options: list[Option] = []
     targets: list[Option] = []
     blanks: list[Blank] = []
@@ -694,8 +702,12 @@ def read_item_xml(
     *,
     metadata: etree._Element | None = None,
     problems: list[Problem],
+    package: Files | None = None,
+    path: str = "",
 ) -> QtiItem | QtiProject | None:
-    """One item document; its problems are added to ``problems`` (None when unreadable)."""
+    """One item document; its problems are added to ``problems`` (None when unreadable).
+    ``package`` is the content package it is read from, at ``path`` in it (its pictures are
+    read from there)."""
     try:
         root = parse_xml(data, source)
     except InvalidInput as error:
@@ -720,16 +732,91 @@ def read_item_xml(
         problems += error.problems
         extras = Extras()
     reader = _Reader(source, root)
+    reader.identifier = attr(root, "identifier") or "?"
+    _pictures(reader, package, path)
     item = _read_item(reader, extras)
     problems += reader.problems
     if item is None or reader.problems:
         return None
     tags = references(metadata), classifications(metadata)
     if isinstance(item, QtiProject):
-        return dataclasses.replace(item, references=tags[0], classifications=tags[1])
+        return dataclasses.replace(
+            item,
+            references=tags[0],
+            classifications=tags[1],
+            warnings=tuple(reader.warnings),
+            media=tuple(reader.media),
+        )
     return QtiItem(
-        reader.identifier, source, root.sourceline or 1, item, *tags, tuple(reader.warnings)
+        reader.identifier,
+        source,
+        root.sourceline or 1,
+        item,
+        *tags,
+        tuple(reader.warnings),
+        tuple(reader.media),
     )
+
+
+#: Where a picture stays its alt text: in a choice, a gap text or feedback (docs/qti.md).
+_NO_PICTURES = frozenset(
+    {
+        "simple-choice",
+        "simple-associable-choice",
+        "inline-choice",
+        "gap-text",
+        "gap-img",
+        "feedback-inline",
+        "feedback-block",
+        "modal-feedback",
+    }
+)
+
+
+def _pictures(reader: _Reader, package: Files | None, path: str) -> None:
+    """Read the pictures of the item body (``img``, and ``object`` with an image type) from the
+    package into ``reader.images`` (each as the Markdown image the stem shows) and
+    ``reader.media``. Without a package a picture stays its alt text, with a warning; a picture
+    not in the package, or not a PNG, JPEG or GIF, is a problem located at its element."""
+    for element in reader.root.iter():
+        name = local(element)
+        if name == "img":
+            src, alt = element.get("src") or "", element.get("alt") or ""
+        elif name == "object" and (element.get("type") or "").lower().startswith("image/"):
+            src, alt = element.get("data") or "", " ".join("".join(element.itertext()).split())
+        else:
+            continue
+        ancestors = {local(a) for a in element.iterancestors()}
+        if "item-body" not in ancestors:
+            continue
+        if ancestors & _NO_PICTURES:
+            reader.warn(element, f"shows the image {src!r} in a choice or feedback: kept as "
+                                 "its alt text")  # fmt: skip
+            if name == "object":
+                reader.images[element] = f"[image: {alt}]" if alt else "[image]"
+            continue
+        if package is None:
+            reader.warn(
+                element,
+                f"shows the image {src!r}, read without its package: kept as its alt text "
+                "(import the content package to keep the picture)",
+            )
+            if name == "object":
+                reader.images[element] = f"[image: {alt}]" if alt else "[image]"
+            continue
+        target = resolve_href(path, src) if src else None
+        file = package.binary(target, MAX_IMAGE_BYTES) if target else None
+        if file is None:
+            where = "which is a web address: put the file in the package" if "://" in src else (
+                "which is not in the package")  # fmt: skip
+            reader.problem(element, f"shows the image {src!r}, {where}")
+            continue
+        found = read_image(file.name, file.data)
+        if isinstance(found, str):
+            reader.problem(element, f"shows the image {src!r}, which {found}")
+            continue
+        reader.images[element] = image_markdown(alt, found.name)
+        reader.media.append(found)
 
 
 _ITEM_TYPES = ("imsqti_item_xmlv3p0", "imsqti_item_xmlv2p2", "imsqti_item_xmlv2p1", "imsqti_item")
@@ -755,7 +842,12 @@ def _read_package(path: Path, problems: list[Problem]) -> list[QtiRead]:
             continue
         metadata = next((c for c in resource if local(c) == "metadata"), None)
         item = read_item_xml(
-            file.data, f"{path.name}: {file.name}", metadata=metadata, problems=problems
+            file.data,
+            f"{path.name}: {file.name}",
+            metadata=metadata,
+            problems=problems,
+            package=package,
+            path=file.name,
         )
         if item is not None:
             found.append(item)
@@ -799,6 +891,11 @@ def read_qti(path: Path) -> list[QtiRead]:
                     f"{other.identifier} in {other.source}",
                 )
             )
+    pictures = {m.name for found in items for m in found.media}
+    if len(pictures) > MAX_IMAGES:
+        problems.append(
+            Problem(path.name, f"shows {len(pictures)} images; at most {MAX_IMAGES} allowed")
+        )
     if problems:
         raise InvalidInput(f"{path.name}: not imported", problems)
     return items

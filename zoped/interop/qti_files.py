@@ -12,8 +12,10 @@ import io
 import posixpath
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from lxml import etree
 
@@ -78,6 +80,26 @@ class PackageFile:
 
     name: str
     data: bytes
+
+
+class Files(Protocol):
+    """Where an item's pictures are read from: a :class:`Package`, or :class:`MemoryFiles`."""
+
+    def binary(self, name: str, cap: int) -> PackageFile | None:
+        """The file at ``name``, at most ``cap`` + 1 bytes of it, or None when absent."""
+        ...
+
+
+class MemoryFiles:
+    """Files held in memory by their package paths (what an export is about to write)."""
+
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        self._files = dict(files)
+
+    def binary(self, name: str, cap: int) -> PackageFile | None:
+        """The file at ``name``, at most ``cap`` + 1 bytes of it, or None when absent."""
+        data = self._files.get(name)
+        return None if data is None else PackageFile(name, data[: cap + 1])
 
 
 def _safe_member(name: str) -> str | None:
@@ -161,15 +183,16 @@ class Package:
             )
         self._infos = names
 
-    def _read(self, info: zipfile.ZipInfo) -> bytes:
+    def _read(self, info: zipfile.ZipInfo, cap: int = MAX_XML_BYTES) -> bytes:
         # Read at most one byte past each cap: the sizes a zip declares may lie.
         where = f"{self.source}: {info.filename}"
         try:
             with self._archive.open(info) as member:
-                data = member.read(MAX_XML_BYTES + 1)
+                data = member.read(cap + 1)
         except (zipfile.BadZipFile, zlib.error, OSError) as error:
             raise InvalidInput(f"{where}: unreadable", [Problem(where, str(error))]) from None
-        if len(data) > MAX_XML_BYTES:
+        # An XML file too large is refused here; for other files the caller says (cap + 1 read).
+        if cap == MAX_XML_BYTES and len(data) > MAX_XML_BYTES:
             raise InvalidInput(
                 f"{where} too large",
                 [Problem(where, f"an XML file may have at most {MAX_XML_BYTES:,} bytes")],
@@ -194,6 +217,19 @@ class Package:
         if safe is None or info is None:
             return None
         return PackageFile(safe, self._read(info))
+
+    def binary(self, name: str, cap: int) -> PackageFile | None:
+        """The file at ``name`` read now, at most ``cap`` + 1 bytes (more means too large), or
+        None when absent.
+
+        Raises:
+            InvalidInput: the file is unreadable.
+        """
+        safe = _safe_member(name)
+        info = self._infos.get(safe) if safe is not None else None
+        if safe is None or info is None:
+            return None
+        return PackageFile(safe, self._read(info, cap))
 
 
 def resolve_href(base: str, href: str) -> str | None:

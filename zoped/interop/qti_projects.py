@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from zoped.domain.content import Activity, Criterion, Modality, Rubric, RubricLevel
+from zoped.domain.media import CourseMedia
 from zoped.interop.qti_names import attr, children, slug
 
 
@@ -27,6 +28,8 @@ class QtiProject:
             to 10, else 4).
         references: the standards the package's metadata names for it, in order.
         classifications: its LOM classification values.
+        warnings: what was read but not kept, located.
+        media: the pictures its body shows, read from the package.
     """
 
     identifier: str
@@ -37,6 +40,8 @@ class QtiProject:
     max_points: int
     references: tuple[str, ...] = ()
     classifications: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    media: tuple[CourseMedia, ...] = ()
 
 
 #: The points an extended-text item is worth when its MAXSCORE says nothing usable.

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from lxml import etree
 
 from zoped.domain.content import BLANK_MARKER, Activity, Item, ItemType, Rubric
 from zoped.domain.course import Course
+from zoped.domain.media import MEDIA_IMAGE
 from zoped.errors import InvalidInput, Problem
 from zoped.interop.qti import QTI3_NS, read_item_xml
+from zoped.interop.qti_files import MemoryFiles
 from zoped.interop.qti_metadata import CSM_NS, ZOPED_NS
 from zoped.interop.qti_projects import QtiProject, project_of
 
@@ -83,7 +85,8 @@ def _paragraphs(
     inline: dict[str, etree._Element] | None = None,
 ) -> None:
     """The stem as paragraphs (blank lines part them, a line end is ``<br/>``); ``inline``
-    puts an element where its marker (``[[id]]`` or ``____``) stands."""
+    puts an element where its marker (``[[id]]`` or ``____``) stands, and a course picture's
+    Markdown image (``![alt](/media/NAME)``) is an ``img`` of the package's ``media/NAME``."""
     for chunk in text.split("\n\n"):
         paragraph = _sub(body, "p")
         paragraph.text = ""
@@ -98,12 +101,18 @@ def _paragraphs(
                     markers = [(start, start + len(_GAP), _GAP)]
             elif inline:
                 markers = [(m.start(), m.end(), m.group(1)) for m in BLANK_MARKER.finditer(line)]
+            placed = [(a, b, inline[k]) for a, b, k in markers if inline and k in inline]
+            for picture in MEDIA_IMAGE.finditer(line):
+                img = etree.Element(
+                    _q("img"), src=f"../media/{picture.group(2)}", alt=picture.group(1)
+                )
+                placed.append((picture.start(), picture.end(), img))
             position = 0
-            for start, end, key in markers:
-                if inline is None or key not in inline:
+            for start, end, element in sorted(placed, key=lambda p: p[0]):
+                if start < position:
                     continue
                 _append_text(paragraph, last, line[position:start])
-                last = inline[key]
+                last = element
                 paragraph.append(last)
                 position = end
             _append_text(paragraph, last, line[position:])
@@ -322,7 +331,14 @@ def project_xml(activity: Activity, rubric: Rubric) -> bytes:
     return data
 
 
-def qti_projects(course: Course) -> list[tuple[Activity, bytes]]:
+def _pictures(text: str | None) -> list[str]:
+    """The names of the course pictures a stem or body shows, in order, each once."""
+    return list(dict.fromkeys(m.group(2) for m in MEDIA_IMAGE.finditer(text or "")))
+
+
+def qti_projects(
+    course: Course, media: Mapping[str, bytes] | None = None
+) -> list[tuple[Activity, bytes]]:
     """The course's projects that were extended-text items, each with its item document: those
     whose rubric is the one an extended-text item gets and whose document reads back to the
     same activity and rubric (others are no QTI item, and are not exported)."""
@@ -338,7 +354,10 @@ def qti_projects(course: Course) -> list[tuple[Activity, bytes]]:
         except ValueError:  # text XML cannot carry: not one to export
             continue
         problems: list[Problem] = []
-        back = read_item_xml(data, activity.id, problems=problems)
+        files = MemoryFiles({f"media/{n}": d for n, d in (media or {}).items()})
+        back = read_item_xml(
+            data, activity.id, problems=problems, package=files, path=f"projects/{activity.id}.xml"
+        )
         if isinstance(back, QtiProject) and project_of(back, activity.competencies) == (
             activity,
             rubric,
@@ -368,6 +387,8 @@ def manifest_xml(course: Course, projects: Sequence[Activity] = ()) -> bytes:
         )
         _metadata(resource, item, titles)
         etree.SubElement(resource, f"{{{CP_NS}}}file", href=href)
+        for name in _pictures(item.stem):
+            etree.SubElement(resource, f"{{{CP_NS}}}file", href=f"media/{name}")
     for activity in projects:
         href = f"projects/{activity.id}.xml"
         resource = etree.SubElement(
@@ -377,16 +398,22 @@ def manifest_xml(course: Course, projects: Sequence[Activity] = ()) -> bytes:
         )
         _standards(resource, activity.competencies, titles)
         etree.SubElement(resource, f"{{{CP_NS}}}file", href=href)
+        for name in _pictures(activity.body):
+            etree.SubElement(resource, f"{{{CP_NS}}}file", href=f"media/{name}")
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
 
 
-def write_package(course: Course) -> bytes:
-    """The course's items as a QTI 3.0 content package (zip bytes), the same bytes every time.
+def write_package(course: Course, media: Mapping[str, bytes] | None = None) -> bytes:
+    """The course's items as a QTI 3.0 content package (zip bytes), the same bytes every time;
+    ``media`` holds the course's pictures by name, written as ``media/NAME`` where an item or
+    project shows them.
 
     Raises:
-        InvalidInput: an item holds text XML cannot carry (a control character), named.
+        InvalidInput: an item holds text XML cannot carry (a control character), or shows a
+            picture the course does not hold, named.
     """
+    media = media or {}
     problems: list[Problem] = []
     documents: dict[str, bytes] = {}
     for item in course.items:
@@ -394,8 +421,16 @@ def write_package(course: Course) -> bytes:
             documents[f"items/{item.id}.xml"] = item_xml(item)
         except ValueError as error:  # lxml refuses control characters and NUL bytes
             problems.append(Problem(f"item {item.id}", f"cannot be written as XML: {error}"))
-    projects = qti_projects(course)
+    projects = qti_projects(course, media)
     documents.update({f"projects/{a.id}.xml": data for a, data in projects})
+    shown = [(f"item {i.id}", _pictures(i.stem)) for i in course.items]
+    shown += [(f"activity {a.id}", _pictures(a.body)) for a, _ in projects]
+    for owner, names in shown:
+        for name in names:
+            if name in media:
+                documents[f"media/{name}"] = media[name]
+            else:
+                problems.append(Problem(owner, f"shows the image {name}, which the course lacks"))
     try:
         manifest = manifest_xml(course, [a for a, _ in projects])
     except ValueError as error:

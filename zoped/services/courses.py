@@ -19,10 +19,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from zoped.domain.course import Course, CourseInfo
+from zoped.domain.media import CourseMedia
 from zoped.domain.people import Role, User
 from zoped.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction
 from zoped.store.course_repository import CONTENT, CourseRepository
+from zoped.store.media_repository import MediaRepository
 from zoped.store.repositories import PeopleRepository, append_audit
 
 #: Roles that may import or replace a course (of their own school).
@@ -205,6 +207,7 @@ def import_course(
     now: datetime,
     school_id: str | None = None,
     confirm: bool = False,
+    media: Sequence[CourseMedia] = (),
 ) -> ImportSummary:
     """Write a validated course into a school in one transaction; the school's course with the
     same id is replaced, and no other school's course is read or written.
@@ -221,6 +224,8 @@ def import_course(
         school_id: the school, for the system (an actor imports into their own school).
         confirm: apply a re-import that removes or changes content
             (:func:`preview_course_import` says what it would).
+        media: pictures its items show (from a QTI package), kept with it in the same
+            transaction.
 
     Returns:
         What was written.
@@ -248,6 +253,8 @@ def import_course(
             imported_at=now,
             imported_by=actor.id if actor else None,
         )
+        if media:
+            MediaRepository(session).add(preview.key, media, now=now)
         summary = ImportSummary(
             course_id=course.id,
             key=preview.key,

@@ -52,6 +52,16 @@ def require_school_admin(actor: User | None, school_id: str) -> None:
         raise PermissionDenied("only an admin of this school may do this")
 
 
+#: Who may read a school's course content (its items' pictures): its learners, teachers, admins.
+COURSE_CONTENT_READERS = frozenset({Role.LEARNER, Role.TEACHER, Role.ADMIN})
+
+
+def may_read_course_content(actor: User, school_id: str) -> bool:
+    """Whether ``actor`` may read the course content of ``school_id``: a learner, teacher or
+    admin of that school (a guardian sees progress, not the courses themselves)."""
+    return actor.role in COURSE_CONTENT_READERS and actor.school_id == school_id
+
+
 class Action(StrEnum):
     """What an actor does to a learner's data."""
 

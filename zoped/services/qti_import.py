@@ -30,6 +30,7 @@ from zoped.interop.qti_write import write_package
 from zoped.services import transaction
 from zoped.services.courses import COURSE_EDITORS, get_course, import_course
 from zoped.store.course_repository import CourseRepository
+from zoped.store.media_repository import MediaRepository
 from zoped.store.repositories import append_audit
 
 
@@ -221,7 +222,7 @@ def import_qti(
         info = _find_course(session, actor, course_code, school_id)
         stored = get_course(session, course_id=info.key)
     tags, warnings = _tag(stored, found_all, rows, mapping.name if mapping else "mapping")
-    warnings += [w for f in found_all if isinstance(f, QtiItem) for w in f.warnings]
+    warnings += [w for f in found_all for w in f.warnings]
     items = [
         dataclasses.replace(f.item, competencies=tags[f.identifier])
         for f in found_all
@@ -264,8 +265,15 @@ def import_qti(
             f"({', '.join(updated[:5])}{'…' if len(updated) > 5 else ''}): nothing written; "
             "run again with --yes to apply it"
         )
+    pictures = {m.name: m for found in found_all for m in found.media}
     import_course(
-        session, actor=actor, course=course, now=now, school_id=info.school_id, confirm=True
+        session,
+        actor=actor,
+        course=course,
+        now=now,
+        school_id=info.school_id,
+        confirm=True,
+        media=list(pictures.values()),
     )
     return summary
 
@@ -295,4 +303,5 @@ def export_qti(
             subject_id=info.key,
             details={"school": info.school_id, "items": len(course.items)},
         )
-    return write_package(dataclasses.replace(course, id=info.code))
+        media = MediaRepository(session).of_course(info.key)
+    return write_package(dataclasses.replace(course, id=info.code), media)

@@ -312,6 +312,19 @@ project_files = Table(
     Column("stored_at", UtcDateTime(), nullable=False),
 )
 
+# The pictures a course's items show, named SHA256.EXT and served at /media/NAME (migration 0018).
+course_media = Table(
+    "course_media",
+    metadata,
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(80), primary_key=True, index=True),
+    Column("content_type", String(64), nullable=False),
+    Column("size_bytes", Integer(), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary(), nullable=False),
+    Column("stored_at", UtcDateTime(), nullable=False),
+)
+
 # --- plans and reflection -----------------------------------------------------------------
 
 learning_plans = Table(

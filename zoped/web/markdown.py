@@ -10,17 +10,20 @@ script, frame another site or submit a form whatever it contains. External links
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from zoped.domain.media import MEDIA_NAME, MEDIA_ROUTE
+
 _BLOCK_TAGS = {
     "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "code", "ul", "ol",
     "li", "table", "thead", "tbody", "tr", "th", "td", "em", "strong", "s", "a", "img",
 }  # fmt: skip
-_INLINE_TAGS = {"br", "code", "em", "strong", "s", "a"}
+_INLINE_TAGS = {"br", "code", "em", "strong", "s", "a", "img"}
 _ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
@@ -29,6 +32,7 @@ _ATTRIBUTES = {
     "ol": {"start"},
 }
 _URL_SCHEMES = {"http", "https", "mailto"}
+_COURSE_PICTURE = re.compile(re.escape(MEDIA_ROUTE) + MEDIA_NAME.pattern)
 #: Course text longer than this is cut before parsing (a page never renders megabytes).
 MAX_MARKDOWN_CHARS = 100_000
 
@@ -48,7 +52,15 @@ def _shift_headings(html: str) -> str:
     return html
 
 
-def _clean(html: str, tags: set[str]) -> str:
+def _course_picture_only(tag: str, attribute: str, value: str) -> str | None:
+    """In one line of text an image may only be one of the course's pictures (``/media/NAME``,
+    docs/qti.md "Pictures"); any other image loses its source."""
+    if tag == "img" and attribute == "src":
+        return value if _COURSE_PICTURE.fullmatch(value) else None
+    return value
+
+
+def _clean(html: str, tags: set[str], *, inline: bool = False) -> str:
     return nh3.clean(
         html,
         tags=tags,
@@ -56,6 +68,7 @@ def _clean(html: str, tags: set[str]) -> str:
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_course_picture_only if inline else None,
     )
 
 
@@ -68,9 +81,10 @@ def render_markdown(text: str | None) -> Markup:
 
 
 def render_inline(text: str | None) -> Markup:
-    """One line of course text (a question's stem, an option, feedback): emphasis, code and
-    links only, no paragraphs, so it fits inside a legend or a label."""
+    """One line of course text (a question's stem, an option, feedback): emphasis, code,
+    links and the course's own pictures (``![alt](/media/NAME)``) only, no paragraphs, so it
+    fits inside a legend or a label."""
     if not text:
         return Markup("")
     html = _parser().renderInline(text[:MAX_MARKDOWN_CHARS])
-    return Markup(_clean(html, _INLINE_TAGS))
+    return Markup(_clean(html, _INLINE_TAGS, inline=True))
