@@ -117,13 +117,17 @@ def test_an_item_file_read_alone_keeps_the_alt_text_with_a_warning() -> None:
 def test_an_image_object_is_a_picture_too(tmp_path: Path) -> None:
     item = CHOICE.replace(
         b'<img src="../img/sign.png" alt="NEVER LEAVE LUGGAGE UNATTENDED" />',
-        b'<object type="image/gif" data="../img/dot.gif">A dot</object>',
+        b'<object type="image/gif" data="../img/dot.gif">A dot'
+        # The object's fallback, and a rubric block, are not shown: their pictures not read.
+        b'<img src="../img/fallback.png" alt=""/></object>'
+        b'<qti-rubric-block view="scorer"><p><img src="../img/key.png" alt="key"/></p>'
+        b"</qti-rubric-block>",
     )
     (found,) = read_qti(_zip(tmp_path, {"items/choice.xml": item, "img/dot.gif": GIF}))
     assert isinstance(found, QtiItem)
     name = f"{hashlib.sha256(GIF).hexdigest()}.gif"
     assert f"![A dot](/media/{name})" in found.item.stem
-    assert found.media[0].content_type == "image/gif"
+    assert [m.content_type for m in found.media] == ["image/gif"]
 
 
 @pytest.mark.parametrize(

@@ -789,6 +789,8 @@ def _pictures(reader: _Reader, package: Files | None, path: str) -> None:
         ancestors = {local(a) for a in element.iterancestors()}
         if "item-body" not in ancestors:
             continue
+        if ancestors & (_SKIPPED - _NO_PICTURES):
+            continue  # inside what the stem leaves out (a rubric block, an object's fallback)
         if ancestors & _NO_PICTURES:
             reader.warn(element, f"shows the image {src!r} in a choice or feedback: kept as "
                                  "its alt text")  # fmt: skip
