@@ -20,6 +20,12 @@ What maps to what:
 - one text entry: ``numeric`` (base type float or integer) or ``short_text``;
 - extended text: a project activity, scored by a teacher with a rubric of one criterion.
 
+Feedback is kept by the conventions of docs/qti.md ("Feedback"): inside a choice, or named by a
+choice's identifier, it is that option's; modal feedback on the outcome ``FEEDBACK`` with
+``correct``/``incorrect`` (and the like) is the item's; any other is a warning. Pictures in an
+item body inside a package are read from it and shown as ``![alt](/media/NAME)`` (docs/qti.md,
+"Pictures"); an item file read alone keeps ``[image: alt]``, with a warning.
+
 Every problem is collected and reported at once, located as ``FILE line N <element>``:
 custom response processing (refused by name), interactions zoped has no kind for (named),
 answers it cannot represent.
