@@ -134,6 +134,7 @@ def test_context_agents_and_groups_are_kept_found_and_formatted(lrs: Lrs) -> Non
         {"contextAgents": []},
         {"contextAgents": [{**CONTEXT_AGENTS["contextAgents"][0], "extra": 1}]},
         {"contextGroups": [{"objectType": "contextGroup", "group": {"mbox": "mailto:a@b.c"}}]},
+        {"contextAgents": [{"objectType": "contextAgent", "agent": {"openid": "not-a-uri"}}]},
         {"contextGroups": [{**CONTEXT_AGENTS["contextGroups"][0], "objectType": "contextAgent"}]},
     ],
 )

@@ -159,6 +159,16 @@ def _agents(statement: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, An
                     for index, member in enumerate(found.get("member") or []):
                         if isinstance(member, Mapping):
                             yield f"{prefix}context.{name}.member[{index}]", member
+            for name, (_, inner, _) in _CONTEXT_ENTRIES.items():  # xAPI 2.0
+                entries = context.get(name)
+                for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                    found = entry.get(inner) if isinstance(entry, Mapping) else None
+                    if isinstance(found, Mapping):
+                        where = f"{prefix}context.{name}[{index}].{inner}"
+                        yield where, found
+                        for number, member in enumerate(found.get("member") or []):
+                            if isinstance(member, Mapping):
+                                yield f"{where}.member[{number}]", member
 
 
 def problems(statement: Mapping[str, Any]) -> list[Problem]:
