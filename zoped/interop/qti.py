@@ -35,14 +35,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from zoped.domain.content import Blank, Item, ItemType, Option
-from zoped.domain.media import MAX_IMAGE_BYTES, MAX_IMAGES, CourseMedia, image_markdown
+from zoped.domain.media import MAX_IMAGES, CourseMedia
 from zoped.errors import InvalidInput, Problem
+from zoped.interop.qti_body import SKIPPED, ItemReader, body_markdown, inline_text
+from zoped.interop.qti_feedback import read_feedback
 from zoped.interop.qti_files import (
     MAX_XML_BYTES,
     Files,
@@ -51,10 +53,17 @@ from zoped.interop.qti_files import (
     parse_xml,
     resolve_href,
 )
-from zoped.interop.qti_media import read_image
+from zoped.interop.qti_media import read_pictures
 from zoped.interop.qti_metadata import Extras, classifications, read_extras, references
 from zoped.interop.qti_names import attr, children, local, slug
 from zoped.interop.qti_projects import QtiProject, max_points
+from zoped.interop.qti_responses import (
+    declaration_for,
+    declarations,
+    pairs_of,
+    response_template,
+    right_values,
+)
 
 QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI2_NS = (
@@ -76,68 +85,6 @@ SUPPORTED = frozenset(
     }
 )
 _INLINE = frozenset({"inline-choice-interaction", "text-entry-interaction"})
-#: Elements of an item body that are not content: feedback, templates and the like.
-_SKIPPED = frozenset(
-    {
-        "feedback-block",
-        "feedback-inline",
-        "rubric-block",
-        "template-block",
-        "template-inline",
-        "printed-variable",
-        "object",
-        "script",
-        "style",
-    }
-)
-_BLOCKS = frozenset(
-    {
-        "p",
-        "div",
-        "blockquote",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "ul",
-        "ol",
-        "li",
-        "table",
-        "tr",
-        "pre",
-        "prompt",
-        "item-body",
-        "section",
-        "figure",
-        "dl",
-        "dd",
-        "dt",
-        "hr",
-        "content-body",
-    }
-)
-_BREAK = "\x00"  # a <br/> while a paragraph is gathered (source line ends are spaces)
-
-
-@dataclass(frozen=True)
-class Declaration:
-    """A response declaration: its cardinality, base type, correct values and mapping."""
-
-    identifier: str
-    cardinality: str
-    base_type: str
-    correct: tuple[str, ...]
-    mapping: tuple[tuple[str, float], ...]
-
-    def positive_keys(self) -> list[str]:
-        """Mapped keys worth more than nothing, best first (file order among equals)."""
-        ranked = sorted(
-            ((v, i, k) for i, (k, v) in enumerate(self.mapping) if v > 0),
-            key=lambda t: (-t[0], t[1]),
-        )
-        return [k for _, _, k in ranked]
 
 
 @dataclass(frozen=True)
@@ -172,78 +119,6 @@ class QtiItem:
 QtiRead = QtiItem | QtiProject
 
 
-@dataclass
-class _Reader:
-    """Reads one item document, collecting problems."""
-
-    source: str
-    root: etree._Element
-    identifier: str = ""
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    images: dict[etree._Element, str] = field(default_factory=dict)
-    media: list[CourseMedia] = field(default_factory=list)
-
-    def where(self, element: etree._Element) -> str:
-        return f"{self.source} line {element.sourceline} <{etree.QName(element).localname}>"
-
-    def problem(self, element: etree._Element, message: str) -> None:
-        self.problems.append(Problem(self.where(element), f"item {self.identifier} {message}"))
-
-    def warn(self, element: etree._Element, message: str) -> None:
-        self.warnings.append(f"{self.where(element)}: item {self.identifier} {message}")
-
-
-def _declarations(reader: _Reader) -> dict[str, Declaration]:
-    found: dict[str, Declaration] = {}
-    for decl in children(reader.root, "response-declaration"):
-        correct: list[str] = []
-        for block in children(decl, "correct-response"):
-            correct += [" ".join((v.text or "").split()) for v in children(block, "value")]
-        mapping: list[tuple[str, float]] = []
-        for block in children(decl, "mapping"):
-            for entry in children(block, "map-entry"):
-                raw = attr(entry, "mapped-value")
-                try:
-                    value = float(raw)
-                except ValueError:
-                    reader.problem(entry, f"has a mapped-value {raw!r} that is not a number")
-                    continue
-                mapping.append((" ".join(attr(entry, "map-key").split()), value))
-        identifier = attr(decl, "identifier")
-        found[identifier] = Declaration(
-            identifier,
-            attr(decl, "cardinality", "single"),
-            attr(decl, "base-type"),
-            tuple(correct),
-            tuple(mapping),
-        )
-    return found
-
-
-def _template(reader: _Reader) -> str | None:
-    """``match_correct`` or ``map_response`` (by the template URI's last path segment), or None
-    when the item has no response processing. Problems for anything else."""
-    blocks = children(reader.root, "response-processing")
-    if not blocks:
-        return None
-    block = blocks[0]
-    uri = attr(block, "template") or attr(block, "template-location")
-    if not uri:
-        reader.problem(block, "uses custom response processing: not supported")
-        return "custom"
-    name = uri.rstrip("/").rsplit("/", 1)[-1]
-    name = name[:-4] if name.lower().endswith(".xml") else name
-    if name not in ("match_correct", "map_response"):
-        reader.problem(
-            block,
-            f"uses the response processing template {name!r}: not supported "
-            "(zoped reads match_correct and map_response)",
-        )
-        return "custom"
-    return name
-
-
 def _interactions(body: etree._Element) -> Iterator[etree._Element]:
     for element in body.iter():
         name = local(element)
@@ -252,86 +127,8 @@ def _interactions(body: etree._Element) -> Iterator[etree._Element]:
 
 
 def _option(element: etree._Element) -> Option:
-    text = _inline_text(element) or attr(element, "identifier")
+    text = inline_text(element) or attr(element, "identifier")
     return Option(id=slug(attr(element, "identifier")), text=text)
-
-
-def _inline_text(element: etree._Element) -> str:
-    """Text of an option or prompt on one line: formatting kept as Markdown, images as their
-    alt text."""
-    return " ".join(_markdown(element, {}).split())
-
-
-def _markdown(element: etree._Element, replace: dict[etree._Element, str]) -> str:
-    """An element's content as Markdown-ish text: blocks become paragraphs, ``br`` a line
-    break, strong/emphasis ``**``/``*``, images their alt text; an element that is a key of
-    ``replace`` becomes that text; interactions not in it (and feedback) are left out."""
-    paragraphs: list[str] = []
-    current: list[str] = []
-
-    def flush() -> None:
-        text = "".join(current)
-        lines = [" ".join(part.split()) for part in text.split(_BREAK)]
-        joined = "\n".join(line for line in lines if line)
-        if joined:
-            paragraphs.append(joined)
-        current.clear()
-
-    def walk(node: etree._Element, top: bool) -> None:
-        name = local(node)
-        if node in replace:
-            text = replace[node]
-            if text.startswith("\n\n"):  # a block interaction: its own paragraphs
-                flush()
-                paragraphs.extend(p.strip() for p in text.split("\n\n") if p.strip())
-            else:
-                current.append(text)
-            return
-        skipped = name in _SKIPPED or name.endswith("-interaction") or name.startswith("modal-")
-        if skipped and not top:
-            return
-        if not top and name in ("img",):
-            alt = node.get("alt") or ""
-            current.append(f"[image: {alt}]" if alt else "[image]")
-            return
-        if name == "br":
-            current.append(_BREAK)
-        block = name in _BLOCKS and not top
-        if block:
-            flush()
-        if name == "li":
-            current.append("- ")
-        mark = {"strong": "**", "b": "**", "em": "*", "i": "*"}.get(name, "")
-        inner: list[str] = []
-        if mark:
-            # A mark is only written around text that is not empty.
-            start = len(current)
-            if node.text:
-                current.append(node.text)
-            for child in node:
-                walk(child, False)
-                if child.tail:
-                    current.append(child.tail)
-            inner = current[start:]
-            del current[start:]
-            text = "".join(inner)
-            if text.strip():
-                lead = text[: len(text) - len(text.lstrip())]
-                trail = text[len(text.rstrip()) :]
-                current.append(f"{lead}{mark}{text.strip()}{mark}{trail}")
-            return
-        if node.text:
-            current.append(node.text)
-        for child in node:
-            walk(child, False)
-            if child.tail:
-                current.append(child.tail)
-        if block:
-            flush()
-
-    walk(element, True)
-    flush()
-    return "\n\n".join(paragraphs)
 
 
 def _block_alone(interaction: etree._Element) -> bool:
@@ -346,43 +143,13 @@ def _block_alone(interaction: etree._Element) -> bool:
     return not ((parent.text or "") + others).strip()
 
 
-def _decl_for(
-    reader: _Reader, decls: dict[str, Declaration], interaction: etree._Element
-) -> Declaration | None:
-    identifier = attr(interaction, "response-identifier")
-    decl = decls.get(identifier)
-    if decl is None:
-        reader.problem(interaction, f"has no response declaration {identifier!r}")
-    return decl
-
-
-def _answers(decl: Declaration, template: str | None) -> list[str]:
-    """The right values: the correct response, else (map_response) the keys worth something."""
-    if decl.correct:
-        return list(decl.correct)
-    if template == "map_response":
-        return decl.positive_keys()
-    return []
-
-
-def _pairs(reader: _Reader, element: etree._Element, values: list[str]) -> list[tuple[str, str]]:
-    pairs = []
-    for value in values:
-        parts = value.split()
-        if len(parts) != 2:
-            reader.problem(element, f"has {value!r} where a pair of identifiers belongs")
-            continue
-        pairs.append((parts[0], parts[1]))
-    return pairs
-
-
-def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
+def _read_item(reader: ItemReader, extras: Extras) -> Item | QtiProject | None:
     root = reader.root
     reader.identifier = attr(root, "identifier") or "?"
     if not attr(root, "identifier"):
         reader.problem(root, "has no identifier")
-    decls = _declarations(reader)
-    template = _template(reader)
+    decls = declarations(reader)
+    template = response_template(reader)
     bodies = children(root, "item-body")
     if not bodies:
         reader.problem(root, "has no item body")
@@ -436,17 +203,17 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
     if names <= _INLINE and not (len(interactions) == 1 and names == {"text-entry-interaction"}):
         kind = ItemType.BLANKS
         for interaction in interactions:
-            decl = _decl_for(reader, decls, interaction)
+            decl = declaration_for(reader, decls, interaction)
             blank_id = slug(attr(interaction, "response-identifier"))
             replace[interaction] = f"[[{blank_id}]]"
             if decl is None:
                 continue
-            right = _answers(decl, template)
+            right = right_values(decl, template)
             if local(interaction) == "inline-choice-interaction":
                 choices = [
                     Option(
                         id=slug(attr(c, "identifier")),
-                        text=_inline_text(c) or attr(c, "identifier"),
+                        text=inline_text(c) or attr(c, "identifier"),
                         correct=attr(c, "identifier") in right[:1],
                     )
                     for c in children(interaction, "inline-choice")
@@ -465,10 +232,10 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
     else:
         interaction = interactions[0]
         name = local(interaction)
-        decl = _decl_for(reader, decls, interaction)
+        decl = declaration_for(reader, decls, interaction)
         if decl is None:
             return None
-        right = _answers(decl, template)
+        right = right_values(decl, template)
         if not right:
             reader.problem(interaction, "has no correct response")
             return None
@@ -494,7 +261,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
             options = [
                 Option(
                     id=slug(attr(c, "identifier")),
-                    text=_inline_text(c) or attr(c, "identifier"),
+                    text=inline_text(c) or attr(c, "identifier"),
                     correct=attr(c, "identifier") in chosen,
                 )
                 for c in children(interaction, "simple-choice")
@@ -514,7 +281,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
             if len(sets) != 2:
                 reader.problem(interaction, "has a match interaction without two simple match sets")
                 return None
-            pairs = dict(_pairs(reader, interaction, right))
+            pairs = dict(pairs_of(reader, interaction, right))
             if len(pairs) != len(right):
                 reader.problem(
                     interaction,
@@ -533,7 +300,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
                 options.append(
                     Option(
                         id=slug(identifier),
-                        text=_inline_text(choice) or identifier,
+                        text=inline_text(choice) or identifier,
                         match=slug(pairs.get(identifier, "")),
                     )
                 )
@@ -544,7 +311,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
                 attr(c, "identifier"): c for c in children(interaction, "simple-associable-choice")
             }
             used: set[str] = set()
-            for left, right_id in _pairs(reader, interaction, right):
+            for left, right_id in pairs_of(reader, interaction, right):
                 if {left, right_id} & used or not {left, right_id} <= by_id.keys():
                     reader.problem(
                         interaction,
@@ -563,7 +330,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
             for text in texts:
                 if local(text) == "gap-img":
                     reader.problem(text, "uses a gap image: not supported")
-            gap_for = {gap: text for text, gap in _pairs(reader, interaction, right)}
+            gap_for = {gap: text for text, gap in pairs_of(reader, interaction, right)}
             for gap in (g for g in interaction.iter() if local(g) == "gap"):
                 gap_id = attr(gap, "identifier")
                 replace[gap] = f"[[{slug(gap_id)}]]"
@@ -572,7 +339,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
                 gap_choices = tuple(
                     Option(
                         id=slug(attr(t, "identifier")),
-                        text=_inline_text(t) or attr(t, "identifier"),
+                        text=inline_text(t) or attr(t, "identifier"),
                         correct=attr(t, "identifier") == gap_for.get(gap_id),
                     )
                     for t in texts
@@ -587,7 +354,7 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
     if kind in (ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE):
         for choice in children(interactions[0], "simple-choice"):
             choice_ids[attr(choice, "identifier")] = slug(attr(choice, "identifier"))
-    found = _feedback(reader, choice_ids)
+    found = read_feedback(reader, choice_ids)
     # zoped's own metadata (written by zoped export qti, Markdown kept) wins over the QTI text.
     feedback = {**found.options, **dict(extras.option_feedback)}
     if feedback:
@@ -620,65 +387,6 @@ def _read_item(reader: _Reader, extras: Extras) -> Item | QtiProject | None:
     return item
 
 
-#: FEEDBACK outcome values that mean a right answer, and a wrong one (compared in lower case).
-CORRECT_FEEDBACK = frozenset({"correct", "true", "right"})
-INCORRECT_FEEDBACK = frozenset({"incorrect", "false", "wrong"})
-_FEEDBACK = frozenset({"feedback-inline", "feedback-block", "modal-feedback"})
-
-
-@dataclass(frozen=True)
-class _Feedback:
-    """Feedback read from an item: per option (by zoped id), and for a right or wrong answer."""
-
-    options: dict[str, str]
-    correct: str
-    incorrect: str
-
-
-def _feedback(reader: _Reader, choices: dict[str, str]) -> _Feedback:
-    """The item's feedback elements placed by the conventions of docs/qti.md ("Feedback"):
-    inside a choice, or with a choice's identifier, it is that option's feedback; with the
-    outcome ``FEEDBACK`` and an identifier such as ``correct`` or ``incorrect`` (``show`` or
-    ``hide``) it is the item's feedback for a right or wrong answer. Any other is warned about by
-    name. ``choices`` maps the choice interaction's identifiers to option ids (empty when the
-    item is no choice item)."""
-    options: dict[str, list[str]] = {}
-    verdict: dict[bool, list[str]] = {True: [], False: []}
-    for element in reader.root.iter():
-        name = local(element)
-        if name not in _FEEDBACK:
-            continue
-        text = _markdown(element, {})
-        if name == "feedback-inline":
-            text = " ".join(text.split())
-        if not text:
-            continue
-        identifier = attr(element, "identifier")
-        outcome = attr(element, "outcome-identifier")
-        shown = attr(element, "show-hide", "show").strip().lower() != "hide"
-        holder = next((a for a in element.iterancestors() if local(a) == "simple-choice"), None)
-        if holder is not None and attr(holder, "identifier") in choices and shown:
-            options.setdefault(choices[attr(holder, "identifier")], []).append(text)
-        elif identifier in choices and shown:
-            options.setdefault(choices[identifier], []).append(text)
-        elif outcome.upper() == "FEEDBACK" and identifier.lower() in CORRECT_FEEDBACK:
-            verdict[shown].append(text)
-        elif outcome.upper() == "FEEDBACK" and identifier.lower() in INCORRECT_FEEDBACK:
-            verdict[not shown].append(text)
-        else:
-            reader.warn(
-                element,
-                f"has {etree.QName(element).localname} {identifier!r} (outcome "
-                f"{outcome or 'none'}, {'show' if shown else 'hide'}) that is not kept: zoped "
-                "keeps feedback on a choice, and for a right or a wrong answer",
-            )
-    return _Feedback(
-        {k: "\n\n".join(v) for k, v in options.items()},
-        "\n\n".join(verdict[True]),
-        "\n\n".join(verdict[False]),
-    )
-
-
 def _stem(
     body: etree._Element, interactions: list[etree._Element], replace: dict[etree._Element, str]
 ) -> str:
@@ -690,15 +398,15 @@ def _stem(
         # A block interaction stands for its prompt (and, for gap match, its gapped text).
         prompt = [c for c in interaction if local(c) == "prompt"]
         content = [c for c in interaction if local(c) != "prompt"]
-        parts = [_markdown(p, replace) for p in prompt]
+        parts = [body_markdown(p, replace) for p in prompt]
         if local(interaction) == "gap-match-interaction":
             parts += [
-                _markdown(c, replace)
+                body_markdown(c, replace)
                 for c in content
-                if local(c) not in ("gap-text", "gap-img", *_SKIPPED) and c not in replace
+                if local(c) not in ("gap-text", "gap-img", *SKIPPED) and c not in replace
             ]
         replace[interaction] = "\n\n" + "\n\n".join(p for p in parts if p) + "\n\n"
-    text = _markdown(body, replace)
+    text = body_markdown(body, replace)
     return "\n\n".join(part.strip() for part in text.split("\n\n") if part.strip())
 
 
@@ -737,9 +445,9 @@ def read_item_xml(
     except InvalidInput as error:
         problems += error.problems
         extras = Extras()
-    reader = _Reader(source, root)
+    reader = ItemReader(source, root)
     reader.identifier = attr(root, "identifier") or "?"
-    _pictures(reader, package, path)
+    read_pictures(reader, package, path)
     item = _read_item(reader, extras)
     problems += reader.problems
     if item is None or reader.problems:
@@ -762,69 +470,6 @@ def read_item_xml(
         tuple(reader.warnings),
         tuple(reader.media),
     )
-
-
-#: Where a picture stays its alt text: in a choice, a gap text or feedback (docs/qti.md).
-_NO_PICTURES = frozenset(
-    {
-        "simple-choice",
-        "simple-associable-choice",
-        "inline-choice",
-        "gap-text",
-        "gap-img",
-        "feedback-inline",
-        "feedback-block",
-        "modal-feedback",
-    }
-)
-
-
-def _pictures(reader: _Reader, package: Files | None, path: str) -> None:
-    """Read the pictures of the item body (``img``, and ``object`` with an image type) from the
-    package into ``reader.images`` (each as the Markdown image the stem shows) and
-    ``reader.media``. Without a package a picture stays its alt text, with a warning; a picture
-    not in the package, or not a PNG, JPEG or GIF, is a problem located at its element."""
-    for element in reader.root.iter():
-        name = local(element)
-        if name == "img":
-            src, alt = element.get("src") or "", element.get("alt") or ""
-        elif name == "object" and (element.get("type") or "").lower().startswith("image/"):
-            src, alt = element.get("data") or "", " ".join("".join(element.itertext()).split())
-        else:
-            continue
-        ancestors = {local(a) for a in element.iterancestors()}
-        if "item-body" not in ancestors:
-            continue
-        if ancestors & (_SKIPPED - _NO_PICTURES):
-            continue  # inside what the stem leaves out (a rubric block, an object's fallback)
-        if ancestors & _NO_PICTURES:
-            reader.warn(element, f"shows the image {src!r} in a choice or feedback: kept as "
-                                 "its alt text")  # fmt: skip
-            if name == "object":
-                reader.images[element] = f"[image: {alt}]" if alt else "[image]"
-            continue
-        if package is None:
-            reader.warn(
-                element,
-                f"shows the image {src!r}, read without its package: kept as its alt text "
-                "(import the content package to keep the picture)",
-            )
-            if name == "object":
-                reader.images[element] = f"[image: {alt}]" if alt else "[image]"
-            continue
-        target = resolve_href(path, src) if src else None
-        file = package.binary(target, MAX_IMAGE_BYTES) if target else None
-        if file is None:
-            where = "which is a web address: put the file in the package" if "://" in src else (
-                "which is not in the package")  # fmt: skip
-            reader.problem(element, f"shows the image {src!r}, {where}")
-            continue
-        found = read_image(file.name, file.data)
-        if isinstance(found, str):
-            reader.problem(element, f"shows the image {src!r}, which {found}")
-            continue
-        reader.images[element] = image_markdown(alt, found.name)
-        reader.media.append(found)
 
 
 _ITEM_TYPES = ("imsqti_item_xmlv3p0", "imsqti_item_xmlv2p2", "imsqti_item_xmlv2p1", "imsqti_item")
