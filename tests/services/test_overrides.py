@@ -8,14 +8,11 @@ import pytest
 
 from tests.conftest import DEMO_NOW
 from tests.services._school import fresh_demo_db, user
+from zoped.domain.assignments import AssignmentStatus
 from zoped.domain.evidence import EvidenceKind
 from zoped.engine.mastery import MasteryLevel as L
 from zoped.errors import InvalidInput, NotFound, PermissionDenied
-from zoped.services.assignments import (
-    AssignmentStatus,
-    assign,
-    progress_for_learner,
-)
+from zoped.services.assignments import assign, progress_for_learner
 from zoped.services.evidence import list_evidence
 from zoped.services.overrides import list_overrides, override_mastery, undo_override
 from zoped.services.pathways import learner_state

@@ -12,18 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests import factories as f
+from zoped.domain.assignments import ANSWERS_FOR_DONE, AssignmentStatus
 from zoped.domain.evidence import EvidenceKind
 from zoped.domain.people import Enrollment, Role
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound
 from zoped.services import transaction
-from zoped.services.assignments import (
-    ANSWERS_FOR_DONE,
-    AssignmentStatus,
-    assign,
-    class_assignments,
-    learner_assignments,
-)
+from zoped.services.assignments import assign, class_assignments, learner_assignments
 from zoped.services.class_courses import set_class_courses
 from zoped.services.courses import import_course
 from zoped.services.roster import create_class, enroll_learner

@@ -20,8 +20,9 @@ from pydantic import BaseModel, Field
 
 from zoped.api.deps import CurrentCaller, DbSession, Now
 from zoped.api.routes import ERRORS, LearnerId
+from zoped.domain.assignments import MAX_NOTE, Assignment
 from zoped.services import assignments as assignment_services
-from zoped.services.assignments import MAX_NOTE, Assignment, AssignmentProgress
+from zoped.services.assignments import AssignmentProgress
 from zoped.services.tokens import Scope
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["api"])

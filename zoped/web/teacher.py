@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from zoped.domain.assignments import parse_due
 from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import Conflict, InvalidInput, NotFound, Problem
@@ -338,7 +339,7 @@ def make_assignment(
             learner_ids=chosen,
             activity_id=activity_id,
             class_id=class_id or None,
-            due_at=assignment_services.parse_due(
+            due_at=parse_due(
                 due_at,
                 now=now,
                 zone=assignment_services.school_zone(db, school_id=user.school_id),
