@@ -23,8 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import tempfile
+import textwrap
 import time
 import tomllib
 import tracemalloc
@@ -321,6 +323,10 @@ def render_markdown(results: dict[str, Any], datasets: dict[str, dict[str, Any]]
             lines += ["", f"`--model auto` (validation AUC on {auto['n_valid']} rows of held-out "
                       f"training learners): {tried}; chose **{auto['model']}**, test AUC "
                       f"{auto['auc']:.4f}."]  # fmt: skip
+        # Notes on a dataset's runs (settings chosen on validation, profiles), kept in the JSON
+        # so a regenerated file keeps them: results["notes"][dataset] = [paragraph, ...].
+        for note in results.get("notes", {}).get(name, []):
+            lines += ["", *textwrap.wrap(note, 100)]
         others = {k: v for k, v in published.items() if k not in runs and k != "bkt"}
         if others:
             lines += ["", "Published, no model of ours by that name: "
@@ -418,7 +424,9 @@ def main(argv: list[str] | None = None) -> None:
     meta["pybkt"] = status
     meta["models_available"] = sorted(n for n, m in models.items() if m.available)
     meta["machine"] = f"{platform.machine()} {platform.python_version()}"
-    command = "python bench/models.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    # The data folder is a machine's own (ZOPED_DATA_DIR, default ../shared/data): left out.
+    given = " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python bench/models.py " + re.sub(r"\s*--data-dir(=|\s+)\S+", "", given).strip()
     meta.setdefault("commands", [])
     if command not in meta["commands"]:
         meta["commands"].append(command)

@@ -111,15 +111,17 @@ def test_beats_chance_clearly_on_held_out_learners(
 def test_prediction_is_causal(
     fitted: DKT | SAKT | AKT, logs: tuple[InteractionLog, InteractionLog]
 ) -> None:
-    """Flipping the outcome of row r changes no prediction at or before r."""
+    """Flipping the outcome of row r changes no prediction at or before r: in the middle of a
+    sequence, and at its first rows, where AKT's retriever sees no earlier answer at all."""
     test = logs[1].take_learners(np.array([0]))
     before = fitted.predict_proba(test)
-    flipped = np.array(test.correct, copy=True)
-    flipped[20] = 1 - flipped[20]
-    changed = InteractionLog(**{**test.__dict__, "correct": flipped})
-    after = fitted.predict_proba(changed)
-    np.testing.assert_array_equal(before[:21], after[:21])
-    assert not np.allclose(before[21:], after[21:])
+    for r in (0, 1, 2, 3, 20):
+        flipped = np.array(test.correct, copy=True)
+        flipped[r] = 1 - flipped[r]
+        changed = InteractionLog(**{**test.__dict__, "correct": flipped})
+        after = fitted.predict_proba(changed)
+        np.testing.assert_array_equal(before[: r + 1], after[: r + 1], err_msg=f"row {r}")
+        assert not np.allclose(before[r + 1 :], after[r + 1 :])
 
 
 def test_replay_equals_batch(
