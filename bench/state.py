@@ -32,6 +32,7 @@ import platform
 import pstats
 import random
 import statistics
+import sysconfig
 import tempfile
 import time
 import uuid
@@ -249,7 +250,20 @@ def profiled(run: Callable[[], Any], top: int = 18) -> str:
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats("zoped", top)
     stats.sort_stats("tottime").print_stats(12)
-    return "\n".join(line for line in out.getvalue().splitlines() if line.strip())
+    return "\n".join(line for line in _portable(out.getvalue()).splitlines() if line.strip())
+
+
+def _portable(text: str) -> str:
+    """Profile text without this machine's folders: the repository's files by their path in it,
+    installed packages and the standard library by their own names."""
+    paths = sysconfig.get_paths()
+    for folder, shown in (
+        (paths["purelib"], "<site-packages>"),
+        (paths["stdlib"], "<stdlib>"),
+        (str(Path(__file__).resolve().parent.parent), ""),
+    ):
+        text = text.replace(folder + "/", f"{shown}/" if shown else "")
+    return text
 
 
 def profile_home(db: Database, n: int) -> str:
