@@ -8,6 +8,7 @@ skip locally and fail in CI (``tests.conftest.missing``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -88,6 +89,32 @@ def stop_server(running: Server) -> None:
 
 
 ZOPED = str(Path(sys.executable).parent / "zoped")
+
+
+@contextlib.contextmanager
+def demo_with_qti(tmp: Path, archive: bytes, mapping: str) -> Iterator[Server]:
+    """A demo server of its own whose course has the QTI package ``archive`` imported while it
+    runs, its items tagged by the mapping file ``mapping`` (``item,competency`` rows)."""
+    db = tmp / "demo.db"
+    running = start_server(
+        tmp, [ZOPED, "demo", "--no-browser", "--db", str(db), "--port", str(_free_port())]
+    )
+    try:
+        (tmp / "items.zip").write_bytes(archive)
+        (tmp / "map.csv").write_text(mapping, encoding="utf-8")
+        done = subprocess.run(
+            [
+                *(ZOPED, "import", "qti", str(tmp / "items.zip"), "--course", "fractions-ratios"),
+                *("--mapping", str(tmp / "map.csv"), "--db", f"sqlite:///{db}"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield running
+    finally:
+        stop_server(running)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,12 @@ entries), each with labelled fields a keyboard can reach, marked right when answ
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import ZOPED, Server, _free_port, start_server, stop_server
+from tests.browser.conftest import Server, demo_with_qti
 from tests.browser.test_accessibility import AXE_OPTIONS, _serious
 from tests.qti.helpers import FIXTURES, package
 
@@ -32,40 +31,16 @@ TYPED = """<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3
 @pytest.fixture(scope="module")
 def qti_server(tmp_path_factory) -> Iterator[Server]:
     """A demo server of its own whose course has three QTI items imported while it runs."""
-    tmp = tmp_path_factory.mktemp("qti-server")
-    db = tmp / "demo.db"
-    running = start_server(
-        tmp, [ZOPED, "demo", "--no-browser", "--db", str(db), "--port", str(_free_port())]
+    archive = package(
+        {
+            "match.xml": (FIXTURES / "qti3" / "match.xml").read_bytes(),
+            "gap.xml": (FIXTURES / "qti3" / "gap_match.xml").read_bytes(),
+            "typed.xml": TYPED,
+        }
     )
-    try:
-        archive = tmp / "items.zip"
-        archive.write_bytes(
-            package(
-                {
-                    "match.xml": (FIXTURES / "qti3" / "match.xml").read_bytes(),
-                    "gap.xml": (FIXTURES / "qti3" / "gap_match.xml").read_bytes(),
-                    "typed.xml": TYPED,
-                }
-            )
-        )
-        mapping = tmp / "map.csv"
-        mapping.write_text(
-            "match,found.equal-parts\ngapMatch,found.equal-parts\ntyped,found.equal-parts\n",
-            encoding="utf-8",
-        )
-        done = subprocess.run(
-            [
-                *(ZOPED, "import", "qti", str(archive), "--course", "fractions-ratios"),
-                *("--mapping", str(mapping), "--db", f"sqlite:///{db}"),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    mapping = "match,found.equal-parts\ngapMatch,found.equal-parts\ntyped,found.equal-parts\n"
+    with demo_with_qti(tmp_path_factory.mktemp("qti-server"), archive, mapping) as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 def _open(page, site: str, item: str) -> None:

@@ -5,14 +5,13 @@ answering."""
 from __future__ import annotations
 
 import struct
-import subprocess
 import uuid
 import zlib
 from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import ZOPED, Server, _free_port, start_server, stop_server
+from tests.browser.conftest import Server, demo_with_qti
 from tests.qti.helpers import FIXTURES, package
 
 CHOICE = (FIXTURES / "qti3" / "choice.xml").read_bytes()
@@ -38,31 +37,11 @@ def _wide_png(width: int, height: int) -> bytes:
 @pytest.fixture(scope="module")
 def picture_server(tmp_path_factory) -> Iterator[Server]:
     """A demo server of its own whose course has the choice example imported with its picture."""
-    tmp = tmp_path_factory.mktemp("picture-server")
-    db = tmp / "demo.db"
-    running = start_server(
-        tmp, [ZOPED, "demo", "--no-browser", "--db", str(db), "--port", str(_free_port())]
-    )
-    try:
-        archive = tmp / "items.zip"
-        archive.write_bytes(
-            package({"items/choice.xml": CHOICE, "img/sign.png": _wide_png(900, 300)})
-        )
-        mapping = tmp / "map.csv"
-        mapping.write_text("choice,found.equal-parts\n", encoding="utf-8")
-        done = subprocess.run(
-            [
-                *(ZOPED, "import", "qti", str(archive), "--course", "fractions-ratios"),
-                *("--mapping", str(mapping), "--db", f"sqlite:///{db}"),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    archive = package({"items/choice.xml": CHOICE, "img/sign.png": _wide_png(900, 300)})
+    with demo_with_qti(
+        tmp_path_factory.mktemp("picture-server"), archive, "choice,found.equal-parts\n"
+    ) as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 def test_the_learner_sees_the_items_picture_within_the_screen(
