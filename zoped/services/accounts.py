@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -436,6 +437,17 @@ def issue_token(
 def get_school(session: Session, *, school_id: str) -> School:
     """A school. Raises: NotFound."""
     return PeopleRepository(session).get_school(school_id)
+
+
+def school_zone(session: Session, *, school_id: str) -> ZoneInfo:
+    """The school's time zone, whose days due dates, pages and reasons name. Raises: NotFound."""
+    return PeopleRepository(session).get_school(school_id).zone
+
+
+def user_zone(session: Session, *, user_id: str) -> ZoneInfo:
+    """The time zone of the user's school. Raises: NotFound."""
+    repo = PeopleRepository(session)
+    return repo.get_school(repo.get_user(user_id).school_id).zone
 
 
 def rename_school(

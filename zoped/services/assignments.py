@@ -27,7 +27,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -44,6 +43,7 @@ from zoped.domain.people import Role, User
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from zoped.services import transaction
+from zoped.services.accounts import user_zone
 from zoped.services.courses import get_course, list_course_ids
 from zoped.services.policy import Action, require_class_access, require_learner_access
 from zoped.store.evidence_log import list_work_events
@@ -253,17 +253,6 @@ def _target(content: _Content, activity_id: str | None, item_id: str | None) -> 
     if key not in content.targets:
         raise NotFound(f"no {key[0]} {key[1]!r}")
     return content.targets[key]
-
-
-def school_zone(session: Session, *, school_id: str) -> ZoneInfo:
-    """The school's time zone, whose days due dates are. Raises: NotFound."""
-    return PeopleRepository(session).get_school(school_id).zone
-
-
-def _learner_zone(session: Session, learner_id: str) -> ZoneInfo:
-    """The time zone of the learner's school."""
-    repo = PeopleRepository(session)
-    return repo.get_school(repo.get_user(learner_id).school_id).zone
 
 
 def assign(
@@ -495,7 +484,7 @@ def learner_assignments(
         content,
         learner_ids=[learner_id],
         now=now,
-        zone=_learner_zone(session, learner_id),
+        zone=user_zone(session, user_id=learner_id),
         levels=None if levels is None else {learner_id: levels},
     )
     return sorted((progress[a.id][learner_id] for a in found), key=_learner_order)
@@ -516,7 +505,7 @@ def progress_for_learner(
         content,
         learner_ids=[learner_id],
         now=now,
-        zone=_learner_zone(session, learner_id),
+        zone=user_zone(session, user_id=learner_id),
         levels=None if levels is None else {learner_id: levels},
     )
     return [progress[a.id][learner_id] for a in found]

@@ -20,11 +20,11 @@ from zoped.engine.learner_view import read_states
 from zoped.engine.recommend import LearnerSnapshot, MenuOption, recommend_next
 from zoped.errors import InvalidInput, NotFound, Problem
 from zoped.services import transaction
+from zoped.services.accounts import user_zone
 from zoped.services.pathways import fold_learners, learner_course
 from zoped.services.policy import Action, require_learner_access
 from zoped.services.roster import get_learner_profile
 from zoped.store.learning_repositories import DecisionRepository, PlanRepository
-from zoped.store.repositories import PeopleRepository
 
 POLICY = "zoped-menu-v1"
 
@@ -100,8 +100,7 @@ def recommend_for(
         )
         activities = [a for a in course.activities if all(c in graph.ids for c in a.competencies)]
         # The reasons name days ("on Monday") of the learner's school's time zone.
-        people = PeopleRepository(session)
-        zone = people.get_school(people.get_user(learner_id).school_id).zone
+        zone = user_zone(session, user_id=learner_id)
         decision = recommend_next(
             graph,
             activities,

@@ -86,7 +86,7 @@ def sign_in_session(request: Request, db_session: Session, user: User, now: date
     request.session[SESSION_ID] = auth_services.start_web_session(db_session, user=user, now=now)
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
     request.state.user = user
-    request.state.time_zone = accounts.get_school(db_session, school_id=user.school_id).zone
+    request.state.time_zone = accounts.school_zone(db_session, school_id=user.school_id)
 
 
 def sign_out_session(request: Request, db_session: Session, now: datetime) -> None:
@@ -112,7 +112,7 @@ def optional_user(request: Request) -> User | None:
             if user is not None and user.role is Role.LEARNER:
                 body_class = " ".join(auth_services.accessibility_classes(db_session, user=user))
             if user is not None:
-                zone = accounts.get_school(db_session, school_id=user.school_id).zone
+                zone = accounts.school_zone(db_session, school_id=user.school_id)
         if user is None:  # signed out elsewhere, or the account was removed: forget it
             request.session.clear()
     request.state.user = user

@@ -19,9 +19,18 @@ from zoped.domain.assignments import parse_due
 from zoped.domain.plans import PlanGoal
 from zoped.engine.mastery import MasteryLevel
 from zoped.errors import Conflict, InvalidInput, NotFound, Problem
+from zoped.services import (
+    accounts,
+    claims,
+    erasure,
+    learner_pages,
+    learning_log,
+    overrides,
+    plans,
+    rubrics,
+)
 from zoped.services import activities as activity_services
 from zoped.services import assignments as assignment_services
-from zoped.services import claims, erasure, learner_pages, learning_log, overrides, plans, rubrics
 from zoped.services import classes as class_services
 from zoped.services import courses as course_services
 from zoped.services import today as today_services
@@ -342,7 +351,7 @@ def make_assignment(
             due_at=parse_due(
                 due_at,
                 now=now,
-                zone=assignment_services.school_zone(db, school_id=user.school_id),
+                zone=accounts.school_zone(db, school_id=user.school_id),
             ),
             note=note,
             now=now,
