@@ -39,6 +39,7 @@ import pandas as pd
 
 from zoped.engine.base import InteractionLog
 from zoped.engine.evaluate import evaluate
+from zoped.engine.expanded import merge_expanded_rows
 from zoped.engine.logs import column_map, load_log, load_logs
 from zoped.engine.metrics import all_metrics
 from zoped.engine.registry import available_models, make_model, parse_params
@@ -75,7 +76,14 @@ def _split_file_from_column(path: Path, learner: str, column: str, values: list[
 
 
 def split_dataset(data_dir: Path, spec: dict[str, Any]) -> tuple[InteractionLog, InteractionLog]:
-    """Load a dataset and split it by its protocol."""
+    """Load a dataset and split it by its protocol (``merge_expanded``: question level)."""
+    train, test = _split(data_dir, spec)
+    if spec.get("merge_expanded"):
+        return merge_expanded_rows(train), merge_expanded_rows(test)
+    return train, test
+
+
+def _split(data_dir: Path, spec: dict[str, Any]) -> tuple[InteractionLog, InteractionLog]:
     layout = spec.get("layout", "long")
     colmap = column_map(spec.get("columns"), layout)
     sep = spec.get("skill_sep")

@@ -10,6 +10,7 @@ Example::
         --model bkt
     zoped eval --data log.csv --columns learner=user_id,skill=skill_id,correct=correct \
         --model auto --max-seconds 600   # the best model on a validation split, then its test
+    zoped eval --data akt_2009.csv.gz --columns ... --model akt --merge-expanded
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rich.table import Table
 
 from zoped.engine.base import InteractionLog
 from zoped.engine.evaluate import EvalReport, evaluate
+from zoped.engine.expanded import merge_expanded_rows
 from zoped.engine.logs import Layout, column_map, load_log, load_logs
 from zoped.engine.registry import MODELS, available_models, make_model, parse_params
 from zoped.engine.select import CANDIDATES, Selection, select_model
@@ -44,11 +46,13 @@ def prepare_split(
     split_file: Path | None = None,
     test_data: Path | None = None,
     seed: int = 0,
+    merge_expanded: bool = False,
 ) -> tuple[InteractionLog, InteractionLog, str]:
     """Load the data and split it as the options say; also return the protocol in words.
 
     ``data`` and ``test_data`` may be files, folders or globs; ``columns`` may be None for the
-    ``dkt-lines`` and ``wide`` layouts (their default maps apply).
+    ``dkt-lines`` and ``wide`` layouts (their default maps apply). With ``merge_expanded``,
+    a response stored once per skill becomes one row (:func:`merge_expanded_rows`).
 
     Raises:
         InvalidInput: conflicting options, or any problem reading the data or the split.
@@ -61,15 +65,21 @@ def prepare_split(
         )
     if test_data is not None:
         train, test = load_logs([data, test_data], colmap, skill_sep, layout=layout)
-        return train, test, f"train file {data.name}, test file {test_data.name}"
-    log = load_log(data, colmap, skill_sep, layout=layout)
-    if split_file is not None:
-        ids = read_split_file(split_file, colmap.learner)
-        train, test = split_by_ids(log, ids)
-        return train, test, f"test learners listed in {split_file.name}"
-    fraction = parse_split(split).test_fraction
-    train, test = split_by_learner(log, fraction, np.random.default_rng(seed))
-    return train, test, f"learner:{fraction} seed {seed}"
+        protocol = f"train file {data.name}, test file {test_data.name}"
+    else:
+        log = load_log(data, colmap, skill_sep, layout=layout)
+        if split_file is not None:
+            train, test = split_by_ids(log, read_split_file(split_file, colmap.learner))
+            protocol = f"test learners listed in {split_file.name}"
+        else:
+            fraction = parse_split(split).test_fraction
+            train, test = split_by_learner(log, fraction, np.random.default_rng(seed))
+            protocol = f"learner:{fraction} seed {seed}"
+    if merge_expanded:
+        train, test = merge_expanded_rows(train), merge_expanded_rows(test)
+        merged = train.meta.get("merged_copies", 0) + test.meta.get("merged_copies", 0)
+        protocol += f", {merged} copies of multi-skill responses merged"
+    return train, test, protocol
 
 
 def _print_models() -> None:
@@ -185,6 +195,13 @@ def register(app: typer.Typer) -> None:
         test_data: Path | None = typer.Option(
             None, "--test-data", help="A separate test log file (same columns as --data)."
         ),
+        merge_expanded: bool = typer.Option(
+            False,
+            "--merge-expanded",
+            help="Score a multi-skill response once: merge the rows that repeat the row before "
+            "them (same learner, item, outcome and time) into it, as one row with all the "
+            "skills. Row-per-skill data leaks each copy's answer otherwise.",
+        ),
         seed: int = typer.Option(0, "--seed", help="Seed of the split and of the model."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
         param: list[str] = typer.Option(
@@ -228,6 +245,7 @@ def register(app: typer.Typer) -> None:
             split_file=split_file,
             test_data=test_data,
             seed=seed,
+            merge_expanded=merge_expanded,
         )
         if learner_model is None:
             selection = select_model(

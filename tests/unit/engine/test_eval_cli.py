@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from zoped.cli import app, main
+from zoped.engine.expanded import merge_expanded_rows
+from zoped.engine.logs import load_log
 from zoped.engine.registry import available_models
 from zoped.errors import InvalidInput
 
@@ -113,6 +115,37 @@ def test_unseen_csv_with_unusual_columns(tmp_path):
     assert out["n_test_learners"] == 30
     assert out["params"] == {"skill_smoothing": "5"}
     assert out["auc"] > 0.65
+
+
+def test_merge_expanded_scores_a_multi_skill_response_once(tmp_path):
+    """The same answers written once per skill, with an item column: merged, they are the
+    rows of the original file again; not merged, every copy is one more row to score."""
+    path = write_unseen_csv(tmp_path / "pupils.tsv", n_learners=40)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    expanded = ["Pupil #\tCompetency (code)\tGot it?\tWhen\tQuestion"]
+    for n, line in enumerate(lines[1:]):
+        pupil, cell, ok, when = line.split("\t")
+        expanded += [f"{pupil}\t{skill}\t{ok}\t{when}\tq{n % 7}" for skill in cell.split("|")]
+    path.write_text("\n".join(expanded) + "\n", encoding="utf-8")
+    columns = "learner=Pupil #,skill=Competency (code),item=Question,correct=Got it?,timestamp=When"
+    args = ["--data", str(path), "--model", "skillrate", "--columns", columns]
+    as_rows = run_json(args)
+    merged = run_json([*args, "--merge-expanded"])
+    assert as_rows["n_train"] + as_rows["n_test"] == len(expanded) - 1 > 40 * 20
+    assert merged["n_train"] + merged["n_test"] == 40 * 20
+    copies = len(expanded) - 1 - 40 * 20
+    assert merged["protocol"].endswith(f", {copies} copies of multi-skill responses merged")
+
+
+@pytest.mark.data
+def test_akt_assistments_2009_holds_51069_copies(shared_data):
+    log = load_log(
+        shared_data / "assist2009_skillbuilder_akt_pid/interactions_long.csv.gz",
+        FIXTURE_COLUMNS,
+    )
+    merged = merge_expanded_rows(log)
+    assert (len(log), len(merged), merged.meta["merged_copies"]) == (325637, 274568, 51069)
+    assert int(merged.n_skills_per_row.max()) > 1
 
 
 def test_separate_test_file(tmp_path):
