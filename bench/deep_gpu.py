@@ -19,6 +19,11 @@ one with the mean and standard deviation over the folds::
     python bench/deep_gpu.py --protocol akt --datasets assist2009,assist2015,statics  # GPU
     python bench/deep_gpu.py --protocol akt --datasets assist2009 --folds 1 --hidden 64 \
         --epochs 3 --device cpu                                      # one fold, small, on a CPU
+    python bench/deep_gpu.py --protocol akt --datasets assist2009 --merge-expanded  # question level
+
+ASSISTments 2009's folds write a multi-skill response once per skill (51,069 copies); scored row
+by row each copy is predicted from a row showing its answer (bench/expanded_leak.py measures
+it). ``--merge-expanded`` scores each response once, as pyKT's question-level protocol does.
 
 Defaults follow AKT's published configuration (d_model 256, 8 heads, dropout 0.05, l2 1e-5,
 batch 24, sequences of 200), except the learning rate (1e-4 here, 1e-5 and up to 300 epochs in
@@ -41,6 +46,7 @@ from zoped.engine.base import InteractionLog
 from zoped.engine.deep.akt import AKT
 from zoped.engine.deep.dkt import DKT
 from zoped.engine.deep.sakt import SAKT
+from zoped.engine.expanded import merge_expanded_rows
 from zoped.engine.logs import column_map, load_log
 
 AKT_DATASETS = {
@@ -143,6 +149,8 @@ def run_akt(args: argparse.Namespace) -> None:
     for name in args.datasets.split(","):
         path, columns, published = AKT_DATASETS[name]
         log = load_log(args.data / path, column_map(columns))
+        if args.merge_expanded:  # question level: a response written once per skill, once
+            log = merge_expanded_rows(log)
         folds = akt_folds(args.data, name, log)
         codes = np.arange(log.n_learners)
         aucs = []
@@ -204,6 +212,8 @@ def main() -> None:
                         help="akt protocol: of " + ",".join(AKT_DATASETS))  # fmt: skip
     parser.add_argument("--folds", default="1,2,3,4,5", help="akt protocol: test folds")
     parser.add_argument("--patience", type=int, default=10, help="akt: epochs without gain")
+    parser.add_argument("--merge-expanded", action="store_true",
+                        help="akt: score a multi-skill response once (question level)")  # fmt: skip
     parser.add_argument("--heads", type=int, default=8, help="akt: attention heads")
     parser.add_argument("--lr", type=float, default=None, help="default 1e-3 (akt: 1e-4)")
     parser.add_argument("--dropout", type=float, default=0.05, help="akt only")

@@ -237,3 +237,24 @@ def test_after_epoch_sees_each_epoch_and_can_stop_training(
     model.fit(small, after_epoch=stop_after_two)
     assert seen == [(1, False), (2, False)]  # scored in evaluation mode, stopped after two
     assert len(model.fit_summary["train_loss"]) == 2
+
+
+def test_row_weighted_loss_weighs_every_row_the_same() -> None:
+    """AKT's steps group windows of similar length: with the row-weighted loss a step of 2
+    short rows and a step of 30 long ones add up to the loss of one step holding all 32 rows,
+    while the mean per step would give each short row 15 times a long row's weight."""
+    from zoped.engine.deep._common import batch_loss
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(32, generator=g)
+    target = (torch.rand(32, generator=g) < 0.5).float()
+    short, long_ = slice(0, 2), slice(2, 32)
+
+    def step(part: slice, weighted: bool) -> float:
+        loss, _ = batch_loss(torch, logits[part], target[part], 0.0, 8, weighted)
+        return float(loss)
+
+    whole = step(slice(0, 32), True)
+    assert step(short, True) + step(long_, True) == pytest.approx(whole, rel=1e-6)
+    assert step(short, False) + step(long_, False) != pytest.approx(whole, rel=1e-2)
+    assert (AKT.row_weighted, DKT.row_weighted, SAKT.row_weighted) == (True, False, False)

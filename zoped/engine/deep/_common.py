@@ -72,6 +72,23 @@ def event_bag(skills: tuple[int, ...], correct: bool | None = None) -> tuple[Int
     return idx, np.zeros(1, dtype=np.int64)
 
 
+def batch_loss(
+    torch: Any, logits: Any, target: Any, penalty: Any, batch_size: int, row_weighted: bool
+) -> tuple[Any, float]:
+    """The loss of one optimiser step, and its rows' summed cross-entropy (for the log).
+
+    ``row_weighted``: the cross-entropy and ``penalty`` summed over the step's rows, divided by
+    ``batch_size`` (a constant, so a step's weight follows its number of rows). Otherwise their
+    mean, so every step weighs the same whatever its number of rows: when steps group
+    sequences of similar length (AKT), that gives a short learner's rows many times the weight
+    of a long learner's, and the test AUC counts every row once.
+    """
+    summed = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="sum")
+    if row_weighted:
+        return (summed + penalty) / batch_size, float(summed.detach())
+    return summed / max(len(target), 1) + penalty, float(summed.detach())
+
+
 class SequenceModel:
     """Base of the torch sequence models: options, Adam training, prediction, persistence.
 
@@ -90,6 +107,8 @@ class SequenceModel:
     """
 
     name: ClassVar[str] = ""
+    row_weighted: ClassVar[bool] = False
+    """Whether every row weighs the same in training (see :func:`batch_loss`)."""
 
     def __init__(
         self,
@@ -218,17 +237,18 @@ class SequenceModel:
             self._prepare(log)
             self._init_net(n_skills)
             opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
-            loss_fn = torch.nn.BCEWithLogitsLoss()
             self.net.train()
             for _ in range(self.epochs):
                 total, count = 0.0, 0
                 for rows, logits in self._passes(log, rng):
                     target = y_all[torch.as_tensor(rows)].to(self.device)
-                    loss = loss_fn(logits, target) + self._penalty()
+                    loss, summed = batch_loss(
+                        torch, logits, target, self._penalty(), self.batch_size, self.row_weighted
+                    )
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-                    total += float(loss.detach()) * len(rows)
+                    total += float(summed)
                     count += len(rows)
                 losses.append(total / max(count, 1))
                 if after_epoch is not None:

@@ -4,7 +4,12 @@ Embeddings (Rasch style): a row asking item ``q`` on concepts ``c`` is ``x = c_c
 and its answer ``r`` is ``y = e_(c,r) + mu_q f_(c,r)``, with ``c_c``, ``e_(c,r)`` the concept
 (and concept-response) embeddings, ``d_c``, ``f_(c,r)`` their variation vectors and ``mu_q`` one
 difficulty scalar per item (0 for an item never trained on, or a log without items). A
-multi-skill row takes the mean of its concepts' embeddings. The loss adds ``l2 * mean(mu^2)``.
+multi-skill row takes the mean of its concepts' embeddings.
+
+Training (as AKT's code): every row weighs the same, the loss of a step being its rows'
+cross-entropy plus ``l2 * mu^2`` per row, summed (``row_weighted``). Steps group windows of
+similar length, so a mean per step would weigh a short learner's rows many times more than a
+long learner's: on a validation split of ASSISTments 2009 (question level) that cost 0.025 AUC.
 
 Network: a question encoder (self-attention over ``x``, current row included), a knowledge
 encoder (self-attention and a feed-forward layer over ``y``, current row included) and a
@@ -157,6 +162,7 @@ class AKT(SequenceModel):
     """
 
     name = "akt"
+    row_weighted = True
 
     def __init__(
         self,
@@ -222,7 +228,7 @@ class AKT(SequenceModel):
         return model
 
     def _penalty(self) -> Any:
-        return self.l2 * (self._mu**2).mean() if self.l2 else 0.0
+        return self.l2 * (self._mu**2).sum() if self.l2 else 0.0
 
     def _logits(
         self,
