@@ -218,7 +218,7 @@ def test_pictures_import_once_reimport_unchanged_and_export_back(tmp_path: Path)
         write_package(dataclasses.replace(course, id="lit"))
 
 
-def test_the_inline_renderer_shows_course_pictures_and_no_other_image() -> None:
+def test_both_renderers_show_course_pictures_and_no_other_image() -> None:
     shown = str(render_inline(f"Look: ![a sign](/media/{SIGN_NAME})"))
     assert shown == f'Look: <img src="/media/{SIGN_NAME}" alt="a sign">'
     for other in (
@@ -228,10 +228,8 @@ def test_the_inline_renderer_shows_course_pictures_and_no_other_image() -> None:
         "![x](javascript:alert(1))",
     ):
         assert "src=" not in str(render_inline(other)), other
-    # Block course text allowed web images before, and still does.
-    assert 'src="https://example.org/x.png"' in str(
-        render_markdown("![x](https://example.org/x.png)")
-    )
+        assert "src=" not in str(render_markdown(other)), other
+    assert f'src="/media/{SIGN_NAME}"' in str(render_markdown(f"![a sign](/media/{SIGN_NAME})"))
 
 
 def test_a_learner_sees_the_picture_and_another_schools_learner_gets_404(

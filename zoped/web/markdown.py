@@ -3,9 +3,11 @@ strikethrough, raw HTML off), nh3 sanitizes what comes out.
 
 Two layers on purpose: raw HTML in a course file is never passed through by the parser, and the
 sanitizer then allows only the tags a course needs, links only to web addresses (``http``,
-``https``) or ``mailto:``, and images only from web addresses, so a course file cannot run
-script, frame another site or submit a form whatever it contains. External links open with
-``rel="noopener noreferrer"``.
+``https``) or ``mailto:``, and images only from the course's own pictures (``/media/NAME``), so
+a course file cannot run script, frame another site or submit a form whatever it contains, and
+no page makes a learner's browser fetch a picture from another site (which would tell that site
+who is reading; the pages' CSP, ``img-src 'self'``, refuses them anyway). An image from
+anywhere else keeps its alt text only. External links open with ``rel="noopener noreferrer"``.
 """
 
 from __future__ import annotations
@@ -53,14 +55,14 @@ def _shift_headings(html: str) -> str:
 
 
 def _course_picture_only(tag: str, attribute: str, value: str) -> str | None:
-    """In one line of text an image may only be one of the course's pictures (``/media/NAME``,
-    docs/qti.md "Pictures"); any other image loses its source."""
+    """An image may only be one of the course's pictures (``/media/NAME``, docs/qti.md
+    "Pictures"); any other image loses its source."""
     if tag == "img" and attribute == "src":
         return value if _COURSE_PICTURE.fullmatch(value) else None
     return value
 
 
-def _clean(html: str, tags: set[str], *, inline: bool = False) -> str:
+def _clean(html: str, tags: set[str]) -> str:
     return nh3.clean(
         html,
         tags=tags,
@@ -68,12 +70,12 @@ def _clean(html: str, tags: set[str], *, inline: bool = False) -> str:
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
-        attribute_filter=_course_picture_only if inline else None,
+        attribute_filter=_course_picture_only,
     )
 
 
 def render_markdown(text: str | None) -> Markup:
-    """A course body (paragraphs, lists, tables, links, images) as safe HTML."""
+    """A course body (paragraphs, lists, tables, links, the course's pictures) as safe HTML."""
     if not text:
         return Markup("")
     html = _shift_headings(_parser().render(text[:MAX_MARKDOWN_CHARS]))
@@ -87,4 +89,4 @@ def render_inline(text: str | None) -> Markup:
     if not text:
         return Markup("")
     html = _parser().renderInline(text[:MAX_MARKDOWN_CHARS])
-    return Markup(_clean(html, _INLINE_TAGS, inline=True))
+    return Markup(_clean(html, _INLINE_TAGS))
