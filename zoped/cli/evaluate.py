@@ -26,7 +26,7 @@ from rich.table import Table
 
 from zoped.engine.base import InteractionLog
 from zoped.engine.evaluate import EvalReport, evaluate
-from zoped.engine.expanded import merge_expanded_rows
+from zoped.engine.expanded import expanded_copies, merge_expanded_rows
 from zoped.engine.logs import Layout, column_map, load_log, load_logs
 from zoped.engine.registry import MODELS, available_models, make_model, parse_params
 from zoped.engine.select import CANDIDATES, Selection, select_model
@@ -79,6 +79,11 @@ def prepare_split(
         train, test = merge_expanded_rows(train), merge_expanded_rows(test)
         merged = train.meta.get("merged_copies", 0) + test.meta.get("merged_copies", 0)
         protocol += f", {merged} copies of multi-skill responses merged"
+    elif copies := int(expanded_copies(train).sum() + expanded_copies(test).sum()):
+        protocol += (
+            f", {copies} rows repeat the row before them (a multi-skill response written once "
+            "per skill?): --merge-expanded scores each response once"
+        )
     return train, test, protocol
 
 

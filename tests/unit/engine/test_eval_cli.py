@@ -135,6 +135,8 @@ def test_merge_expanded_scores_a_multi_skill_response_once(tmp_path):
     assert merged["n_train"] + merged["n_test"] == 40 * 20
     copies = len(expanded) - 1 - 40 * 20
     assert merged["protocol"].endswith(f", {copies} copies of multi-skill responses merged")
+    assert f", {copies} rows repeat the row before them" in as_rows["protocol"]
+    assert "--merge-expanded" in as_rows["protocol"]
 
 
 @pytest.mark.data
