@@ -23,20 +23,12 @@ from pathlib import Path
 
 import numpy as np
 from models import _default_data_dir, load_datasets, split_dataset
-from scipy.stats import rankdata
 
 from zoped.engine.expanded import expanded_copies
+from zoped.engine.metrics import auc
 from zoped.engine.registry import make_model, parse_params
 
 DATASETS = Path(__file__).parent / "datasets.toml"
-
-
-def auc(y: np.ndarray, p: np.ndarray) -> float:
-    """Area under the ROC curve (rank formula, ties averaged)."""
-    ranks = rankdata(p)
-    pos = y == 1
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ skills, which is how zoped's own logs store such a response (a row's skills are 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from zoped.engine.base import InteractionLog
@@ -52,8 +54,7 @@ def merge_expanded_rows(log: InteractionLog) -> InteractionLog:
         return log
     first = np.flatnonzero(~copy)
     group = np.cumsum(~copy) - 1  # the merged row each source row belongs to
-    counts = np.diff(log.skill_ptr)
-    skill_group = np.repeat(group, counts)
+    skill_group = np.repeat(group, log.n_skills_per_row)
     # One (merged row, skill) pair each, in order of first appearance: group codes never
     # decrease along skill_idx, so sorting the first occurrences keeps rows contiguous.
     pair = skill_group * max(log.n_skills, int(log.skill_idx.max(initial=-1)) + 1) + log.skill_idx
@@ -61,19 +62,9 @@ def merge_expanded_rows(log: InteractionLog) -> InteractionLog:
     first_seen.sort()
     ptr = np.zeros(first.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(skill_group[first_seen], minlength=first.shape[0]), out=ptr[1:])
-    merged = log.take_rows(first)
-    return InteractionLog(
-        learner=merged.learner,
-        item=merged.item,
+    return replace(
+        log.take_rows(first),
         skill_ptr=ptr,
         skill_idx=log.skill_idx[first_seen].astype(np.int64),
-        correct=merged.correct,
-        order=merged.order,
-        learner_ids=log.learner_ids,
-        skill_ids=log.skill_ids,
-        item_ids=log.item_ids,
-        timestamp_s=merged.timestamp_s,
-        duration_s=merged.duration_s,
-        hints=merged.hints,
         meta={**log.meta, "merged_copies": int(log.meta.get("merged_copies", 0)) + n_copies},
     )
